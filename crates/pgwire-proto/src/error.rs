@@ -1,0 +1,440 @@
+//! Errors of the protocol layer: the server broke the protocol, the caller used
+//! the machine in the wrong state, authentication could not proceed, or the
+//! server reported an error (`ErrorResponse`).
+
+use std::fmt;
+use std::ops::Deref;
+
+use crate::auth::scram::ScramError;
+
+/// Everything a [`Machine`](crate::Machine) operation can fail with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server sent bytes that break the protocol. The connection cannot be
+    /// trusted any more and must be closed.
+    Protocol(ProtocolError),
+    /// Authentication could not proceed (unsupported method, missing password,
+    /// SCRAM failure). The connection is unusable.
+    Auth(AuthError),
+    /// A command was issued in a state that does not allow it (for example a
+    /// query before startup finished, or anything after `terminate`).
+    InvalidState {
+        /// The command that was refused.
+        command: &'static str,
+        /// The state the machine was in.
+        state: &'static str,
+    },
+    /// The server ended the session with this FATAL or PANIC error.
+    SessionEnded(DatabaseError),
+    /// An argument cannot be encoded on the wire (a NUL byte inside SQL text,
+    /// too many parameters, ...). Nothing was queued.
+    InvalidInput(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Auth(e) => write!(f, "authentication failed: {e}"),
+            Error::InvalidState { command, state } => {
+                write!(f, "`{command}` is not allowed while the connection is {state}")
+            }
+            Error::SessionEnded(e) => write!(f, "the server ended the session: {e}"),
+            Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Protocol(e) => Some(e),
+            Error::Auth(e) => Some(e),
+            Error::SessionEnded(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e)
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Self {
+        Error::Auth(e)
+    }
+}
+
+/// The server sent something that is not valid PostgreSQL protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A message announced a length below the 4 bytes of the length itself.
+    InvalidLength {
+        /// The message type byte.
+        tag: u8,
+        /// The announced length.
+        len: u32,
+    },
+    /// A message announced a length above the configured maximum.
+    MessageTooLong {
+        /// The message type byte.
+        tag: u8,
+        /// The announced length.
+        len: u32,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// A message type byte that the protocol does not define.
+    UnknownMessage(u8),
+    /// A known message whose body does not parse.
+    Malformed {
+        /// The message's name.
+        message: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A valid message that cannot arrive in the current state.
+    Unexpected {
+        /// The message's name.
+        message: &'static str,
+        /// The state the machine was in.
+        state: &'static str,
+    },
+    /// The answer to SSLRequest was neither `S` nor `N`.
+    InvalidSslResponse(u8),
+    /// The server sent bytes right after accepting TLS, before the handshake:
+    /// they were not protected by TLS and could be injected (CVE-2021-23222).
+    UnencryptedBytesAfterSslResponse,
+    /// The server closed the connection in the middle of a message or while a
+    /// response was still owed.
+    UnexpectedEof,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::InvalidLength { tag, len } => write!(
+                f,
+                "message {} announces an invalid length {len}",
+                tag_name(*tag)
+            ),
+            ProtocolError::MessageTooLong { tag, len, max } => write!(
+                f,
+                "message {} announces {len} bytes, above the limit of {max}",
+                tag_name(*tag)
+            ),
+            ProtocolError::UnknownMessage(tag) => {
+                write!(f, "unknown message type {}", tag_name(*tag))
+            }
+            ProtocolError::Malformed { message, reason } => {
+                write!(f, "malformed {message} message: {reason}")
+            }
+            ProtocolError::Unexpected { message, state } => {
+                write!(f, "unexpected {message} message while {state}")
+            }
+            ProtocolError::InvalidSslResponse(b) => {
+                write!(f, "invalid answer {} to SSLRequest", tag_name(*b))
+            }
+            ProtocolError::UnencryptedBytesAfterSslResponse => f.write_str(
+                "the server sent unencrypted data after accepting TLS (possible injection)",
+            ),
+            ProtocolError::UnexpectedEof => {
+                f.write_str("the server closed the connection unexpectedly")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+fn tag_name(tag: u8) -> String {
+    if tag.is_ascii_graphic() {
+        format!("'{}'", tag as char)
+    } else {
+        format!("0x{tag:02x}")
+    }
+}
+
+/// Authentication could not be completed on the client's side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The server asked for a password and none was configured.
+    PasswordRequired {
+        /// The method the server asked for (`cleartext`, `md5`, `SCRAM-SHA-256`).
+        method: &'static str,
+    },
+    /// The server asked for a method this client does not implement
+    /// (Kerberos, GSSAPI, SSPI, ...).
+    UnsupportedMethod(String),
+    /// None of the SASL mechanisms the server offered is supported.
+    UnsupportedSaslMechanisms(Vec<String>),
+    /// The SCRAM exchange failed (including a wrong server signature).
+    Scram(ScramError),
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthError::PasswordRequired { method } => write!(
+                f,
+                "the server requires {method} password authentication but no password was given"
+            ),
+            AuthError::UnsupportedMethod(m) => {
+                write!(f, "the server requested unsupported authentication method {m}")
+            }
+            AuthError::UnsupportedSaslMechanisms(m) => write!(
+                f,
+                "none of the server's SASL mechanisms is supported: {}",
+                m.join(", ")
+            ),
+            AuthError::Scram(e) => write!(f, "SCRAM: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AuthError::Scram(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ScramError> for AuthError {
+    fn from(e: ScramError) -> Self {
+        AuthError::Scram(e)
+    }
+}
+
+/// A five-character SQLSTATE code, such as `42P01` (undefined table).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SqlState([u8; 5]);
+
+macro_rules! sqlstates {
+    ($($(#[$doc:meta])* $name:ident = $code:literal;)*) => {
+        impl SqlState {
+            $($(#[$doc])* pub const $name: SqlState = SqlState(*$code);)*
+        }
+    };
+}
+
+sqlstates! {
+    /// `00000` successful_completion.
+    SUCCESSFUL_COMPLETION = b"00000";
+    /// `08P01` protocol_violation.
+    PROTOCOL_VIOLATION = b"08P01";
+    /// `0A000` feature_not_supported.
+    FEATURE_NOT_SUPPORTED = b"0A000";
+    /// `23502` not_null_violation.
+    NOT_NULL_VIOLATION = b"23502";
+    /// `23503` foreign_key_violation.
+    FOREIGN_KEY_VIOLATION = b"23503";
+    /// `23505` unique_violation.
+    UNIQUE_VIOLATION = b"23505";
+    /// `23514` check_violation.
+    CHECK_VIOLATION = b"23514";
+    /// `25P02` in_failed_sql_transaction.
+    IN_FAILED_SQL_TRANSACTION = b"25P02";
+    /// `28000` invalid_authorization_specification (for example an unknown role).
+    INVALID_AUTHORIZATION_SPECIFICATION = b"28000";
+    /// `28P01` invalid_password.
+    INVALID_PASSWORD = b"28P01";
+    /// `3D000` invalid_catalog_name (unknown database).
+    INVALID_CATALOG_NAME = b"3D000";
+    /// `40001` serialization_failure.
+    SERIALIZATION_FAILURE = b"40001";
+    /// `40P01` deadlock_detected.
+    DEADLOCK_DETECTED = b"40P01";
+    /// `42601` syntax_error.
+    SYNTAX_ERROR = b"42601";
+    /// `42703` undefined_column.
+    UNDEFINED_COLUMN = b"42703";
+    /// `42883` undefined_function.
+    UNDEFINED_FUNCTION = b"42883";
+    /// `42P01` undefined_table.
+    UNDEFINED_TABLE = b"42P01";
+    /// `42P05` duplicate_prepared_statement.
+    DUPLICATE_PREPARED_STATEMENT = b"42P05";
+    /// `42P07` duplicate_table.
+    DUPLICATE_TABLE = b"42P07";
+    /// `57014` query_canceled.
+    QUERY_CANCELED = b"57014";
+    /// `57P01` admin_shutdown.
+    ADMIN_SHUTDOWN = b"57P01";
+}
+
+impl SqlState {
+    /// Parses a code as sent by the server: exactly five ASCII letters or digits.
+    pub fn from_code(code: &str) -> Option<SqlState> {
+        let b = code.as_bytes();
+        let arr: [u8; 5] = b.try_into().ok()?;
+        arr.iter()
+            .all(u8::is_ascii_alphanumeric)
+            .then_some(SqlState(arr))
+    }
+
+    /// The code as text.
+    pub fn code(&self) -> &str {
+        // Constructed only from ASCII alphanumerics, so this never fails.
+        std::str::from_utf8(&self.0).unwrap_or("?????")
+    }
+
+    /// The two-character class (`42` for syntax errors and access rule violations).
+    pub fn class(&self) -> &str {
+        &self.code()[..2]
+    }
+}
+
+impl fmt::Debug for SqlState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SqlState({})", self.code())
+    }
+}
+
+impl fmt::Display for SqlState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Every field an `ErrorResponse` or `NoticeResponse` can carry.
+///
+/// See <https://www.postgresql.org/docs/current/protocol-error-fields.html>.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ErrorFields {
+    /// `S`: ERROR, FATAL, PANIC, WARNING, NOTICE, DEBUG, INFO, LOG (maybe localized).
+    pub severity: String,
+    /// `V`: the severity, never localized (PostgreSQL 9.6+).
+    pub severity_nonlocalized: Option<String>,
+    /// `C`: the SQLSTATE code.
+    pub code: Option<SqlState>,
+    /// `M`: the primary message.
+    pub message: String,
+    /// `D`: detail.
+    pub detail: Option<String>,
+    /// `H`: hint.
+    pub hint: Option<String>,
+    /// `P`: 1-based character position in the query text.
+    pub position: Option<u32>,
+    /// `p`: position in an internally generated query.
+    pub internal_position: Option<u32>,
+    /// `q`: the internally generated query.
+    pub internal_query: Option<String>,
+    /// `W`: context (call stack).
+    pub where_: Option<String>,
+    /// `s`: schema name.
+    pub schema: Option<String>,
+    /// `t`: table name.
+    pub table: Option<String>,
+    /// `c`: column name.
+    pub column: Option<String>,
+    /// `d`: data type name.
+    pub data_type: Option<String>,
+    /// `n`: constraint name.
+    pub constraint: Option<String>,
+    /// `F`: server source file.
+    pub file: Option<String>,
+    /// `L`: server source line.
+    pub line: Option<u32>,
+    /// `R`: server source routine.
+    pub routine: Option<String>,
+}
+
+impl ErrorFields {
+    /// The non-localized severity when present, else the localized one.
+    pub fn severity(&self) -> &str {
+        self.severity_nonlocalized
+            .as_deref()
+            .unwrap_or(&self.severity)
+    }
+
+    /// The SQLSTATE, or `XX000` (internal_error) when the server sent none.
+    pub fn sqlstate(&self) -> SqlState {
+        self.code.unwrap_or(SqlState(*b"XX000"))
+    }
+}
+
+impl fmt::Display for ErrorFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.severity(), self.sqlstate(), self.message)?;
+        if let Some(d) = &self.detail {
+            write!(f, " (detail: {d})")?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, " (hint: {h})")?;
+        }
+        Ok(())
+    }
+}
+
+/// An error reported by the server (`ErrorResponse`).
+///
+/// [`is_recoverable`](DatabaseError::is_recoverable) tells whether the
+/// connection survives it: ordinary `ERROR`s end the current query only;
+/// `FATAL` and `PANIC` end the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseError(Box<ErrorFields>);
+
+impl DatabaseError {
+    /// Wraps decoded fields.
+    pub fn new(fields: ErrorFields) -> Self {
+        DatabaseError(Box::new(fields))
+    }
+
+    /// True when the connection stays usable after this error.
+    pub fn is_recoverable(&self) -> bool {
+        !matches!(self.0.severity(), "FATAL" | "PANIC")
+    }
+
+    /// All fields.
+    pub fn fields(&self) -> &ErrorFields {
+        &self.0
+    }
+}
+
+impl Deref for DatabaseError {
+    type Target = ErrorFields;
+    fn deref(&self) -> &ErrorFields {
+        &self.0
+    }
+}
+
+impl fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for DatabaseError {}
+
+/// A notice or warning from the server (`NoticeResponse`): never an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice(Box<ErrorFields>);
+
+impl Notice {
+    /// Wraps decoded fields.
+    pub fn new(fields: ErrorFields) -> Self {
+        Notice(Box::new(fields))
+    }
+}
+
+impl Deref for Notice {
+    type Target = ErrorFields;
+    fn deref(&self) -> &ErrorFields {
+        &self.0
+    }
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}

@@ -1,0 +1,611 @@
+//! The client protocol state machine: bytes in, events out, bytes to send.
+//!
+//! The caller owns the socket. After feeding received bytes with
+//! [`Machine::receive`] (or [`Machine::receive_buffer`] +
+//! [`Machine::commit_received`]), it calls [`Machine::next_event`] until that
+//! returns `Ok(None)`, and writes whatever [`Machine::output`] holds. Commands
+//! (`start`, `simple_query`, `terminate`, ...) only queue bytes and record what
+//! the server owes in answer; nothing here blocks or performs IO.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use bytes::BytesMut;
+
+use crate::error::{DatabaseError, Error, Notice, ProtocolError};
+use crate::message::backend::{
+    BackendMessage, CommandComplete, Notification, TransactionStatus,
+};
+use crate::message::{frontend, split_frame, frame_header, Header, DEFAULT_MAX_MESSAGE_LEN};
+use crate::row::{Row, RowDescription};
+use crate::startup::{Auth, AuthStep, StartupConfig};
+
+/// Reads are offered at least this much room, so one read can carry many rows.
+const READ_CHUNK: usize = 64 * 1024;
+/// Below this much free room the receive buffer is grown or compacted.
+const MIN_READ_ROOM: usize = 8 * 1024;
+
+/// Identifies a request (everything up to one `ReadyForQuery`) queued on the
+/// machine. Ids increase by one per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// The cancellation key of the session (`BackendKeyData`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendKey {
+    /// The backend's process ID.
+    pub process_id: i32,
+    /// The secret key a CancelRequest must quote.
+    pub secret_key: i32,
+}
+
+/// What the machine tells its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The answer to [`Machine::request_ssl`]: `true` if the server will speak
+    /// TLS (do the handshake, then call [`Machine::start`]); `false` to carry
+    /// on in plain text or give up.
+    SslResponse(bool),
+    /// Authentication succeeded (`AuthenticationOk`).
+    Authenticated,
+    /// A run-time parameter changed (also recorded in [`Machine::parameters`]).
+    ParameterStatus {
+        /// Parameter name.
+        name: String,
+        /// New value.
+        value: String,
+    },
+    /// The session's cancellation key arrived.
+    BackendKeyData(BackendKey),
+    /// The server finished a request (or startup) and is ready.
+    ReadyForQuery(TransactionStatus),
+    /// The columns of the rows that follow.
+    RowDescription(Arc<RowDescription>),
+    /// One row of the current result set.
+    Row(Row),
+    /// A statement finished.
+    CommandComplete(CommandComplete),
+    /// The query string was empty.
+    EmptyQuery,
+    /// The server reported an error. For a recoverable one, the request goes
+    /// on until `ReadyForQuery`; for FATAL/PANIC, the session is over.
+    Error(DatabaseError),
+    /// A notice or warning; never an error.
+    Notice(Notice),
+    /// A `NOTIFY` for a channel this session listens on.
+    Notification(Notification),
+    /// A chunk of `COPY TO STDOUT` data.
+    CopyData(bytes::Bytes),
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Nothing sent yet.
+    Initial,
+    /// SSLRequest sent; waiting for its one-byte answer.
+    SslRequested,
+    /// The server agreed to TLS; the caller is doing the handshake.
+    SslAccepted,
+    /// StartupMessage sent; authentication under way.
+    Authenticating(Auth),
+    /// Authenticated; waiting for the first ReadyForQuery.
+    Starting,
+    /// Startup done: requests may be queued.
+    Ready,
+    /// Terminate queued; the session is over.
+    Terminated,
+    /// A fatal error, a protocol violation or EOF ended the session.
+    Failed(Error),
+}
+
+impl Phase {
+    fn name(&self) -> &'static str {
+        match self {
+            Phase::Initial => "not started",
+            Phase::SslRequested => "waiting for the SSLRequest answer",
+            Phase::SslAccepted => "negotiating TLS",
+            Phase::Authenticating(_) => "authenticating",
+            Phase::Starting => "starting up",
+            Phase::Ready => "ready",
+            Phase::Terminated => "terminated",
+            Phase::Failed(_) => "failed",
+        }
+    }
+}
+
+/// The kind of request a queued [`RequestId`] stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestKind {
+    SimpleQuery,
+}
+
+#[derive(Debug)]
+struct Pending {
+    id: RequestId,
+    #[allow(dead_code)] // read by the extended protocol's validation
+    kind: RequestKind,
+}
+
+/// The sans-IO PostgreSQL client.
+///
+/// ```
+/// use pgwire_proto::{Event, Machine, StartupConfig};
+///
+/// let mut m = Machine::new();
+/// m.start(&StartupConfig::new("alice").database("shop")).unwrap();
+/// assert!(!m.output().is_empty()); // the StartupMessage, to be written
+/// let n = m.output().len();
+/// m.consume_output(n);
+///
+/// // the server answers AuthenticationOk and ReadyForQuery (idle)
+/// m.receive(b"R\0\0\0\x08\0\0\0\0Z\0\0\0\x05I");
+/// assert_eq!(m.next_event().unwrap(), Some(Event::Authenticated));
+/// assert!(matches!(m.next_event().unwrap(), Some(Event::ReadyForQuery(_))));
+/// assert_eq!(m.next_event().unwrap(), None);
+/// assert!(m.is_ready());
+/// ```
+#[derive(Debug)]
+pub struct Machine {
+    phase: Phase,
+    config: Option<StartupConfig>,
+    /// `rbuf[..filled]` is received data; the rest is initialized spare room.
+    rbuf: BytesMut,
+    filled: usize,
+    eof: bool,
+    out: BytesMut,
+    max_message_len: usize,
+    parameters: BTreeMap<String, String>,
+    backend_key: Option<BackendKey>,
+    transaction_status: TransactionStatus,
+    pending: VecDeque<Pending>,
+    next_request: u64,
+    /// Columns of the result set being received.
+    description: Option<Arc<RowDescription>>,
+    /// Newest minor protocol version, when the server negotiated one down.
+    negotiated_minor: Option<i32>,
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Machine {
+    /// A machine that has sent nothing yet.
+    pub fn new() -> Self {
+        Machine {
+            phase: Phase::Initial,
+            config: None,
+            rbuf: BytesMut::new(),
+            filled: 0,
+            eof: false,
+            out: BytesMut::with_capacity(1024),
+            max_message_len: DEFAULT_MAX_MESSAGE_LEN,
+            parameters: BTreeMap::new(),
+            backend_key: None,
+            transaction_status: TransactionStatus::Idle,
+            pending: VecDeque::new(),
+            next_request: 0,
+            description: None,
+            negotiated_minor: None,
+        }
+    }
+
+    /// Caps the length of one backend message (default 1 GiB): a longer one is
+    /// a [`ProtocolError::MessageTooLong`] instead of an allocation.
+    pub fn set_max_message_len(&mut self, max: usize) {
+        self.max_message_len = max.max(5);
+    }
+
+    // ---- input -------------------------------------------------------------
+
+    /// Free room at the end of the receive buffer to read into directly
+    /// (never empty). Call [`commit_received`](Self::commit_received) with the
+    /// number of bytes read.
+    pub fn receive_buffer(&mut self) -> &mut [u8] {
+        let want = match frame_header(&self.rbuf[..self.filled], self.max_message_len) {
+            // Room for the whole message, so that a large row arrives in place.
+            Ok(Header::Message { total, .. }) if total > self.filled => {
+                (total - self.filled).clamp(MIN_READ_ROOM, 16 * READ_CHUNK)
+            }
+            _ => MIN_READ_ROOM,
+        };
+        if self.rbuf.len() - self.filled < want {
+            self.rbuf.truncate(self.filled);
+            self.rbuf.reserve(want.max(READ_CHUNK));
+            let cap = self.rbuf.capacity();
+            self.rbuf.resize(cap, 0);
+        }
+        &mut self.rbuf[self.filled..]
+    }
+
+    /// Records that `n` bytes were read into [`receive_buffer`](Self::receive_buffer).
+    pub fn commit_received(&mut self, n: usize) {
+        self.filled = (self.filled + n).min(self.rbuf.len());
+    }
+
+    /// Feeds bytes received from the server (copies them).
+    pub fn receive(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let room = self.receive_buffer();
+            let n = room.len().min(data.len());
+            room[..n].copy_from_slice(&data[..n]);
+            self.commit_received(n);
+            data = &data[n..];
+        }
+    }
+
+    /// Records that the server closed the connection. Anything still owed
+    /// becomes [`ProtocolError::UnexpectedEof`].
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Bytes received but not yet decoded.
+    pub fn buffered_len(&self) -> usize {
+        self.filled
+    }
+
+    /// The receive buffer's allocated size, for memory accounting.
+    pub fn receive_capacity(&self) -> usize {
+        self.rbuf.capacity()
+    }
+
+    // ---- output ------------------------------------------------------------
+
+    /// Bytes to send to the server, in order.
+    pub fn output(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// True when there are bytes to send.
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Marks the first `n` bytes of [`output`](Self::output) as sent.
+    pub fn consume_output(&mut self, n: usize) {
+        let n = n.min(self.out.len());
+        let _ = self.out.split_to(n);
+        if self.out.is_empty() {
+            // Reuse the allocation from its start.
+            self.out.clear();
+        }
+    }
+
+    /// Takes every byte waiting to be sent.
+    pub fn take_output(&mut self) -> BytesMut {
+        self.out.split()
+    }
+
+    // ---- state -------------------------------------------------------------
+
+    /// True after startup, with no request awaiting its answer.
+    pub fn is_ready(&self) -> bool {
+        matches!(self.phase, Phase::Ready) && self.pending.is_empty()
+    }
+
+    /// True when startup finished and the session is neither terminated nor failed.
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Ready)
+    }
+
+    /// The error that ended the session, if one did.
+    pub fn failure(&self) -> Option<&Error> {
+        match &self.phase {
+            Phase::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// True after [`terminate`](Self::terminate).
+    pub fn is_terminated(&self) -> bool {
+        matches!(self.phase, Phase::Terminated)
+    }
+
+    /// A short name of the current state, for messages.
+    pub fn state_name(&self) -> &'static str {
+        self.phase.name()
+    }
+
+    /// The transaction status from the latest `ReadyForQuery`.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.transaction_status
+    }
+
+    /// Server parameters reported by `ParameterStatus` (`server_version`,
+    /// `TimeZone`, `application_name`, ...), kept up to date.
+    pub fn parameters(&self) -> &BTreeMap<String, String> {
+        &self.parameters
+    }
+
+    /// The cancellation key, once startup sent it.
+    pub fn backend_key(&self) -> Option<BackendKey> {
+        self.backend_key
+    }
+
+    /// The minor protocol version the server negotiated down to, if it did.
+    pub fn negotiated_minor_version(&self) -> Option<i32> {
+        self.negotiated_minor
+    }
+
+    /// How many requests still await their `ReadyForQuery`.
+    pub fn pending_requests(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The request whose answer arrives next.
+    pub fn current_request(&self) -> Option<RequestId> {
+        self.pending.front().map(|p| p.id)
+    }
+
+    // ---- commands ----------------------------------------------------------
+
+    fn refuse(&self, command: &'static str) -> Error {
+        Error::InvalidState {
+            command,
+            state: self.phase.name(),
+        }
+    }
+
+    /// Queues an `SSLRequest`. The next event is [`Event::SslResponse`].
+    pub fn request_ssl(&mut self) -> Result<(), Error> {
+        if !matches!(self.phase, Phase::Initial) {
+            return Err(self.refuse("request_ssl"));
+        }
+        frontend::ssl_request(&mut self.out);
+        self.phase = Phase::SslRequested;
+        Ok(())
+    }
+
+    /// Queues the `StartupMessage`. Allowed first, or after an `SSLRequest`
+    /// was answered (and, if accepted, the TLS handshake done).
+    pub fn start(&mut self, config: &StartupConfig) -> Result<(), Error> {
+        if !matches!(self.phase, Phase::Initial | Phase::SslAccepted) {
+            return Err(self.refuse("start"));
+        }
+        config.write_startup(&mut self.out)?;
+        self.config = Some(config.clone());
+        self.phase = Phase::Authenticating(Auth::Waiting);
+        Ok(())
+    }
+
+    fn push_request(&mut self, kind: RequestKind) -> RequestId {
+        let id = RequestId(self.next_request);
+        self.next_request += 1;
+        self.pending.push_back(Pending { id, kind });
+        id
+    }
+
+    /// Queues a simple-protocol `Query`. The answer: for each statement a
+    /// `RowDescription` and rows (if it returns rows), then `CommandComplete`
+    /// or `EmptyQuery`, or an `Error` that ends the batch; always a final
+    /// `ReadyForQuery`.
+    pub fn simple_query(&mut self, sql: &str) -> Result<RequestId, Error> {
+        if !matches!(self.phase, Phase::Ready) {
+            return Err(self.refuse("simple_query"));
+        }
+        frontend::query(&mut self.out, sql)?;
+        Ok(self.push_request(RequestKind::SimpleQuery))
+    }
+
+    /// Queues `Terminate`. The session is over; flush the output and close.
+    pub fn terminate(&mut self) -> Result<(), Error> {
+        match self.phase {
+            Phase::Terminated => Err(self.refuse("terminate")),
+            // Before startup there is no session to end.
+            Phase::Initial | Phase::SslRequested | Phase::SslAccepted => {
+                self.phase = Phase::Terminated;
+                Ok(())
+            }
+            _ => {
+                frontend::terminate(&mut self.out);
+                self.phase = Phase::Terminated;
+                Ok(())
+            }
+        }
+    }
+
+    // ---- events ------------------------------------------------------------
+
+    fn fail(&mut self, error: Error) -> Error {
+        self.pending.clear();
+        self.description = None;
+        self.phase = Phase::Failed(error.clone());
+        error
+    }
+
+    /// The next event, `Ok(None)` when more bytes are needed (or nothing is
+    /// owed). After an error the session is failed and every later call
+    /// returns the same error.
+    pub fn next_event(&mut self) -> Result<Option<Event>, Error> {
+        loop {
+            match &self.phase {
+                Phase::Failed(e) => return Err(e.clone()),
+                Phase::SslRequested => return self.ssl_answer(),
+                _ => {}
+            }
+            let frame = match split_frame(&mut self.rbuf, &mut self.filled, self.max_message_len) {
+                Ok(frame) => frame,
+                Err(e) => return Err(self.fail(e.into())),
+            };
+            let Some((tag, body)) = frame else {
+                if self.eof && !matches!(self.phase, Phase::Terminated) {
+                    return Err(self.fail(ProtocolError::UnexpectedEof.into()));
+                }
+                return Ok(None);
+            };
+            let message = match BackendMessage::decode(tag, body) {
+                Ok(m) => m,
+                Err(e) => return Err(self.fail(e.into())),
+            };
+            match self.handle(message) {
+                Ok(Some(event)) => return Ok(Some(event)),
+                Ok(None) => continue,
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    fn ssl_answer(&mut self) -> Result<Option<Event>, Error> {
+        if self.filled == 0 {
+            if self.eof {
+                return Err(self.fail(ProtocolError::UnexpectedEof.into()));
+            }
+            return Ok(None);
+        }
+        let answer = self.rbuf[0];
+        let _ = self.rbuf.split_to(1);
+        self.filled -= 1;
+        match answer {
+            b'S' if self.filled > 0 => {
+                Err(self.fail(ProtocolError::UnencryptedBytesAfterSslResponse.into()))
+            }
+            b'S' => {
+                self.phase = Phase::SslAccepted;
+                Ok(Some(Event::SslResponse(true)))
+            }
+            b'N' => {
+                self.phase = Phase::Initial;
+                Ok(Some(Event::SslResponse(false)))
+            }
+            other => Err(self.fail(ProtocolError::InvalidSslResponse(other).into())),
+        }
+    }
+
+    fn unexpected(&self, message: &BackendMessage) -> Error {
+        Error::Protocol(ProtocolError::Unexpected {
+            message: message.name(),
+            state: self.phase.name(),
+        })
+    }
+
+    /// Applies one message; `Ok(None)` when it produced no event.
+    fn handle(&mut self, message: BackendMessage) -> Result<Option<Event>, Error> {
+        // Messages the server may send at any time.
+        match message {
+            BackendMessage::NoticeResponse(fields) => {
+                return Ok(Some(Event::Notice(Notice::new(fields))))
+            }
+            BackendMessage::NotificationResponse(n) => {
+                return Ok(Some(Event::Notification(n)))
+            }
+            BackendMessage::ParameterStatus { name, value } => {
+                self.parameters.insert(name.clone(), value.clone());
+                return Ok(Some(Event::ParameterStatus { name, value }));
+            }
+            BackendMessage::ErrorResponse(fields) => {
+                let error = DatabaseError::new(fields);
+                let fatal = !error.is_recoverable()
+                    || !matches!(self.phase, Phase::Ready | Phase::Terminated);
+                if fatal {
+                    // The server closes the session after a FATAL error (and
+                    // every error before startup completes is fatal).
+                    self.pending.clear();
+                    self.description = None;
+                    self.phase = Phase::Failed(Error::SessionEnded(error.clone()));
+                } else if self.pending.is_empty() {
+                    return Err(self.unexpected(&BackendMessage::ErrorResponse(
+                        error.fields().clone(),
+                    )));
+                } else {
+                    self.description = None;
+                }
+                return Ok(Some(Event::Error(error)));
+            }
+            _ => {}
+        }
+        match &mut self.phase {
+            Phase::Authenticating(auth) => match message {
+                BackendMessage::Authentication(request) => {
+                    let Some(config) = &self.config else {
+                        return Err(self.refuse("authenticate"));
+                    };
+                    match auth.handle(config, request, &mut self.out)? {
+                        AuthStep::Continue => Ok(None),
+                        AuthStep::Done => {
+                            self.phase = Phase::Starting;
+                            Ok(Some(Event::Authenticated))
+                        }
+                    }
+                }
+                BackendMessage::NegotiateProtocolVersion { newest_minor, .. } => {
+                    self.negotiated_minor = Some(newest_minor);
+                    Ok(None)
+                }
+                other => Err(self.unexpected(&other)),
+            },
+            Phase::Starting => match message {
+                BackendMessage::BackendKeyData {
+                    process_id,
+                    secret_key,
+                } => {
+                    let key = BackendKey {
+                        process_id,
+                        secret_key,
+                    };
+                    self.backend_key = Some(key);
+                    Ok(Some(Event::BackendKeyData(key)))
+                }
+                BackendMessage::ReadyForQuery(status) => {
+                    self.transaction_status = status;
+                    self.phase = Phase::Ready;
+                    Ok(Some(Event::ReadyForQuery(status)))
+                }
+                other => Err(self.unexpected(&other)),
+            },
+            Phase::Ready | Phase::Terminated if !self.pending.is_empty() => {
+                self.handle_response(message)
+            }
+            _ => Err(self.unexpected(&message)),
+        }
+    }
+
+    /// A message answering the request at the front of the queue.
+    fn handle_response(&mut self, message: BackendMessage) -> Result<Option<Event>, Error> {
+        Ok(Some(match message {
+            BackendMessage::ReadyForQuery(status) => {
+                self.pending.pop_front();
+                self.transaction_status = status;
+                self.description = None;
+                Event::ReadyForQuery(status)
+            }
+            BackendMessage::RowDescription(description) => {
+                let description = Arc::new(description);
+                self.description = Some(Arc::clone(&description));
+                Event::RowDescription(description)
+            }
+            BackendMessage::DataRow(body) => {
+                let Some(description) = &self.description else {
+                    return Err(self.unexpected(&BackendMessage::DataRow(body)));
+                };
+                let row = Row::new(Arc::clone(description), body).ok_or(Error::Protocol(
+                    ProtocolError::Malformed {
+                        message: "DataRow",
+                        reason: "column count differs from the RowDescription",
+                    },
+                ))?;
+                Event::Row(row)
+            }
+            BackendMessage::CommandComplete(c) => {
+                self.description = None;
+                Event::CommandComplete(c)
+            }
+            BackendMessage::EmptyQueryResponse => {
+                self.description = None;
+                Event::EmptyQuery
+            }
+            BackendMessage::CopyInResponse => {
+                // Nobody is there to supply COPY data: refuse so the server
+                // errors out and the request ends normally.
+                frontend::copy_fail(&mut self.out, "COPY FROM STDIN is not supported here")?;
+                return Ok(None);
+            }
+            BackendMessage::CopyOutResponse | BackendMessage::CopyDone => return Ok(None),
+            BackendMessage::CopyData(data) => Event::CopyData(data),
+            other => return Err(self.unexpected(&other)),
+        }))
+    }
+}

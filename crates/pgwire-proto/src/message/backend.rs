@@ -1,0 +1,485 @@
+//! Decoding of backend (server to client) messages.
+//!
+//! [`BackendMessage::decode`] turns one framed message into a typed value.
+//! Row data stays in the receive buffer: a `DataRow` is a [`Bytes`] slice of it,
+//! validated once here so that column access later cannot fail.
+
+use bytes::Bytes;
+
+use super::Reader;
+use crate::error::{ErrorFields, ProtocolError, SqlState};
+use crate::row::{FieldDescription, Format, RowDescription};
+
+/// The transaction status carried by `ReadyForQuery`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionStatus {
+    /// `I`: not in a transaction block.
+    Idle,
+    /// `T`: in a transaction block.
+    InTransaction,
+    /// `E`: in a failed transaction block; queries are rejected until it ends.
+    Failed,
+}
+
+/// An authentication request (`R` messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authentication {
+    /// `AuthenticationOk`.
+    Ok,
+    /// `AuthenticationCleartextPassword`.
+    CleartextPassword,
+    /// `AuthenticationMD5Password` with its salt.
+    Md5Password([u8; 4]),
+    /// `AuthenticationSASL` with the offered mechanisms.
+    Sasl(Vec<String>),
+    /// `AuthenticationSASLContinue` with the server-first-message.
+    SaslContinue(Bytes),
+    /// `AuthenticationSASLFinal` with the server-final-message.
+    SaslFinal(Bytes),
+    /// Any other method (Kerberos 2, SCM 6, GSS 7, GSSContinue 8, SSPI 9).
+    Unsupported(i32),
+}
+
+/// `CommandComplete`: the command tag, such as `INSERT 0 3` or `SELECT 10`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandComplete {
+    tag: Bytes,
+}
+
+impl CommandComplete {
+    /// The tag text.
+    pub fn tag(&self) -> &str {
+        // Validated as UTF-8 when decoded.
+        std::str::from_utf8(&self.tag).unwrap_or("")
+    }
+
+    /// The number of rows the command affected or returned, when its tag carries
+    /// one (`INSERT oid n`, `UPDATE n`, `DELETE n`, `SELECT n`, `MERGE n`,
+    /// `MOVE n`, `FETCH n`, `COPY n`).
+    pub fn rows(&self) -> Option<u64> {
+        let tag = self.tag();
+        let (verb, rest) = tag.split_once(' ')?;
+        match verb {
+            "INSERT" | "UPDATE" | "DELETE" | "SELECT" | "MERGE" | "MOVE" | "FETCH" | "COPY" => {
+                rest.rsplit(' ').next()?.parse().ok()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `NotificationResponse`: a `NOTIFY` delivered to this session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The notifying backend's process ID.
+    pub process_id: i32,
+    /// The channel name.
+    pub channel: String,
+    /// The payload (may be empty).
+    pub payload: String,
+}
+
+/// One decoded backend message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendMessage {
+    /// `R`.
+    Authentication(Authentication),
+    /// `K`: what a cancel request must quote.
+    BackendKeyData {
+        /// The backend's process ID.
+        process_id: i32,
+        /// The secret key.
+        secret_key: i32,
+    },
+    /// `2`.
+    BindComplete,
+    /// `3`.
+    CloseComplete,
+    /// `C`.
+    CommandComplete(CommandComplete),
+    /// `G`: the server waits for COPY data.
+    CopyInResponse,
+    /// `H`: COPY data follows.
+    CopyOutResponse,
+    /// `W`: streaming replication.
+    CopyBothResponse,
+    /// `d`.
+    CopyData(Bytes),
+    /// `c`.
+    CopyDone,
+    /// `D`: the body, already validated against its own column count.
+    DataRow(DataRowBody),
+    /// `I`.
+    EmptyQueryResponse,
+    /// `E`.
+    ErrorResponse(ErrorFields),
+    /// `v`.
+    NegotiateProtocolVersion {
+        /// The newest minor protocol version the server supports.
+        newest_minor: i32,
+        /// Protocol options the server did not recognize.
+        unrecognized: Vec<String>,
+    },
+    /// `n`.
+    NoData,
+    /// `N`.
+    NoticeResponse(ErrorFields),
+    /// `A`.
+    NotificationResponse(Notification),
+    /// `t`: parameter type OIDs of a prepared statement.
+    ParameterDescription(Vec<u32>),
+    /// `S`.
+    ParameterStatus {
+        /// Parameter name.
+        name: String,
+        /// Its new value.
+        value: String,
+    },
+    /// `1`.
+    ParseComplete,
+    /// `s`.
+    PortalSuspended,
+    /// `Z`.
+    ReadyForQuery(TransactionStatus),
+    /// `T`.
+    RowDescription(RowDescription),
+}
+
+/// The validated body of a `DataRow`: column count and values, still in the
+/// receive buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataRowBody {
+    pub(crate) columns: u16,
+    /// Everything after the column count.
+    pub(crate) values: Bytes,
+}
+
+impl BackendMessage {
+    /// The message's protocol name, for errors and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BackendMessage::Authentication(_) => "Authentication",
+            BackendMessage::BackendKeyData { .. } => "BackendKeyData",
+            BackendMessage::BindComplete => "BindComplete",
+            BackendMessage::CloseComplete => "CloseComplete",
+            BackendMessage::CommandComplete(_) => "CommandComplete",
+            BackendMessage::CopyInResponse => "CopyInResponse",
+            BackendMessage::CopyOutResponse => "CopyOutResponse",
+            BackendMessage::CopyBothResponse => "CopyBothResponse",
+            BackendMessage::CopyData(_) => "CopyData",
+            BackendMessage::CopyDone => "CopyDone",
+            BackendMessage::DataRow(_) => "DataRow",
+            BackendMessage::EmptyQueryResponse => "EmptyQueryResponse",
+            BackendMessage::ErrorResponse(_) => "ErrorResponse",
+            BackendMessage::NegotiateProtocolVersion { .. } => "NegotiateProtocolVersion",
+            BackendMessage::NoData => "NoData",
+            BackendMessage::NoticeResponse(_) => "NoticeResponse",
+            BackendMessage::NotificationResponse(_) => "NotificationResponse",
+            BackendMessage::ParameterDescription(_) => "ParameterDescription",
+            BackendMessage::ParameterStatus { .. } => "ParameterStatus",
+            BackendMessage::ParseComplete => "ParseComplete",
+            BackendMessage::PortalSuspended => "PortalSuspended",
+            BackendMessage::ReadyForQuery(_) => "ReadyForQuery",
+            BackendMessage::RowDescription(_) => "RowDescription",
+        }
+    }
+
+    /// Decodes one message from its type byte and body.
+    pub fn decode(tag: u8, body: Bytes) -> Result<BackendMessage, ProtocolError> {
+        let msg = match tag {
+            b'R' => BackendMessage::Authentication(decode_auth(body)?),
+            b'K' => {
+                let mut r = Reader::new(&body, "BackendKeyData");
+                let process_id = r.i32()?;
+                let secret_key = r.i32()?;
+                r.finish()?;
+                BackendMessage::BackendKeyData {
+                    process_id,
+                    secret_key,
+                }
+            }
+            b'2' => empty(&body, "BindComplete", BackendMessage::BindComplete)?,
+            b'3' => empty(&body, "CloseComplete", BackendMessage::CloseComplete)?,
+            b'C' => {
+                let mut r = Reader::new(&body, "CommandComplete");
+                let len = r.cstr()?.len();
+                r.finish()?;
+                BackendMessage::CommandComplete(CommandComplete {
+                    tag: body.slice(..len),
+                })
+            }
+            b'G' => BackendMessage::CopyInResponse,
+            b'H' => BackendMessage::CopyOutResponse,
+            b'W' => BackendMessage::CopyBothResponse,
+            b'd' => BackendMessage::CopyData(body),
+            b'c' => empty(&body, "CopyDone", BackendMessage::CopyDone)?,
+            b'D' => BackendMessage::DataRow(decode_data_row(body)?),
+            b'I' => empty(
+                &body,
+                "EmptyQueryResponse",
+                BackendMessage::EmptyQueryResponse,
+            )?,
+            b'E' => BackendMessage::ErrorResponse(decode_fields(&body, "ErrorResponse")?),
+            b'N' => BackendMessage::NoticeResponse(decode_fields(&body, "NoticeResponse")?),
+            b'v' => {
+                let mut r = Reader::new(&body, "NegotiateProtocolVersion");
+                let newest_minor = r.i32()?;
+                let n = r.i32()?;
+                let n = usize::try_from(n).map_err(|_| r.malformed("negative option count"))?;
+                let mut unrecognized = Vec::with_capacity(n.min(64));
+                for _ in 0..n {
+                    unrecognized.push(r.cstr()?.to_owned());
+                }
+                r.finish()?;
+                BackendMessage::NegotiateProtocolVersion {
+                    newest_minor,
+                    unrecognized,
+                }
+            }
+            b'n' => empty(&body, "NoData", BackendMessage::NoData)?,
+            b'A' => {
+                let mut r = Reader::new(&body, "NotificationResponse");
+                let process_id = r.i32()?;
+                let channel = r.cstr()?.to_owned();
+                let payload = r.cstr()?.to_owned();
+                r.finish()?;
+                BackendMessage::NotificationResponse(Notification {
+                    process_id,
+                    channel,
+                    payload,
+                })
+            }
+            b't' => {
+                let mut r = Reader::new(&body, "ParameterDescription");
+                let n = r.i16()?;
+                let n = usize::try_from(n).map_err(|_| r.malformed("negative count"))?;
+                if r.remaining() != n * 4 {
+                    return Err(r.malformed("count does not match length"));
+                }
+                let mut oids = Vec::with_capacity(n);
+                for _ in 0..n {
+                    oids.push(r.u32()?);
+                }
+                BackendMessage::ParameterDescription(oids)
+            }
+            b'S' => {
+                let mut r = Reader::new(&body, "ParameterStatus");
+                let name = r.cstr()?.to_owned();
+                let value = r.cstr()?.to_owned();
+                r.finish()?;
+                BackendMessage::ParameterStatus { name, value }
+            }
+            b'1' => empty(&body, "ParseComplete", BackendMessage::ParseComplete)?,
+            b's' => empty(&body, "PortalSuspended", BackendMessage::PortalSuspended)?,
+            b'Z' => {
+                let mut r = Reader::new(&body, "ReadyForQuery");
+                let status = match r.u8()? {
+                    b'I' => TransactionStatus::Idle,
+                    b'T' => TransactionStatus::InTransaction,
+                    b'E' => TransactionStatus::Failed,
+                    _ => return Err(r.malformed("unknown transaction status")),
+                };
+                r.finish()?;
+                BackendMessage::ReadyForQuery(status)
+            }
+            b'T' => BackendMessage::RowDescription(decode_row_description(&body)?),
+            other => return Err(ProtocolError::UnknownMessage(other)),
+        };
+        Ok(msg)
+    }
+}
+
+fn empty(
+    body: &[u8],
+    name: &'static str,
+    msg: BackendMessage,
+) -> Result<BackendMessage, ProtocolError> {
+    Reader::new(body, name).finish()?;
+    Ok(msg)
+}
+
+fn decode_auth(body: Bytes) -> Result<Authentication, ProtocolError> {
+    let mut r = Reader::new(&body, "Authentication");
+    let auth = match r.i32()? {
+        0 => Authentication::Ok,
+        3 => Authentication::CleartextPassword,
+        5 => {
+            let s = r.bytes(4)?;
+            Authentication::Md5Password([s[0], s[1], s[2], s[3]])
+        }
+        10 => {
+            let mut mechanisms = Vec::new();
+            loop {
+                let m = r.cstr()?;
+                if m.is_empty() {
+                    break;
+                }
+                mechanisms.push(m.to_owned());
+            }
+            Authentication::Sasl(mechanisms)
+        }
+        11 => return Ok(Authentication::SaslContinue(body.slice(4..))),
+        12 => return Ok(Authentication::SaslFinal(body.slice(4..))),
+        other => {
+            r.rest();
+            Authentication::Unsupported(other)
+        }
+    };
+    r.finish()?;
+    Ok(auth)
+}
+
+fn decode_fields(body: &[u8], name: &'static str) -> Result<ErrorFields, ProtocolError> {
+    let mut r = Reader::new(body, name);
+    let mut f = ErrorFields::default();
+    loop {
+        let code = r.u8()?;
+        if code == 0 {
+            break;
+        }
+        let value = r.cstr()?;
+        let owned = || Some(value.to_owned());
+        match code {
+            b'S' => f.severity = value.to_owned(),
+            b'V' => f.severity_nonlocalized = owned(),
+            b'C' => f.code = SqlState::from_code(value),
+            b'M' => f.message = value.to_owned(),
+            b'D' => f.detail = owned(),
+            b'H' => f.hint = owned(),
+            b'P' => f.position = value.parse().ok(),
+            b'p' => f.internal_position = value.parse().ok(),
+            b'q' => f.internal_query = owned(),
+            b'W' => f.where_ = owned(),
+            b's' => f.schema = owned(),
+            b't' => f.table = owned(),
+            b'c' => f.column = owned(),
+            b'd' => f.data_type = owned(),
+            b'n' => f.constraint = owned(),
+            b'F' => f.file = owned(),
+            b'L' => f.line = value.parse().ok(),
+            b'R' => f.routine = owned(),
+            // The protocol says unknown field types must be ignored.
+            _ => {}
+        }
+    }
+    r.finish()?;
+    Ok(f)
+}
+
+fn decode_row_description(body: &[u8]) -> Result<RowDescription, ProtocolError> {
+    let mut r = Reader::new(body, "RowDescription");
+    let n = r.i16()?;
+    let n = usize::try_from(n).map_err(|_| r.malformed("negative field count"))?;
+    // Each field takes at least 19 bytes; checking first bounds the allocation.
+    if r.remaining() < n * 19 {
+        return Err(r.malformed("field count exceeds message length"));
+    }
+    let mut fields = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = r.cstr()?.to_owned();
+        let table_oid = r.u32()?;
+        let column_id = r.i16()?;
+        let type_oid = r.u32()?;
+        let type_size = r.i16()?;
+        let type_modifier = r.i32()?;
+        let format = match r.i16()? {
+            0 => Format::Text,
+            1 => Format::Binary,
+            _ => return Err(r.malformed("unknown format code")),
+        };
+        fields.push(FieldDescription {
+            name,
+            table_oid,
+            column_id,
+            type_oid,
+            type_size,
+            type_modifier,
+            format,
+        });
+    }
+    r.finish()?;
+    Ok(RowDescription::new(fields))
+}
+
+fn decode_data_row(body: Bytes) -> Result<DataRowBody, ProtocolError> {
+    let mut r = Reader::new(&body, "DataRow");
+    let n = r.i16()?;
+    let columns = u16::try_from(n).map_err(|_| r.malformed("negative column count"))?;
+    for _ in 0..columns {
+        let len = r.i32()?;
+        if len >= 0 {
+            r.bytes(len as usize)?;
+        } else if len != -1 {
+            return Err(r.malformed("negative value length"));
+        }
+    }
+    r.finish()?;
+    Ok(DataRowBody {
+        columns,
+        values: body.slice(2..),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(tag: u8, body: &[u8]) -> Result<BackendMessage, ProtocolError> {
+        BackendMessage::decode(tag, Bytes::copy_from_slice(body))
+    }
+
+    #[test]
+    fn command_tags_give_row_counts() {
+        let rows = |tag: &str| {
+            let mut body = tag.as_bytes().to_vec();
+            body.push(0);
+            match decode(b'C', &body) {
+                Ok(BackendMessage::CommandComplete(c)) => c.rows(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(rows("INSERT 0 3"), Some(3));
+        assert_eq!(rows("UPDATE 7"), Some(7));
+        assert_eq!(rows("SELECT 0"), Some(0));
+        assert_eq!(rows("CREATE TABLE"), None);
+        assert_eq!(rows("CHECKPOINT"), None);
+    }
+
+    #[test]
+    fn data_row_lengths_are_validated() {
+        // two columns announced, one present
+        assert!(decode(b'D', &[0, 2, 0, 0, 0, 1, b'x']).is_err());
+        // a length running past the end
+        assert!(decode(b'D', &[0, 1, 0, 0, 0, 9, b'x']).is_err());
+        // length -2
+        assert!(decode(b'D', &[0, 1, 0xff, 0xff, 0xff, 0xfe]).is_err());
+        // a NULL and a value
+        assert!(decode(b'D', &[0, 2, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1, b'x']).is_ok());
+    }
+
+    #[test]
+    fn error_fields_are_all_decoded() {
+        let body = b"SERROR\0VERROR\0C23514\0Mbad\0Dthe detail\0Hhint\0P12\0sPublic\0tt\0cc\0dint4\0nck\0Ffile.c\0L42\0Rroutine\0Wctx\0Zfuture\0\0";
+        let Ok(BackendMessage::ErrorResponse(f)) = decode(b'E', body) else {
+            panic!("not decoded");
+        };
+        assert_eq!(f.sqlstate(), SqlState::CHECK_VIOLATION);
+        assert_eq!(f.message, "bad");
+        assert_eq!(f.detail.as_deref(), Some("the detail"));
+        assert_eq!(f.position, Some(12));
+        assert_eq!(f.constraint.as_deref(), Some("ck"));
+        assert_eq!(f.line, Some(42));
+        assert_eq!(f.where_.as_deref(), Some("ctx"));
+    }
+
+    #[test]
+    fn unknown_and_malformed_messages_are_errors() {
+        assert_eq!(decode(b'!', b""), Err(ProtocolError::UnknownMessage(b'!')));
+        assert!(decode(b'Z', b"X").is_err());
+        assert!(decode(b'Z', b"II").is_err());
+        assert!(decode(b'S', b"name\0value").is_err());
+        assert!(decode(b'T', &[0x7f, 0xff]).is_err());
+        assert!(decode(b'E', b"Mmsg\0").is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! The wire format: framing of backend messages, decoding them
+//! ([`backend`]), and encoding frontend messages ([`frontend`]).
+//!
+//! Every backend message is a type byte, a big-endian `i32` length that counts
+//! itself but not the type byte, and a body. Framing never trusts the length:
+//! one below 4 or above the configured maximum is a [`ProtocolError`].
+
+pub mod backend;
+pub mod frontend;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::error::ProtocolError;
+
+/// Default cap on one backend message: PostgreSQL's own field limit is 1 GiB,
+/// and a DataRow can hold a few such fields plus framing.
+pub const DEFAULT_MAX_MESSAGE_LEN: usize = 1 << 30;
+
+/// What [`frame_header`] learned from the start of the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Header {
+    /// Fewer than five bytes are buffered.
+    Incomplete,
+    /// A message of `total` bytes (type byte and length included) starts here.
+    Message { tag: u8, total: usize },
+}
+
+/// Reads the five-byte header at the start of `buf`, validating the length.
+pub(crate) fn frame_header(buf: &[u8], max_len: usize) -> Result<Header, ProtocolError> {
+    let Some(head) = buf.get(..5) else {
+        return Ok(Header::Incomplete);
+    };
+    let tag = head[0];
+    let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]);
+    if len < 4 {
+        return Err(ProtocolError::InvalidLength { tag, len });
+    }
+    if len as usize > max_len {
+        return Err(ProtocolError::MessageTooLong {
+            tag,
+            len,
+            max: max_len,
+        });
+    }
+    Ok(Header::Message {
+        tag,
+        total: len as usize + 1,
+    })
+}
+
+/// Splits one complete message off the front of `buf` (which holds `filled`
+/// valid bytes) and returns its type byte and body without copying.
+pub(crate) fn split_frame(
+    buf: &mut BytesMut,
+    filled: &mut usize,
+    max_len: usize,
+) -> Result<Option<(u8, Bytes)>, ProtocolError> {
+    match frame_header(&buf[..*filled], max_len)? {
+        Header::Message { tag, total } if total <= *filled => {
+            let mut frame = buf.split_to(total);
+            *filled -= total;
+            frame.advance(5);
+            Ok(Some((tag, frame.freeze())))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A bounds-checked reader over a message body: every short read is a
+/// [`ProtocolError::Malformed`] naming the message, never a panic.
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    message: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8], message: &'static str) -> Self {
+        Reader { buf, message }
+    }
+
+    pub(crate) fn malformed(&self, reason: &'static str) -> ProtocolError {
+        ProtocolError::Malformed {
+            message: self.message,
+            reason,
+        }
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], ProtocolError> {
+        if self.buf.len() < n {
+            return Err(self.malformed("truncated"));
+        }
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Ok(head)
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, ProtocolError> {
+        Ok(self.bytes(1)?[0])
+    }
+
+    pub(crate) fn i16(&mut self) -> Result<i16, ProtocolError> {
+        let b = self.bytes(2)?;
+        Ok(i16::from_be_bytes([b[0], b[1]]))
+    }
+
+    pub(crate) fn i32(&mut self) -> Result<i32, ProtocolError> {
+        let b = self.bytes(4)?;
+        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, ProtocolError> {
+        Ok(self.i32()? as u32)
+    }
+
+    /// A NUL-terminated UTF-8 string (the session encoding is always UTF8).
+    pub(crate) fn cstr(&mut self) -> Result<&'a str, ProtocolError> {
+        let end = self
+            .buf
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| self.malformed("string without terminating NUL"))?;
+        let s = std::str::from_utf8(&self.buf[..end])
+            .map_err(|_| self.malformed("string is not valid UTF-8"))?;
+        self.buf = &self.buf[end + 1..];
+        Ok(s)
+    }
+
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Fails unless the whole body was consumed: trailing bytes mean the
+    /// sender and we disagree about the format.
+    pub(crate) fn finish(&self) -> Result<(), ProtocolError> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(self.malformed("trailing bytes"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_rejects_short_and_long_lengths() {
+        assert_eq!(
+            frame_header(&[b'Z', 0, 0, 0, 3], 100),
+            Err(ProtocolError::InvalidLength { tag: b'Z', len: 3 })
+        );
+        assert!(matches!(
+            frame_header(&[b'D', 0x7f, 0xff, 0xff, 0xff], 1 << 20),
+            Err(ProtocolError::MessageTooLong { .. })
+        ));
+        assert_eq!(frame_header(&[b'Z', 0, 0], 100), Ok(Header::Incomplete));
+    }
+
+    #[test]
+    fn split_frame_waits_for_the_whole_message() {
+        let mut buf = BytesMut::from(&b"Z\0\0\0\x05I"[..]);
+        let mut filled = 5;
+        assert_eq!(split_frame(&mut buf, &mut filled, 100), Ok(None));
+        filled = 6;
+        let (tag, body) = split_frame(&mut buf, &mut filled, 100)
+            .unwrap()
+            .unwrap();
+        assert_eq!((tag, &body[..]), (b'Z', &b"I"[..]));
+        assert_eq!(filled, 0);
+    }
+}

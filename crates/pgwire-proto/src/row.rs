@@ -1,0 +1,229 @@
+//! Result rows without copies: a [`Row`] is a slice of the receive buffer plus
+//! a shared pointer to its [`RowDescription`].
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::message::backend::DataRowBody;
+
+/// The wire format of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Text representation.
+    Text,
+    /// Binary representation.
+    Binary,
+}
+
+/// One column of a [`RowDescription`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FieldDescription {
+    /// The column name (`?column?` for anonymous expressions).
+    pub name: String,
+    /// OID of the source table, or 0.
+    pub table_oid: u32,
+    /// Attribute number in the source table, or 0.
+    pub column_id: i16,
+    /// OID of the column's type.
+    pub type_oid: u32,
+    /// `pg_type.typlen`: negative for variable width.
+    pub type_size: i16,
+    /// `pg_attribute.atttypmod`.
+    pub type_modifier: i32,
+    /// The format the values arrive in.
+    pub format: Format,
+}
+
+/// The columns of a result set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowDescription {
+    fields: Vec<FieldDescription>,
+}
+
+impl RowDescription {
+    pub(crate) fn new(fields: Vec<FieldDescription>) -> Self {
+        RowDescription { fields }
+    }
+
+    /// The columns, in order.
+    pub fn fields(&self) -> &[FieldDescription] {
+        &self.fields
+    }
+
+    /// The number of columns.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// True when there are no columns.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The index of the first column named `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+}
+
+/// One result row.
+///
+/// Cloning is cheap (two reference counts). Values are `None` for SQL NULL.
+///
+/// ```
+/// # use pgwire_proto::Row;
+/// fn print(row: &Row) {
+///     for (field, value) in row.description().fields().iter().zip(row.values()) {
+///         println!("{} = {:?}", field.name, value.map(String::from_utf8_lossy));
+///     }
+/// }
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Row {
+    description: Arc<RowDescription>,
+    /// Column values, validated when decoded: each is an `i32` length (-1 for
+    /// NULL) followed by that many bytes, exactly `description.len()` of them.
+    values: Bytes,
+}
+
+impl Row {
+    /// Builds a row; `None` if the body's column count differs from the
+    /// description's.
+    pub(crate) fn new(description: Arc<RowDescription>, body: DataRowBody) -> Option<Row> {
+        (usize::from(body.columns) == description.len()).then_some(Row {
+            description,
+            values: body.values,
+        })
+    }
+
+    /// The columns.
+    pub fn description(&self) -> &Arc<RowDescription> {
+        &self.description
+    }
+
+    /// The number of columns.
+    pub fn len(&self) -> usize {
+        self.description.len()
+    }
+
+    /// True when the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.description.is_empty()
+    }
+
+    /// The raw values in order: `None` for NULL.
+    pub fn values(&self) -> Values<'_> {
+        Values {
+            rest: &self.values,
+            left: self.len(),
+        }
+    }
+
+    /// The raw value of column `index`: `None` if out of range, `Some(None)`
+    /// for NULL.
+    pub fn raw(&self, index: usize) -> Option<Option<&[u8]>> {
+        self.values().nth(index)
+    }
+
+    /// The raw value of the first column named `name`.
+    pub fn raw_by_name(&self, name: &str) -> Option<Option<&[u8]>> {
+        self.raw(self.description.index_of(name)?)
+    }
+
+    /// The value of column `index` as a shared slice of the receive buffer
+    /// (no copy): `None` if out of range, `Some(None)` for NULL.
+    pub fn raw_bytes(&self, index: usize) -> Option<Option<Bytes>> {
+        let value = self.raw(index)?;
+        Some(value.map(|v| self.values.slice_ref(v)))
+    }
+
+    /// The value of column `index` as text (the simple query protocol returns
+    /// every column as text): `Ok(None)` for NULL.
+    pub fn text(&self, index: usize) -> Result<Option<&str>, ColumnError> {
+        match self.raw(index) {
+            None => Err(ColumnError::OutOfRange {
+                index,
+                len: self.len(),
+            }),
+            Some(None) => Ok(None),
+            Some(Some(b)) => std::str::from_utf8(b)
+                .map(Some)
+                .map_err(|_| ColumnError::NotUtf8 { index }),
+        }
+    }
+}
+
+impl std::fmt::Debug for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (field, value) in self.description.fields().iter().zip(self.values()) {
+            map.entry(&field.name, &value.map(String::from_utf8_lossy));
+        }
+        map.finish()
+    }
+}
+
+/// Iterator over a row's raw values.
+#[derive(Debug, Clone)]
+pub struct Values<'a> {
+    rest: &'a [u8],
+    left: usize,
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = Option<&'a [u8]>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // The layout was validated at decode time; `get` keeps this panic-free
+        // regardless.
+        let len = i32::from_be_bytes(self.rest.get(..4)?.try_into().ok()?);
+        self.rest = self.rest.get(4..)?;
+        if len < 0 {
+            return Some(None);
+        }
+        let (value, rest) = self.rest.split_at_checked(len as usize)?;
+        self.rest = rest;
+        Some(Some(value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+/// A column could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ColumnError {
+    /// No column at this index.
+    OutOfRange {
+        /// The index asked for.
+        index: usize,
+        /// The number of columns.
+        len: usize,
+    },
+    /// The value is not valid UTF-8 text.
+    NotUtf8 {
+        /// The column index.
+        index: usize,
+    },
+}
+
+impl std::fmt::Display for ColumnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ColumnError::OutOfRange { index, len } => {
+                write!(f, "column index {index} out of range for a row of {len} columns")
+            }
+            ColumnError::NotUtf8 { index } => write!(f, "column {index} is not valid UTF-8"),
+        }
+    }
+}
+
+impl std::error::Error for ColumnError {}

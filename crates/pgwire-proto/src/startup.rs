@@ -1,0 +1,237 @@
+//! Startup and authentication: what the machine does between sending the
+//! StartupMessage and receiving `AuthenticationOk`.
+
+use std::fmt;
+
+use bytes::BytesMut;
+
+use crate::auth::md5::md5_password;
+use crate::auth::scram::{ChannelBinding, ScramSha256, SCRAM_SHA_256, SCRAM_SHA_256_PLUS};
+use crate::error::{AuthError, Error};
+use crate::message::backend::Authentication;
+use crate::message::frontend;
+
+/// What the machine sends in the StartupMessage and answers authentication with.
+///
+/// ```
+/// let config = pgwire_proto::StartupConfig::new("alice")
+///     .database("shop")
+///     .password("s3cret")
+///     .application_name("inventory");
+/// assert_eq!(config.user(), "alice");
+/// ```
+#[derive(Clone, Default)]
+pub struct StartupConfig {
+    user: String,
+    database: Option<String>,
+    password: Option<Vec<u8>>,
+    application_name: Option<String>,
+    options: Option<String>,
+    params: Vec<(String, String)>,
+    tls: bool,
+    tls_server_end_point: Option<Vec<u8>>,
+}
+
+impl StartupConfig {
+    /// A configuration for the role `user`.
+    pub fn new(user: impl Into<String>) -> Self {
+        StartupConfig {
+            user: user.into(),
+            ..Default::default()
+        }
+    }
+
+    /// The database to connect to (the server defaults to the user name).
+    pub fn database(mut self, database: impl Into<String>) -> Self {
+        self.database = Some(database.into());
+        self
+    }
+
+    /// The password, used only if the server asks for one.
+    pub fn password(mut self, password: impl AsRef<[u8]>) -> Self {
+        self.password = Some(password.as_ref().to_vec());
+        self
+    }
+
+    /// `application_name`, shown in `pg_stat_activity`.
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = Some(name.into());
+        self
+    }
+
+    /// Command-line options for the backend, such as `-c search_path=app`.
+    pub fn options(mut self, options: impl Into<String>) -> Self {
+        self.options = Some(options.into());
+        self
+    }
+
+    /// Any other run-time parameter to set at startup (`TimeZone`, ...).
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.push((name.into(), value.into()));
+        self
+    }
+
+    /// Declares that the stream is TLS-protected. With `server_end_point` (the
+    /// RFC 5929 `tls-server-end-point` hash of the server certificate), SCRAM
+    /// uses channel binding (`SCRAM-SHA-256-PLUS`) when the server offers it.
+    pub fn tls(mut self, server_end_point: Option<Vec<u8>>) -> Self {
+        self.tls = true;
+        self.tls_server_end_point = server_end_point;
+        self
+    }
+
+    /// The role name.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub(crate) fn write_startup(&self, out: &mut BytesMut) -> Result<(), Error> {
+        let mut params: Vec<(&str, &str)> = vec![
+            ("user", &self.user),
+            // Every string the machine decodes is UTF-8, so the session must be.
+            ("client_encoding", "UTF8"),
+            ("DateStyle", "ISO, YMD"),
+        ];
+        if let Some(db) = &self.database {
+            params.push(("database", db));
+        }
+        if let Some(app) = &self.application_name {
+            params.push(("application_name", app));
+        }
+        if let Some(opts) = &self.options {
+            params.push(("options", opts));
+        }
+        params.extend(self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        frontend::startup(out, params)
+    }
+}
+
+impl fmt::Debug for StartupConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StartupConfig")
+            .field("user", &self.user)
+            .field("database", &self.database)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("application_name", &self.application_name)
+            .field("options", &self.options)
+            .field("params", &self.params)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// Where authentication stands.
+#[derive(Debug)]
+pub(crate) enum Auth {
+    /// Waiting for the server's first authentication request.
+    Waiting,
+    /// A SCRAM exchange is under way.
+    Scram(Box<ScramSha256>),
+    /// SCRAM finished and the server proved it knows the password.
+    ScramVerified,
+}
+
+/// What handling an authentication message produced.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum AuthStep {
+    /// An answer was queued; keep reading.
+    Continue,
+    /// `AuthenticationOk` arrived.
+    Done,
+}
+
+impl Auth {
+    pub(crate) fn handle(
+        &mut self,
+        config: &StartupConfig,
+        request: Authentication,
+        out: &mut BytesMut,
+    ) -> Result<AuthStep, Error> {
+        let password = |method| {
+            config
+                .password
+                .as_deref()
+                .ok_or(Error::Auth(AuthError::PasswordRequired { method }))
+        };
+        match (std::mem::replace(self, Auth::Waiting), request) {
+            (Auth::Scram(_), Authentication::Ok) => Err(Error::Auth(AuthError::UnsupportedMethod(
+                "AuthenticationOk before the SCRAM exchange proved the server's identity".into(),
+            ))),
+            (_, Authentication::Ok) => Ok(AuthStep::Done),
+            (Auth::Waiting, Authentication::CleartextPassword) => {
+                frontend::password(out, password("cleartext")?)?;
+                Ok(AuthStep::Continue)
+            }
+            (Auth::Waiting, Authentication::Md5Password(salt)) => {
+                let hashed = md5_password(config.user.as_bytes(), password("md5")?, salt);
+                frontend::password(out, hashed.as_bytes())?;
+                Ok(AuthStep::Continue)
+            }
+            (Auth::Waiting, Authentication::Sasl(mechanisms)) => {
+                let offers = |m: &str| mechanisms.iter().any(|x| x == m);
+                let binding = match (&config.tls_server_end_point, config.tls) {
+                    (Some(hash), _) if offers(SCRAM_SHA_256_PLUS) => {
+                        ChannelBinding::TlsServerEndPoint(hash.clone())
+                    }
+                    _ if !offers(SCRAM_SHA_256) => {
+                        return Err(Error::Auth(AuthError::UnsupportedSaslMechanisms(
+                            mechanisms,
+                        )))
+                    }
+                    (_, true) => ChannelBinding::NotUsedByServer,
+                    (_, false) => ChannelBinding::Unsupported,
+                };
+                let scram = ScramSha256::new(password("SCRAM-SHA-256")?, binding)
+                    .map_err(AuthError::from)?;
+                frontend::sasl_initial_response(
+                    out,
+                    scram.mechanism(),
+                    scram.client_first_message(),
+                )?;
+                *self = Auth::Scram(Box::new(scram));
+                Ok(AuthStep::Continue)
+            }
+            (Auth::Scram(mut scram), Authentication::SaslContinue(data)) => {
+                let answer = scram.handle_server_first(&data).map_err(AuthError::from)?;
+                frontend::sasl_response(out, &answer)?;
+                *self = Auth::Scram(scram);
+                Ok(AuthStep::Continue)
+            }
+            (Auth::Scram(mut scram), Authentication::SaslFinal(data)) => {
+                scram.verify_server_final(&data).map_err(AuthError::from)?;
+                *self = Auth::ScramVerified;
+                Ok(AuthStep::Continue)
+            }
+            (_, Authentication::Unsupported(code)) => Err(Error::Auth(
+                AuthError::UnsupportedMethod(method_name(code).into()),
+            )),
+            (_, other) => Err(Error::Protocol(crate::error::ProtocolError::Unexpected {
+                message: auth_name(&other),
+                state: "authenticating",
+            })),
+        }
+    }
+}
+
+fn method_name(code: i32) -> String {
+    match code {
+        2 => "Kerberos V5".into(),
+        6 => "SCM credentials".into(),
+        7 => "GSSAPI".into(),
+        8 => "GSSAPI continuation".into(),
+        9 => "SSPI".into(),
+        other => format!("unknown method {other}"),
+    }
+}
+
+fn auth_name(auth: &Authentication) -> &'static str {
+    match auth {
+        Authentication::Ok => "AuthenticationOk",
+        Authentication::CleartextPassword => "AuthenticationCleartextPassword",
+        Authentication::Md5Password(_) => "AuthenticationMD5Password",
+        Authentication::Sasl(_) => "AuthenticationSASL",
+        Authentication::SaslContinue(_) => "AuthenticationSASLContinue",
+        Authentication::SaslFinal(_) => "AuthenticationSASLFinal",
+        Authentication::Unsupported(_) => "Authentication",
+    }
+}

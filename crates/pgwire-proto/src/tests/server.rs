@@ -1,0 +1,124 @@
+//! Builders for backend messages, as a test server would send them.
+
+use crate::{Event, Machine, StartupConfig};
+
+pub fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    out.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+pub fn auth(code: i32, extra: &[u8]) -> Vec<u8> {
+    let mut body = code.to_be_bytes().to_vec();
+    body.extend_from_slice(extra);
+    msg(b'R', &body)
+}
+
+pub fn auth_ok() -> Vec<u8> {
+    auth(0, &[])
+}
+
+pub fn param(name: &str, value: &str) -> Vec<u8> {
+    msg(b'S', format!("{name}\0{value}\0").as_bytes())
+}
+
+pub fn key_data(pid: i32, key: i32) -> Vec<u8> {
+    let mut body = pid.to_be_bytes().to_vec();
+    body.extend_from_slice(&key.to_be_bytes());
+    msg(b'K', &body)
+}
+
+pub fn ready(status: u8) -> Vec<u8> {
+    msg(b'Z', &[status])
+}
+
+pub fn row_description(names: &[&str]) -> Vec<u8> {
+    let mut body = (names.len() as i16).to_be_bytes().to_vec();
+    for name in names {
+        body.extend_from_slice(name.as_bytes());
+        body.push(0);
+        body.extend_from_slice(&0u32.to_be_bytes()); // table
+        body.extend_from_slice(&0i16.to_be_bytes()); // column
+        body.extend_from_slice(&25u32.to_be_bytes()); // text
+        body.extend_from_slice(&(-1i16).to_be_bytes());
+        body.extend_from_slice(&(-1i32).to_be_bytes());
+        body.extend_from_slice(&0i16.to_be_bytes());
+    }
+    msg(b'T', &body)
+}
+
+pub fn data_row(values: &[Option<&str>]) -> Vec<u8> {
+    let mut body = (values.len() as i16).to_be_bytes().to_vec();
+    for v in values {
+        match v {
+            None => body.extend_from_slice(&(-1i32).to_be_bytes()),
+            Some(s) => {
+                body.extend_from_slice(&(s.len() as i32).to_be_bytes());
+                body.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+    msg(b'D', &body)
+}
+
+pub fn command_complete(tag: &str) -> Vec<u8> {
+    msg(b'C', format!("{tag}\0").as_bytes())
+}
+
+pub fn error(severity: &str, code: &str, message: &str) -> Vec<u8> {
+    msg(
+        b'E',
+        format!("S{severity}\0V{severity}\0C{code}\0M{message}\0\0").as_bytes(),
+    )
+}
+
+pub fn notice(message: &str) -> Vec<u8> {
+    msg(b'N', format!("SNOTICE\0VNOTICE\0C00000\0M{message}\0\0").as_bytes())
+}
+
+pub fn concat(parts: &[Vec<u8>]) -> Vec<u8> {
+    parts.concat()
+}
+
+/// Takes everything the client queued.
+pub fn sent(m: &mut Machine) -> Vec<u8> {
+    m.take_output().to_vec()
+}
+
+/// Feeds bytes and collects every event until the machine needs more.
+pub fn feed(m: &mut Machine, bytes: &[u8]) -> Vec<Event> {
+    m.receive(bytes);
+    drain(m)
+}
+
+pub fn drain(m: &mut Machine) -> Vec<Event> {
+    let mut events = Vec::new();
+    loop {
+        match m.next_event() {
+            Ok(Some(e)) => events.push(e),
+            Ok(None) => return events,
+            // After a FATAL error event, the session is over.
+            Err(crate::Error::SessionEnded(_)) => return events,
+            Err(e) => panic!("protocol error: {e}"),
+        }
+    }
+}
+
+/// A machine past startup (trust authentication), with its output taken.
+pub fn ready_machine() -> Machine {
+    let mut m = Machine::new();
+    m.start(&StartupConfig::new("alice")).unwrap();
+    sent(&mut m);
+    feed(
+        &mut m,
+        &concat(&[
+            auth_ok(),
+            param("TimeZone", "UTC"),
+            key_data(7, 42),
+            ready(b'I'),
+        ]),
+    );
+    assert!(m.is_ready());
+    m
+}

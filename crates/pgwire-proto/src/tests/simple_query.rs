@@ -1,0 +1,190 @@
+use super::server::*;
+use crate::{Event, Machine, SqlState, TransactionStatus};
+
+fn names(events: &[Event]) -> Vec<&'static str> {
+    events
+        .iter()
+        .map(|e| match e {
+            Event::RowDescription(_) => "RowDescription",
+            Event::Row(_) => "Row",
+            Event::CommandComplete(_) => "CommandComplete",
+            Event::EmptyQuery => "EmptyQuery",
+            Event::Error(_) => "Error",
+            Event::Notice(_) => "Notice",
+            Event::ReadyForQuery(_) => "ReadyForQuery",
+            Event::ParameterStatus { .. } => "ParameterStatus",
+            Event::Notification(_) => "Notification",
+            _ => "other",
+        })
+        .collect()
+}
+
+fn two_statement_answer() -> Vec<u8> {
+    concat(&[
+        row_description(&["a", "b"]),
+        data_row(&[Some("1"), None]),
+        data_row(&[Some("2"), Some("two")]),
+        command_complete("SELECT 2"),
+        notice("just so you know"),
+        command_complete("INSERT 0 5"),
+        ready(b'I'),
+    ])
+}
+
+#[test]
+fn rows_and_tags_of_a_multi_statement_query() {
+    let mut m = ready_machine();
+    let id = m.simple_query("select a, b from t; insert into u select ...").unwrap();
+    assert_eq!(m.current_request(), Some(id));
+    assert_eq!(&sent(&mut m)[..1], b"Q");
+    assert!(!m.is_ready());
+    let events = feed(&mut m, &two_statement_answer());
+    assert_eq!(
+        names(&events),
+        [
+            "RowDescription",
+            "Row",
+            "Row",
+            "CommandComplete",
+            "Notice",
+            "CommandComplete",
+            "ReadyForQuery"
+        ]
+    );
+    let Event::Row(row) = &events[2] else { panic!() };
+    assert_eq!(row.text(1).unwrap(), Some("two"));
+    let Event::Row(row) = &events[1] else { panic!() };
+    assert_eq!(row.text(1).unwrap(), None);
+    assert!(row.text(2).is_err());
+    let Event::CommandComplete(c) = &events[5] else { panic!() };
+    assert_eq!(c.rows(), Some(5));
+    assert!(m.is_ready());
+    assert_eq!(m.current_request(), None);
+}
+
+#[test]
+fn every_split_gives_the_same_events() {
+    let bytes = two_statement_answer();
+    let mut whole = ready_machine();
+    whole.simple_query("q").unwrap();
+    let expected = feed(&mut whole, &bytes);
+    for split in 0..=bytes.len() {
+        let mut m = ready_machine();
+        m.simple_query("q").unwrap();
+        let mut events = feed(&mut m, &bytes[..split]);
+        events.extend(feed(&mut m, &bytes[split..]));
+        assert_eq!(events, expected, "split at {split}");
+    }
+    // and byte by byte
+    let mut m = ready_machine();
+    m.simple_query("q").unwrap();
+    let events: Vec<Event> = bytes.iter().flat_map(|b| feed(&mut m, &[*b])).collect();
+    assert_eq!(events, expected);
+}
+
+#[test]
+fn recoverable_error_then_next_query_works() {
+    let mut m = ready_machine();
+    m.simple_query("select * from missing").unwrap();
+    let events = feed(
+        &mut m,
+        &concat(&[
+            error("ERROR", "42P01", "relation \"missing\" does not exist"),
+            ready(b'I'),
+        ]),
+    );
+    let Event::Error(e) = &events[0] else { panic!() };
+    assert_eq!(e.sqlstate(), SqlState::UNDEFINED_TABLE);
+    assert!(e.is_recoverable());
+    assert!(m.is_ready());
+    m.simple_query("select 1").unwrap();
+    let events = feed(
+        &mut m,
+        &concat(&[
+            row_description(&["?column?"]),
+            data_row(&[Some("1")]),
+            command_complete("SELECT 1"),
+            ready(b'I'),
+        ]),
+    );
+    assert_eq!(events.len(), 4);
+}
+
+#[test]
+fn empty_query() {
+    let mut m = ready_machine();
+    m.simple_query("").unwrap();
+    let events = feed(&mut m, &concat(&[msg(b'I', b""), ready(b'I')]));
+    assert_eq!(names(&events), ["EmptyQuery", "ReadyForQuery"]);
+}
+
+#[test]
+fn transaction_status_follows_ready_for_query() {
+    let mut m = ready_machine();
+    m.simple_query("begin").unwrap();
+    feed(&mut m, &concat(&[command_complete("BEGIN"), ready(b'T')]));
+    assert_eq!(m.transaction_status(), TransactionStatus::InTransaction);
+    m.simple_query("select x").unwrap();
+    feed(
+        &mut m,
+        &concat(&[error("ERROR", "42703", "no x"), ready(b'E')]),
+    );
+    assert_eq!(m.transaction_status(), TransactionStatus::Failed);
+}
+
+#[test]
+fn requests_queue_in_order() {
+    let mut m = ready_machine();
+    let a = m.simple_query("select 1").unwrap();
+    let b = m.simple_query("select 2").unwrap();
+    assert!(b > a);
+    assert_eq!(m.pending_requests(), 2);
+    feed(&mut m, &concat(&[command_complete("SELECT 0"), ready(b'I')]));
+    assert_eq!(m.current_request(), Some(b));
+}
+
+#[test]
+fn notifications_and_parameter_changes_between_queries() {
+    let mut m = ready_machine();
+    let mut note = 99i32.to_be_bytes().to_vec();
+    note.extend_from_slice(b"chan\0payload\0");
+    let events = feed(
+        &mut m,
+        &concat(&[msg(b'A', &note), param("application_name", "x")]),
+    );
+    assert_eq!(names(&events), ["Notification", "ParameterStatus"]);
+    assert_eq!(m.parameters()["application_name"], "x");
+    assert!(m.is_ready());
+}
+
+#[test]
+fn fatal_error_mid_query_ends_the_session() {
+    let mut m = ready_machine();
+    m.simple_query("select pg_sleep(10)").unwrap();
+    let events = feed(
+        &mut m,
+        &error("FATAL", "57P01", "terminating connection due to administrator command"),
+    );
+    let Event::Error(e) = &events[0] else { panic!() };
+    assert!(!e.is_recoverable());
+    assert!(m.failure().is_some());
+    assert!(m.simple_query("select 1").is_err());
+}
+
+#[test]
+fn copy_in_is_refused_with_copy_fail() {
+    let mut m = ready_machine();
+    m.simple_query("copy t from stdin").unwrap();
+    sent(&mut m);
+    assert!(feed(&mut m, &msg(b'G', &[0, 0, 0])).is_empty());
+    assert_eq!(&sent(&mut m)[..1], b"f");
+}
+
+#[test]
+fn terminate_queues_x_and_refuses_later_commands() {
+    let mut m: Machine = ready_machine();
+    m.terminate().unwrap();
+    assert_eq!(sent(&mut m), b"X\0\0\0\x04");
+    assert!(m.simple_query("select 1").is_err());
+    assert!(m.terminate().is_err());
+}
