@@ -1,0 +1,206 @@
+//! The commands: `pg start|stop|status|env`, `test`, `demo`.
+
+use std::ffi::OsString;
+use std::process::Command;
+
+use crate::cluster::{self, StopMode};
+use crate::env;
+use crate::error::{bail, Result};
+use crate::layout::Layout;
+use crate::lock::ClusterLock;
+use crate::output::{say, say_err};
+use crate::pgbin::PgBin;
+use crate::privilege::RunAs;
+use crate::process;
+use crate::roles::ROLES;
+use crate::signals::{self, CleanupGuard, INTERRUPTED_EXIT_CODE};
+use crate::state::State;
+
+/// Exit code of `pg status` when no cluster runs (as `pg_ctl status`).
+const NOT_RUNNING_EXIT_CODE: i32 = 3;
+
+/// The role the demo connects as.
+const DEMO_ROLE: &str = "SCRAM";
+
+/// `cargo xtask pg start`: a fresh cluster that keeps running after we exit.
+pub fn pg_start() -> Result<i32> {
+    let (state, guard) = start_guarded(0)?;
+    // From here on the cluster is meant to outlive us (this also releases
+    // the lock: a later start may replace the cluster).
+    guard.disarm();
+    let layout = Layout::discover()?;
+    say!("pgwire test cluster running");
+    say!("  pid         {}", state.pid);
+    say!("  address     {}:{}", env::HOST, state.port);
+    say!("  socket dir  {}", state.socket_dir.display());
+    say!("  data dir    {}", state.data_dir().display());
+    say!("  log         {}", layout.log().display());
+    say!("  server bins {}", state.bindir.display());
+    say!("environment: eval \"$(cargo xtask pg env)\"; stop with: cargo xtask pg stop");
+    Ok(0)
+}
+
+/// `cargo xtask pg stop`.
+pub fn pg_stop() -> Result<i32> {
+    let layout = Layout::discover()?;
+    let user = RunAs::detect().ok();
+    let bin = PgBin::find().ok();
+    let stopped = cluster::stop(&layout, user.as_ref(), bin.as_ref(), StopMode::Fast)?;
+    if stopped.was_running {
+        let pid = stopped
+            .pid
+            .map(|p| format!(" (pid {p})"))
+            .unwrap_or_default();
+        say!("stopped the pgwire test cluster{pid}");
+    } else {
+        say!("no pgwire test cluster was running");
+    }
+    Ok(0)
+}
+
+/// `cargo xtask pg status`: exit 0 if running, 3 if not.
+pub fn pg_status() -> Result<i32> {
+    let layout = Layout::discover()?;
+    match State::load(&layout)? {
+        Some(state) if state.is_running() => {
+            say!("pgwire test cluster is running");
+            say!("  pid         {}", state.pid);
+            say!("  port        {}", state.port);
+            say!("  socket dir  {}", state.socket_dir.display());
+            say!("  cluster dir {}", state.cluster_dir.display());
+            if state.owner_pid != 0 {
+                say!(
+                    "  owned by    cargo xtask (pid {}), which stops it when done",
+                    state.owner_pid
+                );
+            }
+            Ok(0)
+        }
+        Some(state) => {
+            say!(
+                "pgwire test cluster is not running (pid {} from {} is gone)",
+                state.pid,
+                layout.state_file().display()
+            );
+            Ok(NOT_RUNNING_EXIT_CODE)
+        }
+        None => {
+            say!("pgwire test cluster is not running");
+            Ok(NOT_RUNNING_EXIT_CODE)
+        }
+    }
+}
+
+/// `cargo xtask pg env`.
+pub fn pg_env() -> Result<i32> {
+    let state = running_state()?;
+    {
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), "{}", env::render(&state));
+    }
+    Ok(0)
+}
+
+/// `cargo xtask test [args]`: `cargo test --workspace --no-fail-fast [args]`
+/// against a fresh cluster.
+pub fn test(extra: &[String]) -> Result<i32> {
+    with_cluster(|state, layout| {
+        let mut cmd = cargo(layout);
+        cmd.args(["test", "--workspace", "--no-fail-fast"])
+            .args(extra);
+        add_test_env(&mut cmd, state);
+        let status = process::run(&mut cmd, "cargo test")?;
+        Ok(process::exit_code(status))
+    })
+}
+
+/// `cargo xtask demo`: the pgwire-tokio demo example against a fresh cluster.
+pub fn demo() -> Result<i32> {
+    with_cluster(|state, layout| {
+        let mut cmd = cargo(layout);
+        cmd.args(["run", "--quiet", "-p", "pgwire-tokio", "--example", "demo"]);
+        add_test_env(&mut cmd, state);
+        let Some(role) = ROLES.iter().find(|r| r.key == DEMO_ROLE) else {
+            bail!("no {DEMO_ROLE} role in the role table");
+        };
+        cmd.env("PGHOST", env::HOST)
+            .env("PGPORT", state.port.to_string())
+            .env("PGUSER", role.name)
+            .env("PGPASSWORD", role.password.unwrap_or(""))
+            .env("PGDATABASE", crate::roles::DATABASE);
+        let status = process::run(&mut cmd, "the demo")?;
+        Ok(process::exit_code(status))
+    })
+}
+
+/// Start a cluster owned by this process, run `body`, and stop the cluster
+/// however `body` ends (including Ctrl-C and panics).
+fn with_cluster(body: impl FnOnce(&State, &Layout) -> Result<i32>) -> Result<i32> {
+    let (state, guard) = start_guarded(std::process::id())?;
+    let layout = Layout::discover()?;
+    say!(
+        "pgwire test cluster running (pid {}, port {}, socket dir {})",
+        state.pid,
+        state.port,
+        state.socket_dir.display()
+    );
+    let result = body(&state, &layout);
+    drop(guard);
+    if signals::interrupted() {
+        return Ok(INTERRUPTED_EXIT_CODE);
+    }
+    result
+}
+
+/// Start a cluster with a guard that stops it, armed before anything is
+/// created so that a failed or interrupted start leaves nothing running.
+/// The guard also holds the workspace's cluster lock, so the lock lasts as
+/// long as the cluster is ours and is released however we end.
+fn start_guarded(owner_pid: u32) -> Result<(State, CleanupGuard)> {
+    signals::install()?;
+    let layout = Layout::discover()?;
+    let bin = PgBin::find()?;
+    let user = RunAs::detect()?;
+    // Before arming: without the lock the cluster is not ours to stop.
+    let lock = ClusterLock::acquire(&layout)?;
+    let guard = {
+        let (layout, bin, user) = (layout.clone(), bin.clone(), user.clone());
+        CleanupGuard::arm(move || {
+            match cluster::stop(&layout, Some(&user), Some(&bin), StopMode::Fast) {
+                Ok(stopped) if stopped.was_running => say!("stopped the pgwire test cluster"),
+                Ok(_) => {}
+                Err(e) => say_err!("warning: could not stop the pgwire test cluster: {e}"),
+            }
+            drop(lock);
+        })
+    };
+    let state = cluster::start(&layout, &bin, &user, owner_pid)?;
+    if signals::interrupted() {
+        bail!("interrupted");
+    }
+    Ok((state, guard))
+}
+
+fn running_state() -> Result<State> {
+    let layout = Layout::discover()?;
+    match State::load(&layout)? {
+        Some(state) if state.is_running() => Ok(state),
+        _ => bail!("no pgwire test cluster is running; start one with `cargo xtask pg start`"),
+    }
+}
+
+/// The cargo that runs us (`$CARGO`), in the workspace root.
+fn cargo(layout: &Layout) -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&layout.workspace);
+    cmd
+}
+
+/// The test environment, without any ambient libpq settings.
+fn add_test_env(cmd: &mut Command, state: &State) {
+    env::remove_libpq_env(cmd);
+    for (name, value) in env::test_env(state) {
+        cmd.env(name, value);
+    }
+}

@@ -1,0 +1,86 @@
+//! `cargo xtask`: project automation for pgwire.
+//!
+//! The main job is a throwaway PostgreSQL cluster for the integration tests:
+//! TLS, one role per authentication method, and an environment
+//! (`PGWIRE_TEST_*`) describing it. See `cargo xtask help`.
+
+mod certs;
+mod cluster;
+mod commands;
+mod env;
+mod error;
+mod layout;
+mod lock;
+mod output;
+mod pgbin;
+mod privilege;
+mod process;
+mod roles;
+mod signals;
+mod state;
+
+use error::{bail, Result};
+use output::say_err;
+
+const HELP: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  pg start        start a fresh test cluster and leave it running
+  pg stop         stop the test cluster
+  pg status       show whether it runs (exit 0) or not (exit 3), pid, port, socket
+  pg env          print `export PGWIRE_TEST_...` lines and per-role connection info
+                  (use: eval \"$(cargo xtask pg env)\")
+  test [ARGS]     start a fresh cluster, run `cargo test --workspace --no-fail-fast
+                  [ARGS]` against it, stop it; exits with cargo test's status
+  demo            start a fresh cluster, run the pgwire-tokio `demo` example, stop it
+  help            this text
+
+The cluster lives in target/pgwire-cluster/ (data/, socket/, certs/, server.log)
+and listens on 127.0.0.1 on a free port. As root, the server runs as the
+'postgres' user. `test` and `demo` stop the cluster when they end, also on
+failure and Ctrl-C.
+";
+
+fn main() {
+    // args_os: `std::env::args` would panic on a non-UTF-8 argument.
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect();
+    let result = match args {
+        Ok(args) => dispatch(&args),
+        Err(arg) => Err(error::Error::msg(format!(
+            "argument {arg:?} is not valid UTF-8"
+        ))),
+    };
+    let code = match result {
+        Ok(code) => code,
+        // The signal handler has said so already.
+        Err(_) if signals::interrupted() => signals::INTERRUPTED_EXIT_CODE,
+        Err(e) => {
+            say_err!("error: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn dispatch(args: &[String]) -> Result<i32> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [] | ["help" | "-h" | "--help"] => {
+            use std::io::Write as _;
+            let _ = write!(std::io::stdout(), "{HELP}");
+            Ok(0)
+        }
+        ["pg", "start"] => commands::pg_start(),
+        ["pg", "stop"] => commands::pg_stop(),
+        ["pg", "status"] => commands::pg_status(),
+        ["pg", "env"] => commands::pg_env(),
+        ["pg", ..] => bail!("usage: cargo xtask pg start|stop|status|env"),
+        ["test", ..] => commands::test(&args[1..]),
+        ["demo"] => commands::demo(),
+        [other, ..] => bail!("unknown command '{other}'; see `cargo xtask help`"),
+    }
+}
