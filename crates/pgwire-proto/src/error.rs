@@ -27,6 +27,14 @@ pub enum Error {
     },
     /// The server ended the session with this FATAL or PANIC error.
     SessionEnded(DatabaseError),
+    /// Parameter `index` (0-based: `$1` is 0) could not be encoded for its
+    /// server type. Nothing was queued.
+    Encode {
+        /// The parameter's position.
+        index: usize,
+        /// Why it failed.
+        source: crate::types::TypeError,
+    },
     /// An argument cannot be encoded on the wire (a NUL byte inside SQL text,
     /// too many parameters, ...). Nothing was queued.
     InvalidInput(String),
@@ -38,9 +46,15 @@ impl fmt::Display for Error {
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Auth(e) => write!(f, "authentication failed: {e}"),
             Error::InvalidState { command, state } => {
-                write!(f, "`{command}` is not allowed while the connection is {state}")
+                write!(
+                    f,
+                    "`{command}` is not allowed while the connection is {state}"
+                )
             }
             Error::SessionEnded(e) => write!(f, "the server ended the session: {e}"),
+            Error::Encode { index, source } => {
+                write!(f, "parameter ${}: {source}", index + 1)
+            }
             Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
         }
     }
@@ -52,6 +66,7 @@ impl std::error::Error for Error {
             Error::Protocol(e) => Some(e),
             Error::Auth(e) => Some(e),
             Error::SessionEnded(e) => Some(e),
+            Error::Encode { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -186,7 +201,10 @@ impl fmt::Display for AuthError {
                 "the server requires {method} password authentication but no password was given"
             ),
             AuthError::UnsupportedMethod(m) => {
-                write!(f, "the server requested unsupported authentication method {m}")
+                write!(
+                    f,
+                    "the server requested unsupported authentication method {m}"
+                )
             }
             AuthError::UnsupportedSaslMechanisms(m) => write!(
                 f,
@@ -364,7 +382,13 @@ impl ErrorFields {
 
 impl fmt::Display for ErrorFields {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.severity(), self.sqlstate(), self.message)?;
+        write!(
+            f,
+            "{} {}: {}",
+            self.severity(),
+            self.sqlstate(),
+            self.message
+        )?;
         if let Some(d) = &self.detail {
             write!(f, " (detail: {d})")?;
         }

@@ -51,8 +51,10 @@ pub mod auth;
 pub mod error;
 pub mod machine;
 pub mod message;
+pub mod params;
 pub mod row;
 pub mod startup;
+pub mod types;
 
 #[cfg(test)]
 mod tests;
@@ -62,3 +64,4 @@ pub use machine::{BackendKey, Event, Machine, RequestId};
 pub use message::backend::{CommandComplete, Notification, TransactionStatus};
 pub use row::{ColumnError, FieldDescription, Format, Row, RowDescription};
 pub use startup::StartupConfig;
+pub use types::{FromSql, Oid, ToSql};

@@ -13,10 +13,8 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use crate::error::{DatabaseError, Error, Notice, ProtocolError};
-use crate::message::backend::{
-    BackendMessage, CommandComplete, Notification, TransactionStatus,
-};
-use crate::message::{frontend, split_frame, frame_header, Header, DEFAULT_MAX_MESSAGE_LEN};
+use crate::message::backend::{BackendMessage, CommandComplete, Notification, TransactionStatus};
+use crate::message::{frame_header, frontend, split_frame, Header, DEFAULT_MAX_MESSAGE_LEN};
 use crate::row::{Row, RowDescription};
 use crate::startup::{Auth, AuthStep, StartupConfig};
 
@@ -77,6 +75,18 @@ pub enum Event {
     Notification(Notification),
     /// A chunk of `COPY TO STDOUT` data.
     CopyData(bytes::Bytes),
+    /// `Parse` succeeded.
+    ParseComplete,
+    /// `Bind` succeeded.
+    BindComplete,
+    /// The parameter types of a described statement.
+    ParameterDescription(Vec<u32>),
+    /// The described statement or portal returns no rows.
+    NoData,
+    /// `Execute` stopped at its row limit; the portal can be resumed.
+    PortalSuspended,
+    /// `Close` succeeded.
+    CloseComplete,
 }
 
 #[derive(Debug)]
@@ -117,14 +127,46 @@ impl Phase {
 /// The kind of request a queued [`RequestId`] stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RequestKind {
+    /// A `Query` message.
     SimpleQuery,
+    /// Extended-protocol messages ending in `Sync`.
+    Extended,
 }
 
 #[derive(Debug)]
 struct Pending {
     id: RequestId,
-    #[allow(dead_code)] // read by the extended protocol's validation
     kind: RequestKind,
+    /// Columns of the rows this request returns, when the caller knew them
+    /// in advance and did not ask the server to describe them again.
+    description: Option<Arc<RowDescription>>,
+}
+
+/// Parameters of an extended-protocol execution.
+///
+/// `encode(i, buf)` appends the bytes of parameter `i` and returns its
+/// format, or `None` for NULL; see [`frontend::bind`].
+pub struct Bind<'a, F> {
+    /// The number of parameters.
+    pub param_count: usize,
+    /// Encodes parameter `i` into the output buffer.
+    pub encode: F,
+    /// Result column formats: empty for all text, one for all columns, or one per column.
+    pub result_formats: &'a [crate::row::Format],
+    /// `Some(n)`: execute the portal, returning at most `n` rows (0: no
+    /// limit; the portal is suspended at the limit). `None`: only bind and
+    /// describe it, for [`execute_portal`](Machine::execute_portal) later.
+    pub max_rows: Option<u32>,
+}
+
+impl<F> std::fmt::Debug for Bind<'_, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bind")
+            .field("param_count", &self.param_count)
+            .field("result_formats", &self.result_formats)
+            .field("max_rows", &self.max_rows)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The sans-IO PostgreSQL client.
@@ -372,11 +414,148 @@ impl Machine {
         Ok(())
     }
 
-    fn push_request(&mut self, kind: RequestKind) -> RequestId {
+    fn push_request(
+        &mut self,
+        kind: RequestKind,
+        description: Option<Arc<RowDescription>>,
+    ) -> RequestId {
         let id = RequestId(self.next_request);
         self.next_request += 1;
-        self.pending.push_back(Pending { id, kind });
+        self.pending.push_back(Pending {
+            id,
+            kind,
+            description,
+        });
+        if self.pending.len() == 1 {
+            self.activate_front();
+        }
         id
+    }
+
+    /// Installs the preset row description of the request now answering.
+    fn activate_front(&mut self) {
+        self.description = self.pending.front().and_then(|p| p.description.clone());
+    }
+
+    /// Queues the messages `write` produces as one request, or nothing at
+    /// all if it fails half-way.
+    fn extended(
+        &mut self,
+        command: &'static str,
+        description: Option<Arc<RowDescription>>,
+        write: impl FnOnce(&mut BytesMut) -> Result<(), Error>,
+    ) -> Result<RequestId, Error> {
+        if !matches!(self.phase, Phase::Ready) {
+            return Err(self.refuse(command));
+        }
+        let mark = self.out.len();
+        if let Err(e) = write(&mut self.out) {
+            self.out.truncate(mark);
+            return Err(e);
+        }
+        frontend::sync(&mut self.out);
+        Ok(self.push_request(RequestKind::Extended, description))
+    }
+
+    /// Prepares `sql` as statement `name` and describes it. The answer:
+    /// `ParseComplete`, `ParameterDescription`, `RowDescription` or `NoData`
+    /// (or an `Error`), then `ReadyForQuery`.
+    pub fn prepare(
+        &mut self,
+        name: &str,
+        sql: &str,
+        param_types: &[u32],
+    ) -> Result<RequestId, Error> {
+        self.extended("prepare", None, |out| {
+            frontend::parse(out, name, sql, param_types)?;
+            frontend::describe(out, frontend::Target::Statement, name)
+        })
+    }
+
+    /// Parses `sql` as the unnamed statement, binds it to `portal` ("" for
+    /// the unnamed one) and executes it, in one round trip. The answer:
+    /// `ParseComplete`, `BindComplete`, `RowDescription` or `NoData`, rows,
+    /// then `CommandComplete`, `PortalSuspended` or `EmptyQuery` (or an
+    /// `Error`), then `ReadyForQuery`.
+    pub fn query<F>(
+        &mut self,
+        sql: &str,
+        param_types: &[u32],
+        portal: &str,
+        bind: Bind<'_, F>,
+    ) -> Result<RequestId, Error>
+    where
+        F: FnMut(usize, &mut BytesMut) -> Result<Option<crate::row::Format>, Error>,
+    {
+        self.extended("query", None, |out| {
+            frontend::parse(out, "", sql, param_types)?;
+            frontend::bind(
+                out,
+                portal,
+                "",
+                bind.param_count,
+                bind.encode,
+                bind.result_formats,
+            )?;
+            frontend::describe(out, frontend::Target::Portal, portal)?;
+            match bind.max_rows {
+                Some(n) => frontend::execute(out, portal, n),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// Binds prepared statement `statement` to `portal` and executes it.
+    /// With `description` (the statement's columns, with the formats
+    /// `bind.result_formats` asks for), the portal is not described again;
+    /// without, the answer includes a `RowDescription` or `NoData`.
+    pub fn bind_execute<F>(
+        &mut self,
+        statement: &str,
+        portal: &str,
+        bind: Bind<'_, F>,
+        description: Option<Arc<RowDescription>>,
+    ) -> Result<RequestId, Error>
+    where
+        F: FnMut(usize, &mut BytesMut) -> Result<Option<crate::row::Format>, Error>,
+    {
+        let describe = description.is_none();
+        self.extended("bind_execute", description, |out| {
+            frontend::bind(
+                out,
+                portal,
+                statement,
+                bind.param_count,
+                bind.encode,
+                bind.result_formats,
+            )?;
+            if describe {
+                frontend::describe(out, frontend::Target::Portal, portal)?;
+            }
+            match bind.max_rows {
+                Some(n) => frontend::execute(out, portal, n),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// Fetches up to `max_rows` more rows (0: all) from a suspended portal
+    /// whose columns are `description`.
+    pub fn execute_portal(
+        &mut self,
+        portal: &str,
+        max_rows: u32,
+        description: Arc<RowDescription>,
+    ) -> Result<RequestId, Error> {
+        self.extended("execute_portal", Some(description), |out| {
+            frontend::execute(out, portal, max_rows)
+        })
+    }
+
+    /// Closes a prepared statement or portal. The answer: `CloseComplete`,
+    /// then `ReadyForQuery`.
+    pub fn close(&mut self, target: frontend::Target, name: &str) -> Result<RequestId, Error> {
+        self.extended("close", None, |out| frontend::close(out, target, name))
     }
 
     /// Queues a simple-protocol `Query`. The answer: for each statement a
@@ -388,7 +567,7 @@ impl Machine {
             return Err(self.refuse("simple_query"));
         }
         frontend::query(&mut self.out, sql)?;
-        Ok(self.push_request(RequestKind::SimpleQuery))
+        Ok(self.push_request(RequestKind::SimpleQuery, None))
     }
 
     /// Queues `Terminate`. The session is over; flush the output and close.
@@ -489,9 +668,7 @@ impl Machine {
             BackendMessage::NoticeResponse(fields) => {
                 return Ok(Some(Event::Notice(Notice::new(fields))))
             }
-            BackendMessage::NotificationResponse(n) => {
-                return Ok(Some(Event::Notification(n)))
-            }
+            BackendMessage::NotificationResponse(n) => return Ok(Some(Event::Notification(n))),
             BackendMessage::ParameterStatus { name, value } => {
                 self.parameters.insert(name.clone(), value.clone());
                 return Ok(Some(Event::ParameterStatus { name, value }));
@@ -507,9 +684,9 @@ impl Machine {
                     self.description = None;
                     self.phase = Phase::Failed(Error::SessionEnded(error.clone()));
                 } else if self.pending.is_empty() {
-                    return Err(self.unexpected(&BackendMessage::ErrorResponse(
-                        error.fields().clone(),
-                    )));
+                    return Err(
+                        self.unexpected(&BackendMessage::ErrorResponse(error.fields().clone()))
+                    );
                 } else {
                     self.description = None;
                 }
@@ -565,13 +742,28 @@ impl Machine {
 
     /// A message answering the request at the front of the queue.
     fn handle_response(&mut self, message: BackendMessage) -> Result<Option<Event>, Error> {
+        let extended = self
+            .pending
+            .front()
+            .is_some_and(|p| p.kind == RequestKind::Extended);
         Ok(Some(match message {
             BackendMessage::ReadyForQuery(status) => {
                 self.pending.pop_front();
                 self.transaction_status = status;
-                self.description = None;
+                self.activate_front();
                 Event::ReadyForQuery(status)
             }
+            BackendMessage::ParseComplete if extended => Event::ParseComplete,
+            BackendMessage::BindComplete if extended => Event::BindComplete,
+            BackendMessage::ParameterDescription(types) if extended => {
+                Event::ParameterDescription(types)
+            }
+            BackendMessage::NoData if extended => {
+                self.description = None;
+                Event::NoData
+            }
+            BackendMessage::PortalSuspended if extended => Event::PortalSuspended,
+            BackendMessage::CloseComplete if extended => Event::CloseComplete,
             BackendMessage::RowDescription(description) => {
                 let description = Arc::new(description);
                 self.description = Some(Arc::clone(&description));

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::message::backend::DataRowBody;
+use crate::types::{ColumnIndex, FromSql, TypeError};
 
 /// The wire format of a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,6 +154,41 @@ impl Row {
                 .map_err(|_| ColumnError::NotUtf8 { index }),
         }
     }
+
+    /// Decodes a column, selected by position or by name, as `T`. SQL NULL
+    /// decodes only into an `Option`.
+    ///
+    /// Errors name the column (index and name) and, for values that do not
+    /// convert, the PostgreSQL type and the Rust type.
+    ///
+    /// ```
+    /// # use pgwire_proto::{ColumnError, Row};
+    /// fn user(row: &Row) -> Result<(i64, &str, Option<String>), ColumnError> {
+    ///     Ok((row.try_get(0)?, row.try_get("name")?, row.try_get("email")?))
+    /// }
+    /// ```
+    pub fn try_get<'a, T: FromSql<'a>>(
+        &'a self,
+        index: impl ColumnIndex,
+    ) -> Result<T, ColumnError> {
+        let index = index.resolve(&self.description)?;
+        let (Some(field), Some(value)) = (self.description.fields().get(index), self.raw(index))
+        else {
+            return Err(ColumnError::OutOfRange {
+                index,
+                len: self.len(),
+            });
+        };
+        match value {
+            None => T::from_null(field.type_oid),
+            Some(raw) => T::from_sql(field.type_oid, field.format, raw),
+        }
+        .map_err(|source| ColumnError::Decode {
+            index,
+            column: field.name.clone(),
+            source,
+        })
+    }
 }
 
 impl std::fmt::Debug for Row {
@@ -213,17 +249,44 @@ pub enum ColumnError {
         /// The column index.
         index: usize,
     },
+    /// No column has this name.
+    UnknownColumn(String),
+    /// The value could not be converted to the Rust type asked for.
+    Decode {
+        /// The column index.
+        index: usize,
+        /// The column name.
+        column: String,
+        /// Why the value did not convert.
+        source: TypeError,
+    },
 }
 
 impl std::fmt::Display for ColumnError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ColumnError::OutOfRange { index, len } => {
-                write!(f, "column index {index} out of range for a row of {len} columns")
+                write!(
+                    f,
+                    "column index {index} out of range for a row of {len} columns"
+                )
             }
             ColumnError::NotUtf8 { index } => write!(f, "column {index} is not valid UTF-8"),
+            ColumnError::UnknownColumn(name) => write!(f, "no column named {name:?}"),
+            ColumnError::Decode {
+                index,
+                column,
+                source,
+            } => write!(f, "column {index} ({column:?}): {source}"),
         }
     }
 }
 
-impl std::error::Error for ColumnError {}
+impl std::error::Error for ColumnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ColumnError::Decode { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -202,9 +202,9 @@ impl Auth {
                 *self = Auth::ScramVerified;
                 Ok(AuthStep::Continue)
             }
-            (_, Authentication::Unsupported(code)) => Err(Error::Auth(
-                AuthError::UnsupportedMethod(method_name(code).into()),
-            )),
+            (_, Authentication::Unsupported(code)) => {
+                Err(Error::Auth(AuthError::UnsupportedMethod(method_name(code))))
+            }
             (_, other) => Err(Error::Protocol(crate::error::ProtocolError::Unexpected {
                 message: auth_name(&other),
                 state: "authenticating",

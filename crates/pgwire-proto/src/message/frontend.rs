@@ -5,6 +5,7 @@
 use bytes::{BufMut, BytesMut};
 
 use crate::error::Error;
+use crate::row::Format;
 
 /// Protocol version 3.0, as sent in the StartupMessage.
 pub const PROTOCOL_VERSION: i32 = 3 << 16;
@@ -82,7 +83,9 @@ pub fn cancel_request(buf: &mut BytesMut, process_id: i32, secret_key: i32) {
 /// `PasswordMessage` carrying a cleartext or MD5 password (NUL-terminated).
 pub fn password(buf: &mut BytesMut, password: &[u8]) -> Result<(), Error> {
     if password.contains(&0) {
-        return Err(Error::InvalidInput("the password contains a NUL byte".into()));
+        return Err(Error::InvalidInput(
+            "the password contains a NUL byte".into(),
+        ));
     }
     message(buf, Some(b'p'), |buf| {
         buf.put_slice(password);
@@ -128,7 +131,150 @@ pub fn terminate(buf: &mut BytesMut) {
 
 /// `CopyFail`: refuses a `COPY ... FROM STDIN` the caller did not arrange for.
 pub fn copy_fail(buf: &mut BytesMut, reason: &str) -> Result<(), Error> {
-    message(buf, Some(b'f'), |buf| cstr(buf, reason, "the CopyFail reason"))
+    message(buf, Some(b'f'), |buf| {
+        cstr(buf, reason, "the CopyFail reason")
+    })
+}
+
+/// `Parse`: prepares `sql` as statement `name` ("" for the unnamed one), with
+/// declared parameter types (0 lets the server infer one).
+pub fn parse(buf: &mut BytesMut, name: &str, sql: &str, param_types: &[u32]) -> Result<(), Error> {
+    let count = i16::try_from(param_types.len()).map_err(|_| {
+        Error::InvalidInput(format!(
+            "{} parameters given; the protocol allows at most {}",
+            param_types.len(),
+            i16::MAX
+        ))
+    })?;
+    message(buf, Some(b'P'), |buf| {
+        cstr(buf, name, "the statement name")?;
+        cstr(buf, sql, "the SQL text")?;
+        buf.put_i16(count);
+        for &oid in param_types {
+            buf.put_u32(oid);
+        }
+        Ok(())
+    })
+}
+
+/// `Bind`: creates `portal` from `statement` with `param_count` values.
+///
+/// `encode(i, buf)` appends parameter `i`'s bytes (without length) and
+/// returns its format, or `None` for NULL (having appended nothing). Format
+/// codes and lengths are patched in afterwards, so values are encoded
+/// straight into the output buffer without an intermediate copy.
+pub fn bind(
+    buf: &mut BytesMut,
+    portal: &str,
+    statement: &str,
+    param_count: usize,
+    mut encode: impl FnMut(usize, &mut BytesMut) -> Result<Option<Format>, Error>,
+    result_formats: &[Format],
+) -> Result<(), Error> {
+    let count = i16::try_from(param_count).map_err(|_| {
+        Error::InvalidInput(format!(
+            "{param_count} parameters given; the protocol allows at most {}",
+            i16::MAX
+        ))
+    })?;
+    let result_count = i16::try_from(result_formats.len())
+        .map_err(|_| Error::InvalidInput("too many result columns".into()))?;
+    message(buf, Some(b'B'), |buf| {
+        cstr(buf, portal, "the portal name")?;
+        cstr(buf, statement, "the statement name")?;
+        buf.put_i16(count);
+        let formats_at = buf.len();
+        buf.put_bytes(0, param_count * 2);
+        buf.put_i16(count);
+        for i in 0..param_count {
+            let len_at = buf.len();
+            buf.put_i32(0);
+            let start = buf.len();
+            let (format, len) = match encode(i, buf)? {
+                None => {
+                    buf.truncate(start);
+                    (0i16, -1i32)
+                }
+                Some(format) => {
+                    let len = i32::try_from(buf.len() - start).map_err(|_| {
+                        Error::InvalidInput(format!("parameter ${} is larger than 2 GiB", i + 1))
+                    })?;
+                    (format_code(format), len)
+                }
+            };
+            buf[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+            let at = formats_at + i * 2;
+            buf[at..at + 2].copy_from_slice(&format.to_be_bytes());
+        }
+        buf.put_i16(result_count);
+        for &f in result_formats {
+            buf.put_i16(format_code(f));
+        }
+        Ok(())
+    })
+}
+
+fn format_code(format: Format) -> i16 {
+    match format {
+        Format::Text => 0,
+        Format::Binary => 1,
+    }
+}
+
+/// What `Describe` and `Close` refer to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A prepared statement.
+    Statement,
+    /// A portal.
+    Portal,
+}
+
+impl Target {
+    fn code(self) -> u8 {
+        match self {
+            Target::Statement => b'S',
+            Target::Portal => b'P',
+        }
+    }
+}
+
+/// `Describe` of a statement or portal.
+pub fn describe(buf: &mut BytesMut, target: Target, name: &str) -> Result<(), Error> {
+    message(buf, Some(b'D'), |buf| {
+        buf.put_u8(target.code());
+        cstr(buf, name, "the statement or portal name")
+    })
+}
+
+/// `Execute` of a portal, returning at most `max_rows` rows (0: all).
+pub fn execute(buf: &mut BytesMut, portal: &str, max_rows: u32) -> Result<(), Error> {
+    let max_rows = i32::try_from(max_rows).unwrap_or(i32::MAX);
+    message(buf, Some(b'E'), |buf| {
+        cstr(buf, portal, "the portal name")?;
+        buf.put_i32(max_rows);
+        Ok(())
+    })
+}
+
+/// `Close` of a statement or portal.
+pub fn close(buf: &mut BytesMut, target: Target, name: &str) -> Result<(), Error> {
+    message(buf, Some(b'C'), |buf| {
+        buf.put_u8(target.code());
+        cstr(buf, name, "the statement or portal name")
+    })
+}
+
+/// `Sync`: ends an extended-protocol request; the server answers `ReadyForQuery`.
+pub fn sync(buf: &mut BytesMut) {
+    buf.put_u8(b'S');
+    buf.put_i32(4);
+}
+
+/// `Flush`: asks the server to send what it has without ending the request.
+pub fn flush(buf: &mut BytesMut) {
+    buf.put_u8(b'H');
+    buf.put_i32(4);
 }
 
 #[cfg(test)]
@@ -151,6 +297,53 @@ mod tests {
             Err(Error::InvalidInput(_))
         ));
         assert_eq!(&buf[..], b"X\0\0\0\x04");
+    }
+
+    #[test]
+    fn bind_patches_formats_and_lengths() {
+        let mut buf = BytesMut::new();
+        bind(
+            &mut buf,
+            "",
+            "s1",
+            3,
+            |i, buf| {
+                Ok(match i {
+                    0 => {
+                        buf.put_i32(7);
+                        Some(Format::Binary)
+                    }
+                    1 => None,
+                    _ => {
+                        buf.put_slice(b"hi");
+                        Some(Format::Text)
+                    }
+                })
+            },
+            &[Format::Binary],
+        )
+        .unwrap();
+        let expected: &[u8] = b"B\0\0\0\x28\0s1\0\0\x03\0\x01\0\0\0\0\0\x03\0\0\0\x04\0\0\0\x07\xff\xff\xff\xff\0\0\0\x02hi\0\x01\0\x01";
+        assert_eq!(&buf[..], expected);
+    }
+
+    #[test]
+    fn failed_bind_leaves_nothing() {
+        let mut buf = BytesMut::new();
+        sync(&mut buf);
+        let r = bind(
+            &mut buf,
+            "",
+            "",
+            1,
+            |_, buf| {
+                buf.put_slice(b"partial");
+                Err(Error::InvalidInput("no".into()))
+            },
+            &[],
+        );
+        assert!(r.is_err());
+        assert_eq!(&buf[..], b"S\0\0\0\x04");
     }
 
     #[test]

@@ -167,9 +167,7 @@ mod tests {
         let mut filled = 5;
         assert_eq!(split_frame(&mut buf, &mut filled, 100), Ok(None));
         filled = 6;
-        let (tag, body) = split_frame(&mut buf, &mut filled, 100)
-            .unwrap()
-            .unwrap();
+        let (tag, body) = split_frame(&mut buf, &mut filled, 100).unwrap().unwrap();
         assert_eq!((tag, &body[..]), (b'Z', &b"I"[..]));
         assert_eq!(filled, 0);
     }

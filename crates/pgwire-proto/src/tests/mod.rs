@@ -1,7 +1,8 @@
 //! Transcript tests of the machine: bytes the server sends, the events
 //! expected, and the bytes the client must answer with.
 
-mod server;
-mod startup;
-mod simple_query;
+mod extended;
 mod robustness;
+mod server;
+mod simple_query;
+mod startup;

@@ -58,7 +58,10 @@ fn column_count_mismatch() {
         &mut m,
         &concat(&[row_description(&["a"]), data_row(&[Some("1"), Some("2")])]),
     );
-    assert!(matches!(e, Error::Protocol(ProtocolError::Malformed { .. })));
+    assert!(matches!(
+        e,
+        Error::Protocol(ProtocolError::Malformed { .. })
+    ));
 }
 
 #[test]

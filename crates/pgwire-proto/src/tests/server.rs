@@ -74,7 +74,10 @@ pub fn error(severity: &str, code: &str, message: &str) -> Vec<u8> {
 }
 
 pub fn notice(message: &str) -> Vec<u8> {
-    msg(b'N', format!("SNOTICE\0VNOTICE\0C00000\0M{message}\0\0").as_bytes())
+    msg(
+        b'N',
+        format!("SNOTICE\0VNOTICE\0C00000\0M{message}\0\0").as_bytes(),
+    )
 }
 
 pub fn concat(parts: &[Vec<u8>]) -> Vec<u8> {

@@ -34,7 +34,9 @@ fn two_statement_answer() -> Vec<u8> {
 #[test]
 fn rows_and_tags_of_a_multi_statement_query() {
     let mut m = ready_machine();
-    let id = m.simple_query("select a, b from t; insert into u select ...").unwrap();
+    let id = m
+        .simple_query("select a, b from t; insert into u select ...")
+        .unwrap();
     assert_eq!(m.current_request(), Some(id));
     assert_eq!(&sent(&mut m)[..1], b"Q");
     assert!(!m.is_ready());
@@ -51,12 +53,18 @@ fn rows_and_tags_of_a_multi_statement_query() {
             "ReadyForQuery"
         ]
     );
-    let Event::Row(row) = &events[2] else { panic!() };
+    let Event::Row(row) = &events[2] else {
+        panic!()
+    };
     assert_eq!(row.text(1).unwrap(), Some("two"));
-    let Event::Row(row) = &events[1] else { panic!() };
+    let Event::Row(row) = &events[1] else {
+        panic!()
+    };
     assert_eq!(row.text(1).unwrap(), None);
     assert!(row.text(2).is_err());
-    let Event::CommandComplete(c) = &events[5] else { panic!() };
+    let Event::CommandComplete(c) = &events[5] else {
+        panic!()
+    };
     assert_eq!(c.rows(), Some(5));
     assert!(m.is_ready());
     assert_eq!(m.current_request(), None);
@@ -93,7 +101,9 @@ fn recoverable_error_then_next_query_works() {
             ready(b'I'),
         ]),
     );
-    let Event::Error(e) = &events[0] else { panic!() };
+    let Event::Error(e) = &events[0] else {
+        panic!()
+    };
     assert_eq!(e.sqlstate(), SqlState::UNDEFINED_TABLE);
     assert!(e.is_recoverable());
     assert!(m.is_ready());
@@ -139,7 +149,10 @@ fn requests_queue_in_order() {
     let b = m.simple_query("select 2").unwrap();
     assert!(b > a);
     assert_eq!(m.pending_requests(), 2);
-    feed(&mut m, &concat(&[command_complete("SELECT 0"), ready(b'I')]));
+    feed(
+        &mut m,
+        &concat(&[command_complete("SELECT 0"), ready(b'I')]),
+    );
     assert_eq!(m.current_request(), Some(b));
 }
 
@@ -163,9 +176,15 @@ fn fatal_error_mid_query_ends_the_session() {
     m.simple_query("select pg_sleep(10)").unwrap();
     let events = feed(
         &mut m,
-        &error("FATAL", "57P01", "terminating connection due to administrator command"),
+        &error(
+            "FATAL",
+            "57P01",
+            "terminating connection due to administrator command",
+        ),
     );
-    let Event::Error(e) = &events[0] else { panic!() };
+    let Event::Error(e) = &events[0] else {
+        panic!()
+    };
     assert!(!e.is_recoverable());
     assert!(m.failure().is_some());
     assert!(m.simple_query("select 1").is_err());

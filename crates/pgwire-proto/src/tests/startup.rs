@@ -8,7 +8,8 @@ use crate::{AuthError, BackendKey, Error, Event, Machine, ProtocolError, Startup
 #[test]
 fn trust_startup_reports_parameters_and_key() {
     let mut m = Machine::new();
-    m.start(&StartupConfig::new("alice").database("shop")).unwrap();
+    m.start(&StartupConfig::new("alice").database("shop"))
+        .unwrap();
     let startup = sent(&mut m);
     assert!(startup.windows(6).any(|w| w == b"alice\0"));
     assert!(startup.windows(5).any(|w| w == b"shop\0"));
@@ -39,7 +40,8 @@ fn trust_startup_reports_parameters_and_key() {
 #[test]
 fn cleartext_password_is_sent_on_request() {
     let mut m = Machine::new();
-    m.start(&StartupConfig::new("bob").password("hunter2")).unwrap();
+    m.start(&StartupConfig::new("bob").password("hunter2"))
+        .unwrap();
     sent(&mut m);
     assert!(feed(&mut m, &auth(3, &[])).is_empty());
     assert_eq!(sent(&mut m), msg(b'p', b"hunter2\0"));
@@ -94,7 +96,10 @@ fn startup_error_is_reported_and_fatal() {
     let Event::Error(e) = &events[0] else {
         panic!("{events:?}")
     };
-    assert_eq!(e.sqlstate(), crate::SqlState::INVALID_AUTHORIZATION_SPECIFICATION);
+    assert_eq!(
+        e.sqlstate(),
+        crate::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+    );
     assert!(!e.is_recoverable());
     assert!(m.simple_query("select 1").is_err());
 }
@@ -189,10 +194,7 @@ fn scram_exchange_verifies_the_server() {
 fn scram_wrong_server_signature_is_an_error() {
     let (mut m, _server) = start_scram("pencil");
     sent(&mut m);
-    m.receive(&auth(
-        12,
-        b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
-    ));
+    m.receive(&auth(12, b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="));
     assert_eq!(
         m.next_event(),
         Err(Error::Auth(AuthError::Scram(ScramError::SignatureMismatch)))

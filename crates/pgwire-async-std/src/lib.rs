@@ -1,0 +1,62 @@
+//! # pgwire-async-std
+//!
+//! Opens [pgwire](pgwire_conn) PostgreSQL connections on the async-std
+//! runtime, over TCP or a Unix socket. All protocol logic lives in
+//! `pgwire-conn` and `pgwire-proto`; this crate only opens sockets.
+//!
+//! ```no_run
+//! use pgwire_async_std::{open_database_connection, ConnectOptions};
+//!
+//! fn main() -> Result<(), pgwire_async_std::Error> {
+//!     async_std::task::block_on(async {
+//!         let options = ConnectOptions::new("localhost", "postgres").password("secret");
+//!         let conn = open_database_connection(&options).await?;
+//!         for row in conn.fetch("select datname from pg_database", ()).await? {
+//!             println!("{:?}", row.text(0)?);
+//!         }
+//!         conn.close().await
+//!     })
+//! }
+//! ```
+
+use std::io;
+use std::path::PathBuf;
+
+pub use pgwire_conn::*;
+
+#[cfg(unix)]
+type UnixStream = async_std::os::unix::net::UnixStream;
+#[cfg(not(unix))]
+type UnixStream = async_std::net::TcpStream;
+
+/// The stream an async-std connection runs over.
+pub type AsyncStdSocket = Socket<async_std::net::TcpStream, UnixStream>;
+
+/// A connection opened by this crate.
+pub type PgConnection = Connection<AsyncStdSocket>;
+
+/// Opens a socket to the server `options` name and runs startup and
+/// authentication. An absolute path as the host means a Unix socket (the
+/// socket file, or the directory holding `.s.PGSQL.<port>`).
+pub async fn open_database_connection(options: &ConnectOptions) -> Result<PgConnection> {
+    open_with(options, tcp, unix).await
+}
+
+/// Opens the socket only, for callers that drive startup themselves.
+pub async fn open_socket(options: &ConnectOptions) -> Result<AsyncStdSocket> {
+    open_socket_with(options, tcp, unix).await
+}
+
+async fn tcp(host: String, port: u16) -> io::Result<async_std::net::TcpStream> {
+    let stream = async_std::net::TcpStream::connect((host.as_str(), port)).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+#[cfg(unix)]
+async fn unix(path: PathBuf) -> io::Result<UnixStream> {
+    async_std::os::unix::net::UnixStream::connect(path).await
+}
+
+#[cfg(not(unix))]
+use pgwire_conn::unix_unsupported as unix;

@@ -1,0 +1,320 @@
+//! `Connection<S>`: one protocol machine and one stream behind an async mutex.
+//!
+//! Every piece of protocol state lives in the machine and its buffers, never
+//! in a future's locals. A query future dropped at any await point leaves
+//! unsent bytes in the machine's output and unread answers on the socket; the
+//! next lock holder flushes the former and drains the latter up to the
+//! abandoned request's `ReadyForQuery` before it sends its own.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use async_lock::{Mutex, MutexGuard};
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::AsyncWriteExt;
+use pgwire_proto::{BackendKey, Event, Machine, Notification, StartupConfig, TransactionStatus};
+
+use crate::error::{Error, Result};
+use crate::options::ConnectOptions;
+use crate::status::{NoticeHandler, Owed, Status};
+use pgwire_proto::message::frontend::Target;
+
+/// Notifications kept for [`Connection::take_notifications`] before the
+/// oldest are dropped; bounds memory when nobody reads them.
+const MAX_QUEUED_NOTIFICATIONS: usize = 10_000;
+
+/// A PostgreSQL connection over any futures-io stream.
+///
+/// All methods take `&self`: share one connection between tasks with an
+/// `Arc`. Each query holds the connection's lock from its first byte sent to
+/// its `ReadyForQuery`, so queries never interleave.
+pub struct Connection<S> {
+    inner: Mutex<Inner<S>>,
+    status: Arc<Status>,
+}
+
+pub(crate) struct Inner<S> {
+    pub(crate) machine: Machine,
+    stream: S,
+    /// Why the connection died, once it has.
+    dead: Option<String>,
+    closed: bool,
+    status: Arc<Status>,
+    notifications: VecDeque<Notification>,
+}
+
+impl<S> std::fmt::Debug for Connection<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Connection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Runs startup and authentication over an already-open stream.
+    pub async fn connect(stream: S, options: &ConnectOptions) -> Result<Self> {
+        Self::connect_with(stream, &options.startup_config()).await
+    }
+
+    /// Like [`connect`](Self::connect), with a protocol-level configuration.
+    pub async fn connect_with(stream: S, config: &StartupConfig) -> Result<Self> {
+        let status = Arc::new(Status::default());
+        let mut inner = Inner {
+            machine: Machine::new(),
+            stream,
+            dead: None,
+            closed: false,
+            status: Arc::clone(&status),
+            notifications: VecDeque::new(),
+        };
+        inner.machine.start(config)?;
+        loop {
+            match inner.next_event().await? {
+                Event::ReadyForQuery(_) => break,
+                Event::Error(e) => return Err(inner.fail(Error::Database(e))),
+                _ => {}
+            }
+        }
+        status.sync_from(&inner.machine);
+        Ok(Connection {
+            inner: Mutex::new(inner),
+            status,
+        })
+    }
+
+    /// Takes the lock and brings the session to a clean state: flushes bytes
+    /// an abandoned query left unsent and drains its answers.
+    pub(crate) async fn lock(&self) -> Result<MutexGuard<'_, Inner<S>>> {
+        let mut inner = self.inner.lock().await;
+        inner.check_usable()?;
+        for owed in self.status.take_owed() {
+            // Answers are drained below like any abandoned request's.
+            let queued = match &owed {
+                Owed::Sql(sql) => inner.machine.simple_query(sql).map(drop),
+                Owed::ClosePortal(name) => inner.machine.close(Target::Portal, name).map(drop),
+            };
+            if let Err(e) = queued {
+                return Err(inner.fail(e.into()));
+            }
+        }
+        inner.drain().await?;
+        Ok(inner)
+    }
+
+    pub(crate) fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// True when the session is idle and usable: startup done, no query in
+    /// flight or abandoned, not dead, not closed.
+    pub fn ready(&self) -> bool {
+        self.status.ready()
+    }
+
+    /// True inside a transaction block (including a failed one), as of the
+    /// latest `ReadyForQuery`.
+    pub fn in_transaction(&self) -> bool {
+        self.status.transaction() != TransactionStatus::Idle
+    }
+
+    /// The transaction status of the latest `ReadyForQuery`.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.status.transaction()
+    }
+
+    /// True once the connection is unusable (socket error, protocol error,
+    /// FATAL error). Every later call fails with [`Error::Dead`].
+    pub fn dead(&self) -> bool {
+        self.status.dead()
+    }
+
+    /// The server's run-time parameters as reported by `ParameterStatus`
+    /// (`server_version`, `TimeZone`, `application_name`, ...), kept up to
+    /// date when `SET` changes them.
+    pub fn connection_parameters(&self) -> Arc<BTreeMap<String, String>> {
+        self.status.parameters()
+    }
+
+    /// The server's `TimeZone` parameter.
+    pub fn server_timezone(&self) -> Option<String> {
+        self.status.parameters().get("TimeZone").cloned()
+    }
+
+    /// Calls `handler` for every notice and warning the server sends.
+    pub fn set_notice_handler(
+        &self,
+        handler: impl Fn(&pgwire_proto::Notice) + Send + Sync + 'static,
+    ) {
+        let handler: NoticeHandler = Arc::new(handler);
+        self.status.set_notice_handler(Some(handler));
+    }
+
+    /// The session's cancellation key.
+    pub async fn backend_key(&self) -> Option<BackendKey> {
+        self.inner.lock().await.machine.backend_key()
+    }
+
+    /// Notifications (`NOTIFY`) received so far, oldest first.
+    pub async fn take_notifications(&self) -> Vec<Notification> {
+        self.inner.lock().await.notifications.drain(..).collect()
+    }
+
+    /// Sends `Terminate` and closes the stream. Later calls fail with
+    /// [`Error::Closed`]. Closing twice is fine.
+    pub async fn close(&self) -> Result<()> {
+        let mut inner = self.inner.lock().await;
+        if inner.closed {
+            return Ok(());
+        }
+        inner.closed = true;
+        self.status.set_closed();
+        if inner.dead.is_some() {
+            return Ok(());
+        }
+        if inner.machine.terminate().is_ok() {
+            inner.flush().await?;
+        }
+        inner.stream.close().await.or_else(|e| match e.kind() {
+            // The server may hang up first after Terminate.
+            io::ErrorKind::NotConnected | io::ErrorKind::BrokenPipe => Ok(()),
+            _ => Err(Error::Io(e)),
+        })
+    }
+}
+
+impl<S> Inner<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    fn check_usable(&self) -> Result<()> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        match &self.dead {
+            Some(cause) => Err(Error::Dead(cause.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Records an unrecoverable error as the cause of death.
+    pub(crate) fn fail(&mut self, error: Error) -> Error {
+        if !error.is_recoverable() && self.dead.is_none() {
+            self.dead = Some(error.to_string());
+            self.status.set_dead();
+        }
+        error
+    }
+
+    /// Writes all queued output and flushes the stream. Bytes leave the
+    /// machine's buffer only once the stream accepted them, so dropping the
+    /// caller at `Pending` loses nothing.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        while self.machine.has_output() {
+            match Pin::new(&mut self.stream).poll_write(cx, self.machine.output()) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => {
+                    let e =
+                        io::Error::new(io::ErrorKind::WriteZero, "the stream accepted no bytes");
+                    return Poll::Ready(Err(self.fail(Error::Io(e))));
+                }
+                Poll::Ready(Ok(n)) => self.machine.consume_output(n),
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.fail(Error::Io(e)))),
+            }
+        }
+        match Pin::new(&mut self.stream).poll_flush(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail(Error::Io(e)))),
+        }
+    }
+
+    /// Async form of [`poll_flush`](Self::poll_flush). Callers flush right
+    /// after queueing a request, so this is also where `ready()` turns false.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        self.status.sync_from(&self.machine);
+        poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    /// The next protocol event, reading from the stream as needed. Side
+    /// effects every caller wants (status snapshot, notices, notifications)
+    /// happen here.
+    pub(crate) fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event>> {
+        loop {
+            match self.machine.next_event() {
+                Ok(Some(event)) => return Poll::Ready(self.observe(event)),
+                Ok(None) => {
+                    // Answers queued while decoding (authentication, CopyFail)
+                    // must reach the server before we wait for it.
+                    if let Err(e) = ready!(self.poll_flush(cx)) {
+                        return Poll::Ready(Err(e));
+                    }
+                    if let Err(e) = ready!(self.poll_fill(cx)) {
+                        return Poll::Ready(Err(e));
+                    }
+                }
+                Err(e) => return Poll::Ready(Err(self.fail(e.into()))),
+            }
+        }
+    }
+
+    /// Async form of [`poll_next_event`](Self::poll_next_event).
+    pub(crate) async fn next_event(&mut self) -> Result<Event> {
+        poll_fn(|cx| self.poll_next_event(cx)).await
+    }
+
+    fn observe(&mut self, event: Event) -> Result<Event> {
+        match &event {
+            Event::ReadyForQuery(_) => self.status.sync_from(&self.machine),
+            Event::ParameterStatus { .. } => self.status.sync_parameters(&self.machine),
+            Event::Notice(n) => self.status.notice(n),
+            Event::Notification(n) => {
+                if self.notifications.len() >= MAX_QUEUED_NOTIFICATIONS {
+                    self.notifications.pop_front();
+                }
+                self.notifications.push_back(n.clone());
+            }
+            Event::Error(e) if !e.is_recoverable() => {
+                return Err(self.fail(Error::Database(e.clone())));
+            }
+            _ => {}
+        }
+        Ok(event)
+    }
+
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        match Pin::new(&mut self.stream).poll_read(cx, self.machine.receive_buffer()) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(0)) => {
+                self.machine.receive_eof();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Ok(n)) => {
+                self.machine.commit_received(n);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => Poll::Ready(Ok(())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail(Error::Io(e)))),
+        }
+    }
+
+    /// Flushes unsent bytes and discards the answers of every request an
+    /// earlier (dropped) future left behind.
+    pub(crate) async fn drain(&mut self) -> Result<()> {
+        self.flush().await?;
+        while self.machine.pending_requests() > 0 {
+            self.next_event().await?;
+        }
+        self.status.sync_from(&self.machine);
+        Ok(())
+    }
+}

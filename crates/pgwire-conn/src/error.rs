@@ -1,0 +1,173 @@
+//! The one error type of the connection API.
+
+use std::fmt;
+use std::io;
+
+use pgwire_proto::params::ParamError;
+use pgwire_proto::types::TypeError;
+use pgwire_proto::{AuthError, ColumnError, DatabaseError, ProtocolError, SqlState};
+
+/// Everything a connection operation can fail with.
+///
+/// ```
+/// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send>(conn: &pgwire_conn::Connection<S>) {
+/// use pgwire_conn::SqlState;
+/// match conn.execute("select * from missing", ()).await {
+///     Err(e) if e.code() == Some(SqlState::UNDEFINED_TABLE) => {
+///         assert!(e.is_recoverable()); // the connection is still usable
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The connection could not be established: nothing listens at
+    /// `address`, the name does not resolve, the socket file is missing, ...
+    Connect {
+        /// Where we tried to connect.
+        address: String,
+        /// Why it failed.
+        source: io::Error,
+    },
+    /// The server reported an error. [`DatabaseError::is_recoverable`] tells
+    /// whether the connection survives it.
+    Database(DatabaseError),
+    /// Authentication could not proceed on our side (no password given for a
+    /// method that needs one, unsupported method, SCRAM failure).
+    Auth(AuthError),
+    /// The server broke the protocol; the connection is dead.
+    Protocol(ProtocolError),
+    /// Reading or writing the socket failed; the connection is dead.
+    Io(io::Error),
+    /// An argument could not be sent (a NUL byte in SQL text, ...). Nothing
+    /// was sent and the connection is fine.
+    InvalidInput(String),
+    /// The parameters do not fit the SQL: a `:name` with no value, a value
+    /// with no placeholder, `$n` mixed with `:name`, a wrong count, or an
+    /// unterminated literal. Nothing was sent.
+    Params(ParamError),
+    /// Parameter `index` (0-based: `$1` is 0) cannot be encoded as its server
+    /// type. Nothing was sent.
+    Encode {
+        /// The parameter's position.
+        index: usize,
+        /// Why it failed (names the PostgreSQL and Rust types).
+        source: TypeError,
+    },
+    /// `COMMIT` found the transaction failed, and the server rolled it back
+    /// instead: nothing of it was saved.
+    TransactionRolledBack,
+    /// A column of a row could not be read as asked (out of range, not
+    /// text, ...). The connection is fine.
+    Column(ColumnError),
+    /// The connection died earlier (the cause is given) and cannot be used.
+    Dead(String),
+    /// [`Connection::close`](crate::Connection::close) was called.
+    Closed,
+}
+
+impl Error {
+    /// True when the connection is still usable after this error.
+    pub fn is_recoverable(&self) -> bool {
+        match self {
+            Error::Database(e) => e.is_recoverable(),
+            Error::InvalidInput(_)
+            | Error::Column(_)
+            | Error::Params(_)
+            | Error::Encode { .. }
+            | Error::TransactionRolledBack => true,
+            _ => false,
+        }
+    }
+
+    /// The SQLSTATE of a database error.
+    pub fn code(&self) -> Option<SqlState> {
+        self.as_database().map(|e| e.sqlstate())
+    }
+
+    /// The database error, if this is one.
+    pub fn as_database(&self) -> Option<&DatabaseError> {
+        match self {
+            Error::Database(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Connect { address, source } => {
+                write!(f, "could not connect to {address}: {source}")
+            }
+            Error::Database(e) => write!(f, "database error: {e}"),
+            Error::Auth(e) => write!(f, "authentication failed: {e}"),
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
+            Error::Params(e) => write!(f, "parameter error: {e}"),
+            Error::Encode { index, source } => write!(f, "parameter ${}: {source}", index + 1),
+            Error::TransactionRolledBack => f.write_str(
+                "COMMIT failed: the transaction had failed and was rolled back, nothing was saved",
+            ),
+            Error::Column(e) => write!(f, "column error: {e}"),
+            Error::Dead(cause) => write!(f, "the connection is dead: {cause}"),
+            Error::Closed => f.write_str("the connection was closed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Connect { source, .. } => Some(source),
+            Error::Database(e) => Some(e),
+            Error::Auth(e) => Some(e),
+            Error::Protocol(e) => Some(e),
+            Error::Io(e) => Some(e),
+            Error::Column(e) => Some(e),
+            Error::Params(e) => Some(e),
+            Error::Encode { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<pgwire_proto::Error> for Error {
+    fn from(e: pgwire_proto::Error) -> Self {
+        match e {
+            pgwire_proto::Error::Protocol(p) => Error::Protocol(p),
+            pgwire_proto::Error::Auth(a) => Error::Auth(a),
+            pgwire_proto::Error::SessionEnded(d) => Error::Database(d),
+            pgwire_proto::Error::InvalidInput(why) => Error::InvalidInput(why),
+            pgwire_proto::Error::Encode { index, source } => Error::Encode { index, source },
+            pgwire_proto::Error::InvalidState { command, state } => {
+                Error::Dead(format!("`{command}` refused: the session is {state}"))
+            }
+            other => Error::Dead(other.to_string()),
+        }
+    }
+}
+
+impl From<ColumnError> for Error {
+    fn from(e: ColumnError) -> Self {
+        Error::Column(e)
+    }
+}
+
+impl From<ParamError> for Error {
+    fn from(e: ParamError) -> Self {
+        Error::Params(e)
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

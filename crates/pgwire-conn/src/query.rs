@@ -1,0 +1,329 @@
+//! The query API: eager (`fetch`, `fetch_one`, `execute`), lazy (`query`),
+//! raw (`lowlevel_query`), multi-statement (`simple_query`) and prepared
+//! statements.
+//!
+//! Without parameters and without a row limit a query goes over the simple
+//! protocol (one `Query` message); otherwise over the extended protocol, as
+//! one `Parse`/`Bind`/`Describe`/`Execute`/`Sync` batch in a single write.
+
+use std::sync::Arc;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::TryStreamExt;
+use pgwire_proto::message::frontend::Target;
+use pgwire_proto::params::{check_positional, rewrite_named};
+use pgwire_proto::types::Encoded;
+use pgwire_proto::{
+    machine::Bind, CommandComplete, Event, Format, Oid, RequestId, Row, RowDescription,
+};
+
+use crate::connection::{Connection, Inner};
+use crate::error::{Error, Result};
+use crate::params::Params;
+use crate::statement::{PreparedStatementInfo, Query, Source};
+use crate::stream::{EventStream, RowStream};
+
+/// The outcome of one statement of a (possibly multi-statement) query.
+#[derive(Debug, Clone, Default)]
+pub struct StatementResult {
+    /// The columns, for statements that return rows.
+    pub columns: Option<Arc<RowDescription>>,
+    /// The rows returned.
+    pub rows: Vec<Row>,
+    /// The completion tag; `None` for an empty statement.
+    pub command: Option<CommandComplete>,
+}
+
+impl StatementResult {
+    /// Rows affected or returned, per the command tag (0 when it has none).
+    pub fn row_count(&self) -> u64 {
+        self.command.as_ref().and_then(|c| c.rows()).unwrap_or(0)
+    }
+}
+
+/// Encodes the parameter `given` of `params` for server type `ty`.
+fn encode(
+    params: &dyn Params,
+    given: usize,
+    ty: Oid,
+    buf: &mut bytes::BytesMut,
+) -> std::result::Result<Option<Format>, pgwire_proto::Error> {
+    let value = params.value(given).ok_or_else(|| {
+        pgwire_proto::Error::InvalidInput(format!("no value for parameter ${}", given + 1))
+    })?;
+    match value.to_sql(ty, buf) {
+        Ok(Encoded::Null) => Ok(None),
+        Ok(Encoded::Text) => Ok(Some(Format::Text)),
+        Ok(Encoded::Binary) => Ok(Some(Format::Binary)),
+        Err(source) => Err(pgwire_proto::Error::Encode {
+            index: given,
+            source,
+        }),
+    }
+}
+
+fn natural_type(params: &dyn Params, given: usize) -> Oid {
+    params.value(given).map_or(0, |v| v.natural_type())
+}
+
+impl<S> Inner<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Queues the request that runs `query` with `params`. Every check that
+    /// can fail happens before a byte is queued.
+    pub(crate) fn queue(&mut self, query: Query<'_>, params: &dyn Params) -> Result<RequestId> {
+        self.queue_portal(query, params, "", Some(query.max_rows))
+    }
+
+    /// Like [`queue`](Self::queue), binding to `portal`; with `execute` of
+    /// `None` the portal is only bound and described.
+    pub(crate) fn queue_portal(
+        &mut self,
+        query: Query<'_>,
+        params: &dyn Params,
+        portal: &str,
+        execute: Option<u32>,
+    ) -> Result<RequestId> {
+        let count = params.count();
+        fn bind<F>(param_count: usize, encode: F, max_rows: Option<u32>) -> Bind<'static, F> {
+            Bind {
+                param_count,
+                encode,
+                result_formats: &[],
+                max_rows,
+            }
+        }
+        let simple = portal.is_empty() && execute == Some(0);
+        let id = match query.source {
+            Source::Sql(sql) if simple && count == 0 && !params.is_named() => {
+                self.machine.simple_query(sql)?
+            }
+            Source::Sql(sql) if params.is_named() => {
+                let named = rewrite_named(sql)?;
+                let order = named.order((0..count).map(|i| params.name(i).unwrap_or("")))?;
+                let types: Vec<Oid> = order.iter().map(|&g| natural_type(params, g)).collect();
+                let encode = |i: usize, buf: &mut bytes::BytesMut| {
+                    let given = order.get(i).copied().unwrap_or(usize::MAX);
+                    encode(params, given, types.get(i).copied().unwrap_or(0), buf)
+                };
+                self.machine.query(
+                    &named.sql,
+                    &types,
+                    portal,
+                    bind(order.len(), encode, execute),
+                )?
+            }
+            Source::Sql(sql) => {
+                check_positional(sql, count)?;
+                let types: Vec<Oid> = (0..count).map(|i| natural_type(params, i)).collect();
+                let encode = |i: usize, buf: &mut bytes::BytesMut| {
+                    encode(params, i, types.get(i).copied().unwrap_or(0), buf)
+                };
+                self.machine
+                    .query(sql, &types, portal, bind(count, encode, execute))?
+            }
+            Source::Prepared(info) => {
+                if params.is_named() {
+                    return Err(Error::InvalidInput(
+                        "prepared statements take positional parameters".into(),
+                    ));
+                }
+                let expected = info.parameter_types.len();
+                if count != expected {
+                    return Err(Error::Params(
+                        pgwire_proto::params::ParamError::PositionalCount {
+                            expected,
+                            given: count,
+                        },
+                    ));
+                }
+                let types = &info.parameter_types;
+                let encode = |i: usize, buf: &mut bytes::BytesMut| {
+                    encode(params, i, types.get(i).copied().unwrap_or(0), buf)
+                };
+                self.machine.bind_execute(
+                    &info.name,
+                    portal,
+                    bind(count, encode, execute),
+                    info.row_description.clone(),
+                )?
+            }
+        };
+        Ok(id)
+    }
+}
+
+impl<S> Connection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Sends `query` and returns the raw events of its answer, up to its
+    /// `ReadyForQuery`: `RowDescription`, `Row`, `CommandComplete`, and for
+    /// the extended protocol `ParseComplete`, `BindComplete` and the rest.
+    /// Server errors are items ([`Event::Error`]), not `Err`.
+    ///
+    /// ```no_run
+    /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// let events: Vec<_> = conn.lowlevel_query("select null", ()).await?.try_collect().await?;
+    /// assert_eq!(events.len(), 3); // RowDescription, Row, CommandComplete
+    /// # Ok(()) }
+    /// ```
+    pub async fn lowlevel_query<'q>(
+        &self,
+        query: impl Into<Query<'q>>,
+        params: impl Params,
+    ) -> Result<EventStream<'_, S>> {
+        let mut inner = self.lock().await?;
+        inner.queue(query.into(), &params)?;
+        inner.flush().await?;
+        Ok(EventStream::new(inner))
+    }
+
+    /// Sends `query` and returns its rows as a stream read from the socket
+    /// as it is polled. [`RowStream::row_count`] drains the rest.
+    pub async fn query<'q>(
+        &self,
+        query: impl Into<Query<'q>>,
+        params: impl Params,
+    ) -> Result<RowStream<'_, S>> {
+        let mut inner = self.lock().await?;
+        inner.queue(query.into(), &params)?;
+        inner.flush().await?;
+        Ok(RowStream::new(inner))
+    }
+
+    /// Runs `query` and returns all its rows (of every statement, for a
+    /// multi-statement string).
+    ///
+    /// ```no_run
+    /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {
+    /// let rows = conn.fetch("select $1::int4 * 2", (21,)).await?;
+    /// assert_eq!(rows[0].try_get::<i32>(0)?, 42);
+    /// # Ok(()) }
+    /// ```
+    pub async fn fetch<'q>(
+        &self,
+        query: impl Into<Query<'q>>,
+        params: impl Params,
+    ) -> Result<Vec<Row>> {
+        self.query(query, params).await?.try_collect().await
+    }
+
+    /// Runs `query` and returns its first row, if any (the rest is read and
+    /// dropped, so the whole statement runs).
+    pub async fn fetch_one<'q>(
+        &self,
+        query: impl Into<Query<'q>>,
+        params: impl Params,
+    ) -> Result<Option<Row>> {
+        let mut rows = self.query(query, params).await?;
+        let first = rows.try_next().await?;
+        rows.row_count().await?;
+        Ok(first)
+    }
+
+    /// Runs `query` and returns the row count of its last statement (rows
+    /// inserted, updated, deleted or selected; 0 for commands without one).
+    pub async fn execute<'q>(
+        &self,
+        query: impl Into<Query<'q>>,
+        params: impl Params,
+    ) -> Result<u64> {
+        self.query(query, params).await?.row_count().await
+    }
+
+    /// Runs `sql` (one or more statements separated by `;`) over the simple
+    /// protocol and returns each statement's result, in order. The first
+    /// error ends the batch and is returned once the server is ready again.
+    ///
+    /// The simple protocol has no parameters: never build `sql` from
+    /// untrusted input; use `fetch` with parameters instead.
+    pub async fn simple_query(&self, sql: &str) -> Result<Vec<StatementResult>> {
+        collect_statements(self.lowlevel_query(sql, ()).await?).await
+    }
+
+    /// Prepares `sql` on the server as statement `name`, learning its
+    /// parameter types and columns. Use the returned info with `fetch`,
+    /// `query`, `execute` and the rest, with positional parameters. A name
+    /// already in use is a recoverable 42P05 error.
+    pub async fn create_prepared_statement(
+        &self,
+        name: &str,
+        sql: &str,
+    ) -> Result<PreparedStatementInfo> {
+        let mut inner = self.lock().await?;
+        inner.machine.prepare(name, sql, &[])?;
+        inner.flush().await?;
+        let mut events = EventStream::new(inner);
+        let mut info = PreparedStatementInfo {
+            name: name.to_owned(),
+            sql: sql.to_owned(),
+            parameter_types: Vec::new(),
+            row_description: None,
+        };
+        let mut error = None;
+        while let Some(event) = events.try_next().await? {
+            match event {
+                Event::ParameterDescription(types) => info.parameter_types = types,
+                Event::RowDescription(d) => info.row_description = Some(d),
+                Event::Error(e) => {
+                    error.get_or_insert(Error::Database(e));
+                }
+                _ => {}
+            }
+        }
+        match error {
+            Some(e) => Err(e),
+            None => Ok(info),
+        }
+    }
+
+    /// Closes a prepared statement on the server. Closing one that does not
+    /// exist is not an error (as in PostgreSQL).
+    pub async fn close_prepared_statement(&self, statement: &PreparedStatementInfo) -> Result<()> {
+        let mut inner = self.lock().await?;
+        inner.machine.close(Target::Statement, &statement.name)?;
+        inner.flush().await?;
+        let mut events = EventStream::new(inner);
+        while let Some(event) = events.try_next().await? {
+            if let Event::Error(e) = event {
+                return Err(Error::Database(e));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a simple-protocol answer statement by statement; the first server
+/// error is returned after the request ends.
+pub(crate) async fn collect_statements<S>(
+    mut events: EventStream<'_, S>,
+) -> Result<Vec<StatementResult>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut results = Vec::new();
+    let mut current = StatementResult::default();
+    let mut error = None;
+    while let Some(event) = events.try_next().await? {
+        match event {
+            Event::RowDescription(d) => current.columns = Some(d),
+            Event::Row(row) => current.rows.push(row),
+            Event::CommandComplete(c) => {
+                current.command = Some(c);
+                results.push(std::mem::take(&mut current));
+            }
+            Event::EmptyQuery => results.push(std::mem::take(&mut current)),
+            Event::Error(e) => {
+                error.get_or_insert(Error::Database(e));
+            }
+            _ => {}
+        }
+    }
+    match error {
+        Some(e) => Err(e),
+        None => Ok(results),
+    }
+}

@@ -1,0 +1,99 @@
+//! What a query runs: SQL text or a prepared statement, plus options.
+
+use std::sync::Arc;
+
+use pgwire_proto::{Oid, RowDescription};
+
+/// A statement prepared on the server with
+/// [`Connection::create_prepared_statement`](crate::Connection::create_prepared_statement).
+#[derive(Debug, Clone)]
+pub struct PreparedStatementInfo {
+    pub(crate) name: String,
+    pub(crate) sql: String,
+    pub(crate) parameter_types: Vec<Oid>,
+    pub(crate) row_description: Option<Arc<RowDescription>>,
+}
+
+impl PreparedStatementInfo {
+    /// The statement's server-side name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The SQL it was prepared from.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The type OIDs of its parameters, as the server inferred them.
+    pub fn parameter_types(&self) -> &[Oid] {
+        &self.parameter_types
+    }
+
+    /// The columns it returns; `None` for statements without rows.
+    pub fn row_description(&self) -> Option<&Arc<RowDescription>> {
+        self.row_description.as_ref()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Source<'a> {
+    Sql(&'a str),
+    Prepared(&'a PreparedStatementInfo),
+}
+
+/// A query to run: SQL text or a prepared statement, with options such as
+/// [`max_rows`](Query::max_rows). `&str`, `&String` and
+/// `&PreparedStatementInfo` convert into it, so most calls never name it.
+///
+/// ```
+/// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {
+/// use pgwire_conn::Query;
+/// // At most 10 rows, through the portal's row limit.
+/// let first = conn.fetch(Query::new("select * from generate_series(1, 1000)").max_rows(10), ()).await?;
+/// assert_eq!(first.len(), 10);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    pub(crate) source: Source<'a>,
+    pub(crate) max_rows: u32,
+}
+
+impl<'a> Query<'a> {
+    /// A query of SQL text.
+    pub fn new(sql: &'a str) -> Self {
+        Query {
+            source: Source::Sql(sql),
+            max_rows: 0,
+        }
+    }
+
+    /// Returns at most `n` rows (0: no limit). The portal is executed with
+    /// this row limit, so the server stops producing rows there.
+    pub fn max_rows(mut self, n: u32) -> Self {
+        self.max_rows = n;
+        self
+    }
+}
+
+impl<'a> From<&'a str> for Query<'a> {
+    fn from(sql: &'a str) -> Self {
+        Query::new(sql)
+    }
+}
+
+impl<'a> From<&'a String> for Query<'a> {
+    fn from(sql: &'a String) -> Self {
+        Query::new(sql)
+    }
+}
+
+impl<'a> From<&'a PreparedStatementInfo> for Query<'a> {
+    fn from(p: &'a PreparedStatementInfo) -> Self {
+        Query {
+            source: Source::Prepared(p),
+            max_rows: 0,
+        }
+    }
+}

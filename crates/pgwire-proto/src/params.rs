@@ -1,0 +1,838 @@
+//! Query parameters in SQL text: finding positional `$n` placeholders and
+//! rewriting named `:name` placeholders to positional ones.
+//!
+//! PostgreSQL itself only knows `$1..$n`. Named placeholders are a client-side
+//! convenience, so the client has to find them, and finding them with a regex
+//! goes wrong as soon as a `:x` appears inside a string literal, a comment or
+//! a dollar-quoted function body. This module therefore runs a small lexer
+//! that follows PostgreSQL's lexical rules (`scan.l`) closely enough to know
+//! what is code and what is not:
+//!
+//! * `'...'` strings with `''` escapes (also `B'...'`, `X'...'`, `N'...'`,
+//!   `U&'...'`); backslash is an ordinary character in them, as with
+//!   `standard_conforming_strings = on`, the default since PostgreSQL 9.1;
+//! * `E'...'` escape strings, where `\` escapes the next character;
+//! * `"..."` quoted identifiers with `""` escapes (also `U&"..."`);
+//! * `$$...$$` and `$tag$...$tag$` dollar quotes;
+//! * `--` line comments and nesting `/* ... */` block comments;
+//! * `::` casts and `:=` assignments.
+//!
+//! Unterminated strings, identifiers, dollar quotes and block comments are
+//! errors: guessing where they end could bind values to the wrong places.
+//!
+//! # Limitations
+//!
+//! * In named mode every `:` directly followed by an identifier outside the
+//!   contexts above is a placeholder, including the upper bound of an array
+//!   slice such as `a[lo:hi]`. Write `a[lo: hi]` (or `a[lo : hi]`) there.
+//! * A session running with `standard_conforming_strings = off` treats `\'`
+//!   in plain strings as an escape; this lexer does not.
+//! * Named placeholders consist of letters, digits and `_` (no `$`).
+//!
+//! The scan is a single pass over the bytes; only ASCII bytes have meaning to
+//! it, so it is safe on any UTF-8 text and never splits a character.
+
+use std::fmt::{self, Write as _};
+
+/// The highest parameter number PostgreSQL accepts: the Bind message counts
+/// parameters in 16 bits.
+const MAX_PARAM: u32 = u16::MAX as u32;
+
+/// Something wrong with the placeholders of a statement or with the values
+/// given for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParamError {
+    /// A quoted or commented region runs to the end of the text.
+    Unterminated {
+        /// What was left open: `"string literal"`, `"quoted identifier"`,
+        /// `"dollar-quoted string"` or `"block comment"`.
+        what: &'static str,
+        /// Byte offset where it starts.
+        position: usize,
+    },
+    /// The statement uses both `$n` and `:name` placeholders.
+    MixedStyles,
+    /// A placeholder name has no value.
+    MissingValue(String),
+    /// A value was given for a name the statement does not use.
+    UnusedValue(String),
+    /// A value was given twice for the same name.
+    DuplicateName(String),
+    /// A positional placeholder numbered `$0` or above `$65535`.
+    InvalidPositional {
+        /// Byte offset of its `$`.
+        position: usize,
+    },
+    /// The number of values does not match the highest `$n` of the statement.
+    PositionalCount {
+        /// The highest `$n` used by the statement.
+        expected: usize,
+        /// The number of values given.
+        given: usize,
+    },
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamError::Unterminated { what, position } => {
+                write!(f, "unterminated {what} starting at byte {position}")
+            }
+            ParamError::MixedStyles => f.write_str(
+                "the statement mixes positional ($1) and named (:name) parameters",
+            ),
+            ParamError::MissingValue(name) => write!(f, "no value for parameter :{name}"),
+            ParamError::UnusedValue(name) => write!(
+                f,
+                "a value was given for parameter :{name}, which the statement does not use"
+            ),
+            ParamError::DuplicateName(name) => {
+                write!(f, "parameter :{name} was given more than once")
+            }
+            ParamError::InvalidPositional { position } => write!(
+                f,
+                "invalid positional parameter at byte {position}: parameters are numbered $1 to ${MAX_PARAM}"
+            ),
+            ParamError::PositionalCount { expected, given } => write!(
+                f,
+                "the statement uses parameters up to ${expected}, but {given} values were given"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+/// Returns the highest `$n` the statement uses, or 0 if it uses none.
+///
+/// `:name` placeholders are ignored: outside named mode a `:x` is SQL (an
+/// array slice, say) and none of our business.
+///
+/// # Errors
+///
+/// [`ParamError::InvalidPositional`] for `$0` or a number above 65535,
+/// [`ParamError::Unterminated`] for an unclosed quote or comment.
+pub fn max_positional(sql: &str) -> Result<usize, ParamError> {
+    let mut max = 0u16;
+    scan(sql, |placeholder| {
+        if let Placeholder::Positional(n) = placeholder {
+            max = max.max(n);
+        }
+        Ok(())
+    })?;
+    Ok(usize::from(max))
+}
+
+/// Checks that `given` values fit the statement's positional placeholders:
+/// its highest `$n` must equal `given`.
+///
+/// # Errors
+///
+/// [`ParamError::PositionalCount`] on a mismatch, and the errors of
+/// [`max_positional`].
+pub fn check_positional(sql: &str, given: usize) -> Result<(), ParamError> {
+    let expected = max_positional(sql)?;
+    if expected == given {
+        Ok(())
+    } else {
+        Err(ParamError::PositionalCount { expected, given })
+    }
+}
+
+/// A SQL text with `:name` placeholders rewritten to `$n`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedSql {
+    /// The rewritten SQL (same text except each placeholder replaced by `$n`).
+    pub sql: String,
+    /// Parameter names in `$n` order: `names[0]` is `$1`. A name used twice
+    /// reuses its number.
+    pub names: Vec<String>,
+}
+
+/// Rewrites `:name` placeholders to `$1`, `$2`, ... in order of first use.
+///
+/// A statement without named placeholders comes back unchanged, even if it
+/// has positional ones: it is then the server that reports any values
+/// missing for them.
+///
+/// # Errors
+///
+/// [`ParamError::MixedStyles`] if the statement also contains `$n`
+/// placeholders, [`ParamError::Unterminated`] for an unclosed quote or
+/// comment, [`ParamError::InvalidPositional`] for `$0` and the like.
+pub fn rewrite_named(sql: &str) -> Result<NamedSql, ParamError> {
+    // Each `:name` becomes `$n`, which is at most a few bytes longer (only for
+    // one-letter names past $9), so a little slack avoids regrowing.
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut names: Vec<String> = Vec::new();
+    let mut copied = 0;
+    let mut positional = false;
+    scan(sql, |placeholder| {
+        match placeholder {
+            Placeholder::Positional(_) => positional = true,
+            Placeholder::Named { start, end } => {
+                // The scanner only reports ranges on character boundaries
+                // (they start at an ASCII `:` and end before an ASCII byte or
+                // at the end), so these `get`s always succeed.
+                out.push_str(sql.get(copied..start).unwrap_or_default());
+                let name = sql.get(start + 1..end).unwrap_or_default();
+                // Statements have few parameters; a linear search beats
+                // hashing every name.
+                let number = match names.iter().position(|n| n == name) {
+                    Some(index) => index + 1,
+                    None => {
+                        names.push(name.to_owned());
+                        names.len()
+                    }
+                };
+                // Writing to a String cannot fail.
+                let _ = write!(out, "${number}");
+                copied = end;
+            }
+        }
+        if positional && !names.is_empty() {
+            return Err(ParamError::MixedStyles);
+        }
+        Ok(())
+    })?;
+    // Without placeholders nothing was copied yet, so this is the whole text.
+    out.push_str(sql.get(copied..).unwrap_or_default());
+    Ok(NamedSql { sql: out, names })
+}
+
+impl NamedSql {
+    /// Orders values given by name into positional order.
+    ///
+    /// `given` is the list of names the caller supplied, in the caller's
+    /// order (without the leading `:`). Returns, for each `$n` in order, the
+    /// index into `given` of its value.
+    ///
+    /// # Errors
+    ///
+    /// [`ParamError::UnusedValue`] for a supplied name the statement does not
+    /// use, [`ParamError::DuplicateName`] for a name supplied twice,
+    /// [`ParamError::MissingValue`] for a placeholder without a value.
+    pub fn order<'a>(
+        &self,
+        given: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<usize>, ParamError> {
+        // usize::MAX marks "no value yet"; no caller can supply that many.
+        let mut slots = vec![usize::MAX; self.names.len()];
+        for (index, name) in given.into_iter().enumerate() {
+            let Some(slot) = self
+                .names
+                .iter()
+                .position(|n| n == name)
+                .and_then(|p| slots.get_mut(p))
+            else {
+                return Err(ParamError::UnusedValue(name.to_owned()));
+            };
+            if *slot != usize::MAX {
+                return Err(ParamError::DuplicateName(name.to_owned()));
+            }
+            *slot = index;
+        }
+        if let Some((name, _)) = self
+            .names
+            .iter()
+            .zip(&slots)
+            .find(|(_, &slot)| slot == usize::MAX)
+        {
+            return Err(ParamError::MissingValue(name.clone()));
+        }
+        Ok(slots)
+    }
+}
+
+/// A placeholder found by [`scan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placeholder {
+    /// `$n`, with `n` known to be in `1..=65535`.
+    Positional(u16),
+    /// `:name` at `start..end` (`start` is the colon).
+    Named { start: usize, end: usize },
+}
+
+/// Walks `sql` once and reports every placeholder outside strings, quoted
+/// identifiers, dollar quotes and comments, in text order.
+fn scan(
+    sql: &str,
+    mut visit: impl FnMut(Placeholder) -> Result<(), ParamError>,
+) -> Result<(), ParamError> {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let next = b.get(i + 1).copied();
+        i = match c {
+            b'\'' => skip_quoted(b, i, i + 1, b'\'', false, "string literal")?,
+            b'"' => skip_quoted(b, i, i + 1, b'"', false, "quoted identifier")?,
+            // Only a token-initial E makes an escape string: `nameE'x'` is the
+            // identifier `nameE` and a plain string, which the identifier arm
+            // below takes care of by consuming whole identifiers.
+            b'e' | b'E' if next == Some(b'\'') => {
+                skip_quoted(b, i, i + 2, b'\'', true, "string literal")?
+            }
+            b'-' if next == Some(b'-') => skip_line_comment(b, i + 2),
+            b'/' if next == Some(b'*') => skip_block_comment(b, i)?,
+            b'$' => match next {
+                Some(d) if d.is_ascii_digit() => {
+                    let (number, end) = parse_param_number(b, i + 1);
+                    let number = u16::try_from(number)
+                        .ok()
+                        .filter(|&n| n != 0)
+                        .ok_or(ParamError::InvalidPositional { position: i })?;
+                    visit(Placeholder::Positional(number))?;
+                    end
+                }
+                _ => skip_dollar(b, i)?,
+            },
+            b':' => match next {
+                // A cast (`x::int`) or an assignment (`x := 1`): skip both
+                // bytes so the second colon cannot start a placeholder.
+                Some(b':' | b'=') => i + 2,
+                _ => match name_end(sql, i + 1) {
+                    Some(end) => {
+                        visit(Placeholder::Named { start: i, end })?;
+                        end
+                    }
+                    // A lone colon, as in the slice `a[1:2]`.
+                    None => i + 1,
+                },
+            },
+            // Consume identifiers (and keywords) whole, including the `$` and
+            // digits PostgreSQL allows after the first character, so that
+            // `foo$bar$` or `x$1` is never mistaken for a dollar quote or a
+            // parameter.
+            c if is_ident_start(c) => {
+                let mut j = i + 1;
+                while b.get(j).is_some_and(|&c| is_ident_cont(c)) {
+                    j += 1;
+                }
+                j
+            }
+            _ => i + 1,
+        };
+    }
+    Ok(())
+}
+
+/// PostgreSQL's `ident_start`: bytes of non-ASCII characters count as
+/// letters, whatever the character.
+fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+/// PostgreSQL's `ident_cont`.
+fn is_ident_cont(c: u8) -> bool {
+    is_ident_start(c) || c.is_ascii_digit() || c == b'$'
+}
+
+/// Skips a quoted region whose body starts at `body` and returns the index
+/// just past its closing quote. A doubled quote is an escaped quote; with
+/// `backslash`, `\` escapes the byte after it (a quote or anything else).
+fn skip_quoted(
+    b: &[u8],
+    start: usize,
+    body: usize,
+    quote: u8,
+    backslash: bool,
+    what: &'static str,
+) -> Result<usize, ParamError> {
+    let mut j = body;
+    loop {
+        match b.get(j) {
+            None => {
+                return Err(ParamError::Unterminated {
+                    what,
+                    position: start,
+                })
+            }
+            Some(&c) if c == quote => {
+                if b.get(j + 1) == Some(&quote) {
+                    j += 2;
+                } else {
+                    return Ok(j + 1);
+                }
+            }
+            // Skipping one byte is enough even for a multi-byte character:
+            // continuation bytes are never quotes or backslashes.
+            Some(b'\\') if backslash => j += 2,
+            Some(_) => j += 1,
+        }
+    }
+}
+
+/// Skips to just past the end of the line; PostgreSQL ends `--` comments at
+/// either `\n` or `\r`. A comment may end the text.
+fn skip_line_comment(b: &[u8], body: usize) -> usize {
+    match b
+        .get(body..)
+        .and_then(|rest| rest.iter().position(|&c| c == b'\n' || c == b'\r'))
+    {
+        Some(offset) => body + offset + 1,
+        None => b.len(),
+    }
+}
+
+/// Skips a block comment starting at `start` (its `/*`), honouring nesting.
+fn skip_block_comment(b: &[u8], start: usize) -> Result<usize, ParamError> {
+    let mut depth = 1usize;
+    let mut j = start + 2;
+    loop {
+        match (b.get(j), b.get(j + 1)) {
+            (None, _) => {
+                return Err(ParamError::Unterminated {
+                    what: "block comment",
+                    position: start,
+                })
+            }
+            (Some(b'/'), Some(b'*')) => {
+                depth += 1;
+                j += 2;
+            }
+            (Some(b'*'), Some(b'/')) => {
+                depth -= 1;
+                j += 2;
+                if depth == 0 {
+                    return Ok(j);
+                }
+            }
+            _ => j += 1,
+        }
+    }
+}
+
+/// Parses the digits of a `$n` starting at `from`; returns the number
+/// (saturated, so overflow stays detectable) and the index after it.
+///
+/// Underscores between digits are accepted, as PostgreSQL 16 does (`$1_0`).
+fn parse_param_number(b: &[u8], from: usize) -> (u32, usize) {
+    let mut value = 0u32;
+    let mut j = from;
+    loop {
+        match b.get(j) {
+            Some(&d) if d.is_ascii_digit() => {
+                value = value.saturating_mul(10).saturating_add(u32::from(d - b'0'));
+                j += 1;
+            }
+            Some(b'_') if j > from && b.get(j + 1).is_some_and(u8::is_ascii_digit) => j += 1,
+            _ => break,
+        }
+    }
+    // Any saturated value is far above the limit; clamp so callers need only
+    // compare against MAX_PARAM.
+    (value.min(MAX_PARAM + 1), j)
+}
+
+/// At a `$` not followed by a digit: skips a dollar-quoted string if one
+/// starts here, or else just the `$`.
+fn skip_dollar(b: &[u8], start: usize) -> Result<usize, ParamError> {
+    // The tag is an identifier without `$`, not starting with a digit.
+    let mut j = start + 1;
+    if b.get(j).is_some_and(|&c| is_ident_start(c)) {
+        j += 1;
+        while b
+            .get(j)
+            .is_some_and(|&c| is_ident_start(c) || c.is_ascii_digit())
+        {
+            j += 1;
+        }
+    }
+    if b.get(j) != Some(&b'$') {
+        // Not a dollar quote (`$` alone is not valid SQL; the server will say
+        // so). Step over the `$` only, so a following identifier is lexed as
+        // one.
+        return Ok(start + 1);
+    }
+    let body = j + 1;
+    let Some(delimiter) = b.get(start..body) else {
+        return Ok(start + 1);
+    };
+    // The body ends at the first occurrence of the exact delimiter; anything
+    // else that looks like a tag (`$$` inside `$fn$...$fn$`) is body text.
+    let closing = b.get(body..).and_then(|rest| {
+        rest.windows(delimiter.len())
+            .position(|window| window == delimiter)
+    });
+    match closing {
+        Some(offset) => Ok(body + offset + delimiter.len()),
+        None => Err(ParamError::Unterminated {
+            what: "dollar-quoted string",
+            position: start,
+        }),
+    }
+}
+
+/// If a placeholder name starts at byte `from`, returns the index just past
+/// it. Names are letters (including non-ASCII ones), digits and `_`, not
+/// starting with a digit.
+fn name_end(sql: &str, from: usize) -> Option<usize> {
+    let rest = sql.get(from..)?;
+    let mut chars = rest.char_indices();
+    let (_, first) = chars.next()?;
+    if !(first.is_ascii_alphabetic()
+        || first == '_'
+        || (!first.is_ascii() && first.is_alphabetic()))
+    {
+        return None;
+    }
+    let len = chars
+        .find(|&(_, c)| {
+            !(c.is_ascii_alphanumeric() || c == '_' || (!c.is_ascii() && c.is_alphanumeric()))
+        })
+        .map_or(rest.len(), |(at, _)| at);
+    Some(from + len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rewrite(sql: &str) -> (String, Vec<String>) {
+        let named = rewrite_named(sql).unwrap_or_else(|e| panic!("{sql:?}: {e}"));
+        (named.sql, named.names)
+    }
+
+    fn unterminated(sql: &str) -> (&'static str, usize) {
+        match rewrite_named(sql) {
+            Err(ParamError::Unterminated { what, position }) => {
+                assert_eq!(
+                    max_positional(sql),
+                    Err(ParamError::Unterminated { what, position })
+                );
+                (what, position)
+            }
+            other => panic!("{sql:?}: expected Unterminated, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn simple_rewrite_reuses_numbers() {
+        let (sql, names) = rewrite("select :a, :b, :a");
+        assert_eq!(sql, "select $1, $2, $1");
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn names_with_digits_and_underscores() {
+        let (sql, names) = rewrite("where id = :user_id and x = :_x2+:y");
+        assert_eq!(sql, "where id = $1 and x = $2+$3");
+        assert_eq!(names, ["user_id", "_x2", "y"]);
+    }
+
+    #[test]
+    fn skips_every_quoting_and_comment_context() {
+        let input = "select ':x', E'\\':x', \"col:x\", $$ :x $$, $tag$ :x $$ still $tag$, -- :x\n\
+                     /* /* :x */ :y */ 1::int, :x::text";
+        let (sql, names) = rewrite(input);
+        let expected =
+            "select ':x', E'\\':x', \"col:x\", $$ :x $$, $tag$ :x $$ still $tag$, -- :x\n\
+                        /* /* :x */ :y */ 1::int, $1::text";
+        assert_eq!(sql, expected);
+        assert_eq!(names, ["x"]);
+    }
+
+    #[test]
+    fn positional_text_inside_skipped_contexts_is_not_a_parameter() {
+        let input = "select '$1', E'\\'$2', e'$3\\\\', \"c$4\", $$ $5 $$, $t$ $6 $t$, -- $7\n\
+                     /* $8 /* $9 */ $10 */ U&'$11', U&\"$12\", B'1', X'1f', N'$13', :a";
+        assert_eq!(max_positional(input), Ok(0));
+        let (sql, names) = rewrite(input);
+        assert!(sql.ends_with(", $1"), "{sql}");
+        assert_eq!(names, ["a"]);
+    }
+
+    #[test]
+    fn backslash_is_not_an_escape_in_plain_strings() {
+        // Standard-conforming: 'a\' is a complete string, so :x is live.
+        let (sql, names) = rewrite(r"select 'a\', :x");
+        assert_eq!(sql, r"select 'a\', $1");
+        assert_eq!(names, ["x"]);
+        // In E strings it is: the string runs on to the second quote.
+        let (sql, names) = rewrite(r"select E'a\', :x', :y");
+        assert_eq!(sql, r"select E'a\', :x', $1");
+        assert_eq!(names, ["y"]);
+        // An escaped backslash does not escape the quote after it.
+        let (sql, _) = rewrite(r"select e'\\', :y");
+        assert_eq!(sql, r"select e'\\', $1");
+    }
+
+    #[test]
+    fn doubled_quotes_stay_inside() {
+        let (sql, names) = rewrite(r#"select 'it''s :x', "a "":y"" b", E'''' || :z"#);
+        assert_eq!(sql, r#"select 'it''s :x', "a "":y"" b", E'''' || $1"#);
+        assert_eq!(names, ["z"]);
+    }
+
+    #[test]
+    fn e_inside_an_identifier_does_not_start_an_escape_string() {
+        // `nameE` is an identifier, so the string is plain and ends at the
+        // second quote despite the backslash.
+        let (sql, names) = rewrite(r"select nameE'\', :x");
+        assert_eq!(sql, r"select nameE'\', $1");
+        assert_eq!(names, ["x"]);
+    }
+
+    #[test]
+    fn assignment_and_slices_are_left_alone() {
+        assert_eq!(rewrite("x:=1").0, "x:=1");
+        assert_eq!(rewrite("x := :v").0, "x := $1");
+        assert_eq!(
+            rewrite("select a[1:2], a[:3], a[lo: hi]").0,
+            "select a[1:2], a[:3], a[lo: hi]"
+        );
+        assert!(rewrite("select a[1:2]").1.is_empty());
+    }
+
+    #[test]
+    fn casts_are_not_placeholders() {
+        let (sql, names) = rewrite("select x::int, :v::numeric(10,2), y :: text");
+        assert_eq!(sql, "select x::int, $1::numeric(10,2), y :: text");
+        assert_eq!(names, ["v"]);
+    }
+
+    #[test]
+    fn dollar_inside_identifiers() {
+        // `foo$bar$` is an identifier, not the start of a dollar quote, and
+        // `x$1` is an identifier, not a parameter.
+        assert_eq!(max_positional("select foo$bar$, x$1 from t"), Ok(0));
+        let (sql, names) = rewrite("select foo$bar$ + :a, x$1");
+        assert_eq!(sql, "select foo$bar$ + $1, x$1");
+        assert_eq!(names, ["a"]);
+        // A lone `$` or an unclosed tag is not a quote.
+        assert_eq!(max_positional("select $ $abc , $2"), Ok(2));
+    }
+
+    #[test]
+    fn dollar_quote_tags_must_match_exactly() {
+        let input = "select $a$ $b$ :x $$ $A$ $a$, :y";
+        let (sql, names) = rewrite(input);
+        assert_eq!(sql, "select $a$ $b$ :x $$ $A$ $a$, $1");
+        assert_eq!(names, ["y"]);
+        // Tags may contain digits after the first character.
+        assert_eq!(max_positional("select $t1$ $5 $t1$ + $2"), Ok(2));
+    }
+
+    #[test]
+    fn unicode_around_placeholders() {
+        let (sql, names) = rewrite("select 'é' || :name || '→', \"ünï\" = :ünï, :名前");
+        assert_eq!(sql, "select 'é' || $1 || '→', \"ünï\" = $2, $3");
+        assert_eq!(names, ["name", "ünï", "名前"]);
+        // A non-letter after the name ends it.
+        let (sql, names) = rewrite(":a→b");
+        assert_eq!(sql, "$1→b");
+        assert_eq!(names, ["a"]);
+        // Non-ASCII identifiers may contain `$`.
+        assert_eq!(max_positional("select é$1"), Ok(0));
+    }
+
+    #[test]
+    fn line_comment_ends_at_carriage_return_too() {
+        assert_eq!(rewrite("-- :a\r:b").0, "-- :a\r$1");
+        assert_eq!(rewrite("select 1 -- :a").0, "select 1 -- :a");
+    }
+
+    #[test]
+    fn nested_block_comments() {
+        assert_eq!(
+            rewrite("/* a /* b */ :still */ :x").0,
+            "/* a /* b */ :still */ $1"
+        );
+        // `/*/` opens a comment and does not close it.
+        assert_eq!(unterminated("/*/ :x"), ("block comment", 0));
+    }
+
+    #[test]
+    fn mixing_styles_is_an_error() {
+        assert_eq!(rewrite_named("select $1, :a"), Err(ParamError::MixedStyles));
+        assert_eq!(rewrite_named("select :a, $1"), Err(ParamError::MixedStyles));
+        // Positional alone is handed back unchanged.
+        assert_eq!(
+            rewrite_named("select $1"),
+            Ok(NamedSql {
+                sql: "select $1".into(),
+                names: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn unterminated_regions_report_their_start() {
+        assert_eq!(unterminated("select :a, 'abc"), ("string literal", 11));
+        assert_eq!(unterminated("select E'abc\\'"), ("string literal", 7));
+        assert_eq!(unterminated("select e'\\"), ("string literal", 7));
+        assert_eq!(unterminated("select \"col"), ("quoted identifier", 7));
+        assert_eq!(
+            unterminated("select $tag$ body $ta$"),
+            ("dollar-quoted string", 7)
+        );
+        assert_eq!(unterminated("select $$"), ("dollar-quoted string", 7));
+        assert_eq!(unterminated("select /* /* */"), ("block comment", 7));
+        assert_eq!(unterminated("'"), ("string literal", 0));
+    }
+
+    #[test]
+    fn max_positional_ignores_quoted_text() {
+        assert_eq!(max_positional("select $1, $3, '$7', $$ $9 $$"), Ok(3));
+        assert_eq!(max_positional("select 1"), Ok(0));
+        assert_eq!(max_positional(""), Ok(0));
+        assert_eq!(max_positional("select $65535"), Ok(65535));
+        assert_eq!(max_positional("select $1_2"), Ok(12));
+        assert_eq!(max_positional("select :a, $2"), Ok(2));
+    }
+
+    #[test]
+    fn invalid_positional_numbers() {
+        assert_eq!(
+            max_positional("select $0"),
+            Err(ParamError::InvalidPositional { position: 7 })
+        );
+        assert_eq!(
+            max_positional("select 1, $65536"),
+            Err(ParamError::InvalidPositional { position: 10 })
+        );
+        assert_eq!(
+            max_positional("$99999999999999999999999999"),
+            Err(ParamError::InvalidPositional { position: 0 })
+        );
+        assert_eq!(
+            rewrite_named(":a, $00"),
+            Err(ParamError::InvalidPositional { position: 4 })
+        );
+    }
+
+    #[test]
+    fn check_positional_counts() {
+        assert_eq!(check_positional("select $1, $2", 2), Ok(()));
+        assert_eq!(check_positional("select 1", 0), Ok(()));
+        assert_eq!(
+            check_positional("select $1, $3", 2),
+            Err(ParamError::PositionalCount {
+                expected: 3,
+                given: 2
+            })
+        );
+        assert_eq!(
+            check_positional("select '$1'", 1),
+            Err(ParamError::PositionalCount {
+                expected: 0,
+                given: 1
+            })
+        );
+    }
+
+    #[test]
+    fn order_maps_names_to_given_indices() {
+        let named = rewrite_named("select :b, :a, :b, :c").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(named.names, ["b", "a", "c"]);
+        assert_eq!(named.order(["a", "b", "c"]), Ok(vec![1, 0, 2]));
+        assert_eq!(named.order(["c", "a", "b"]), Ok(vec![2, 1, 0]));
+        assert_eq!(
+            named.order(["a", "b"]),
+            Err(ParamError::MissingValue("c".into()))
+        );
+        assert_eq!(
+            named.order(["a", "b", "c", "d"]),
+            Err(ParamError::UnusedValue("d".into()))
+        );
+        assert_eq!(
+            named.order(["a", "b", "a", "c"]),
+            Err(ParamError::DuplicateName("a".into()))
+        );
+        let empty = rewrite_named("select 1").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(empty.order([]), Ok(vec![]));
+        assert_eq!(empty.order(["x"]), Err(ParamError::UnusedValue("x".into())));
+    }
+
+    #[test]
+    fn display_names_the_parameter() {
+        assert_eq!(
+            ParamError::MissingValue("user_id".into()).to_string(),
+            "no value for parameter :user_id"
+        );
+        assert!(ParamError::UnusedValue("x".into())
+            .to_string()
+            .contains(":x"));
+        assert!(ParamError::DuplicateName("x".into())
+            .to_string()
+            .contains(":x"));
+        assert_eq!(
+            ParamError::Unterminated {
+                what: "block comment",
+                position: 3
+            }
+            .to_string(),
+            "unterminated block comment starting at byte 3"
+        );
+        let e: Box<dyn std::error::Error> = Box::new(ParamError::MixedStyles);
+        assert!(e.to_string().contains("mixes"));
+    }
+
+    /// SQL-ish fragments that are each lexically complete, to build valid
+    /// statements from.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z_][a-z0-9_$]{0,6}",
+            ":[a-z_][a-z0-9_]{0,4}",
+            "'[^']{0,6}'",
+            "\"[^\"]{0,6}\"",
+            "--[^\n\r]{0,6}\n",
+            "/\\*[a-z :$']{0,6}\\*/",
+            "\\$\\$[a-z :']{0,6}\\$\\$",
+            Just("::int".to_owned()),
+            Just(":=".to_owned()),
+            Just("a[1:2]".to_owned()),
+            Just("é".to_owned()),
+            "[0-9]{1,3}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(sql in any::<String>()) {
+            let _ = max_positional(&sql);
+            let _ = check_positional(&sql, 3);
+            if let Ok(named) = rewrite_named(&sql) {
+                let _ = named.order(named.names.iter().map(String::as_str));
+            }
+        }
+
+        #[test]
+        fn never_panics_on_sql_like_text(sql in "[a-zA-Z0-9_$:'\"\\\\/*\\-\n\r é→\\[\\]=]{0,48}") {
+            let _ = max_positional(&sql);
+            let _ = check_positional(&sql, 1);
+            let _ = rewrite_named(&sql);
+        }
+
+        #[test]
+        fn text_without_colons_is_unchanged(sql in "[^:]{0,64}") {
+            match rewrite_named(&sql) {
+                Ok(named) => {
+                    prop_assert_eq!(named.sql, sql);
+                    prop_assert!(named.names.is_empty());
+                }
+                Err(e) => {
+                    let expected = matches!(
+                        e,
+                        ParamError::Unterminated { .. } | ParamError::InvalidPositional { .. }
+                    );
+                    prop_assert!(expected, "unexpected error {:?}", e);
+                }
+            }
+        }
+
+        #[test]
+        fn rewritten_statements_use_one_number_per_name(
+            parts in proptest::collection::vec(fragment(), 0..12)
+        ) {
+            let sql = parts.join(" ");
+            let named = rewrite_named(&sql).map_err(|e| TestCaseError::fail(format!("{sql:?}: {e}")))?;
+            prop_assert_eq!(max_positional(&named.sql), Ok(named.names.len()));
+            let order = named.order(named.names.iter().rev().map(String::as_str));
+            let n = named.names.len();
+            prop_assert_eq!(order, Ok((0..n).rev().collect::<Vec<_>>()));
+        }
+    }
+}

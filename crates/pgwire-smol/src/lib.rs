@@ -1,0 +1,60 @@
+//! # pgwire-smol
+//!
+//! Opens [pgwire](pgwire_conn) PostgreSQL connections on the smol runtime,
+//! over TCP or a Unix socket. All protocol logic lives in `pgwire-conn` and
+//! `pgwire-proto`; this crate only opens sockets.
+//!
+//! ```no_run
+//! use pgwire_smol::{open_database_connection, ConnectOptions};
+//!
+//! fn main() -> Result<(), pgwire_smol::Error> {
+//!     smol::block_on(async {
+//!         let options = ConnectOptions::new("/var/run/postgresql", "postgres");
+//!         let conn = open_database_connection(&options).await?;
+//!         println!("{}", conn.execute("create temp table t(x int)", ()).await?);
+//!         conn.close().await
+//!     })
+//! }
+//! ```
+
+use std::io;
+use std::path::PathBuf;
+
+pub use pgwire_conn::*;
+
+#[cfg(unix)]
+type UnixStream = smol::net::unix::UnixStream;
+#[cfg(not(unix))]
+type UnixStream = smol::net::TcpStream;
+
+/// The stream a smol connection runs over.
+pub type SmolSocket = Socket<smol::net::TcpStream, UnixStream>;
+
+/// A connection opened by this crate.
+pub type PgConnection = Connection<SmolSocket>;
+
+/// Opens a socket to the server `options` name and runs startup and
+/// authentication. An absolute path as the host means a Unix socket (the
+/// socket file, or the directory holding `.s.PGSQL.<port>`).
+pub async fn open_database_connection(options: &ConnectOptions) -> Result<PgConnection> {
+    open_with(options, tcp, unix).await
+}
+
+/// Opens the socket only, for callers that drive startup themselves.
+pub async fn open_socket(options: &ConnectOptions) -> Result<SmolSocket> {
+    open_socket_with(options, tcp, unix).await
+}
+
+async fn tcp(host: String, port: u16) -> io::Result<smol::net::TcpStream> {
+    let stream = smol::net::TcpStream::connect((host.as_str(), port)).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+#[cfg(unix)]
+async fn unix(path: PathBuf) -> io::Result<UnixStream> {
+    smol::net::unix::UnixStream::connect(path).await
+}
+
+#[cfg(not(unix))]
+use pgwire_conn::unix_unsupported as unix;

@@ -1,0 +1,65 @@
+//! # pgwire-tokio
+//!
+//! Opens [pgwire](pgwire_conn) PostgreSQL connections on the tokio runtime,
+//! over TCP or a Unix socket. All protocol logic lives in `pgwire-conn` and
+//! `pgwire-proto`; this crate only opens sockets.
+//!
+//! ```no_run
+//! use pgwire_tokio::{open_database_connection, ConnectOptions};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), pgwire_tokio::Error> {
+//!     let options = ConnectOptions::new("127.0.0.1", "postgres")
+//!         .password("secret")
+//!         .database("postgres");
+//!     let conn = open_database_connection(&options).await?;
+//!     if let Some(row) = conn.fetch_one("select version()", ()).await? {
+//!         println!("{}", row.text(0)?.unwrap_or_default());
+//!     }
+//!     conn.close().await
+//! }
+//! ```
+
+use std::io;
+use std::path::PathBuf;
+
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+
+pub use pgwire_conn::*;
+
+#[cfg(unix)]
+type UnixStream = Compat<tokio::net::UnixStream>;
+#[cfg(not(unix))]
+type UnixStream = Compat<tokio::net::TcpStream>;
+
+/// The stream a tokio connection runs over.
+pub type TokioSocket = Socket<Compat<tokio::net::TcpStream>, UnixStream>;
+
+/// A connection opened by this crate.
+pub type PgConnection = Connection<TokioSocket>;
+
+/// Opens a socket to the server `options` name and runs startup and
+/// authentication. An absolute path as the host means a Unix socket (the
+/// socket file, or the directory holding `.s.PGSQL.<port>`).
+pub async fn open_database_connection(options: &ConnectOptions) -> Result<PgConnection> {
+    open_with(options, tcp, unix).await
+}
+
+/// Opens the socket only, for callers that drive startup themselves.
+pub async fn open_socket(options: &ConnectOptions) -> Result<TokioSocket> {
+    open_socket_with(options, tcp, unix).await
+}
+
+async fn tcp(host: String, port: u16) -> io::Result<Compat<tokio::net::TcpStream>> {
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream.compat())
+}
+
+#[cfg(unix)]
+async fn unix(path: PathBuf) -> io::Result<UnixStream> {
+    Ok(tokio::net::UnixStream::connect(path).await?.compat())
+}
+
+#[cfg(not(unix))]
+use pgwire_conn::unix_unsupported as unix;

@@ -1,0 +1,158 @@
+//! Shared helpers for the integration tests: the coordinates of the
+//! throwaway cluster that `cargo xtask test` starts (passed in `PGWIRE_TEST_*`
+//! environment variables), and one [`Runtime`] abstraction so that every test
+//! body is written once and runs on tokio, smol and async-std.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+
+use pgwire_conn::{ConnectOptions, Connection, Result};
+
+pub mod runtime;
+
+pub use runtime::{AsyncStd, Runtime, Smol, Tokio};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the integration tests with `cargo xtask test`, which starts the test cluster")
+    })
+}
+
+/// A role of the test cluster, one per authentication method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `trust`: no password.
+    Trust,
+    /// `password`: cleartext.
+    Password,
+    /// `md5`.
+    Md5,
+    /// `scram-sha-256`.
+    Scram,
+    /// `scram-sha-256`, `hostssl` only.
+    Ssl,
+}
+
+impl Role {
+    /// Every role that may connect without TLS.
+    pub const PLAIN: [Role; 4] = [Role::Trust, Role::Password, Role::Md5, Role::Scram];
+
+    fn key(self) -> &'static str {
+        match self {
+            Role::Trust => "TRUST",
+            Role::Password => "PASSWORD",
+            Role::Md5 => "MD5",
+            Role::Scram => "SCRAM",
+            Role::Ssl => "SSL",
+        }
+    }
+
+    /// The role name.
+    pub fn user(self) -> String {
+        env(&format!("PGWIRE_TEST_{}_USER", self.key()))
+    }
+
+    /// Its password (`None` for trust).
+    pub fn password(self) -> Option<String> {
+        Some(env(&format!("PGWIRE_TEST_{}_PASSWORD", self.key()))).filter(|p| !p.is_empty())
+    }
+}
+
+/// How to reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// 127.0.0.1 and the cluster's port.
+    Tcp,
+    /// The cluster's socket directory.
+    Unix,
+}
+
+impl Transport {
+    /// Both transports.
+    pub const ALL: [Transport; 2] = [Transport::Tcp, Transport::Unix];
+}
+
+/// The cluster's TCP port.
+pub fn port() -> u16 {
+    env("PGWIRE_TEST_PORT")
+        .parse()
+        .unwrap_or_else(|e| panic!("PGWIRE_TEST_PORT: {e}"))
+}
+
+/// The test database.
+pub fn database() -> String {
+    env("PGWIRE_TEST_DATABASE")
+}
+
+/// Options for `role` over `transport`, with the role's password.
+pub fn options(role: Role, transport: Transport) -> ConnectOptions {
+    let host = match transport {
+        Transport::Tcp => env("PGWIRE_TEST_HOST"),
+        Transport::Unix => env("PGWIRE_TEST_SOCKET_DIR"),
+    };
+    let mut opts = ConnectOptions::new(&host, role.user())
+        .port(port())
+        .database(database())
+        .application_name("pgwire-tests");
+    if let Some(pw) = role.password() {
+        opts = opts.password(pw);
+    }
+    opts
+}
+
+/// Opens a connection as the trust role over TCP.
+pub async fn connect<R: Runtime>() -> Connection<R::Socket> {
+    connect_as::<R>(Role::Trust, Transport::Tcp).await
+}
+
+/// Opens a connection, panicking with the error if it fails.
+pub async fn connect_as<R: Runtime>(role: Role, transport: Transport) -> Connection<R::Socket> {
+    match R::open(&options(role, transport)).await {
+        Ok(c) => c,
+        Err(e) => panic!("connect as {role:?} over {transport:?}: {e}"),
+    }
+}
+
+/// A table name unique to this process and call site, so that tests running
+/// in parallel never collide.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Asserts that `result` is a database error with SQLSTATE `code`.
+#[track_caller]
+pub fn assert_code<T: std::fmt::Debug>(result: Result<T>, code: pgwire_conn::SqlState) {
+    match result {
+        Err(e) if e.code() == Some(code) => {}
+        other => panic!("expected SQLSTATE {code}, got {other:?}"),
+    }
+}
+
+/// Runs a future to completion on runtime `R` (for test entry points).
+pub fn run<R: Runtime, F: Future<Output = ()>>(f: F) {
+    R::block_on(f)
+}
+
+/// Expands each listed `async fn name<R: Runtime>()` into one `#[test]` per
+/// runtime: `tokio::name`, `smol::name`, `async_std::name`.
+#[macro_export]
+macro_rules! runtime_tests {
+    ($($name:ident),* $(,)?) => {
+        mod tokio {
+            $(#[test] fn $name() { $crate::run::<$crate::Tokio, _>(super::$name::<$crate::Tokio>()) })*
+        }
+        mod smol {
+            $(#[test] fn $name() { $crate::run::<$crate::Smol, _>(super::$name::<$crate::Smol>()) })*
+        }
+        mod async_std {
+            $(#[test] fn $name() { $crate::run::<$crate::AsyncStd, _>(super::$name::<$crate::AsyncStd>()) })*
+        }
+    };
+}

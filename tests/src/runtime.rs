@@ -1,0 +1,126 @@
+//! The three runtimes behind one trait, so test bodies are written once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use pgwire_conn::{ConnectOptions, Connection, Result};
+
+/// What a test needs from a runtime.
+pub trait Runtime: 'static {
+    /// The adapter's stream type.
+    type Socket: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Runs a future to completion.
+    fn block_on<F: Future>(f: F) -> F::Output;
+
+    /// The adapter's `open_database_connection`.
+    fn open(options: &ConnectOptions) -> impl Future<Output = Result<Connection<Self::Socket>>>;
+
+    /// Spawns a task; the returned future yields its output.
+    fn spawn<F>(f: F) -> impl Future<Output = F::Output> + Send
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+
+    /// Sleeps.
+    fn sleep(d: std::time::Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// tokio (multi-threaded, two workers).
+#[derive(Debug)]
+pub struct Tokio;
+
+impl Runtime for Tokio {
+    type Socket = pgwire_tokio::TokioSocket;
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(f),
+            Err(e) => panic!("tokio runtime: {e}"),
+        }
+    }
+
+    fn open(options: &ConnectOptions) -> impl Future<Output = Result<Connection<Self::Socket>>> {
+        pgwire_tokio::open_database_connection(options)
+    }
+
+    fn spawn<F>(f: F) -> impl Future<Output = F::Output> + Send
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handle = tokio::spawn(f);
+        async move {
+            match handle.await {
+                Ok(v) => v,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+    }
+
+    fn sleep(d: std::time::Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(d)
+    }
+}
+
+/// smol.
+#[derive(Debug)]
+pub struct Smol;
+
+impl Runtime for Smol {
+    type Socket = pgwire_smol::SmolSocket;
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        smol::block_on(f)
+    }
+
+    fn open(options: &ConnectOptions) -> impl Future<Output = Result<Connection<Self::Socket>>> {
+        pgwire_smol::open_database_connection(options)
+    }
+
+    fn spawn<F>(f: F) -> impl Future<Output = F::Output> + Send
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        smol::spawn(f)
+    }
+
+    async fn sleep(d: std::time::Duration) {
+        smol::Timer::after(d).await;
+    }
+}
+
+/// async-std.
+#[derive(Debug)]
+pub struct AsyncStd;
+
+impl Runtime for AsyncStd {
+    type Socket = pgwire_async_std::AsyncStdSocket;
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        async_std::task::block_on(f)
+    }
+
+    fn open(options: &ConnectOptions) -> impl Future<Output = Result<Connection<Self::Socket>>> {
+        pgwire_async_std::open_database_connection(options)
+    }
+
+    fn spawn<F>(f: F) -> impl Future<Output = F::Output> + Send
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        async_std::task::spawn(f)
+    }
+
+    fn sleep(d: std::time::Duration) -> impl Future<Output = ()> + Send {
+        async_std::task::sleep(d)
+    }
+}

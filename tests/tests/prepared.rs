@@ -1,0 +1,102 @@
+//! Prepared statements: create, use with the eager and lazy methods, close,
+//! and the errors around them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use futures_util::TryStreamExt;
+use pgwire_conn::{Error, SqlState};
+use pgwire_integration_tests::{assert_code, connect, runtime_tests, unique_name, Runtime};
+
+async fn prepared_insert_with_and_without_parameters<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let t = unique_name("prep");
+    conn.execute(&format!("create temp table {t} (id serial, v text)"), ())
+        .await
+        .unwrap();
+    let with = conn
+        .create_prepared_statement(
+            &unique_name("ins"),
+            &format!("insert into {t} (v) values ($1)"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(with.parameter_types(), [25]);
+    assert!(with.row_description().is_none());
+    let without = conn
+        .create_prepared_statement(
+            &unique_name("ins0"),
+            &format!("insert into {t} (v) values ('fixed')"),
+        )
+        .await
+        .unwrap();
+    assert!(without.parameter_types().is_empty());
+    for v in ["a", "b"] {
+        assert_eq!(conn.execute(&with, (v,)).await.unwrap(), 1);
+    }
+    assert_eq!(conn.execute(&without, ()).await.unwrap(), 1);
+    let sel = conn
+        .create_prepared_statement(
+            &unique_name("sel"),
+            &format!("select id, v from {t} where id >= $1 order by id"),
+        )
+        .await
+        .unwrap();
+    let columns = sel.row_description().unwrap();
+    assert_eq!(columns.fields()[1].name, "v");
+    let rows = conn.fetch(&sel, (2,)).await.unwrap();
+    let values: Vec<&str> = rows
+        .iter()
+        .map(|r| r.try_get::<&str>("v").unwrap())
+        .collect();
+    assert_eq!(values, ["b", "fixed"]);
+    // lazily, and one row only
+    let streamed: Vec<_> = conn
+        .query(&sel, (1,))
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed.len(), 3);
+    let first = conn.fetch_one(&sel, (3,)).await.unwrap().unwrap();
+    assert_eq!(first.try_get::<&str>(1).unwrap(), "fixed");
+    // wrong parameter count, caught before sending
+    assert!(matches!(conn.fetch(&sel, ()).await, Err(Error::Params(_))));
+    conn.close_prepared_statement(&sel).await.unwrap();
+    assert_code(
+        conn.fetch(&sel, (1,)).await,
+        SqlState::from_code("26000").unwrap(),
+    );
+    assert!(conn.ready());
+}
+
+async fn duplicate_name_is_recoverable_42p05<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let name = unique_name("dup");
+    conn.create_prepared_statement(&name, "select 1")
+        .await
+        .unwrap();
+    let err = conn
+        .create_prepared_statement(&name, "select 2")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(SqlState::DUPLICATE_PREPARED_STATEMENT));
+    assert!(err.is_recoverable());
+    assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
+}
+
+async fn bad_sql_fails_at_prepare<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let err = conn
+        .create_prepared_statement(&unique_name("bad"), "select from where")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(SqlState::SYNTAX_ERROR));
+    assert!(conn.ready());
+}
+
+runtime_tests!(
+    prepared_insert_with_and_without_parameters,
+    duplicate_name_is_recoverable_42p05,
+    bad_sql_fails_at_prepare,
+);
