@@ -149,7 +149,8 @@ where
         self.status.parameters().get("TimeZone").cloned()
     }
 
-    /// Calls `handler` for every notice and warning the server sends.
+    /// Calls `handler` for every notice and warning the server sends, instead
+    /// of logging it to the `log` facade (target `pgwire::notice`).
     pub fn set_notice_handler(
         &self,
         handler: impl Fn(&pgwire_proto::Notice) + Send + Sync + 'static,

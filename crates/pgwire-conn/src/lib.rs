@@ -32,6 +32,9 @@ mod status;
 mod stream;
 mod transaction;
 
+#[cfg(test)]
+mod tests;
+
 pub use connection::Connection;
 pub use error::{Error, Result};
 pub use open::{open_socket_with, open_with, unix_unsupported};

@@ -116,8 +116,18 @@ impl Status {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        if let Some(handler) = handler {
-            handler(notice);
+        match handler {
+            Some(handler) => handler(notice),
+            // Without a handler, notices go to the `log` facade (target
+            // `pgwire::notice`) at a level matching their severity.
+            None => {
+                let level = match notice.severity() {
+                    "WARNING" => log::Level::Warn,
+                    "NOTICE" | "INFO" => log::Level::Info,
+                    _ => log::Level::Debug,
+                };
+                log::log!(target: "pgwire::notice", level, "{notice}");
+            }
         }
     }
 }

@@ -16,6 +16,9 @@ use crate::error::ProtocolError;
 /// and a DataRow can hold a few such fields plus framing.
 pub const DEFAULT_MAX_MESSAGE_LEN: usize = 1 << 30;
 
+/// Every backend message type byte of protocol 3.0.
+const KNOWN_TAGS: &[u8] = b"RK23CGHWdcDIEvnNAtS1sZT";
+
 /// What [`frame_header`] learned from the start of the buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Header {
@@ -31,6 +34,11 @@ pub(crate) fn frame_header(buf: &[u8], max_len: usize) -> Result<Header, Protoco
         return Ok(Header::Incomplete);
     };
     let tag = head[0];
+    // Reject an unknown type at once: waiting for the body its (garbage)
+    // length announces could mean buffering a gigabyte first.
+    if !KNOWN_TAGS.contains(&tag) {
+        return Err(ProtocolError::UnknownMessage(tag));
+    }
     let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]);
     if len < 4 {
         return Err(ProtocolError::InvalidLength { tag, len });
@@ -147,6 +155,14 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_rejects_unknown_types_before_the_body() {
+        assert_eq!(
+            frame_header(&[0x01, 0x02, 0x03, 0x04, 0x05], 1 << 30),
+            Err(ProtocolError::UnknownMessage(0x01))
+        );
+    }
 
     #[test]
     fn header_rejects_short_and_long_lengths() {

@@ -1,0 +1,248 @@
+//! Failure paths against a scripted in-memory stream: what a real server
+//! rarely does on demand (garbage, EOF mid-message, a write that fails).
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use std::future::Future;
+use std::task::Wake;
+use std::thread::Thread;
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::{ConnectOptions, Connection, Error};
+
+/// Runs a future on this thread, parking while it is pending.
+fn block_on<F: Future>(fut: F) -> F::Output {
+    struct Unpark(Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+#[derive(Default)]
+struct Script {
+    /// Bytes the "server" sends.
+    incoming: VecDeque<u8>,
+    /// Bytes the client wrote.
+    written: Vec<u8>,
+    eof: bool,
+    fail_writes: bool,
+    reader: Option<Waker>,
+}
+
+#[derive(Clone, Default)]
+struct FakeStream(Arc<Mutex<Script>>);
+
+impl FakeStream {
+    fn send(&self, bytes: &[u8]) {
+        let mut s = self.0.lock().unwrap();
+        s.incoming.extend(bytes);
+        if let Some(w) = s.reader.take() {
+            w.wake();
+        }
+    }
+    fn close(&self) {
+        let mut s = self.0.lock().unwrap();
+        s.eof = true;
+        if let Some(w) = s.reader.take() {
+            w.wake();
+        }
+    }
+    fn written(&self) -> Vec<u8> {
+        std::mem::take(&mut self.0.lock().unwrap().written)
+    }
+}
+
+impl AsyncRead for FakeStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut s = self.0.lock().unwrap();
+        if s.incoming.is_empty() {
+            if s.eof {
+                return Poll::Ready(Ok(0));
+            }
+            s.reader = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        let n = buf.len().min(s.incoming.len());
+        for (slot, byte) in buf.iter_mut().zip(s.incoming.drain(..n)) {
+            *slot = byte;
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl AsyncWrite for FakeStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut s = self.0.lock().unwrap();
+        if s.fail_writes {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "peer went away",
+            )));
+        }
+        // Accept a little at a time, to exercise partial writes.
+        let n = buf.len().min(7);
+        s.written.extend_from_slice(&buf[..n]);
+        Poll::Ready(Ok(n))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    out.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+fn connected() -> (Connection<FakeStream>, FakeStream) {
+    let stream = FakeStream::default();
+    stream.send(&msg(b'R', &[0, 0, 0, 0]));
+    stream.send(&msg(b'Z', b"I"));
+    let conn = block_on(Connection::connect(
+        stream.clone(),
+        &ConnectOptions::new("x", "u"),
+    ))
+    .unwrap();
+    stream.written();
+    (conn, stream)
+}
+
+fn select_answer(value: u8) -> Vec<u8> {
+    let mut desc = vec![0, 1];
+    desc.extend_from_slice(b"x\0");
+    desc.extend_from_slice(&[
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 23, 0, 4, 0xff, 0xff, 0xff, 0xff, 0, 0,
+    ]);
+    [
+        msg(b'T', &desc),
+        msg(b'D', &[0, 1, 0, 0, 0, 1, value]),
+        msg(b'C', b"SELECT 1\0"),
+        msg(b'Z', b"I"),
+    ]
+    .concat()
+}
+
+#[test]
+fn partial_writes_send_the_whole_request() {
+    let (conn, stream) = connected();
+    stream.send(&select_answer(b'1'));
+    let rows = block_on(conn.fetch(
+        "select 1 as x, 'a fairly long text to need many writes'",
+        (),
+    ))
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    let written = stream.written();
+    assert_eq!(written[0], b'Q');
+    assert!(written.ends_with(b"writes'\0"));
+}
+
+#[test]
+fn failed_write_makes_the_connection_dead() {
+    let (conn, stream) = connected();
+    stream.0.lock().unwrap().fail_writes = true;
+    let err = block_on(conn.execute("select 1", ())).unwrap_err();
+    assert!(matches!(err, Error::Io(_)), "{err:?}");
+    assert!(conn.dead());
+    assert!(!conn.ready());
+    let again = block_on(conn.execute("select 1", ())).unwrap_err();
+    assert!(
+        matches!(&again, Error::Dead(cause) if cause.contains("peer went away")),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn garbage_from_the_server_is_a_protocol_error() {
+    let (conn, stream) = connected();
+    stream.send(b"\x01\x02\x03\x04\x05\x06");
+    let err = block_on(conn.execute("select 1", ())).unwrap_err();
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(conn.dead());
+    assert!(matches!(
+        block_on(conn.execute("select 1", ())),
+        Err(Error::Dead(_))
+    ));
+}
+
+#[test]
+fn eof_mid_message_is_an_error_not_a_hang() {
+    let (conn, stream) = connected();
+    let answer = select_answer(b'1');
+    stream.send(&answer[..answer.len() / 2]);
+    stream.close();
+    let err = block_on(conn.fetch("select 1", ())).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Protocol(pgwire_proto::ProtocolError::UnexpectedEof)
+        ),
+        "{err:?}"
+    );
+    assert!(conn.dead());
+}
+
+#[test]
+fn abandoned_request_is_drained_by_the_next_call() {
+    let (conn, stream) = connected();
+    // Start a query and drop it before any answer arrives.
+    {
+        let fut = conn.fetch("select 1", ());
+        futures_util::pin_mut!(fut);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+    }
+    assert!(!conn.ready());
+    // Answers to both the abandoned and the next query.
+    stream.send(&select_answer(b'1'));
+    stream.send(&select_answer(b'2'));
+    let rows = block_on(conn.fetch("select 2", ())).unwrap();
+    assert_eq!(rows[0].text(0).unwrap(), Some("2"));
+    assert!(conn.ready());
+}
+
+#[test]
+fn fatal_error_between_queries() {
+    let (conn, stream) = connected();
+    stream.send(&msg(
+        b'E',
+        b"SFATAL\0VFATAL\0C57P01\0Mterminating connection due to administrator command\0\0",
+    ));
+    stream.close();
+    let err = block_on(conn.execute("select 1", ())).unwrap_err();
+    assert_eq!(
+        err.code().map(|c| c.code().to_owned()).as_deref(),
+        Some("57P01")
+    );
+    assert!(!err.is_recoverable());
+    assert!(conn.dead());
+}
