@@ -7,11 +7,11 @@
 
 use std::future::Future;
 
-use pgwire_conn::{ConnectOptions, Connection, Result};
+use pgwire_conn::{ConnectOptions, Connection, Result, SslMode, SslRootCert};
 
 pub mod runtime;
 
-pub use runtime::{AsyncStd, Runtime, Smol, Tokio};
+pub use runtime::{AsyncStd, Over, Runtime, Smol, Tcp, Tls, Tokio, Unix};
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -32,6 +32,8 @@ pub enum Role {
     Scram,
     /// `scram-sha-256`, `hostssl` only.
     Ssl,
+    /// `cert`: a client certificate signed by the cluster's CA, `hostssl` only.
+    Cert,
 }
 
 impl Role {
@@ -45,6 +47,7 @@ impl Role {
             Role::Md5 => "MD5",
             Role::Scram => "SCRAM",
             Role::Ssl => "SSL",
+            Role::Cert => "CERT",
         }
     }
 
@@ -62,15 +65,22 @@ impl Role {
 /// How to reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
-    /// 127.0.0.1 and the cluster's port.
+    /// 127.0.0.1 and the cluster's port, no TLS (`sslmode=disable`).
     Tcp,
     /// The cluster's socket directory.
     Unix,
+    /// 127.0.0.1 with TLS, `sslmode=verify-full` against the cluster's CA.
+    Tls,
 }
 
 impl Transport {
-    /// Both transports.
-    pub const ALL: [Transport; 2] = [Transport::Tcp, Transport::Unix];
+    /// Every transport.
+    pub const ALL: [Transport; 3] = [Transport::Tcp, Transport::Unix, Transport::Tls];
+}
+
+/// The cluster's CA certificate.
+pub fn ca_cert() -> std::path::PathBuf {
+    env("PGWIRE_TEST_CA_CERT").into()
 }
 
 /// The cluster's TCP port.
@@ -88,22 +98,28 @@ pub fn database() -> String {
 /// Options for `role` over `transport`, with the role's password.
 pub fn options(role: Role, transport: Transport) -> ConnectOptions {
     let host = match transport {
-        Transport::Tcp => env("PGWIRE_TEST_HOST"),
+        Transport::Tcp | Transport::Tls => env("PGWIRE_TEST_HOST"),
         Transport::Unix => env("PGWIRE_TEST_SOCKET_DIR"),
     };
     let mut opts = ConnectOptions::new(&host, role.user())
         .port(port())
         .database(database())
         .application_name("pgwire-tests");
+    opts = match transport {
+        Transport::Tls => opts
+            .ssl_mode(SslMode::VerifyFull)
+            .ssl_root_cert(SslRootCert::File(ca_cert())),
+        _ => opts.ssl_mode(SslMode::Disable),
+    };
     if let Some(pw) = role.password() {
         opts = opts.password(pw);
     }
     opts
 }
 
-/// Opens a connection as the trust role over TCP.
+/// Opens a connection as the trust role over the runtime's transport.
 pub async fn connect<R: Runtime>() -> Connection<R::Socket> {
-    connect_as::<R>(Role::Trust, Transport::Tcp).await
+    connect_as::<R>(Role::Trust, R::transport()).await
 }
 
 /// Opens a connection, panicking with the error if it fails.
@@ -141,9 +157,33 @@ pub fn run<R: Runtime, F: Future<Output = ()>>(f: F) {
 }
 
 /// Expands each listed `async fn name<R: Runtime>()` into one `#[test]` per
-/// runtime: `tokio::name`, `smol::name`, `async_std::name`.
+/// runtime and transport: `tokio::tcp::name`, `tokio::unix::name`,
+/// `tokio::tls::name`, and the same under `smol` and `async_std`.
 #[macro_export]
 macro_rules! runtime_tests {
+    ($($name:ident),* $(,)?) => {
+        $crate::runtime_tests!(@runtime tokio, $crate::Tokio; $($name),*);
+        $crate::runtime_tests!(@runtime smol, $crate::Smol; $($name),*);
+        $crate::runtime_tests!(@runtime async_std, $crate::AsyncStd; $($name),*);
+    };
+    (@runtime $module:ident, $rt:ty; $($name:ident),*) => {
+        mod $module {
+            $crate::runtime_tests!(@transport tcp, $crate::Over<$rt, $crate::Tcp>; $($name),*);
+            $crate::runtime_tests!(@transport unix, $crate::Over<$rt, $crate::Unix>; $($name),*);
+            $crate::runtime_tests!(@transport tls, $crate::Over<$rt, $crate::Tls>; $($name),*);
+        }
+    };
+    (@transport $module:ident, $rt:ty; $($name:ident),*) => {
+        mod $module {
+            $(#[test] fn $name() { $crate::run::<$rt, _>(super::super::$name::<$rt>()) })*
+        }
+    };
+}
+
+/// Like [`runtime_tests!`], once per runtime only: for tests that choose
+/// their transports themselves.
+#[macro_export]
+macro_rules! runtime_only_tests {
     ($($name:ident),* $(,)?) => {
         mod tokio {
             $(#[test] fn $name() { $crate::run::<$crate::Tokio, _>(super::$name::<$crate::Tokio>()) })*

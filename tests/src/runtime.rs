@@ -26,6 +26,69 @@ pub trait Runtime: 'static {
 
     /// Sleeps.
     fn sleep(d: std::time::Duration) -> impl Future<Output = ()> + Send;
+
+    /// The transport tests connect over by default.
+    fn transport() -> crate::Transport {
+        crate::Transport::Tcp
+    }
+}
+
+/// Runtime `R`, with tests connecting over transport `T`.
+#[derive(Debug)]
+pub struct Over<R, T>(std::marker::PhantomData<(R, T)>);
+
+/// Marker types naming a transport at the type level.
+pub trait TransportMarker: 'static {
+    /// The transport.
+    const TRANSPORT: crate::Transport;
+}
+
+/// TCP.
+#[derive(Debug)]
+pub struct Tcp;
+/// Unix socket.
+#[derive(Debug)]
+pub struct Unix;
+/// TLS over TCP (verify-full against the cluster's CA).
+#[derive(Debug)]
+pub struct Tls;
+
+impl TransportMarker for Tcp {
+    const TRANSPORT: crate::Transport = crate::Transport::Tcp;
+}
+impl TransportMarker for Unix {
+    const TRANSPORT: crate::Transport = crate::Transport::Unix;
+}
+impl TransportMarker for Tls {
+    const TRANSPORT: crate::Transport = crate::Transport::Tls;
+}
+
+impl<R: Runtime, T: TransportMarker> Runtime for Over<R, T> {
+    type Socket = R::Socket;
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        R::block_on(f)
+    }
+
+    fn open(options: &ConnectOptions) -> impl Future<Output = Result<Connection<Self::Socket>>> {
+        R::open(options)
+    }
+
+    fn spawn<F>(f: F) -> impl Future<Output = F::Output> + Send
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        R::spawn(f)
+    }
+
+    fn sleep(d: std::time::Duration) -> impl Future<Output = ()> + Send {
+        R::sleep(d)
+    }
+
+    fn transport() -> crate::Transport {
+        T::TRANSPORT
+    }
 }
 
 /// tokio (multi-threaded, two workers).
@@ -33,7 +96,7 @@ pub trait Runtime: 'static {
 pub struct Tokio;
 
 impl Runtime for Tokio {
-    type Socket = pgwire_tokio::TokioSocket;
+    type Socket = pgwire_tokio::TokioStream;
 
     fn block_on<F: Future>(f: F) -> F::Output {
         match tokio::runtime::Builder::new_multi_thread()
@@ -74,7 +137,7 @@ impl Runtime for Tokio {
 pub struct Smol;
 
 impl Runtime for Smol {
-    type Socket = pgwire_smol::SmolSocket;
+    type Socket = pgwire_smol::SmolStream;
 
     fn block_on<F: Future>(f: F) -> F::Output {
         smol::block_on(f)
@@ -102,7 +165,7 @@ impl Runtime for Smol {
 pub struct AsyncStd;
 
 impl Runtime for AsyncStd {
-    type Socket = pgwire_async_std::AsyncStdSocket;
+    type Socket = pgwire_async_std::AsyncStdStream;
 
     fn block_on<F: Future>(f: F) -> F::Output {
         async_std::task::block_on(f)

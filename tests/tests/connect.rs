@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pgwire_conn::{AuthError, ConnectOptions, Error, SqlState};
-use pgwire_integration_tests::{options, port, runtime_tests, Role, Runtime, Transport};
+use pgwire_integration_tests::{options, port, runtime_only_tests, Role, Runtime, Transport};
 
 async fn every_auth_method_over_tcp_and_unix<R: Runtime>() {
     for transport in Transport::ALL {
@@ -148,7 +148,7 @@ async fn startup_parameters_are_reported<R: Runtime>() {
     assert!(conn.server_timezone().is_some());
 }
 
-runtime_tests!(
+runtime_only_tests!(
     every_auth_method_over_tcp_and_unix,
     wrong_password_is_28p01,
     missing_password_is_named,

@@ -22,9 +22,23 @@ const NOT_RUNNING_EXIT_CODE: i32 = 3;
 /// The role the demo connects as.
 const DEMO_ROLE: &str = "SCRAM";
 
+/// Set (to anything but empty or `0`) to start clusters without a standby.
+pub const NO_STANDBY_ENV: &str = "PGWIRE_XTASK_NO_STANDBY";
+
+/// Whether to start a standby: not with `--no-standby` nor when the
+/// environment says so (the way to skip it for `test` and `demo`, whose
+/// arguments belong to cargo).
+pub fn want_standby(no_standby_flag: bool) -> bool {
+    !no_standby_flag && !env_skips_standby(std::env::var_os(NO_STANDBY_ENV).as_deref())
+}
+
+fn env_skips_standby(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 /// `cargo xtask pg start`: a fresh cluster that keeps running after we exit.
-pub fn pg_start() -> Result<i32> {
-    let (state, guard) = start_guarded(0)?;
+pub fn pg_start(with_standby: bool) -> Result<i32> {
+    let (state, guard) = start_guarded(0, with_standby)?;
     // From here on the cluster is meant to outlive us (this also releases
     // the lock: a later start may replace the cluster).
     guard.disarm();
@@ -36,6 +50,17 @@ pub fn pg_start() -> Result<i32> {
     say!("  data dir    {}", state.data_dir().display());
     say!("  log         {}", layout.log().display());
     say!("  server bins {}", state.bindir.display());
+    match &state.standby {
+        Some(standby) => {
+            say!("standby (hot, streaming from the primary)");
+            say!("  pid         {}", standby.pid);
+            say!("  address     {}:{}", env::HOST, standby.port);
+            say!("  socket dir  {}", standby.socket_dir.display());
+            say!("  data dir    {}", state.standby_data_dir().display());
+            say!("  log         {}", layout.standby_log().display());
+        }
+        None => say!("no standby (--no-standby or {NO_STANDBY_ENV})"),
+    }
     say!("environment: eval \"$(cargo xtask pg env)\"; stop with: cargo xtask pg stop");
     Ok(0)
 }
@@ -46,48 +71,57 @@ pub fn pg_stop() -> Result<i32> {
     let user = RunAs::detect().ok();
     let bin = PgBin::find().ok();
     let stopped = cluster::stop(&layout, user.as_ref(), bin.as_ref(), StopMode::Fast)?;
-    if stopped.was_running {
-        let pid = stopped
-            .pid
-            .map(|p| format!(" (pid {p})"))
-            .unwrap_or_default();
-        say!("stopped the pgwire test cluster{pid}");
+    if stopped.was_running() {
+        say!("stopped the pgwire test cluster{}", stopped.pids());
     } else {
         say!("no pgwire test cluster was running");
     }
     Ok(0)
 }
 
-/// `cargo xtask pg status`: exit 0 if running, 3 if not.
+/// `cargo xtask pg status`: exit 0 if running (both servers, if it has a
+/// standby), 3 if not.
 pub fn pg_status() -> Result<i32> {
     let layout = Layout::discover()?;
-    match State::load(&layout)? {
-        Some(state) if state.is_running() => {
-            say!("pgwire test cluster is running");
-            say!("  pid         {}", state.pid);
-            say!("  port        {}", state.port);
-            say!("  socket dir  {}", state.socket_dir.display());
-            say!("  cluster dir {}", state.cluster_dir.display());
-            if state.owner_pid != 0 {
-                say!(
-                    "  owned by    cargo xtask (pid {}), which stops it when done",
-                    state.owner_pid
-                );
-            }
-            Ok(0)
+    let Some(state) = State::load(&layout)? else {
+        say!("pgwire test cluster is not running");
+        return Ok(NOT_RUNNING_EXIT_CODE);
+    };
+    let primary_up = state.is_running();
+    let standby_up = state.standby_is_running();
+    if primary_up {
+        say!("pgwire test cluster is running");
+        say!("  pid         {}", state.pid);
+        say!("  port        {}", state.port);
+        say!("  socket dir  {}", state.socket_dir.display());
+        say!("  cluster dir {}", state.cluster_dir.display());
+    } else {
+        say!(
+            "pgwire test cluster is not running (pid {} from {} is gone)",
+            state.pid,
+            layout.state_file().display()
+        );
+    }
+    match &state.standby {
+        Some(standby) if standby_up == Some(true) => {
+            say!("standby is running");
+            say!("  pid         {}", standby.pid);
+            say!("  port        {}", standby.port);
+            say!("  socket dir  {}", standby.socket_dir.display());
         }
-        Some(state) => {
-            say!(
-                "pgwire test cluster is not running (pid {} from {} is gone)",
-                state.pid,
-                layout.state_file().display()
-            );
-            Ok(NOT_RUNNING_EXIT_CODE)
-        }
-        None => {
-            say!("pgwire test cluster is not running");
-            Ok(NOT_RUNNING_EXIT_CODE)
-        }
+        Some(standby) => say!("standby is not running (pid {} is gone)", standby.pid),
+        None => say!("no standby (started with --no-standby or {NO_STANDBY_ENV})"),
+    }
+    if primary_up && state.owner_pid != 0 {
+        say!(
+            "owned by cargo xtask (pid {}), which stops it when done",
+            state.owner_pid
+        );
+    }
+    if primary_up && standby_up != Some(false) {
+        Ok(0)
+    } else {
+        Ok(NOT_RUNNING_EXIT_CODE)
     }
 }
 
@@ -104,7 +138,7 @@ pub fn pg_env() -> Result<i32> {
 /// `cargo xtask test [args]`: `cargo test --workspace --no-fail-fast [args]`
 /// against a fresh cluster.
 pub fn test(extra: &[String]) -> Result<i32> {
-    with_cluster(|state, layout| {
+    with_cluster(want_standby(false), |state, layout| {
         let mut cmd = cargo(layout);
         cmd.args(["test", "--workspace", "--no-fail-fast"])
             .args(extra);
@@ -116,7 +150,7 @@ pub fn test(extra: &[String]) -> Result<i32> {
 
 /// `cargo xtask demo`: the pgwire-tokio demo example against a fresh cluster.
 pub fn demo() -> Result<i32> {
-    with_cluster(|state, layout| {
+    with_cluster(want_standby(false), |state, layout| {
         let mut cmd = cargo(layout);
         cmd.args(["run", "--quiet", "-p", "pgwire-tokio", "--example", "demo"]);
         add_test_env(&mut cmd, state);
@@ -135,11 +169,18 @@ pub fn demo() -> Result<i32> {
 
 /// Start a cluster owned by this process, run `body`, and stop the cluster
 /// however `body` ends (including Ctrl-C and panics).
-fn with_cluster(body: impl FnOnce(&State, &Layout) -> Result<i32>) -> Result<i32> {
-    let (state, guard) = start_guarded(std::process::id())?;
+fn with_cluster(
+    with_standby: bool,
+    body: impl FnOnce(&State, &Layout) -> Result<i32>,
+) -> Result<i32> {
+    let (state, guard) = start_guarded(std::process::id(), with_standby)?;
     let layout = Layout::discover()?;
+    let standby = match &state.standby {
+        Some(s) => format!("; standby pid {}, port {}", s.pid, s.port),
+        None => "; no standby".to_string(),
+    };
     say!(
-        "pgwire test cluster running (pid {}, port {}, socket dir {})",
+        "pgwire test cluster running (pid {}, port {}, socket dir {}{standby})",
         state.pid,
         state.port,
         state.socket_dir.display()
@@ -156,7 +197,7 @@ fn with_cluster(body: impl FnOnce(&State, &Layout) -> Result<i32>) -> Result<i32
 /// created so that a failed or interrupted start leaves nothing running.
 /// The guard also holds the workspace's cluster lock, so the lock lasts as
 /// long as the cluster is ours and is released however we end.
-fn start_guarded(owner_pid: u32) -> Result<(State, CleanupGuard)> {
+fn start_guarded(owner_pid: u32, with_standby: bool) -> Result<(State, CleanupGuard)> {
     signals::install()?;
     let layout = Layout::discover()?;
     let bin = PgBin::find()?;
@@ -167,14 +208,14 @@ fn start_guarded(owner_pid: u32) -> Result<(State, CleanupGuard)> {
         let (layout, bin, user) = (layout.clone(), bin.clone(), user.clone());
         CleanupGuard::arm(move || {
             match cluster::stop(&layout, Some(&user), Some(&bin), StopMode::Fast) {
-                Ok(stopped) if stopped.was_running => say!("stopped the pgwire test cluster"),
+                Ok(stopped) if stopped.was_running() => say!("stopped the pgwire test cluster"),
                 Ok(_) => {}
                 Err(e) => say_err!("warning: could not stop the pgwire test cluster: {e}"),
             }
             drop(lock);
         })
     };
-    let state = cluster::start(&layout, &bin, &user, owner_pid)?;
+    let state = cluster::start(&layout, &bin, &user, owner_pid, with_standby)?;
     if signals::interrupted() {
         bail!("interrupted");
     }
@@ -183,10 +224,18 @@ fn start_guarded(owner_pid: u32) -> Result<(State, CleanupGuard)> {
 
 fn running_state() -> Result<State> {
     let layout = Layout::discover()?;
-    match State::load(&layout)? {
-        Some(state) if state.is_running() => Ok(state),
+    let state = match State::load(&layout)? {
+        Some(state) if state.is_running() => state,
         _ => bail!("no pgwire test cluster is running; start one with `cargo xtask pg start`"),
+    };
+    // Exported standby variables must point at a live server.
+    if state.standby_is_running() == Some(false) {
+        bail!(
+            "the standby of the pgwire test cluster is not running; restart the cluster \
+             with `cargo xtask pg start`"
+        );
     }
+    Ok(state)
 }
 
 /// The cargo that runs us (`$CARGO`), in the workspace root.
@@ -202,5 +251,25 @@ fn add_test_env(cmd: &mut Command, state: &State) {
     env::remove_libpq_env(cmd);
     for (name, value) in env::test_env(state) {
         cmd.env(name, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn no_standby_env_values() {
+        assert!(!env_skips_standby(None));
+        assert!(!env_skips_standby(Some(OsStr::new(""))));
+        assert!(!env_skips_standby(Some(OsStr::new("0"))));
+        assert!(env_skips_standby(Some(OsStr::new("1"))));
+        assert!(env_skips_standby(Some(OsStr::new("yes"))));
+    }
+
+    #[test]
+    fn the_flag_always_skips() {
+        assert!(!want_standby(true));
     }
 }

@@ -6,6 +6,9 @@
 //!   `PGWIRE_TEST_CA_CERT`, `PGWIRE_TEST_CLIENT_CERT`,
 //!   `PGWIRE_TEST_CLIENT_KEY`, `PGWIRE_TEST_CLUSTER_DIR`,
 //!   `PGWIRE_TEST_SUPERUSER`;
+//! - with a standby (the default): `PGWIRE_TEST_STANDBY_PORT` and
+//!   `PGWIRE_TEST_STANDBY_SOCKET_DIR` (same host, roles and passwords: they
+//!   are replicated); unset when the cluster was started without one;
 //! - per role: `PGWIRE_TEST_<KEY>_USER` and `PGWIRE_TEST_<KEY>_PASSWORD`
 //!   (empty when the role has no password).
 //!
@@ -47,6 +50,10 @@ pub fn test_env(state: &State) -> Vec<(String, String)> {
         var("CLUSTER_DIR", &state.cluster_dir),
         var("SUPERUSER", &roles::SUPERUSER),
     ];
+    if let Some(standby) = &state.standby {
+        vars.push(var("STANDBY_PORT", &standby.port.to_string()));
+        vars.push(var("STANDBY_SOCKET_DIR", &standby.socket_dir));
+    }
     for role in ROLES {
         vars.push(var(&format!("{}_USER", role.key), &role.name));
         vars.push(var(
@@ -101,7 +108,39 @@ pub fn render(state: &State) -> String {
                 .join(" "),
         );
     }
+    if let Some(standby) = &state.standby {
+        out += &format!(
+            "#\n# standby (read-only streaming replica, pid {}): {HOST}:{}, same roles;\n\
+             # both servers, e.g. for target_session_attrs:\n#   {}\n",
+            standby.pid,
+            standby.port,
+            multi_host_url(state.port, standby.port),
+        );
+    }
     out
+}
+
+/// A multi-host URL (primary first) for the password role most tests use.
+fn multi_host_url(primary: u16, standby: u16) -> String {
+    let role = ROLES
+        .iter()
+        .find(|r| r.method == Method::ScramSha256 && !r.ssl_only);
+    let userinfo = match role {
+        Some(Role {
+            name,
+            password: Some(password),
+            ..
+        }) => format!(
+            "{}:{}@",
+            percent_encode(name, false),
+            percent_encode(password, false)
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "postgres://{userinfo}{HOST}:{primary},{HOST}:{standby}/{}?target_session_attrs=read-write",
+        percent_encode(roles::DATABASE, false)
+    )
 }
 
 /// The libpq variables for connecting as `role` over TCP.
@@ -183,6 +222,7 @@ pub fn shell_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Standby;
 
     fn state() -> State {
         State {
@@ -192,6 +232,18 @@ mod tests {
             cluster_dir: "/w/target/pgwire-cluster".into(),
             bindir: "/usr/lib/postgresql/15/bin".into(),
             owner_pid: 0,
+            standby: None,
+        }
+    }
+
+    fn state_with_standby() -> State {
+        State {
+            standby: Some(Standby {
+                pid: 100,
+                port: 5556,
+                socket_dir: "/w/target/pgwire-cluster/standby-socket".into(),
+            }),
+            ..state()
         }
     }
 
@@ -264,6 +316,38 @@ mod tests {
             );
         }
         assert_eq!(vars.len(), 9 + 2 * roles.len());
+        // No standby, no standby variables (tests skip standby cases).
+        assert!(vars.iter().all(|(k, _)| !k.contains("STANDBY")));
+    }
+
+    #[test]
+    fn env_describes_the_standby() {
+        let vars = test_env(&state_with_standby());
+        assert_eq!(get(&vars, "PGWIRE_TEST_STANDBY_PORT"), Some("5556"));
+        assert_eq!(
+            get(&vars, "PGWIRE_TEST_STANDBY_SOCKET_DIR"),
+            Some("/w/target/pgwire-cluster/standby-socket")
+        );
+        // The primary's variables are unchanged.
+        assert_eq!(get(&vars, "PGWIRE_TEST_PORT"), Some("5555"));
+        assert_eq!(vars.len(), test_env(&state()).len() + 2);
+    }
+
+    #[test]
+    fn rendered_env_with_standby() {
+        let text = render(&state_with_standby());
+        assert!(text.contains("\nexport PGWIRE_TEST_STANDBY_PORT=5556\n"));
+        assert!(text.contains(
+            "\nexport PGWIRE_TEST_STANDBY_SOCKET_DIR=/w/target/pgwire-cluster/standby-socket\n"
+        ));
+        assert!(text.contains(
+            "#   postgres://pgwire_scram:scram-secret@127.0.0.1:5555,127.0.0.1:5556/pgwire_test\
+             ?target_session_attrs=read-write\n"
+        ));
+        assert!(text
+            .lines()
+            .all(|l| l.starts_with('#') || l.starts_with("export PGWIRE_TEST_")));
+        assert!(!render(&state()).contains("STANDBY"));
     }
 
     #[test]

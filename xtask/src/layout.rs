@@ -71,9 +71,19 @@ impl Layout {
         self.root.join("cluster.state")
     }
 
-    /// `data/postmaster.pid`: written by the server while it runs.
-    pub fn postmaster_pid(&self) -> PathBuf {
-        self.data().join("postmaster.pid")
+    /// `standby-data/`: the streaming-replication standby's data directory.
+    pub fn standby_data(&self) -> PathBuf {
+        self.root.join("standby-data")
+    }
+
+    /// `standby-socket/`: the standby's default Unix socket directory.
+    pub fn standby_socket(&self) -> PathBuf {
+        self.root.join("standby-socket")
+    }
+
+    /// `standby.log`: the standby postmaster's stdout/stderr.
+    pub fn standby_log(&self) -> PathBuf {
+        self.root.join("standby.log")
     }
 }
 

@@ -26,9 +26,11 @@ const HELP: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  pg start        start a fresh test cluster and leave it running
-  pg stop         stop the test cluster
-  pg status       show whether it runs (exit 0) or not (exit 3), pid, port, socket
+  pg start [--no-standby]
+                  start a fresh test cluster (primary and hot standby) and
+                  leave it running; --no-standby: the primary only
+  pg stop         stop the test cluster (both servers)
+  pg status       show whether it runs (exit 0) or not (exit 3), pids, ports, sockets
   pg env          print `export PGWIRE_TEST_...` lines and per-role connection info
                   (use: eval \"$(cargo xtask pg env)\")
   test [ARGS]     start a fresh cluster, run `cargo test --workspace --no-fail-fast
@@ -37,9 +39,11 @@ commands:
   help            this text
 
 The cluster lives in target/pgwire-cluster/ (data/, socket/, certs/, server.log)
-and listens on 127.0.0.1 on a free port. As root, the server runs as the
-'postgres' user. `test` and `demo` stop the cluster when they end, also on
-failure and Ctrl-C.
+and listens on 127.0.0.1 on a free port. Its streaming-replication standby
+(standby-data/, standby-socket/, standby.log) listens on another free port
+(PGWIRE_TEST_STANDBY_PORT); PGWIRE_XTASK_NO_STANDBY=1 skips it for every
+command. As root, the servers run as the 'postgres' user. `test` and `demo`
+stop the cluster when they end, also on failure and Ctrl-C.
 ";
 
 fn main() {
@@ -74,11 +78,12 @@ fn dispatch(args: &[String]) -> Result<i32> {
             let _ = write!(std::io::stdout(), "{HELP}");
             Ok(0)
         }
-        ["pg", "start"] => commands::pg_start(),
+        ["pg", "start"] => commands::pg_start(commands::want_standby(false)),
+        ["pg", "start", "--no-standby"] => commands::pg_start(false),
         ["pg", "stop"] => commands::pg_stop(),
         ["pg", "status"] => commands::pg_status(),
         ["pg", "env"] => commands::pg_env(),
-        ["pg", ..] => bail!("usage: cargo xtask pg start|stop|status|env"),
+        ["pg", ..] => bail!("usage: cargo xtask pg start [--no-standby] | stop | status | env"),
         ["test", ..] => commands::test(&args[1..]),
         ["demo"] => commands::demo(),
         [other, ..] => bail!("unknown command '{other}'; see `cargo xtask help`"),

@@ -24,12 +24,25 @@ pub struct State {
     /// The `cargo xtask test`/`demo` process that owns the cluster and will
     /// stop it, or 0 for a cluster left running by `cargo xtask pg start`.
     pub owner_pid: u32,
+    /// The read-only streaming-replication standby, unless skipped.
+    pub standby: Option<Standby>,
+}
+
+/// The standby server of a cluster (data in `<cluster>/standby-data`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standby {
+    /// Its postmaster's pid; 0 while it is still starting.
+    pub pid: u32,
+    /// Its TCP port on 127.0.0.1 (and Unix socket port number).
+    pub port: u16,
+    /// Directory holding its `.s.PGSQL.<port>`.
+    pub socket_dir: PathBuf,
 }
 
 impl State {
     /// Serialise as `key=value` lines.
     pub fn render(&self) -> String {
-        format!(
+        let mut text = format!(
             "# Written by `cargo xtask`; describes the test cluster.\n\
              pid={}\nport={}\nsocket_dir={}\ncluster_dir={}\nbindir={}\nowner_pid={}\n",
             self.pid,
@@ -38,7 +51,16 @@ impl State {
             self.cluster_dir.display(),
             self.bindir.display(),
             self.owner_pid,
-        )
+        );
+        if let Some(standby) = &self.standby {
+            text += &format!(
+                "standby_pid={}\nstandby_port={}\nstandby_socket_dir={}\n",
+                standby.pid,
+                standby.port,
+                standby.socket_dir.display()
+            );
+        }
+        text
     }
 
     /// Parse what [`State::render`] wrote.
@@ -49,6 +71,9 @@ impl State {
         let mut cluster_dir = None;
         let mut bindir = None;
         let mut owner_pid = 0;
+        let mut standby_pid = None;
+        let mut standby_port = None;
+        let mut standby_socket_dir = None;
         for line in text.lines() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -65,9 +90,23 @@ impl State {
                 "cluster_dir" => cluster_dir = Some(PathBuf::from(value)),
                 "bindir" => bindir = Some(PathBuf::from(value)),
                 "owner_pid" => owner_pid = number(value)?,
+                "standby_pid" => standby_pid = Some(number(value)?),
+                "standby_port" => {
+                    standby_port = Some(value.parse::<u16>().context("bad standby_port")?);
+                }
+                "standby_socket_dir" => standby_socket_dir = Some(PathBuf::from(value)),
                 _ => {} // Unknown keys: written by a newer xtask; ignore.
             }
         }
+        let standby = match (standby_pid, standby_port, standby_socket_dir) {
+            (None, None, None) => None,
+            (Some(pid), Some(port), Some(socket_dir)) => Some(Standby {
+                pid,
+                port,
+                socket_dir,
+            }),
+            _ => bail!("incomplete standby keys"),
+        };
         match (pid, port, socket_dir, cluster_dir, bindir) {
             (Some(pid), Some(port), Some(socket_dir), Some(cluster_dir), Some(bindir)) => {
                 Ok(Self {
@@ -77,6 +116,7 @@ impl State {
                     cluster_dir,
                     bindir,
                     owner_pid,
+                    standby,
                 })
             }
             _ => bail!("missing keys"),
@@ -106,9 +146,20 @@ impl State {
         self.cluster_dir.join("data")
     }
 
-    /// Whether the recorded postmaster is alive (and really ours).
+    /// The standby's data directory (whether or not there is a standby).
+    pub fn standby_data_dir(&self) -> PathBuf {
+        self.cluster_dir.join("standby-data")
+    }
+
+    /// Whether the recorded (primary) postmaster is alive (and really ours).
     pub fn is_running(&self) -> bool {
         self.pid != 0 && process::runs_in(self.pid, &self.data_dir())
+    }
+
+    /// Whether the recorded standby postmaster is alive; `None` without a standby.
+    pub fn standby_is_running(&self) -> Option<bool> {
+        let standby = self.standby.as_ref()?;
+        Some(standby.pid != 0 && process::runs_in(standby.pid, &self.standby_data_dir()))
     }
 }
 
@@ -130,8 +181,20 @@ mod tests {
             cluster_dir: "/w/target/pgwire-cluster".into(),
             bindir: "/usr/lib/postgresql/15/bin".into(),
             owner_pid: 7,
+            standby: None,
         };
-        assert_eq!(State::parse(&state.render()).ok(), Some(state));
+        assert_eq!(State::parse(&state.render()).ok(), Some(state.clone()));
+        let with_standby = State {
+            standby: Some(Standby {
+                pid: 4243,
+                port: 54322,
+                socket_dir: "/tmp/pgwire-54322".into(),
+            }),
+            ..state
+        };
+        let text = with_standby.render();
+        assert!(text.contains("\nstandby_port=54322\n"));
+        assert_eq!(State::parse(&text).ok(), Some(with_standby));
     }
 
     #[test]
@@ -139,5 +202,8 @@ mod tests {
         assert!(State::parse("pid=1\n").is_err());
         assert!(State::parse("pid=1\nport=notaport\n").is_err());
         assert!(State::parse("nonsense\n").is_err());
+        let complete = "pid=1\nport=2\nsocket_dir=/s\ncluster_dir=/c\nbindir=/b\n";
+        assert!(State::parse(complete).is_ok());
+        assert!(State::parse(&format!("{complete}standby_port=3\n")).is_err());
     }
 }

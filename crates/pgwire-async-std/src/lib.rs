@@ -32,19 +32,23 @@ type UnixStream = async_std::net::TcpStream;
 /// The stream an async-std connection runs over.
 pub type AsyncStdSocket = Socket<async_std::net::TcpStream, UnixStream>;
 
-/// A connection opened by this crate.
-pub type PgConnection = Connection<AsyncStdSocket>;
+/// The socket, after TLS negotiation: plain or encrypted.
+pub type AsyncStdStream = MaybeTls<AsyncStdSocket>;
 
-/// Opens a socket to the server `options` name and runs startup and
-/// authentication. An absolute path as the host means a Unix socket (the
-/// socket file, or the directory holding `.s.PGSQL.<port>`).
+/// A connection opened by this crate.
+pub type PgConnection = Connection<AsyncStdStream>;
+
+/// Connects to the server `options` name: each listed host in turn (each
+/// attempt bounded by `connect_timeout`), TLS per `sslmode`, startup and
+/// authentication, and the `target_session_attrs` check. An absolute path as
+/// the host means a Unix socket (the socket file, or the directory holding
+/// `.s.PGSQL.<port>`).
 pub async fn open_database_connection(options: &ConnectOptions) -> Result<PgConnection> {
-    open_with(options, tcp, unix).await
+    open_with(options, tcp, unix, sleep).await
 }
 
-/// Opens the socket only, for callers that drive startup themselves.
-pub async fn open_socket(options: &ConnectOptions) -> Result<AsyncStdSocket> {
-    open_socket_with(options, tcp, unix).await
+async fn sleep(d: std::time::Duration) {
+    async_std::task::sleep(d).await
 }
 
 async fn tcp(host: String, port: u16) -> io::Result<async_std::net::TcpStream> {

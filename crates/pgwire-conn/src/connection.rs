@@ -19,9 +19,11 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::AsyncWriteExt;
 use pgwire_proto::{BackendKey, Event, Machine, Notification, StartupConfig, TransactionStatus};
 
+use crate::cache::{StatementCache, DEFAULT_STATEMENT_CACHE_CAPACITY};
 use crate::error::{Error, Result};
 use crate::options::ConnectOptions;
 use crate::status::{NoticeHandler, Owed, Status};
+use crate::tls::MaybeTls;
 use pgwire_proto::message::frontend::Target;
 
 /// Notifications kept for [`Connection::take_notifications`] before the
@@ -46,6 +48,7 @@ pub(crate) struct Inner<S> {
     closed: bool,
     status: Arc<Status>,
     notifications: VecDeque<Notification>,
+    pub(crate) cache: StatementCache,
 }
 
 impl<S> std::fmt::Debug for Connection<S> {
@@ -60,21 +63,35 @@ impl<S> Connection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    /// Runs startup and authentication over an already-open stream.
-    pub async fn connect(stream: S, options: &ConnectOptions) -> Result<Self> {
-        Self::connect_with(stream, &options.startup_config()).await
+    /// Runs TLS negotiation (per the options' `sslmode`, checked against
+    /// their first host's name), startup and authentication over an
+    /// already-open stream: for embedders with their own transport.
+    pub async fn connect(stream: S, options: &ConnectOptions) -> Result<Connection<MaybeTls<S>>> {
+        let host = options
+            .hosts()
+            .first()
+            .ok_or_else(|| Error::InvalidInput("no host given".into()))?;
+        let plan = crate::open::tls_plan(options, host)?;
+        crate::open::connect_over(stream, options, host, plan.as_ref()).await
     }
 
-    /// Like [`connect`](Self::connect), with a protocol-level configuration.
+    /// Runs startup over `stream` with a protocol-level configuration and
+    /// no TLS negotiation (for transports that are already secure, or tests).
     pub async fn connect_with(stream: S, config: &StartupConfig) -> Result<Self> {
+        Self::start(Machine::new(), stream, config).await
+    }
+
+    /// Runs startup with a machine that may already have negotiated TLS.
+    pub(crate) async fn start(machine: Machine, stream: S, config: &StartupConfig) -> Result<Self> {
         let status = Arc::new(Status::default());
         let mut inner = Inner {
-            machine: Machine::new(),
+            machine,
             stream,
             dead: None,
             closed: false,
             status: Arc::clone(&status),
             notifications: VecDeque::new(),
+            cache: StatementCache::new(DEFAULT_STATEMENT_CACHE_CAPACITY),
         };
         inner.machine.start(config)?;
         loop {
@@ -101,6 +118,9 @@ where
             let queued = match &owed {
                 Owed::Sql(sql) => inner.machine.simple_query(sql).map(drop),
                 Owed::ClosePortal(name) => inner.machine.close(Target::Portal, name).map(drop),
+                Owed::CloseStatement(name) => {
+                    inner.machine.close(Target::Statement, name).map(drop)
+                }
             };
             if let Err(e) = queued {
                 return Err(inner.fail(e.into()));
@@ -157,6 +177,17 @@ where
     ) {
         let handler: NoticeHandler = Arc::new(handler);
         self.status.set_notice_handler(Some(handler));
+    }
+
+    /// Sets how many statements the connection keeps prepared for queries
+    /// with parameters (default 256; 0 disables the cache, for poolers in
+    /// transaction mode that cannot keep named statements). Statements
+    /// evicted by a smaller capacity are closed on the server by the next query.
+    pub async fn set_statement_cache_capacity(&self, capacity: usize) {
+        let mut inner = self.inner.lock().await;
+        for name in inner.cache.set_capacity(capacity) {
+            self.status.owe(Owed::CloseStatement(name));
+        }
     }
 
     /// The session's cancellation key.
@@ -286,6 +317,18 @@ where
             }
             Event::Error(e) if !e.is_recoverable() => {
                 return Err(self.fail(Error::Database(e.clone())));
+            }
+            // The server lost (or can no longer use) a cached statement:
+            // prepare afresh next time rather than fail forever.
+            Event::Error(e)
+                if e.sqlstate().code() == "26000"
+                    || (e.sqlstate() == pgwire_proto::SqlState::FEATURE_NOT_SUPPORTED
+                        && e.message.contains("cached plan")) =>
+            {
+                self.cache.clear();
+            }
+            Event::CommandComplete(c) if matches!(c.tag(), "DISCARD ALL" | "DEALLOCATE ALL") => {
+                self.cache.clear();
             }
             _ => {}
         }

@@ -31,6 +31,28 @@ pub enum Error {
         /// Why it failed.
         source: io::Error,
     },
+    /// TLS could not be set up: refused by the server while required, a
+    /// failed handshake (unknown CA, wrong host name, ...), or bad
+    /// certificate/key files.
+    Tls(crate::tls::TlsError),
+    /// Connecting to `address` took longer than `connect_timeout`.
+    Timeout {
+        /// The host that did not answer in time.
+        address: String,
+        /// The configured timeout.
+        after: std::time::Duration,
+    },
+    /// No listed server has the session attributes asked for
+    /// (`target_session_attrs`).
+    TargetSessionAttrs {
+        /// The attribute wanted (`read-write`, `standby`, ...).
+        wanted: &'static str,
+        /// The servers that were reachable but did not match.
+        rejected: Vec<String>,
+    },
+    /// The connection options could not be understood (a malformed URL or
+    /// `key=value` string, an unknown option, a bad value).
+    Config(crate::OptionsError),
     /// The server reported an error. [`DatabaseError::is_recoverable`] tells
     /// whether the connection survives it.
     Database(DatabaseError),
@@ -102,6 +124,20 @@ impl fmt::Display for Error {
             Error::Connect { address, source } => {
                 write!(f, "could not connect to {address}: {source}")
             }
+            Error::Tls(e) => write!(f, "TLS error: {e}"),
+            Error::Timeout { address, after } => {
+                write!(f, "connecting to {address} timed out after {after:?}")
+            }
+            Error::TargetSessionAttrs { wanted, rejected } => write!(
+                f,
+                "no server is {wanted} (target_session_attrs); reachable but not matching: {}",
+                if rejected.is_empty() {
+                    "none".to_owned()
+                } else {
+                    rejected.join(", ")
+                }
+            ),
+            Error::Config(e) => write!(f, "invalid connection options: {e}"),
             Error::Database(e) => write!(f, "database error: {e}"),
             Error::Auth(e) => write!(f, "authentication failed: {e}"),
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
@@ -123,6 +159,8 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Connect { source, .. } => Some(source),
+            Error::Tls(e) => Some(e),
+            Error::Config(e) => Some(e),
             Error::Database(e) => Some(e),
             Error::Auth(e) => Some(e),
             Error::Protocol(e) => Some(e),
@@ -154,6 +192,18 @@ impl From<pgwire_proto::Error> for Error {
 impl From<ColumnError> for Error {
     fn from(e: ColumnError) -> Self {
         Error::Column(e)
+    }
+}
+
+impl From<crate::tls::TlsError> for Error {
+    fn from(e: crate::tls::TlsError) -> Self {
+        Error::Tls(e)
+    }
+}
+
+impl From<crate::OptionsError> for Error {
+    fn from(e: crate::OptionsError) -> Self {
+        Error::Config(e)
     }
 }
 

@@ -19,8 +19,10 @@
 //! # Ok(()) }
 //! ```
 
+mod cache;
 mod connection;
 mod error;
+mod negotiate;
 mod open;
 mod options;
 mod params;
@@ -30,15 +32,24 @@ mod socket;
 mod statement;
 mod status;
 mod stream;
+mod tls;
 mod transaction;
 
 #[cfg(test)]
+mod direct_tls_tests;
+#[cfg(test)]
 mod tests;
 
+pub use cache::DEFAULT_STATEMENT_CACHE_CAPACITY;
 pub use connection::Connection;
 pub use error::{Error, Result};
-pub use open::{open_socket_with, open_with, unix_unsupported};
-pub use options::{ConnectOptions, Host, DEFAULT_PORT};
+/// rustls, as used by this crate (for [`ConnectOptions::tls_config`]).
+pub use futures_rustls::rustls;
+pub use open::{open_with, unix_unsupported, Opened};
+pub use options::{
+    AuthMethod, ChannelBindingMode, ConnectOptions, Host, HostSpec, LoadBalanceHosts, OptionsError,
+    RequireAuth, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, DEFAULT_PORT,
+};
 pub use params::{Named, Params};
 pub use portal::Portal;
 pub use query::StatementResult;
@@ -46,6 +57,7 @@ pub use socket::Socket;
 pub use statement::{PreparedStatementInfo, Query};
 pub use status::NoticeHandler;
 pub use stream::{EventStream, RowStream};
+pub use tls::{MaybeTls, TlsError};
 pub use transaction::Transaction;
 
 pub use pgwire_proto::params::ParamError;

@@ -1,57 +1,327 @@
-//! The part of opening a connection every runtime shares: choosing TCP or
-//! Unix socket from the options, naming the target in errors, then startup.
-//! Adapters supply only the runtime's two socket constructors.
+//! Opening a connection, shared by every runtime: the hosts in order (or
+//! shuffled), a timeout per host, TLS per `sslmode`, startup and
+//! authentication, and the `target_session_attrs` check. Adapters supply only
+//! the runtime's socket constructors and a sleep.
 
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::future::{select, Either};
+use pgwire_proto::AuthMethods;
 
-use crate::{ConnectOptions, Connection, Error, Result, Socket};
+use crate::negotiate::{negotiate, TlsPlan};
+use crate::options::{
+    AuthMethod, ChannelBindingMode, ConnectOptions, HostSpec, LoadBalanceHosts, SslMode,
+    SslNegotiation, SslRootCert, TargetSessionAttrs,
+};
+use crate::tls::{client_config, server_end_point, MaybeTls, Roots, Verify};
+use crate::{Connection, Error, Result, Socket};
 
-/// Opens the socket `options` names with the runtime's `tcp` or `unix`
-/// constructor and runs startup and authentication over it.
+/// A connection opened by [`open_with`].
+pub type Opened<T, U> = Connection<MaybeTls<Socket<T, U>>>;
+
+/// Opens a connection with the runtime's `tcp`, `unix` and `sleep`.
 ///
-/// `tcp` receives the host and port and should enable `TCP_NODELAY`
-/// (requests go out as one write each; Nagle would only add latency).
-pub async fn open_with<T, U, FT, FU>(
+/// `tcp` receives a host (name or IP) and port and should enable
+/// `TCP_NODELAY` (requests go out as one write each; Nagle would only add
+/// latency). `sleep` bounds each attempt by `connect_timeout`.
+pub async fn open_with<T, U, FT, FU, FS>(
     options: &ConnectOptions,
-    tcp: impl FnOnce(String, u16) -> FT,
-    unix: impl FnOnce(PathBuf) -> FU,
-) -> Result<Connection<Socket<T, U>>>
+    tcp: impl Fn(String, u16) -> FT,
+    unix: impl Fn(PathBuf) -> FU,
+    sleep: impl Fn(Duration) -> FS,
+) -> Result<Opened<T, U>>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    U: AsyncRead + AsyncWrite + Unpin,
+    FT: Future<Output = io::Result<T>>,
+    FU: Future<Output = io::Result<U>>,
+    FS: Future<Output = ()>,
+{
+    let hosts = ordered_hosts(options);
+    let wanted = options.get_target_session_attrs();
+    // prefer-standby: a standby if any, else whatever answers.
+    let passes: &[TargetSessionAttrs] = match wanted {
+        TargetSessionAttrs::PreferStandby => {
+            &[TargetSessionAttrs::Standby, TargetSessionAttrs::Any]
+        }
+        _ => std::slice::from_ref(&wanted),
+    };
+    let mut last_error = None;
+    let mut rejected = Vec::new();
+    for &attrs in passes {
+        for host in &hosts {
+            let attempt = connect_host(options, host, &tcp, &unix);
+            let outcome = match options.get_connect_timeout() {
+                None => attempt.await,
+                Some(after) => {
+                    let attempt = std::pin::pin!(attempt);
+                    let timer = std::pin::pin!(sleep(after));
+                    match select(attempt, timer).await {
+                        Either::Left((outcome, _)) => outcome,
+                        Either::Right(_) => Err(Error::Timeout {
+                            address: host.describe(),
+                            after,
+                        }),
+                    }
+                }
+            };
+            match outcome {
+                Ok(conn) => match session_matches(&conn, attrs).await {
+                    Ok(true) => return Ok(conn),
+                    Ok(false) => {
+                        rejected.push(host.describe());
+                        let _ = conn.close().await;
+                    }
+                    Err(e) => last_error = Some(e),
+                },
+                Err(e) => last_error = Some(e),
+            }
+        }
+    }
+    if !rejected.is_empty() || last_error.is_none() {
+        return Err(Error::TargetSessionAttrs {
+            wanted: wanted.as_str(),
+            rejected,
+        });
+    }
+    Err(last_error.unwrap_or(Error::InvalidInput("no host given".into())))
+}
+
+/// The hosts to try, shuffled for `load_balance_hosts=random`.
+fn ordered_hosts(options: &ConnectOptions) -> Vec<HostSpec> {
+    let mut hosts = options.hosts().to_vec();
+    if options.get_load_balance_hosts() == LoadBalanceHosts::Random {
+        // Not security-sensitive: std's randomly seeded hasher is enough
+        // to spread connections.
+        use std::hash::{BuildHasher, Hasher};
+        let mut seed = std::collections::hash_map::RandomState::new().build_hasher();
+        for i in (1..hosts.len()).rev() {
+            seed.write_usize(i);
+            let j = (seed.finish() % (i as u64 + 1)) as usize;
+            hosts.swap(i, j);
+        }
+    }
+    hosts
+}
+
+/// One attempt at one host, with the fallbacks `allow` and `prefer` make.
+async fn connect_host<T, U, FT, FU>(
+    options: &ConnectOptions,
+    host: &HostSpec,
+    tcp: &impl Fn(String, u16) -> FT,
+    unix: &impl Fn(PathBuf) -> FU,
+) -> Result<Opened<T, U>>
 where
     T: AsyncRead + AsyncWrite + Unpin,
     U: AsyncRead + AsyncWrite + Unpin,
     FT: Future<Output = io::Result<T>>,
     FU: Future<Output = io::Result<U>>,
 {
-    let socket = open_socket_with(options, tcp, unix).await?;
-    Connection::connect(socket, options).await
+    let plan = tls_plan(options, host)?;
+    match (options.get_ssl_mode(), plan.as_ref()) {
+        // allow: plain first; TLS only if the server turns that down.
+        (SslMode::Allow, Some(tls)) => match attempt(options, host, None, tcp, unix).await {
+            Err(Error::Database(_)) => attempt(options, host, Some(tls), tcp, unix).await,
+            other => other,
+        },
+        // prefer: TLS first; plain if the server turns the TLS session down.
+        (SslMode::Prefer, Some(tls)) => match attempt(options, host, Some(tls), tcp, unix).await {
+            Err(Error::Database(_)) => attempt(options, host, None, tcp, unix).await,
+            other => other,
+        },
+        (_, plan) => attempt(options, host, plan, tcp, unix).await,
+    }
 }
 
-/// Like [`open_with`], without startup: just the socket.
-pub async fn open_socket_with<T, U, FT, FU>(
+async fn attempt<T, U, FT, FU>(
     options: &ConnectOptions,
-    tcp: impl FnOnce(String, u16) -> FT,
-    unix: impl FnOnce(PathBuf) -> FU,
+    host: &HostSpec,
+    plan: Option<&TlsPlan>,
+    tcp: &impl Fn(String, u16) -> FT,
+    unix: &impl Fn(PathBuf) -> FU,
+) -> Result<Opened<T, U>>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    U: AsyncRead + AsyncWrite + Unpin,
+    FT: Future<Output = io::Result<T>>,
+    FU: Future<Output = io::Result<U>>,
+{
+    let socket = open_socket(host, tcp, unix).await?;
+    connect_over(socket, options, host, plan).await
+}
+
+/// Startup over an open socket: TLS negotiation per `plan`, then
+/// authentication with everything the options require.
+pub(crate) async fn connect_over<S>(
+    socket: S,
+    options: &ConnectOptions,
+    host: &HostSpec,
+    plan: Option<&TlsPlan>,
+) -> Result<Connection<MaybeTls<S>>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (stream, machine) = negotiate(socket, plan).await?;
+    let mut config = options.startup_config_for(host);
+    let binding = options.get_channel_binding();
+    if stream.is_tls() && binding != ChannelBindingMode::Disable {
+        let end_point = stream
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|cert| server_end_point(cert));
+        config = config.tls(end_point);
+    }
+    if binding == ChannelBindingMode::Require {
+        config = config.require_channel_binding(true);
+    }
+    if let Some(require) = options.get_require_auth() {
+        let mut allowed = AuthMethods::default();
+        for (method, flag) in [
+            (AuthMethod::None, AuthMethods::NONE),
+            (AuthMethod::Password, AuthMethods::PASSWORD),
+            (AuthMethod::Md5, AuthMethods::MD5),
+            (AuthMethod::ScramSha256, AuthMethods::SCRAM_SHA_256),
+        ] {
+            if require.allows(method) {
+                allowed = allowed.union(flag);
+            }
+        }
+        config = config.allowed_auth(allowed);
+    }
+    Connection::start(machine, stream, &config).await
+}
+
+/// Opens the socket for `host`: its `hostaddr` if set, else its name.
+pub(crate) async fn open_socket<T, U, FT, FU>(
+    host: &HostSpec,
+    tcp: &impl Fn(String, u16) -> FT,
+    unix: &impl Fn(PathBuf) -> FU,
 ) -> Result<Socket<T, U>>
 where
     FT: Future<Output = io::Result<T>>,
     FU: Future<Output = io::Result<U>>,
 {
     let connect_error = |source| Error::Connect {
-        address: options.describe_target(),
+        address: host.describe(),
         source,
     };
-    match (options.tcp_address(), options.unix_socket_path()) {
-        (Some((host, port)), _) => tcp(host.to_owned(), port)
+    if let Some(addr) = host.socket_addr() {
+        return tcp(addr.ip().to_string(), addr.port())
+            .await
+            .map(Socket::Tcp)
+            .map_err(connect_error);
+    }
+    match (host.tcp_address(), host.unix_socket_path()) {
+        (Some((name, port)), _) => tcp(name.to_owned(), port)
             .await
             .map(Socket::Tcp)
             .map_err(connect_error),
         (None, Some(path)) => unix(path).await.map(Socket::Unix).map_err(connect_error),
         (None, None) => Err(Error::InvalidInput("no host given".into())),
     }
+}
+
+/// What TLS to attempt with `host`, per the options (`None`: plain text).
+/// Unix sockets never use TLS, as in libpq.
+pub(crate) fn tls_plan(options: &ConnectOptions, host: &HostSpec) -> Result<Option<TlsPlan>> {
+    let Some((name, _)) = host.tcp_address() else {
+        return Ok(None);
+    };
+    let mode = options.get_ssl_mode();
+    let direct = options.get_ssl_negotiation() == SslNegotiation::Direct;
+    if mode == SslMode::Disable {
+        return Ok(None);
+    }
+    if direct
+        && !matches!(
+            mode,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        )
+    {
+        return Err(Error::InvalidInput(
+            "sslnegotiation=direct needs sslmode require, verify-ca or verify-full".into(),
+        ));
+    }
+    let config = match options.get_tls_config() {
+        Some(custom) if direct && custom.alpn_protocols.is_empty() => {
+            let mut with_alpn = (**custom).clone();
+            with_alpn.alpn_protocols = vec![b"postgresql".to_vec()];
+            std::sync::Arc::new(with_alpn)
+        }
+        Some(custom) => std::sync::Arc::clone(custom),
+        None => {
+            let roots = options.get_ssl_root_cert().map(|r| match r {
+                SslRootCert::File(path) => Roots::File(path),
+                SslRootCert::System => Roots::System,
+            });
+            let verify = match mode {
+                SslMode::VerifyFull => Verify::Full,
+                SslMode::VerifyCa => Verify::Chain,
+                // libpq: with a root certificate, require checks the chain.
+                SslMode::Require if roots.is_some() => Verify::Chain,
+                _ => Verify::Nothing,
+            };
+            let client = options.get_ssl_cert().zip(options.get_ssl_key());
+            client_config(verify, roots, client, direct)?
+        }
+    };
+    Ok(Some(TlsPlan {
+        required: matches!(
+            mode,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        ),
+        direct,
+        config,
+        server_name: name.to_owned(),
+    }))
+}
+
+/// Whether the session has the attributes asked for. Servers from 14 on
+/// report `in_hot_standby` and `default_transaction_read_only`; older ones
+/// are asked.
+async fn session_matches<S>(conn: &Connection<S>, wanted: TargetSessionAttrs) -> Result<bool>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    if wanted == TargetSessionAttrs::Any {
+        return Ok(true);
+    }
+    let params = conn.connection_parameters();
+    let on = |name: &str| params.get(name).map(|v| v == "on");
+    let standby = match on("in_hot_standby") {
+        Some(v) => v,
+        None => query_bool(conn, "select pg_is_in_recovery()").await?,
+    };
+    let read_only = standby
+        || match on("default_transaction_read_only") {
+            Some(v) => v,
+            None => {
+                query_bool(
+                    conn,
+                    "select current_setting('transaction_read_only') = 'on'",
+                )
+                .await?
+            }
+        };
+    Ok(match wanted {
+        TargetSessionAttrs::ReadWrite => !read_only,
+        TargetSessionAttrs::ReadOnly => read_only,
+        TargetSessionAttrs::Primary => !standby,
+        TargetSessionAttrs::Standby | TargetSessionAttrs::PreferStandby => standby,
+        TargetSessionAttrs::Any => true,
+    })
+}
+
+async fn query_bool<S>(conn: &Connection<S>, sql: &str) -> Result<bool>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let row = conn.fetch_one(sql, ()).await?;
+    Ok(row.and_then(|r| r.try_get::<bool>(0).ok()).unwrap_or(false))
 }
 
 /// For platforms without Unix sockets: the constructor adapters pass there.

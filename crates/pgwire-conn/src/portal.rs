@@ -64,7 +64,7 @@ where
     pub async fn open_portal<'q>(
         &self,
         query: impl Into<Query<'q>>,
-        params: impl Params,
+        params: impl Params + Sync,
     ) -> Result<Portal<'_, S>> {
         if !self.in_transaction() {
             return Err(Error::InvalidInput(
@@ -79,9 +79,12 @@ where
             closed: true,
         };
         let mut inner = self.lock().await?;
-        inner.queue_portal(query.into(), &params, &portal.name, None)?;
+        // Marked open first: if this future is dropped mid-send, the portal
+        // may exist on the server and the drop closes it.
         portal.closed = false;
-        inner.flush().await?;
+        portal.description = inner
+            .send_portal(query.into(), &params, &portal.name, None, true)
+            .await?;
         let mut events = EventStream::new(inner);
         let mut error = None;
         while let Some(event) = events.try_next().await? {

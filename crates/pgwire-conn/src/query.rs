@@ -13,10 +13,9 @@ use futures_util::TryStreamExt;
 use pgwire_proto::message::frontend::Target;
 use pgwire_proto::params::{check_positional, rewrite_named};
 use pgwire_proto::types::Encoded;
-use pgwire_proto::{
-    machine::Bind, CommandComplete, Event, Format, Oid, RequestId, Row, RowDescription,
-};
+use pgwire_proto::{machine::Bind, CommandComplete, Event, Format, Oid, Row, RowDescription};
 
+use crate::cache::CachedStatement;
 use crate::connection::{Connection, Inner};
 use crate::error::{Error, Result};
 use crate::params::Params;
@@ -43,7 +42,7 @@ impl StatementResult {
 
 /// Encodes the parameter `given` of `params` for server type `ty`.
 fn encode(
-    params: &dyn Params,
+    params: &(dyn Params + Sync),
     given: usize,
     ty: Oid,
     buf: &mut bytes::BytesMut,
@@ -62,66 +61,172 @@ fn encode(
     }
 }
 
-fn natural_type(params: &dyn Params, given: usize) -> Oid {
+fn natural_type(params: &(dyn Params + Sync), given: usize) -> Oid {
     params.value(given).map_or(0, |v| v.natural_type())
+}
+
+/// Whether results of type `oid` are fetched in binary: every built-in type
+/// with a binary decoder in `pgwire_proto::types`.
+fn binary_result(oid: Oid) -> bool {
+    pgwire_proto::types::has_binary_decoder(oid)
+}
+
+fn result_formats(description: Option<&RowDescription>) -> Vec<Format> {
+    description.map_or_else(Vec::new, |d| {
+        d.fields()
+            .iter()
+            .map(|f| {
+                if binary_result(f.type_oid) {
+                    Format::Binary
+                } else {
+                    Format::Text
+                }
+            })
+            .collect()
+    })
+}
+
+fn bind<F>(
+    param_count: usize,
+    encode: F,
+    result_formats: &[Format],
+    max_rows: Option<u32>,
+) -> Bind<'_, F> {
+    Bind {
+        param_count,
+        encode,
+        result_formats,
+        max_rows,
+    }
+}
+
+/// SQL with its placeholders numbered, and for each `$n` the index of its
+/// value in the caller's list.
+struct Resolved<'a> {
+    sql: std::borrow::Cow<'a, str>,
+    order: Option<Vec<usize>>,
+}
+
+impl Resolved<'_> {
+    fn given(&self, i: usize) -> usize {
+        match &self.order {
+            Some(order) => order.get(i).copied().unwrap_or(usize::MAX),
+            None => i,
+        }
+    }
+
+    fn count(&self, params: &(dyn Params + Sync)) -> usize {
+        self.order.as_ref().map_or(params.count(), Vec::len)
+    }
+}
+
+fn resolve<'a>(sql: &'a str, params: &(dyn Params + Sync)) -> Result<Resolved<'a>> {
+    let count = params.count();
+    if params.is_named() {
+        let named = rewrite_named(sql)?;
+        let order = named.order((0..count).map(|i| params.name(i).unwrap_or("")))?;
+        Ok(Resolved {
+            sql: std::borrow::Cow::Owned(named.sql),
+            order: Some(order),
+        })
+    } else {
+        if count > 0 {
+            check_positional(sql, count)?;
+        }
+        Ok(Resolved {
+            sql: std::borrow::Cow::Borrowed(sql),
+            order: None,
+        })
+    }
 }
 
 impl<S> Inner<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    /// Queues the request that runs `query` with `params`. Every check that
-    /// can fail happens before a byte is queued.
-    pub(crate) fn queue(&mut self, query: Query<'_>, params: &dyn Params) -> Result<RequestId> {
-        self.queue_portal(query, params, "", Some(query.max_rows))
-    }
-
-    /// Like [`queue`](Self::queue), binding to `portal`; with `execute` of
-    /// `None` the portal is only bound and described.
-    pub(crate) fn queue_portal(
+    /// Sends the request that runs `query` with `params` (bound to the
+    /// unnamed portal and executed).
+    pub(crate) async fn send(
         &mut self,
         query: Query<'_>,
-        params: &dyn Params,
+        params: &(dyn Params + Sync),
+    ) -> Result<()> {
+        self.send_portal(query, params, "", Some(query.max_rows), true)
+            .await
+            .map(drop)
+    }
+
+    /// Sends `query` bound to `portal`; with `execute` of `None` the portal
+    /// is only bound and described. `cached`: through the statement cache
+    /// (else the unnamed statement, as one Parse/Bind/Describe/Execute).
+    /// Every check that can fail on the client happens before a byte of the
+    /// request is queued. Returns the columns when they were known in
+    /// advance (then no `RowDescription` arrives).
+    pub(crate) async fn send_portal(
+        &mut self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
         portal: &str,
         execute: Option<u32>,
-    ) -> Result<RequestId> {
-        let count = params.count();
-        fn bind<F>(param_count: usize, encode: F, max_rows: Option<u32>) -> Bind<'static, F> {
-            Bind {
-                param_count,
-                encode,
-                result_formats: &[],
-                max_rows,
-            }
-        }
+        cached: bool,
+    ) -> Result<Option<Arc<RowDescription>>> {
+        let mut preset = None;
         let simple = portal.is_empty() && execute == Some(0);
-        let id = match query.source {
-            Source::Sql(sql) if simple && count == 0 && !params.is_named() => {
-                self.machine.simple_query(sql)?
-            }
-            Source::Sql(sql) if params.is_named() => {
-                let named = rewrite_named(sql)?;
-                let order = named.order((0..count).map(|i| params.name(i).unwrap_or("")))?;
-                let types: Vec<Oid> = order.iter().map(|&g| natural_type(params, g)).collect();
-                let encode = |i: usize, buf: &mut bytes::BytesMut| {
-                    let given = order.get(i).copied().unwrap_or(usize::MAX);
-                    encode(params, given, types.get(i).copied().unwrap_or(0), buf)
-                };
-                self.machine.query(
-                    &named.sql,
-                    &types,
-                    portal,
-                    bind(order.len(), encode, execute),
-                )?
+        match query.source {
+            Source::Sql(sql) if simple && params.count() == 0 && !params.is_named() => {
+                self.machine.simple_query(sql)?;
             }
             Source::Sql(sql) => {
-                check_positional(sql, count)?;
-                let types: Vec<Oid> = (0..count).map(|i| natural_type(params, i)).collect();
-                let encode = |i: usize, buf: &mut bytes::BytesMut| {
-                    encode(params, i, types.get(i).copied().unwrap_or(0), buf)
-                };
-                self.machine
-                    .query(sql, &types, portal, bind(count, encode, execute))?
+                let resolved = resolve(sql, params)?;
+                let count = resolved.count(params);
+                let declared: Vec<Oid> = (0..count)
+                    .map(|i| natural_type(params, resolved.given(i)))
+                    .collect();
+                if !(cached && self.cache.enabled()) {
+                    let encode = |i: usize, buf: &mut bytes::BytesMut| {
+                        encode(
+                            params,
+                            resolved.given(i),
+                            declared.get(i).copied().unwrap_or(0),
+                            buf,
+                        )
+                    };
+                    self.machine.query(
+                        &resolved.sql,
+                        &declared,
+                        portal,
+                        bind(count, encode, &[], execute),
+                    )?;
+                } else {
+                    let stmt = match self.cache.get(&resolved.sql, &declared) {
+                        Some(stmt) => stmt,
+                        None => self.prepare_cached(&resolved.sql, &declared).await?,
+                    };
+                    if stmt.param_types.len() != count {
+                        return Err(Error::Params(
+                            pgwire_proto::params::ParamError::PositionalCount {
+                                expected: stmt.param_types.len(),
+                                given: count,
+                            },
+                        ));
+                    }
+                    let types = &stmt.param_types;
+                    let encode = |i: usize, buf: &mut bytes::BytesMut| {
+                        encode(
+                            params,
+                            resolved.given(i),
+                            types.get(i).copied().unwrap_or(0),
+                            buf,
+                        )
+                    };
+                    self.machine.bind_execute(
+                        &stmt.name,
+                        portal,
+                        bind(count, encode, &stmt.result_formats, execute),
+                        stmt.description.clone(),
+                    )?;
+                    preset = stmt.description.clone();
+                }
             }
             Source::Prepared(info) => {
                 if params.is_named() {
@@ -129,6 +234,7 @@ where
                         "prepared statements take positional parameters".into(),
                     ));
                 }
+                let count = params.count();
                 let expected = info.parameter_types.len();
                 if count != expected {
                     return Err(Error::Params(
@@ -138,6 +244,11 @@ where
                         },
                     ));
                 }
+                let formats = result_formats(info.row_description.as_deref());
+                let description = info
+                    .row_description
+                    .as_ref()
+                    .map(|d| Arc::new(d.with_formats(&formats)));
                 let types = &info.parameter_types;
                 let encode = |i: usize, buf: &mut bytes::BytesMut| {
                     encode(params, i, types.get(i).copied().unwrap_or(0), buf)
@@ -145,12 +256,54 @@ where
                 self.machine.bind_execute(
                     &info.name,
                     portal,
-                    bind(count, encode, execute),
-                    info.row_description.clone(),
-                )?
+                    bind(count, encode, &formats, execute),
+                    description.clone(),
+                )?;
+                preset = description;
             }
-        };
-        Ok(id)
+        }
+        self.flush().await?;
+        Ok(preset)
+    }
+
+    /// Prepares and describes `sql` as a new cached statement, closing the
+    /// statements evicted to make room in the same round trip.
+    async fn prepare_cached(
+        &mut self,
+        sql: &str,
+        declared: &[Oid],
+    ) -> Result<Arc<CachedStatement>> {
+        for evicted in self.cache.make_room() {
+            self.machine.close(Target::Statement, &evicted)?;
+        }
+        let name = self.cache.next_name();
+        self.machine.prepare(&name, sql, declared)?;
+        self.flush().await?;
+        let mut param_types = Vec::new();
+        let mut description = None;
+        let mut error = None;
+        while self.machine.pending_requests() > 0 {
+            match self.next_event().await? {
+                Event::ParameterDescription(types) => param_types = types,
+                Event::RowDescription(d) => description = Some(d),
+                Event::Error(e) => {
+                    error.get_or_insert(Error::Database(e));
+                }
+                _ => {}
+            }
+        }
+        if let Some(e) = error {
+            return Err(e);
+        }
+        let result_formats = result_formats(description.as_deref());
+        let stmt = Arc::new(CachedStatement {
+            name,
+            param_types,
+            description: description.map(|d| Arc::new(d.with_formats(&result_formats))),
+            result_formats,
+        });
+        self.cache.insert(sql, declared, Arc::clone(&stmt));
+        Ok(stmt)
     }
 }
 
@@ -173,11 +326,14 @@ where
     pub async fn lowlevel_query<'q>(
         &self,
         query: impl Into<Query<'q>>,
-        params: impl Params,
+        params: impl Params + Sync,
     ) -> Result<EventStream<'_, S>> {
         let mut inner = self.lock().await?;
-        inner.queue(query.into(), &params)?;
-        inner.flush().await?;
+        // Uncached: the caller sees every message of one full cycle.
+        let query = query.into();
+        inner
+            .send_portal(query, &params, "", Some(query.max_rows), false)
+            .await?;
         Ok(EventStream::new(inner))
     }
 
@@ -186,11 +342,10 @@ where
     pub async fn query<'q>(
         &self,
         query: impl Into<Query<'q>>,
-        params: impl Params,
+        params: impl Params + Sync,
     ) -> Result<RowStream<'_, S>> {
         let mut inner = self.lock().await?;
-        inner.queue(query.into(), &params)?;
-        inner.flush().await?;
+        inner.send(query.into(), &params).await?;
         Ok(RowStream::new(inner))
     }
 
@@ -206,7 +361,7 @@ where
     pub async fn fetch<'q>(
         &self,
         query: impl Into<Query<'q>>,
-        params: impl Params,
+        params: impl Params + Sync,
     ) -> Result<Vec<Row>> {
         self.query(query, params).await?.try_collect().await
     }
@@ -216,7 +371,7 @@ where
     pub async fn fetch_one<'q>(
         &self,
         query: impl Into<Query<'q>>,
-        params: impl Params,
+        params: impl Params + Sync,
     ) -> Result<Option<Row>> {
         let mut rows = self.query(query, params).await?;
         let first = rows.try_next().await?;
@@ -229,7 +384,7 @@ where
     pub async fn execute<'q>(
         &self,
         query: impl Into<Query<'q>>,
-        params: impl Params,
+        params: impl Params + Sync,
     ) -> Result<u64> {
         self.query(query, params).await?.row_count().await
     }

@@ -34,6 +34,8 @@ pub(crate) enum Owed {
     Sql(String),
     /// A protocol-level portal to close.
     ClosePortal(String),
+    /// A prepared statement to close.
+    CloseStatement(String),
 }
 
 impl Status {

@@ -13,7 +13,9 @@ use std::thread::Thread;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::{ConnectOptions, Connection, Error};
+use pgwire_proto::StartupConfig;
+
+use crate::{Connection, Error};
 
 /// Runs a future on this thread, parking while it is pending.
 fn block_on<F: Future>(fut: F) -> F::Output {
@@ -127,9 +129,9 @@ fn connected() -> (Connection<FakeStream>, FakeStream) {
     let stream = FakeStream::default();
     stream.send(&msg(b'R', &[0, 0, 0, 0]));
     stream.send(&msg(b'Z', b"I"));
-    let conn = block_on(Connection::connect(
+    let conn = block_on(Connection::connect_with(
         stream.clone(),
-        &ConnectOptions::new("x", "u"),
+        &StartupConfig::new("u"),
     ))
     .unwrap();
     stream.written();

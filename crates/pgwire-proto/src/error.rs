@@ -191,6 +191,12 @@ pub enum AuthError {
     UnsupportedSaslMechanisms(Vec<String>),
     /// The SCRAM exchange failed (including a wrong server signature).
     Scram(ScramError),
+    /// The server asked for (or, for `none`, skipped to) an authentication
+    /// method the caller did not allow (`require_auth`). Nothing was sent.
+    MethodNotAllowed(&'static str),
+    /// Channel binding was required but cannot happen: no TLS, no
+    /// SCRAM-SHA-256-PLUS offered, or a method without it. Nothing was sent.
+    ChannelBindingRequired(&'static str),
 }
 
 impl fmt::Display for AuthError {
@@ -212,6 +218,13 @@ impl fmt::Display for AuthError {
                 m.join(", ")
             ),
             AuthError::Scram(e) => write!(f, "SCRAM: {e}"),
+            AuthError::MethodNotAllowed(m) => write!(
+                f,
+                "the server asked for authentication method \"{m}\", which require_auth does not allow"
+            ),
+            AuthError::ChannelBindingRequired(why) => {
+                write!(f, "channel binding is required, but {why}")
+            }
         }
     }
 }

@@ -63,5 +63,5 @@ pub use error::{AuthError, DatabaseError, Error, ErrorFields, Notice, ProtocolEr
 pub use machine::{BackendKey, Event, Machine, RequestId};
 pub use message::backend::{CommandComplete, Notification, TransactionStatus};
 pub use row::{ColumnError, FieldDescription, Format, Row, RowDescription};
-pub use startup::StartupConfig;
+pub use startup::{AuthMethods, StartupConfig};
 pub use types::{FromSql, Oid, ToSql};

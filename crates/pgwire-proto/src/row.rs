@@ -63,6 +63,21 @@ impl RowDescription {
         self.fields.is_empty()
     }
 
+    /// The same columns, arriving in `formats` (one per column, or one for
+    /// all): what a statement described before `Bind` returns once bound
+    /// with those result formats.
+    pub fn with_formats(&self, formats: &[Format]) -> RowDescription {
+        let mut fields = self.fields.clone();
+        for (i, field) in fields.iter_mut().enumerate() {
+            field.format = match formats {
+                [] => Format::Text,
+                [one] => *one,
+                many => many.get(i).copied().unwrap_or(Format::Text),
+            };
+        }
+        RowDescription { fields }
+    }
+
     /// The index of the first column named `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)

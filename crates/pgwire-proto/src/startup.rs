@@ -30,6 +30,36 @@ pub struct StartupConfig {
     params: Vec<(String, String)>,
     tls: bool,
     tls_server_end_point: Option<Vec<u8>>,
+    require_channel_binding: bool,
+    allowed: Option<AuthMethods>,
+}
+
+/// A set of authentication methods, for [`StartupConfig::allowed_auth`]
+/// (libpq's `require_auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuthMethods(u8);
+
+impl AuthMethods {
+    /// `none`: the server lets the client in without asking (trust).
+    pub const NONE: AuthMethods = AuthMethods(1);
+    /// Cleartext `password`.
+    pub const PASSWORD: AuthMethods = AuthMethods(2);
+    /// `md5`.
+    pub const MD5: AuthMethods = AuthMethods(4);
+    /// `scram-sha-256` (with or without channel binding).
+    pub const SCRAM_SHA_256: AuthMethods = AuthMethods(8);
+    /// Every method this client implements.
+    pub const ALL: AuthMethods = AuthMethods(15);
+
+    /// The union of two sets.
+    pub const fn union(self, other: AuthMethods) -> AuthMethods {
+        AuthMethods(self.0 | other.0)
+    }
+
+    /// True when every method of `other` is in `self`.
+    pub const fn contains(self, other: AuthMethods) -> bool {
+        self.0 & other.0 == other.0
+    }
 }
 
 impl StartupConfig {
@@ -80,6 +110,38 @@ impl StartupConfig {
         self
     }
 
+    /// Refuses to authenticate unless SCRAM-SHA-256-PLUS with channel
+    /// binding is used (libpq's `channel_binding=require`). Needs
+    /// [`tls`](Self::tls) with the server certificate's hash.
+    pub fn require_channel_binding(mut self, required: bool) -> Self {
+        self.require_channel_binding = required;
+        self
+    }
+
+    /// Only these authentication methods are acceptable (libpq's
+    /// `require_auth`): the machine fails before answering any other.
+    pub fn allowed_auth(mut self, methods: AuthMethods) -> Self {
+        self.allowed = Some(methods);
+        self
+    }
+
+    fn check_allowed(&self, method: AuthMethods, name: &'static str) -> Result<(), Error> {
+        match self.allowed {
+            Some(allowed) if !allowed.contains(method) => {
+                Err(Error::Auth(AuthError::MethodNotAllowed(name)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn refuse_without_binding(&self, why: &'static str) -> Result<(), Error> {
+        if self.require_channel_binding {
+            Err(Error::Auth(AuthError::ChannelBindingRequired(why)))
+        } else {
+            Ok(())
+        }
+    }
+
     /// The role name.
     pub fn user(&self) -> &str {
         &self.user
@@ -116,6 +178,8 @@ impl fmt::Debug for StartupConfig {
             .field("options", &self.options)
             .field("params", &self.params)
             .field("tls", &self.tls)
+            .field("require_channel_binding", &self.require_channel_binding)
+            .field("allowed", &self.allowed)
             .finish()
     }
 }
@@ -128,7 +192,10 @@ pub(crate) enum Auth {
     /// A SCRAM exchange is under way.
     Scram(Box<ScramSha256>),
     /// SCRAM finished and the server proved it knows the password.
-    ScramVerified,
+    ScramVerified {
+        /// Whether channel binding (`-PLUS`) was used.
+        bound: bool,
+    },
 }
 
 /// What handling an authentication message produced.
@@ -157,18 +224,48 @@ impl Auth {
             (Auth::Scram(_), Authentication::Ok) => Err(Error::Auth(AuthError::UnsupportedMethod(
                 "AuthenticationOk before the SCRAM exchange proved the server's identity".into(),
             ))),
-            (_, Authentication::Ok) => Ok(AuthStep::Done),
+            (Auth::ScramVerified { bound }, Authentication::Ok) => {
+                if !bound {
+                    config.refuse_without_binding("the server authenticated without it")?;
+                }
+                Ok(AuthStep::Done)
+            }
+            (_, Authentication::Ok) => {
+                config.check_allowed(AuthMethods::NONE, "none")?;
+                config.refuse_without_binding("the server authenticated without it")?;
+                Ok(AuthStep::Done)
+            }
             (Auth::Waiting, Authentication::CleartextPassword) => {
+                config.check_allowed(AuthMethods::PASSWORD, "password")?;
+                config.refuse_without_binding("the server asked for a cleartext password")?;
                 frontend::password(out, password("cleartext")?)?;
                 Ok(AuthStep::Continue)
             }
             (Auth::Waiting, Authentication::Md5Password(salt)) => {
+                config.check_allowed(AuthMethods::MD5, "md5")?;
+                config.refuse_without_binding("the server asked for an MD5 password")?;
                 let hashed = md5_password(config.user.as_bytes(), password("md5")?, salt);
                 frontend::password(out, hashed.as_bytes())?;
                 Ok(AuthStep::Continue)
             }
             (Auth::Waiting, Authentication::Sasl(mechanisms)) => {
+                config.check_allowed(AuthMethods::SCRAM_SHA_256, "scram-sha-256")?;
                 let offers = |m: &str| mechanisms.iter().any(|x| x == m);
+                if config.require_channel_binding {
+                    if !config.tls {
+                        config.refuse_without_binding("the connection is not encrypted")?;
+                    }
+                    if config.tls_server_end_point.is_none() {
+                        config.refuse_without_binding(
+                            "the server certificate's hash is unavailable",
+                        )?;
+                    }
+                    if !offers(SCRAM_SHA_256_PLUS) {
+                        config.refuse_without_binding(
+                            "the server does not offer SCRAM-SHA-256-PLUS",
+                        )?;
+                    }
+                }
                 let binding = match (&config.tls_server_end_point, config.tls) {
                     (Some(hash), _) if offers(SCRAM_SHA_256_PLUS) => {
                         ChannelBinding::TlsServerEndPoint(hash.clone())
@@ -199,7 +296,9 @@ impl Auth {
             }
             (Auth::Scram(mut scram), Authentication::SaslFinal(data)) => {
                 scram.verify_server_final(&data).map_err(AuthError::from)?;
-                *self = Auth::ScramVerified;
+                *self = Auth::ScramVerified {
+                    bound: scram.mechanism() == SCRAM_SHA_256_PLUS,
+                };
                 Ok(AuthStep::Continue)
             }
             (_, Authentication::Unsupported(code)) => {

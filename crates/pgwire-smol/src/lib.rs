@@ -30,19 +30,23 @@ type UnixStream = smol::net::TcpStream;
 /// The stream a smol connection runs over.
 pub type SmolSocket = Socket<smol::net::TcpStream, UnixStream>;
 
-/// A connection opened by this crate.
-pub type PgConnection = Connection<SmolSocket>;
+/// The socket, after TLS negotiation: plain or encrypted.
+pub type SmolStream = MaybeTls<SmolSocket>;
 
-/// Opens a socket to the server `options` name and runs startup and
-/// authentication. An absolute path as the host means a Unix socket (the
-/// socket file, or the directory holding `.s.PGSQL.<port>`).
+/// A connection opened by this crate.
+pub type PgConnection = Connection<SmolStream>;
+
+/// Connects to the server `options` name: each listed host in turn (each
+/// attempt bounded by `connect_timeout`), TLS per `sslmode`, startup and
+/// authentication, and the `target_session_attrs` check. An absolute path as
+/// the host means a Unix socket (the socket file, or the directory holding
+/// `.s.PGSQL.<port>`).
 pub async fn open_database_connection(options: &ConnectOptions) -> Result<PgConnection> {
-    open_with(options, tcp, unix).await
+    open_with(options, tcp, unix, sleep).await
 }
 
-/// Opens the socket only, for callers that drive startup themselves.
-pub async fn open_socket(options: &ConnectOptions) -> Result<SmolSocket> {
-    open_socket_with(options, tcp, unix).await
+async fn sleep(d: std::time::Duration) {
+    smol::Timer::after(d).await;
 }
 
 async fn tcp(host: String, port: u16) -> io::Result<smol::net::TcpStream> {

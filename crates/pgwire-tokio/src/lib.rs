@@ -35,19 +35,23 @@ type UnixStream = Compat<tokio::net::TcpStream>;
 /// The stream a tokio connection runs over.
 pub type TokioSocket = Socket<Compat<tokio::net::TcpStream>, UnixStream>;
 
-/// A connection opened by this crate.
-pub type PgConnection = Connection<TokioSocket>;
+/// The socket, after TLS negotiation: plain or encrypted.
+pub type TokioStream = MaybeTls<TokioSocket>;
 
-/// Opens a socket to the server `options` name and runs startup and
-/// authentication. An absolute path as the host means a Unix socket (the
-/// socket file, or the directory holding `.s.PGSQL.<port>`).
+/// A connection opened by this crate.
+pub type PgConnection = Connection<TokioStream>;
+
+/// Connects to the server `options` name: each listed host in turn (each
+/// attempt bounded by `connect_timeout`), TLS per `sslmode`, startup and
+/// authentication, and the `target_session_attrs` check. An absolute path as
+/// the host means a Unix socket (the socket file, or the directory holding
+/// `.s.PGSQL.<port>`).
 pub async fn open_database_connection(options: &ConnectOptions) -> Result<PgConnection> {
-    open_with(options, tcp, unix).await
+    open_with(options, tcp, unix, sleep).await
 }
 
-/// Opens the socket only, for callers that drive startup themselves.
-pub async fn open_socket(options: &ConnectOptions) -> Result<TokioSocket> {
-    open_socket_with(options, tcp, unix).await
+async fn sleep(d: std::time::Duration) {
+    tokio::time::sleep(d).await
 }
 
 async fn tcp(host: String, port: u16) -> io::Result<Compat<tokio::net::TcpStream>> {

@@ -251,3 +251,95 @@ fn bytes_after_ssl_acceptance_are_an_injection() {
         ))
     );
 }
+
+#[test]
+fn require_auth_refuses_before_sending_anything() {
+    use crate::AuthMethods;
+    let mut m = Machine::new();
+    let config = StartupConfig::new("bob")
+        .password("pw")
+        .allowed_auth(AuthMethods::SCRAM_SHA_256);
+    m.start(&config).unwrap();
+    sent(&mut m);
+    m.receive(&auth(3, &[]));
+    assert_eq!(
+        m.next_event(),
+        Err(Error::Auth(AuthError::MethodNotAllowed("password")))
+    );
+    assert!(sent(&mut m).is_empty(), "the password must not be sent");
+
+    let mut m = Machine::new();
+    m.start(&StartupConfig::new("bob").allowed_auth(AuthMethods::MD5))
+        .unwrap();
+    m.receive(&auth_ok());
+    assert_eq!(
+        m.next_event(),
+        Err(Error::Auth(AuthError::MethodNotAllowed("none")))
+    );
+}
+
+#[test]
+fn required_channel_binding_without_tls_fails_before_the_password() {
+    let mut m = Machine::new();
+    m.start(
+        &StartupConfig::new("bob")
+            .password("pw")
+            .require_channel_binding(true),
+    )
+    .unwrap();
+    sent(&mut m);
+    m.receive(&auth(10, b"SCRAM-SHA-256\0\0"));
+    assert!(matches!(
+        m.next_event(),
+        Err(Error::Auth(AuthError::ChannelBindingRequired(_)))
+    ));
+    assert!(sent(&mut m).is_empty());
+    // md5 and trust are refused too
+    for request in [auth(5, &[1, 2, 3, 4]), auth_ok()] {
+        let mut m = Machine::new();
+        let config = StartupConfig::new("bob")
+            .password("pw")
+            .tls(Some(vec![1; 32]))
+            .require_channel_binding(true);
+        m.start(&config).unwrap();
+        sent(&mut m);
+        m.receive(&request);
+        assert!(matches!(
+            m.next_event(),
+            Err(Error::Auth(AuthError::ChannelBindingRequired(_)))
+        ));
+        assert!(sent(&mut m).is_empty());
+    }
+}
+
+#[test]
+fn plus_is_chosen_with_a_certificate_hash() {
+    let mut m = Machine::new();
+    let config = StartupConfig::new("bob")
+        .password("pw")
+        .tls(Some(vec![7; 32]))
+        .require_channel_binding(true);
+    m.start(&config).unwrap();
+    sent(&mut m);
+    assert!(feed(&mut m, &auth(10, b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0")).is_empty());
+    let initial = sent(&mut m);
+    assert!(initial.windows(19).any(|w| w == b"SCRAM-SHA-256-PLUS\0"));
+    assert!(initial
+        .windows(24)
+        .any(|w| w == b"p=tls-server-end-point,,"));
+}
+
+#[test]
+fn tls_without_plus_offer_says_y() {
+    let mut m = Machine::new();
+    m.start(
+        &StartupConfig::new("bob")
+            .password("pw")
+            .tls(Some(vec![7; 32])),
+    )
+    .unwrap();
+    sent(&mut m);
+    feed(&mut m, &auth(10, b"SCRAM-SHA-256\0\0"));
+    let initial = sent(&mut m);
+    assert!(initial.windows(4).any(|w| w == b"y,,n"));
+}

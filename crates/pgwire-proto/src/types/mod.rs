@@ -16,16 +16,41 @@ use bytes::BytesMut;
 
 use crate::row::{ColumnError, Format, RowDescription};
 
+mod array;
+mod binary;
 mod boolean;
 mod bytea;
+mod composite;
+mod enums;
 mod error;
 mod float;
+mod hstore;
+mod inet;
 mod int;
+mod json;
+mod numeric;
 pub mod oid;
 mod option;
+mod range;
+mod registry;
 mod text;
+mod value;
+// Named after the `time` crate it converts; `self::time` in paths here.
+mod time;
+// Named after the type; the `uuid` crate is `::uuid` in it.
+mod uuid;
 
+pub use self::time::{Infinite, Interval, TimeTz};
+pub use array::{array_type, element_type, Array, Dimension, MAX_DIMENSIONS};
+pub use binary::has_binary_decoder;
+pub use enums::{enum_from_sql, enum_to_sql, PgEnum};
 pub use error::TypeError;
+pub use inet::Inet;
+pub use json::Json;
+pub use numeric::Numeric;
+pub use range::{range_subtype, range_type, Bound, Range};
+pub use registry::{ResolvedType, TypeKind, TypeRegistry, RESOLVE_TYPES_SQL};
+pub use value::Value;
 
 /// A PostgreSQL object identifier; here, the OID of a type (`pg_type.oid`).
 pub type Oid = u32;

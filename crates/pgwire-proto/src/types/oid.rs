@@ -40,9 +40,102 @@ pub const VARCHAR: Oid = 1043;
 pub const NUMERIC: Oid = 1700;
 /// `jsonb`.
 pub const JSONB: Oid = 3802;
+/// `cidr`: an IPv4 or IPv6 network.
+pub const CIDR: Oid = 650;
+/// `macaddr`: a MAC address (named in messages; no Rust conversion yet).
+pub const MACADDR: Oid = 829;
+/// `inet`: an IPv4 or IPv6 host address, with an optional netmask.
+pub const INET: Oid = 869;
+/// `date`.
+pub const DATE: Oid = 1082;
+/// `time` (`time without time zone`).
+pub const TIME: Oid = 1083;
+/// `timestamp` (`timestamp without time zone`).
+pub const TIMESTAMP: Oid = 1114;
+/// `timestamptz` (`timestamp with time zone`).
+pub const TIMESTAMPTZ: Oid = 1184;
+/// `interval`.
+pub const INTERVAL: Oid = 1186;
+/// `timetz` (`time with time zone`).
+pub const TIMETZ: Oid = 1266;
+/// `uuid`.
+pub const UUID: Oid = 2950;
 
-/// The name PostgreSQL gives the built-in type `oid`, for messages; `None` for
-/// OIDs not listed in this module.
+/// `int2vector`: a zero-based `int2` array, in the system catalogs.
+pub const INT2VECTOR: Oid = 22;
+/// `oidvector`: a zero-based `oid` array, in the system catalogs.
+pub const OIDVECTOR: Oid = 30;
+/// `record`: an anonymous composite value (`SELECT ROW(1, 'a')`).
+pub const RECORD: Oid = 2249;
+
+/// `int4range`.
+pub const INT4RANGE: Oid = 3904;
+/// `numrange`.
+pub const NUMRANGE: Oid = 3906;
+/// `tsrange`.
+pub const TSRANGE: Oid = 3908;
+/// `tstzrange`.
+pub const TSTZRANGE: Oid = 3910;
+/// `daterange`.
+pub const DATERANGE: Oid = 3912;
+/// `int8range`.
+pub const INT8RANGE: Oid = 3926;
+
+/// `bool[]`.
+pub const BOOL_ARRAY: Oid = 1000;
+/// `bytea[]`.
+pub const BYTEA_ARRAY: Oid = 1001;
+/// `"char"[]`.
+pub const CHAR_ARRAY: Oid = 1002;
+/// `name[]`.
+pub const NAME_ARRAY: Oid = 1003;
+/// `int2[]`.
+pub const INT2_ARRAY: Oid = 1005;
+/// `int4[]`.
+pub const INT4_ARRAY: Oid = 1007;
+/// `text[]`.
+pub const TEXT_ARRAY: Oid = 1009;
+/// `bpchar[]`.
+pub const BPCHAR_ARRAY: Oid = 1014;
+/// `varchar[]`.
+pub const VARCHAR_ARRAY: Oid = 1015;
+/// `int8[]`.
+pub const INT8_ARRAY: Oid = 1016;
+/// `float4[]`.
+pub const FLOAT4_ARRAY: Oid = 1021;
+/// `float8[]`.
+pub const FLOAT8_ARRAY: Oid = 1022;
+/// `oid[]`.
+pub const OID_ARRAY: Oid = 1028;
+/// `json[]`.
+pub const JSON_ARRAY: Oid = 199;
+/// `jsonb[]`.
+pub const JSONB_ARRAY: Oid = 3807;
+/// `numeric[]`.
+pub const NUMERIC_ARRAY: Oid = 1231;
+/// `date[]`.
+pub const DATE_ARRAY: Oid = 1182;
+/// `time[]`.
+pub const TIME_ARRAY: Oid = 1183;
+/// `timestamp[]`.
+pub const TIMESTAMP_ARRAY: Oid = 1115;
+/// `timestamptz[]`.
+pub const TIMESTAMPTZ_ARRAY: Oid = 1185;
+/// `interval[]`.
+pub const INTERVAL_ARRAY: Oid = 1187;
+/// `timetz[]`.
+pub const TIMETZ_ARRAY: Oid = 1270;
+/// `uuid[]`.
+pub const UUID_ARRAY: Oid = 2951;
+/// `inet[]`.
+pub const INET_ARRAY: Oid = 1041;
+/// `cidr[]`.
+pub const CIDR_ARRAY: Oid = 651;
+/// `record[]`.
+pub const RECORD_ARRAY: Oid = 2287;
+
+/// The name PostgreSQL gives the built-in type `oid`, for messages (arrays
+/// as `_int4`); `None` for types that are not built in.
 ///
 /// ```
 /// use pgwire_proto::types::oid;
@@ -69,7 +162,18 @@ pub fn name(oid: Oid) -> Option<&'static str> {
         VARCHAR => "varchar",
         NUMERIC => "numeric",
         JSONB => "jsonb",
-        _ => return None,
+        CIDR => "cidr",
+        MACADDR => "macaddr",
+        INET => "inet",
+        DATE => "date",
+        TIME => "time",
+        TIMESTAMP => "timestamp",
+        TIMESTAMPTZ => "timestamptz",
+        INTERVAL => "interval",
+        TIMETZ => "timetz",
+        UUID => "uuid",
+        // Arrays, ranges and the rest of the built-in types, by typname.
+        _ => return super::registry::builtin_name(oid),
     })
 }
 

@@ -1,0 +1,1028 @@
+//! Turning `(key, value)` pairs into [`ConnectOptions`], filling the gaps
+//! from the `PG*` environment variables and then libpq's defaults.
+//!
+//! The environment is injected ([`Env`]) so that tests never read or change
+//! the real process environment.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::error::{OptionsError, Origin};
+use super::{
+    ChannelBindingMode, ConnectOptions, Host, HostSpec, LoadBalanceHosts, RequireAuth, SslMode,
+    SslNegotiation, SslRootCert, TargetSessionAttrs, DEFAULT_PORT,
+};
+
+/// What the resolution may read from outside: variables, the operating
+/// system's idea of the current user, and where default sockets live.
+pub(crate) struct Env<'a> {
+    /// An environment variable (`None` if unset or not Unicode).
+    pub(crate) var: &'a dyn Fn(&str) -> Option<String>,
+    /// The current user from the system's user database.
+    pub(crate) os_user: &'a dyn Fn() -> Option<String>,
+    /// Directories that become the default host if they hold the socket.
+    pub(crate) socket_dirs: &'a [&'a str],
+    /// Otherwise, the first of these that exists becomes the default host.
+    pub(crate) fallback_socket_dirs: &'a [&'a str],
+}
+
+impl Env<'static> {
+    /// The real process environment.
+    pub(crate) fn process() -> Self {
+        Env {
+            var: &process_var,
+            os_user: &os_user,
+            socket_dirs: if cfg!(unix) {
+                &["/run/postgresql", "/var/run/postgresql", "/tmp"]
+            } else {
+                &[]
+            },
+            fallback_socket_dirs: if cfg!(unix) {
+                &["/run/postgresql", "/var/run/postgresql"]
+            } else {
+                &[]
+            },
+        }
+    }
+}
+
+fn process_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The user name for the effective uid, from `/proc` and `/etc/passwd`:
+/// what libpq gets from `getpwuid(geteuid())`, without `unsafe`. Users known
+/// only to NSS (LDAP, ...) are not found.
+fn os_user() -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    // "Uid:\treal\teffective\tsaved\tfilesystem"
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let _password = fields.next()?;
+        (fields.next()? == euid && !name.is_empty()).then(|| name.to_owned())
+    })
+}
+
+/// How a key is handled.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Stored in [`ConnectOptions`].
+    Used,
+    /// Accepted, checked and ignored.
+    Ignored,
+}
+
+/// Every key understood, with the environment variable that fills it in.
+const KEYS: &[(&str, Option<&str>, Kind)] = &[
+    ("host", Some("PGHOST"), Kind::Used),
+    ("hostaddr", Some("PGHOSTADDR"), Kind::Used),
+    ("port", Some("PGPORT"), Kind::Used),
+    ("dbname", Some("PGDATABASE"), Kind::Used),
+    ("user", Some("PGUSER"), Kind::Used),
+    ("password", Some("PGPASSWORD"), Kind::Used),
+    ("passfile", Some("PGPASSFILE"), Kind::Used),
+    ("application_name", Some("PGAPPNAME"), Kind::Used),
+    ("fallback_application_name", None, Kind::Used),
+    ("options", Some("PGOPTIONS"), Kind::Used),
+    ("connect_timeout", Some("PGCONNECT_TIMEOUT"), Kind::Used),
+    ("sslmode", Some("PGSSLMODE"), Kind::Used),
+    ("sslnegotiation", Some("PGSSLNEGOTIATION"), Kind::Used),
+    ("sslrootcert", Some("PGSSLROOTCERT"), Kind::Used),
+    ("sslcert", Some("PGSSLCERT"), Kind::Used),
+    ("sslkey", Some("PGSSLKEY"), Kind::Used),
+    ("channel_binding", Some("PGCHANNELBINDING"), Kind::Used),
+    ("require_auth", Some("PGREQUIREAUTH"), Kind::Used),
+    (
+        "target_session_attrs",
+        Some("PGTARGETSESSIONATTRS"),
+        Kind::Used,
+    ),
+    ("load_balance_hosts", Some("PGLOADBALANCEHOSTS"), Kind::Used),
+    // Checked only: the session is always UTF8 (the machine decodes
+    // everything as UTF-8), so another encoding is refused, not ignored.
+    ("client_encoding", None, Kind::Used),
+    ("keepalives", None, Kind::Ignored),
+    ("keepalives_idle", None, Kind::Ignored),
+    ("keepalives_interval", None, Kind::Ignored),
+    ("keepalives_count", None, Kind::Ignored),
+    ("sslcompression", None, Kind::Ignored),
+    ("gssencmode", None, Kind::Ignored),
+];
+
+/// libpq keys that are not implemented: named as such rather than as
+/// unknown, so that the message does not suggest a typo.
+const UNSUPPORTED: &[&str] = &[
+    "service",
+    "requiressl",
+    "sslpassword",
+    "sslcertmode",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "requirepeer",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "replication",
+    "tcp_user_timeout",
+];
+
+/// The value of each key after the environment has filled the gaps.
+struct Values {
+    map: HashMap<&'static str, (String, Origin)>,
+}
+
+impl Values {
+    fn collect(
+        pairs: Vec<(String, String)>,
+        origin: Origin,
+        env: &Env<'_>,
+    ) -> Result<Self, OptionsError> {
+        let mut map = HashMap::new();
+        for (key, value) in pairs {
+            let Some(&(name, _, _)) = KEYS.iter().find(|(name, _, _)| *name == key) else {
+                let problem = if UNSUPPORTED.contains(&key.as_str()) {
+                    format!("connection option \"{key}\" is not supported")
+                } else {
+                    format!("unknown connection option \"{key}\"")
+                };
+                return Err(OptionsError::new(format!("{problem}{origin}")));
+            };
+            // A later value replaces an earlier one, as in libpq.
+            map.insert(name, (value, origin));
+        }
+        for &(name, var, _) in KEYS {
+            if let Some(var) = var {
+                if !map.contains_key(name) {
+                    if let Some(value) = (env.var)(var) {
+                        map.insert(name, (value, Origin::Env(var)));
+                    }
+                }
+            }
+        }
+        Ok(Values { map })
+    }
+
+    /// The value of `key`, or `None` if unset or empty. An empty value that
+    /// was given still kept the environment variable out, as in libpq.
+    fn get(&self, key: &str) -> Option<(&str, Origin)> {
+        self.map
+            .get(key)
+            .filter(|(value, _)| !value.is_empty())
+            .map(|(value, origin)| (value.as_str(), *origin))
+    }
+
+    fn string(&self, key: &str) -> Option<String> {
+        self.get(key).map(|(value, _)| value.to_owned())
+    }
+
+    fn path(&self, key: &str) -> Option<PathBuf> {
+        self.get(key).map(|(value, _)| PathBuf::from(value))
+    }
+
+    fn parsed<T>(
+        &self,
+        key: &str,
+        parse: impl Fn(&str, Origin) -> Result<T, OptionsError>,
+    ) -> Result<Option<T>, OptionsError> {
+        self.get(key)
+            .map(|(v, origin)| parse(v, origin))
+            .transpose()
+    }
+}
+
+/// Builds the options from `pairs` (from a URL or a `key=value` string),
+/// the environment and the defaults.
+pub(super) fn resolve(
+    pairs: Vec<(String, String)>,
+    origin: Origin,
+    env: &Env<'_>,
+) -> Result<ConnectOptions, OptionsError> {
+    let values = Values::collect(pairs, origin, env)?;
+    check_ignored(&values)?;
+    if let Some((encoding, origin)) = values.get("client_encoding") {
+        if !["utf8", "utf-8", "unicode"].contains(&encoding.to_ascii_lowercase().as_str()) {
+            return Err(OptionsError::new(format!(
+                "client_encoding \"{encoding}\"{origin} is not supported: the session is always UTF8"
+            )));
+        }
+    }
+
+    let user = match values.string("user") {
+        Some(user) => user,
+        None => default_user(env).ok_or_else(|| {
+            OptionsError::new(
+                "could not determine the user name: set user, PGUSER, USER or LOGNAME",
+            )
+        })?,
+    };
+    let hosts = resolve_hosts(&values, env)?;
+    let mut options = ConnectOptions::with_hosts(hosts, user);
+    options.database = Some(
+        values
+            .string("dbname")
+            .unwrap_or_else(|| options.user.clone()),
+    );
+    options.password = values.string("password");
+    options.passfile = values.path("passfile");
+    options.application_name = values.string("application_name");
+    options.fallback_application_name = values.string("fallback_application_name");
+    options.options = values.string("options");
+    options.connect_timeout = values.parsed("connect_timeout", parse_timeout)?.flatten();
+
+    let ssl_mode = values.parsed("sslmode", SslMode::parse_in)?;
+    options.ssl_negotiation = values
+        .parsed("sslnegotiation", SslNegotiation::parse_in)?
+        .unwrap_or_default();
+    options.ssl_root_cert = values.get("sslrootcert").map(|(v, _)| match v {
+        "system" => SslRootCert::System,
+        path => SslRootCert::File(PathBuf::from(path)),
+    });
+    options.ssl_mode = match (&options.ssl_root_cert, ssl_mode) {
+        // libpq 16: the system store only makes sense with host name checks,
+        // so it makes verify-full the default and refuses anything weaker.
+        (Some(SslRootCert::System), None) => SslMode::VerifyFull,
+        (Some(SslRootCert::System), Some(mode)) if mode != SslMode::VerifyFull => {
+            return Err(OptionsError::new(format!(
+                "weak sslmode \"{mode}\" may not be used with sslrootcert=system (use \"verify-full\")"
+            )))
+        }
+        (_, mode) => mode.unwrap_or_default(),
+    };
+    // libpq 17: direct TLS cannot fall back to plaintext, so the modes that
+    // would are refused rather than silently hardened.
+    if options.ssl_negotiation == SslNegotiation::Direct
+        && matches!(
+            options.ssl_mode,
+            SslMode::Disable | SslMode::Allow | SslMode::Prefer
+        )
+    {
+        return Err(OptionsError::new(format!(
+            "weak sslmode \"{}\" may not be used with sslnegotiation=direct (use \"require\", \"verify-ca\" or \"verify-full\")",
+            options.ssl_mode
+        )));
+    }
+    options.ssl_cert = values.path("sslcert");
+    options.ssl_key = values.path("sslkey");
+    if let Some(dir) = cert_dir(env) {
+        let existing = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
+        if options.ssl_root_cert.is_none()
+            && matches!(options.ssl_mode, SslMode::VerifyCa | SslMode::VerifyFull)
+        {
+            options.ssl_root_cert = existing("root.crt").map(SslRootCert::File);
+        }
+        if options.ssl_cert.is_none() {
+            options.ssl_cert = existing("postgresql.crt");
+        }
+        if options.ssl_key.is_none() {
+            options.ssl_key = existing("postgresql.key");
+        }
+    }
+
+    options.channel_binding = values
+        .parsed("channel_binding", ChannelBindingMode::parse_in)?
+        .unwrap_or_default();
+    options.require_auth = values.parsed("require_auth", RequireAuth::parse_in)?;
+    options.target_session_attrs = values
+        .parsed("target_session_attrs", TargetSessionAttrs::parse_in)?
+        .unwrap_or_default();
+    options.load_balance_hosts = values
+        .parsed("load_balance_hosts", LoadBalanceHosts::parse_in)?
+        .unwrap_or_default();
+    Ok(options)
+}
+
+/// The keys accepted for compatibility still get their values checked, so
+/// that a typo is not silently ignored.
+fn check_ignored(values: &Values) -> Result<(), OptionsError> {
+    for &(key, _, kind) in KEYS {
+        if kind != Kind::Ignored {
+            continue;
+        }
+        let Some((value, origin)) = values.get(key) else {
+            continue;
+        };
+        let valid = match key {
+            "sslcompression" => matches!(value, "0" | "1"),
+            "gssencmode" => {
+                if value == "require" {
+                    return Err(OptionsError::new(format!(
+                        "gssencmode \"require\"{origin} is not supported: GSSAPI encryption is not implemented"
+                    )));
+                }
+                matches!(value, "disable" | "prefer")
+            }
+            _ => value.trim().parse::<i64>().is_ok(),
+        };
+        if !valid {
+            let expected = match key {
+                "sslcompression" => "0 or 1",
+                "gssencmode" => "disable or prefer",
+                _ => "a whole number",
+            };
+            return Err(OptionsError::invalid(key, value, origin, Some(expected)));
+        }
+    }
+    Ok(())
+}
+
+/// libpq's rule: a comma list of hosts and/or host addresses (the same
+/// count when both are given) and one port for all or one port per host.
+fn resolve_hosts(values: &Values, env: &Env<'_>) -> Result<Vec<HostSpec>, OptionsError> {
+    let list = |key| -> Vec<(&str, Origin)> {
+        match values.get(key) {
+            Some((v, origin)) => v.split(',').map(|s| (s.trim(), origin)).collect(),
+            None => Vec::new(),
+        }
+    };
+    let names = list("host");
+    let addrs = list("hostaddr");
+    let ports = list("port");
+    if !names.is_empty() && !addrs.is_empty() && names.len() != addrs.len() {
+        return Err(OptionsError::new(format!(
+            "could not match {} host names to {} hostaddr values",
+            names.len(),
+            addrs.len()
+        )));
+    }
+    let count = names.len().max(addrs.len()).max(1);
+    if ports.len() > 1 && ports.len() != count {
+        return Err(OptionsError::new(format!(
+            "could not match {} port numbers to {count} host{}",
+            ports.len(),
+            if count == 1 { "" } else { "s" }
+        )));
+    }
+    let mut hosts = Vec::with_capacity(count);
+    for i in 0..count {
+        let port = match ports.get(i).or(ports.first()) {
+            Some(&(port, origin)) if !port.is_empty() => parse_port(port, origin)?,
+            _ => DEFAULT_PORT,
+        };
+        let hostaddr = match addrs.get(i) {
+            Some(&(addr, origin)) if !addr.is_empty() => {
+                Some(addr.parse::<IpAddr>().map_err(|_| {
+                    OptionsError::invalid("hostaddr", addr, origin, Some("an IP address"))
+                })?)
+            }
+            _ => None,
+        };
+        let host = match (names.get(i).map(|&(name, _)| name), hostaddr) {
+            // A socket path with a hostaddr: libpq connects to the address,
+            // so the path is dropped.
+            (Some(name), Some(ip)) if name.starts_with('/') => Host::Tcp(ip.to_string()),
+            (Some(name), _) if !name.is_empty() => Host::parse(name),
+            (_, Some(ip)) => Host::Tcp(ip.to_string()),
+            _ => default_host(env, port),
+        };
+        hosts.push(HostSpec {
+            host,
+            port,
+            hostaddr,
+        });
+    }
+    Ok(hosts)
+}
+
+fn parse_port(port: &str, origin: Origin) -> Result<u16, OptionsError> {
+    match port.trim().parse::<u16>() {
+        Ok(p) if p != 0 => Ok(p),
+        _ => Err(OptionsError::invalid(
+            "port",
+            port,
+            origin,
+            Some("a number from 1 to 65535"),
+        )),
+    }
+}
+
+/// Seconds; zero or negative means no timeout, as in libpq.
+fn parse_timeout(value: &str, origin: Origin) -> Result<Option<Duration>, OptionsError> {
+    let seconds = value.trim().parse::<i64>().map_err(|_| {
+        OptionsError::invalid(
+            "connect_timeout",
+            value,
+            origin,
+            Some("a whole number of seconds"),
+        )
+    })?;
+    Ok(u64::try_from(seconds)
+        .ok()
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs))
+}
+
+/// A socket directory that holds the server's socket, else a standard
+/// socket directory that exists, else `localhost` over TCP.
+fn default_host(env: &Env<'_>, port: u16) -> Host {
+    let socket = format!(".s.PGSQL.{port}");
+    let with_socket = env
+        .socket_dirs
+        .iter()
+        .find(|dir| Path::new(dir).join(&socket).exists());
+    let existing = || {
+        env.fallback_socket_dirs
+            .iter()
+            .find(|dir| Path::new(dir).is_dir())
+    };
+    match with_socket.or_else(existing) {
+        Some(dir) => Host::Unix(PathBuf::from(dir)),
+        None => Host::Tcp("localhost".into()),
+    }
+}
+
+fn default_user(env: &Env<'_>) -> Option<String> {
+    let var = |name| (env.var)(name).filter(|v| !v.is_empty());
+    var("USER")
+        .or_else(|| var("LOGNAME"))
+        .or_else(|| if cfg!(windows) { var("USERNAME") } else { None })
+        .or_else(|| (env.os_user)())
+}
+
+/// The user's configuration directory: `~/.postgresql` (or
+/// `%APPDATA%\postgresql` on Windows, as libpq).
+fn cert_dir(env: &Env<'_>) -> Option<PathBuf> {
+    if cfg!(windows) {
+        (env.var)("APPDATA")
+            .filter(|v| !v.is_empty())
+            .map(|d| Path::new(&d).join("postgresql"))
+    } else {
+        (env.var)("HOME")
+            .filter(|v| !v.is_empty())
+            .map(|d| Path::new(&d).join(".postgresql"))
+    }
+}
+
+/// The password file when the options name none: `PGPASSFILE`, else
+/// `~/.pgpass` (`%APPDATA%\postgresql\pgpass.conf` on Windows).
+pub(super) fn passfile(env: &Env<'_>) -> Option<PathBuf> {
+    if let Some(path) = (env.var)("PGPASSFILE").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    if cfg!(windows) {
+        cert_dir(env).map(|d| d.join("pgpass.conf"))
+    } else {
+        (env.var)("HOME")
+            .filter(|v| !v.is_empty())
+            .map(|d| Path::new(&d).join(".pgpass"))
+    }
+}
+
+/// Parses `conninfo` with only `vars` in the environment (plus `USER=tester`
+/// unless `vars` sets `USER`), no OS user and no default socket directories.
+#[cfg(test)]
+pub(super) fn test_parse(
+    conninfo: &str,
+    vars: &[(&str, &str)],
+) -> Result<ConnectOptions, OptionsError> {
+    let var = |name: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+            .or_else(|| (name == "USER").then(|| "tester".to_owned()))
+    };
+    let env = Env {
+        var: &var,
+        os_user: &|| None,
+        socket_dirs: &[],
+        fallback_socket_dirs: &[],
+    };
+    ConnectOptions::parse_with(conninfo, &env)
+}
+
+/// A fresh empty directory under the system temp directory.
+#[cfg(test)]
+pub(super) fn temp_dir(tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "pgwire-options-{tag}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use super::super::*;
+    use super::{temp_dir, test_parse, Env};
+
+    fn hosts(opts: &ConnectOptions) -> Vec<String> {
+        opts.hosts().iter().map(HostSpec::describe).collect()
+    }
+
+    fn err(conninfo: &str, vars: &[(&str, &str)]) -> String {
+        test_parse(conninfo, vars).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let opts = test_parse("", &[]).unwrap();
+        assert_eq!(hosts(&opts), ["localhost:5432"]);
+        assert_eq!(opts.user(), "tester");
+        assert_eq!(opts.get_database(), Some("tester"));
+        assert_eq!(opts.get_password(), None);
+        assert_eq!(opts.get_ssl_mode(), SslMode::Prefer);
+        assert_eq!(opts.get_ssl_negotiation(), SslNegotiation::Postgres);
+        assert_eq!(opts.get_ssl_root_cert(), None);
+        assert_eq!(opts.get_ssl_cert(), None);
+        assert_eq!(opts.get_ssl_key(), None);
+        assert_eq!(opts.get_channel_binding(), ChannelBindingMode::Prefer);
+        assert_eq!(opts.get_require_auth(), None);
+        assert_eq!(opts.get_connect_timeout(), None);
+        assert_eq!(opts.get_target_session_attrs(), TargetSessionAttrs::Any);
+        assert_eq!(opts.get_load_balance_hosts(), LoadBalanceHosts::Disable);
+        assert_eq!(opts.get_passfile(), None);
+        assert_eq!(opts.get_application_name(), None);
+        assert_eq!(opts.get_options(), None);
+    }
+
+    #[test]
+    fn default_user_sources() {
+        assert_eq!(
+            test_parse("", &[("USER", ""), ("LOGNAME", "logname")])
+                .unwrap()
+                .user(),
+            "logname"
+        );
+        let var = |_: &str| None;
+        let mut env = Env {
+            var: &var,
+            os_user: &|| Some("fromos".into()),
+            socket_dirs: &[],
+            fallback_socket_dirs: &[],
+        };
+        assert_eq!(
+            ConnectOptions::parse_with("", &env).unwrap().user(),
+            "fromos"
+        );
+        env.os_user = &|| None;
+        assert_eq!(
+            ConnectOptions::parse_with("", &env)
+                .unwrap_err()
+                .to_string(),
+            "could not determine the user name: set user, PGUSER, USER or LOGNAME"
+        );
+        assert_eq!(
+            ConnectOptions::parse_with("user=given", &env)
+                .unwrap()
+                .user(),
+            "given"
+        );
+    }
+
+    #[test]
+    fn default_host_prefers_a_directory_with_the_socket() {
+        let with_socket = temp_dir("sockdir");
+        let without = temp_dir("emptydir");
+        std::fs::write(with_socket.join(".s.PGSQL.6000"), b"").unwrap();
+        let (a, b) = (without.to_str().unwrap(), with_socket.to_str().unwrap());
+        let var = |name: &str| match name {
+            "USER" => Some("u".to_owned()),
+            "PGPORT" => Some("6000".to_owned()),
+            _ => None,
+        };
+        let dirs = [a, b];
+        let env = Env {
+            var: &var,
+            os_user: &|| None,
+            socket_dirs: &dirs,
+            fallback_socket_dirs: &[],
+        };
+        let opts = ConnectOptions::parse_with("", &env).unwrap();
+        assert_eq!(opts.host(), &Host::Unix(with_socket.clone()));
+        // Another port: no socket anywhere, so the first existing fallback
+        // directory, else localhost.
+        let opts = ConnectOptions::parse_with("port=6001", &env).unwrap();
+        assert_eq!(opts.host(), &Host::Tcp("localhost".into()));
+        let fallback = ["/no/such/dir", a];
+        let env = Env {
+            fallback_socket_dirs: &fallback,
+            ..env
+        };
+        let opts = ConnectOptions::parse_with("port=6001", &env).unwrap();
+        assert_eq!(opts.host(), &Host::Unix(without.clone()));
+        std::fs::remove_dir_all(with_socket).unwrap();
+        std::fs::remove_dir_all(without).unwrap();
+    }
+
+    #[test]
+    fn each_environment_variable() {
+        let opts = test_parse(
+            "",
+            &[
+                ("PGHOST", "envhost"),
+                ("PGHOSTADDR", "192.0.2.1"),
+                ("PGPORT", "6543"),
+                ("PGUSER", "envuser"),
+                ("PGPASSWORD", "envpw"),
+                ("PGDATABASE", "envdb"),
+                ("PGAPPNAME", "envapp"),
+                ("PGOPTIONS", "-c geqo=off"),
+                ("PGSSLMODE", "verify-ca"),
+                ("PGSSLNEGOTIATION", "direct"),
+                ("PGSSLROOTCERT", "/env/root.crt"),
+                ("PGSSLCERT", "/env/client.crt"),
+                ("PGSSLKEY", "/env/client.key"),
+                ("PGCHANNELBINDING", "require"),
+                ("PGCONNECT_TIMEOUT", "7"),
+                ("PGTARGETSESSIONATTRS", "read-write"),
+                ("PGLOADBALANCEHOSTS", "random"),
+                ("PGREQUIREAUTH", "!password"),
+                ("PGPASSFILE", "/env/pgpass"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            opts.hosts(),
+            [HostSpec {
+                host: Host::Tcp("envhost".into()),
+                port: 6543,
+                hostaddr: Some("192.0.2.1".parse::<IpAddr>().unwrap()),
+            }]
+        );
+        assert_eq!(opts.user(), "envuser");
+        assert_eq!(opts.get_password(), Some("envpw"));
+        assert_eq!(opts.get_database(), Some("envdb"));
+        assert_eq!(opts.get_application_name(), Some("envapp"));
+        assert_eq!(opts.get_options(), Some("-c geqo=off"));
+        assert_eq!(opts.get_ssl_mode(), SslMode::VerifyCa);
+        assert_eq!(opts.get_ssl_negotiation(), SslNegotiation::Direct);
+        assert_eq!(
+            opts.get_ssl_root_cert(),
+            Some(&SslRootCert::File("/env/root.crt".into()))
+        );
+        assert_eq!(opts.get_ssl_cert(), Some(Path::new("/env/client.crt")));
+        assert_eq!(opts.get_ssl_key(), Some(Path::new("/env/client.key")));
+        assert_eq!(opts.get_channel_binding(), ChannelBindingMode::Require);
+        assert_eq!(opts.get_connect_timeout(), Some(Duration::from_secs(7)));
+        assert_eq!(
+            opts.get_target_session_attrs(),
+            TargetSessionAttrs::ReadWrite
+        );
+        assert_eq!(opts.get_load_balance_hosts(), LoadBalanceHosts::Random);
+        let require = opts.get_require_auth().unwrap();
+        assert!(!require.allows(AuthMethod::Password));
+        assert!(require.allows(AuthMethod::Md5));
+        assert_eq!(opts.get_passfile(), Some(Path::new("/env/pgpass")));
+    }
+
+    #[test]
+    fn environment_errors_name_the_variable() {
+        assert_eq!(
+            err("", &[("PGSSLMODE", "sometimes")]),
+            "invalid sslmode \"sometimes\" in PGSSLMODE (expected disable, allow, prefer, require, verify-ca or verify-full)"
+        );
+        assert_eq!(
+            err("", &[("PGPORT", "x")]),
+            "invalid port \"x\" in PGPORT (expected a number from 1 to 65535)"
+        );
+        assert_eq!(
+            err("", &[("PGCONNECT_TIMEOUT", "soon")]),
+            "invalid connect_timeout \"soon\" in PGCONNECT_TIMEOUT (expected a whole number of seconds)"
+        );
+        assert_eq!(
+            err("", &[("PGHOSTADDR", "db.example.com")]),
+            "invalid hostaddr \"db.example.com\" in PGHOSTADDR (expected an IP address)"
+        );
+        assert!(err("", &[("PGREQUIREAUTH", "md5,!password")]).contains("in PGREQUIREAUTH"));
+    }
+
+    #[test]
+    fn precedence_conninfo_then_environment_then_default() {
+        let env = [
+            ("PGHOST", "envhost"),
+            ("PGPORT", "6000"),
+            ("PGUSER", "envuser"),
+            ("PGDATABASE", "envdb"),
+            ("PGSSLMODE", "require"),
+            ("PGAPPNAME", "envapp"),
+        ];
+        let opts = test_parse("host=given sslmode=disable dbname=givendb", &env).unwrap();
+        assert_eq!(hosts(&opts), ["given:6000"]);
+        assert_eq!(opts.user(), "envuser");
+        assert_eq!(opts.get_database(), Some("givendb"));
+        assert_eq!(opts.get_ssl_mode(), SslMode::Disable);
+        assert_eq!(opts.get_application_name(), Some("envapp"));
+        // The same through a URL.
+        let opts = test_parse("postgresql://urluser@urlhost:7000", &env).unwrap();
+        assert_eq!(hosts(&opts), ["urlhost:7000"]);
+        assert_eq!(opts.user(), "urluser");
+        assert_eq!(opts.get_database(), Some("envdb"));
+        // An explicit empty value means the default, not the environment.
+        let opts = test_parse("host='' port='' application_name=''", &env).unwrap();
+        assert_eq!(hosts(&opts), ["localhost:5432"]);
+        assert_eq!(opts.get_application_name(), None);
+        // Without either, the default; the database follows the user.
+        let opts = test_parse("user=someone", &[]).unwrap();
+        assert_eq!(opts.get_database(), Some("someone"));
+        assert_eq!(opts.get_ssl_mode(), SslMode::Prefer);
+    }
+
+    #[test]
+    fn every_enum_value_in_conninfo() {
+        for (word, mode) in [
+            ("disable", SslMode::Disable),
+            ("allow", SslMode::Allow),
+            ("prefer", SslMode::Prefer),
+            ("require", SslMode::Require),
+            ("verify-ca", SslMode::VerifyCa),
+            ("verify-full", SslMode::VerifyFull),
+        ] {
+            let opts = test_parse(&format!("sslmode={word}"), &[]).unwrap();
+            assert_eq!(opts.get_ssl_mode(), mode);
+        }
+        for (word, value) in [
+            ("postgres", SslNegotiation::Postgres),
+            ("direct", SslNegotiation::Direct),
+        ] {
+            let opts = test_parse(&format!("sslmode=require sslnegotiation={word}"), &[]).unwrap();
+            assert_eq!(opts.get_ssl_negotiation(), value);
+        }
+        for (word, value) in [
+            ("disable", ChannelBindingMode::Disable),
+            ("prefer", ChannelBindingMode::Prefer),
+            ("require", ChannelBindingMode::Require),
+        ] {
+            let opts = test_parse(&format!("channel_binding={word}"), &[]).unwrap();
+            assert_eq!(opts.get_channel_binding(), value);
+        }
+        for (word, value) in [
+            ("any", TargetSessionAttrs::Any),
+            ("read-write", TargetSessionAttrs::ReadWrite),
+            ("read-only", TargetSessionAttrs::ReadOnly),
+            ("primary", TargetSessionAttrs::Primary),
+            ("standby", TargetSessionAttrs::Standby),
+            ("prefer-standby", TargetSessionAttrs::PreferStandby),
+        ] {
+            let opts = test_parse(&format!("target_session_attrs={word}"), &[]).unwrap();
+            assert_eq!(opts.get_target_session_attrs(), value);
+        }
+        for (word, value) in [
+            ("disable", LoadBalanceHosts::Disable),
+            ("random", LoadBalanceHosts::Random),
+        ] {
+            let opts = test_parse(&format!("load_balance_hosts={word}"), &[]).unwrap();
+            assert_eq!(opts.get_load_balance_hosts(), value);
+        }
+        let opts = test_parse("sslrootcert=system", &[]).unwrap();
+        assert_eq!(opts.get_ssl_root_cert(), Some(&SslRootCert::System));
+        let opts = test_parse("sslrootcert=/ca.pem sslcert=/c sslkey=/k", &[]).unwrap();
+        assert_eq!(
+            opts.get_ssl_root_cert(),
+            Some(&SslRootCert::File("/ca.pem".into()))
+        );
+        assert_eq!(opts.get_ssl_cert(), Some(Path::new("/c")));
+        assert_eq!(opts.get_ssl_key(), Some(Path::new("/k")));
+        let opts = test_parse("require_auth=scram-sha-256,none", &[]).unwrap();
+        assert!(opts.get_require_auth().unwrap().allows(AuthMethod::None));
+        let opts = test_parse("passfile=/pw fallback_application_name=fb", &[]).unwrap();
+        assert_eq!(opts.get_passfile(), Some(Path::new("/pw")));
+        assert_eq!(opts.get_fallback_application_name(), Some("fb"));
+    }
+
+    #[test]
+    fn every_invalid_enum_value() {
+        for (input, message) in [
+            (
+                "sslmode=Require",
+                "invalid sslmode \"Require\" (expected disable, allow, prefer, require, verify-ca or verify-full)",
+            ),
+            (
+                "sslnegotiation=tls",
+                "invalid sslnegotiation \"tls\" (expected postgres or direct)",
+            ),
+            (
+                "channel_binding=always",
+                "invalid channel_binding \"always\" (expected disable, prefer or require)",
+            ),
+            (
+                "target_session_attrs=master",
+                "invalid target_session_attrs \"master\" (expected any, read-write, read-only, primary, standby or prefer-standby)",
+            ),
+            (
+                "load_balance_hosts=round-robin",
+                "invalid load_balance_hosts \"round-robin\" (expected disable or random)",
+            ),
+            (
+                "require_auth=ldap",
+                "invalid require_auth method \"ldap\" (expected password, md5, scram-sha-256, gss, sspi or none, optionally each prefixed with \"!\")",
+            ),
+            (
+                "connect_timeout=1.5",
+                "invalid connect_timeout \"1.5\" (expected a whole number of seconds)",
+            ),
+            (
+                "port=5432x",
+                "invalid port \"5432x\" (expected a number from 1 to 65535)",
+            ),
+            (
+                "hostaddr=999.1.1.1",
+                "invalid hostaddr \"999.1.1.1\" (expected an IP address)",
+            ),
+            (
+                "client_encoding=LATIN1",
+                "client_encoding \"LATIN1\" is not supported: the session is always UTF8",
+            ),
+            (
+                "keepalives=yes",
+                "invalid keepalives \"yes\" (expected a whole number)",
+            ),
+            (
+                "sslcompression=2",
+                "invalid sslcompression \"2\" (expected 0 or 1)",
+            ),
+            (
+                "gssencmode=always",
+                "invalid gssencmode \"always\" (expected disable or prefer)",
+            ),
+            (
+                "gssencmode=require",
+                "gssencmode \"require\" is not supported: GSSAPI encryption is not implemented",
+            ),
+        ] {
+            assert_eq!(err(input, &[]), message, "{input}");
+        }
+    }
+
+    #[test]
+    fn accepted_and_ignored_keys() {
+        test_parse(
+            "keepalives=1 keepalives_idle=30 keepalives_interval=10 keepalives_count=3 sslcompression=0 gssencmode=prefer client_encoding=UTF8",
+            &[],
+        )
+        .unwrap();
+        test_parse("gssencmode=disable client_encoding=utf-8", &[]).unwrap();
+    }
+
+    #[test]
+    fn connect_timeout_values() {
+        for (value, expected) in [
+            ("0", None),
+            ("-3", None),
+            ("", None),
+            ("1", Some(1)),
+            (" 30 ", Some(30)),
+        ] {
+            let opts = test_parse(&format!("connect_timeout='{value}'"), &[]).unwrap();
+            assert_eq!(
+                opts.get_connect_timeout(),
+                expected.map(Duration::from_secs),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn ssl_consistency_rules() {
+        // sslrootcert=system makes verify-full the default and refuses less.
+        let opts = test_parse("sslrootcert=system", &[]).unwrap();
+        assert_eq!(opts.get_ssl_mode(), SslMode::VerifyFull);
+        assert_eq!(
+            err("sslrootcert=system sslmode=require", &[]),
+            "weak sslmode \"require\" may not be used with sslrootcert=system (use \"verify-full\")"
+        );
+        assert!(test_parse("sslrootcert=system sslmode=verify-full", &[]).is_ok());
+        // Direct TLS needs a mode that never falls back to plaintext.
+        for mode in ["disable", "allow", "prefer"] {
+            assert_eq!(
+                err(&format!("sslnegotiation=direct sslmode={mode}"), &[]),
+                format!("weak sslmode \"{mode}\" may not be used with sslnegotiation=direct (use \"require\", \"verify-ca\" or \"verify-full\")")
+            );
+        }
+        assert!(err("sslnegotiation=direct", &[]).contains("\"prefer\""));
+        assert!(test_parse("sslnegotiation=direct sslmode=verify-ca", &[]).is_ok());
+    }
+
+    #[test]
+    fn default_certificate_files() {
+        let home = temp_dir("home");
+        let dir = home.join(".postgresql");
+        std::fs::create_dir_all(&dir).unwrap();
+        let home_str = home.to_str().unwrap();
+        let opts = test_parse("sslmode=verify-full", &[("HOME", home_str)]).unwrap();
+        assert_eq!(opts.get_ssl_root_cert(), None);
+        assert_eq!(opts.get_ssl_cert(), None);
+        for name in ["root.crt", "postgresql.crt", "postgresql.key"] {
+            std::fs::write(dir.join(name), b"pem").unwrap();
+        }
+        if cfg!(unix) {
+            let opts = test_parse("sslmode=verify-full", &[("HOME", home_str)]).unwrap();
+            assert_eq!(
+                opts.get_ssl_root_cert(),
+                Some(&SslRootCert::File(dir.join("root.crt")))
+            );
+            assert_eq!(
+                opts.get_ssl_cert(),
+                Some(dir.join("postgresql.crt").as_path())
+            );
+            assert_eq!(
+                opts.get_ssl_key(),
+                Some(dir.join("postgresql.key").as_path())
+            );
+            // root.crt is a default only for the verifying modes.
+            let opts = test_parse("sslmode=require", &[("HOME", home_str)]).unwrap();
+            assert_eq!(opts.get_ssl_root_cert(), None);
+            // Given values win over the files.
+            let opts = test_parse(
+                "sslmode=verify-ca sslrootcert=/ca sslcert=/c",
+                &[("HOME", home_str)],
+            )
+            .unwrap();
+            assert_eq!(
+                opts.get_ssl_root_cert(),
+                Some(&SslRootCert::File("/ca".into()))
+            );
+            assert_eq!(opts.get_ssl_cert(), Some(Path::new("/c")));
+            assert_eq!(
+                opts.get_ssl_key(),
+                Some(dir.join("postgresql.key").as_path())
+            );
+        }
+        std::fs::remove_dir_all(home).unwrap();
+    }
+
+    #[test]
+    fn several_hosts_and_addresses() {
+        let opts = test_parse("host=a,b,c port=1,2,3", &[]).unwrap();
+        assert_eq!(hosts(&opts), ["a:1", "b:2", "c:3"]);
+        let opts = test_parse("host=a,b port=9", &[]).unwrap();
+        assert_eq!(hosts(&opts), ["a:9", "b:9"]);
+        let opts = test_parse("host=a,/sock port=9,", &[]).unwrap();
+        assert_eq!(hosts(&opts), ["a:9", "/sock/.s.PGSQL.5432"]);
+        // hostaddr alone names the hosts; with host it pairs up.
+        let opts = test_parse("hostaddr=127.0.0.1,::1", &[]).unwrap();
+        assert_eq!(hosts(&opts), ["127.0.0.1:5432", "[::1]:5432"]);
+        let opts = test_parse("host=db1,db2 hostaddr=10.0.0.1,", &[]).unwrap();
+        assert_eq!(
+            opts.hosts()[0].socket_addr(),
+            Some("10.0.0.1:5432".parse().unwrap())
+        );
+        assert_eq!(opts.hosts()[0].tcp_address(), Some(("db1", 5432)));
+        assert_eq!(opts.hosts()[1].hostaddr, None);
+        // A socket path with a hostaddr is a TCP connection to the address.
+        let opts = test_parse("host=/sock hostaddr=10.0.0.2", &[]).unwrap();
+        assert_eq!(opts.host(), &Host::Tcp("10.0.0.2".into()));
+        assert_eq!(
+            err("host=a,b hostaddr=10.0.0.1", &[]),
+            "could not match 2 host names to 1 hostaddr values"
+        );
+        assert_eq!(
+            err("host=a,b,c port=1,2", &[]),
+            "could not match 2 port numbers to 3 hosts"
+        );
+        // PGPORT lists follow the same rule.
+        let opts = test_parse("host=a,b", &[("PGPORT", "1,2")]).unwrap();
+        assert_eq!(hosts(&opts), ["a:1", "b:2"]);
+        let unix = test_parse("host=/run/pg", &[]).unwrap();
+        assert_eq!(
+            unix.unix_socket_path(),
+            Some(PathBuf::from("/run/pg/.s.PGSQL.5432"))
+        );
+    }
+
+    #[test]
+    fn passfile_location() {
+        let var = |name: &str| match name {
+            "HOME" => Some("/home/u".to_owned()),
+            _ => None,
+        };
+        let env = Env {
+            var: &var,
+            os_user: &|| None,
+            socket_dirs: &[],
+            fallback_socket_dirs: &[],
+        };
+        if cfg!(unix) {
+            assert_eq!(
+                super::passfile(&env),
+                Some(PathBuf::from("/home/u/.pgpass"))
+            );
+        }
+        let var = |name: &str| (name == "PGPASSFILE").then(|| "/elsewhere".to_owned());
+        let env = Env { var: &var, ..env };
+        assert_eq!(super::passfile(&env), Some(PathBuf::from("/elsewhere")));
+    }
+}

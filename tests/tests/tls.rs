@@ -1,0 +1,198 @@
+//! TLS: sslmode semantics, certificate checks, client certificates,
+//! SCRAM-SHA-256-PLUS channel binding, require_auth, and each way TLS can fail
+//! with a typed error.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use pgwire_conn::{
+    AuthError, ChannelBindingMode, ConnectOptions, Error, RequireAuth, SslMode, SslRootCert,
+    TlsError,
+};
+use pgwire_integration_tests::{
+    ca_cert, options, port, runtime_only_tests, Role, Runtime, Transport,
+};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name}: run with cargo xtask test"))
+}
+
+async fn ssl_role_over_verified_tls_with_channel_binding<R: Runtime>() {
+    let opts = options(Role::Ssl, Transport::Tls).channel_binding(ChannelBindingMode::Require);
+    let conn = R::open(&opts).await.unwrap();
+    let row = conn
+        .fetch_one(
+            "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            (),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.try_get::<bool>(0).unwrap());
+    // prefer (the default) uses binding too, and plain SCRAM roles work over TLS
+    let conn = R::open(&options(Role::Scram, Transport::Tls))
+        .await
+        .unwrap();
+    assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
+}
+
+async fn client_certificate_authentication<R: Runtime>() {
+    let opts = options(Role::Cert, Transport::Tls)
+        .ssl_cert(PathBuf::from(env("PGWIRE_TEST_CLIENT_CERT")))
+        .ssl_key(PathBuf::from(env("PGWIRE_TEST_CLIENT_KEY")));
+    let conn = R::open(&opts).await.unwrap();
+    let row = conn
+        .fetch_one("select current_user", ())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<&str>(0).unwrap(), "pgwire_cert");
+    // without the certificate the server refuses
+    let err = R::open(&options(Role::Cert, Transport::Tls))
+        .await
+        .unwrap_err();
+    assert!(err.code().is_some(), "{err}");
+}
+
+async fn sslmode_require_accepts_any_certificate<R: Runtime>() {
+    let opts = options(Role::Scram, Transport::Tcp).ssl_mode(SslMode::Require);
+    let conn = R::open(&opts).await.unwrap();
+    assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
+    // prefer over TCP ends up encrypted (the server accepts TLS)
+    let opts = options(Role::Ssl, Transport::Tcp).ssl_mode(SslMode::Prefer);
+    assert!(R::open(&opts).await.is_ok());
+}
+
+async fn allow_falls_back_to_tls_for_an_ssl_only_role<R: Runtime>() {
+    let opts = options(Role::Ssl, Transport::Tcp).ssl_mode(SslMode::Allow);
+    let conn = R::open(&opts).await.unwrap();
+    assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
+}
+
+async fn unknown_ca_fails_the_handshake<R: Runtime>() {
+    let other_ca = PathBuf::from("/etc/ssl/certs/ca-certificates.crt");
+    if !other_ca.exists() {
+        return; // no system bundle to stand in for a foreign CA
+    }
+    let opts = options(Role::Scram, Transport::Tls).ssl_root_cert(SslRootCert::File(other_ca));
+    match R::open(&opts).await {
+        Err(Error::Tls(TlsError::Handshake(e))) => {
+            assert!(e.to_string().to_lowercase().contains("issuer"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn wrong_host_name_fails_verify_full_only<R: Runtime>() {
+    let build = |mode| {
+        let text = format!(
+            "host=wrong-name.example hostaddr=127.0.0.1 port={} user={} password={} dbname={} sslmode={mode} sslrootcert={}",
+            port(),
+            Role::Scram.user(),
+            Role::Scram.password().unwrap(),
+            pgwire_integration_tests::database(),
+            ca_cert().display()
+        );
+        ConnectOptions::parse(&text).unwrap()
+    };
+    match R::open(&build("verify-full")).await {
+        Err(Error::Tls(TlsError::Handshake(e))) => {
+            assert!(e.to_string().contains("not valid for name"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let conn = R::open(&build("verify-ca")).await.unwrap();
+    assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
+}
+
+async fn garbage_client_key_is_a_config_error<R: Runtime>() {
+    let dir = std::env::temp_dir().join(format!("pgwire-garbage-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join(format!("{}.key", std::any::type_name::<R>().len()));
+    std::fs::write(
+        &key,
+        "-----BEGIN PRIVATE KEY-----\nnot base64 at all!\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let opts = options(Role::Cert, Transport::Tls)
+        .ssl_cert(PathBuf::from(env("PGWIRE_TEST_CLIENT_CERT")))
+        .ssl_key(key.clone());
+    match R::open(&opts).await {
+        Err(Error::Tls(TlsError::Config(why))) => assert!(why.contains("sslkey"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let _ = std::fs::remove_file(key);
+}
+
+async fn channel_binding_required_without_tls<R: Runtime>() {
+    let opts = options(Role::Scram, Transport::Tcp).channel_binding(ChannelBindingMode::Require);
+    match R::open(&opts).await {
+        Err(Error::Auth(AuthError::ChannelBindingRequired(_))) => {}
+        other => panic!("{other:?}"),
+    }
+    // trust over TLS cannot satisfy it either
+    let opts = options(Role::Trust, Transport::Tls).channel_binding(ChannelBindingMode::Require);
+    assert!(matches!(
+        R::open(&opts).await,
+        Err(Error::Auth(AuthError::ChannelBindingRequired(_)))
+    ));
+}
+
+async fn require_auth_refuses_other_methods<R: Runtime>() {
+    let only_scram = RequireAuth::parse("scram-sha-256").unwrap();
+    let opts = options(Role::Md5, Transport::Tcp).require_auth(only_scram.clone());
+    assert!(matches!(
+        R::open(&opts).await,
+        Err(Error::Auth(AuthError::MethodNotAllowed("md5")))
+    ));
+    let opts = options(Role::Scram, Transport::Tcp).require_auth(only_scram);
+    assert!(R::open(&opts).await.is_ok());
+    let no_cleartext = RequireAuth::parse("!password").unwrap();
+    let opts = options(Role::Password, Transport::Tcp).require_auth(no_cleartext);
+    assert!(matches!(
+        R::open(&opts).await,
+        Err(Error::Auth(AuthError::MethodNotAllowed("password")))
+    ));
+}
+
+/// A server that answers every SSLRequest with "N".
+fn refusing_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 8];
+            if stream.read_exact(&mut request).is_ok() {
+                let _ = stream.write_all(b"N");
+            }
+        }
+    });
+    port
+}
+
+async fn tls_required_but_refused<R: Runtime>() {
+    let port = refusing_server();
+    let opts = ConnectOptions::new("127.0.0.1", "x")
+        .port(port)
+        .ssl_mode(SslMode::Require);
+    match R::open(&opts).await {
+        Err(Error::Tls(TlsError::Refused)) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+runtime_only_tests!(
+    ssl_role_over_verified_tls_with_channel_binding,
+    client_certificate_authentication,
+    sslmode_require_accepts_any_certificate,
+    allow_falls_back_to_tls_for_an_ssl_only_role,
+    unknown_ca_fails_the_handshake,
+    wrong_host_name_fails_verify_full_only,
+    garbage_client_key_is_a_config_error,
+    channel_binding_required_without_tls,
+    require_auth_refuses_other_methods,
+    tls_required_but_refused,
+);
