@@ -34,6 +34,7 @@ mod status;
 mod stream;
 mod tls;
 mod transaction;
+mod type_registry;
 
 #[cfg(test)]
 mod direct_tls_tests;
@@ -61,7 +62,10 @@ pub use tls::{MaybeTls, TlsError};
 pub use transaction::Transaction;
 
 pub use pgwire_proto::params::ParamError;
-pub use pgwire_proto::types::{FromSql, Oid, ToSql, TypeError};
+pub use pgwire_proto::types::{
+    self, Array, FromSql, Inet, Infinite, Interval, Json, Numeric, Oid, Range, TimeTz, ToSql,
+    TypeError, TypeKind, TypeRegistry, Value,
+};
 pub use pgwire_proto::{
     AuthError, BackendKey, ColumnError, CommandComplete, DatabaseError, ErrorFields, Event,
     FieldDescription, Format, Notice, Notification, ProtocolError, Row, RowDescription, SqlState,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
+use pgwire_proto::types::TypeRegistry;
 use pgwire_proto::{Machine, Notice, TransactionStatus};
 
 /// Receives every notice and warning the server sends.
@@ -25,6 +26,7 @@ pub(crate) struct Status {
     /// ROLLBACK): the next lock holder runs them first. Drop cannot await.
     owed: Mutex<Vec<Owed>>,
     next_name: AtomicU64,
+    registry: RwLock<Arc<TypeRegistry>>,
 }
 
 /// A command a dropped guard could not send itself.
@@ -87,6 +89,14 @@ impl Status {
             2 => TransactionStatus::Failed,
             _ => TransactionStatus::Idle,
         }
+    }
+
+    pub(crate) fn registry(&self) -> Arc<TypeRegistry> {
+        Arc::clone(&self.registry.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub(crate) fn set_registry(&self, registry: TypeRegistry) {
+        *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
     }
 
     pub(crate) fn owe(&self, command: Owed) {

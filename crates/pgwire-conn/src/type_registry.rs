@@ -1,0 +1,62 @@
+//! The connection's type registry: built-in types are known statically;
+//! extension and user types (enums, domains, composites, hstore, their
+//! arrays) are looked up in `pg_type` once per connection, by name.
+
+use std::sync::Arc;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use pgwire_proto::types::{TypeRegistry, RESOLVE_TYPES_SQL};
+use pgwire_proto::Oid;
+
+use crate::connection::Connection;
+use crate::error::Result;
+
+impl<S> Connection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// A snapshot of the types this connection knows, for decoding with
+    /// [`Row::get_value_with`](pgwire_proto::Row::get_value_with).
+    pub fn type_registry(&self) -> Arc<TypeRegistry> {
+        self.status().registry()
+    }
+
+    /// Looks up types by name (`mood`, `public.mood`, `hstore`, ...) in the
+    /// server's catalog and registers them, with their array, element, base
+    /// and range subtypes, so that dynamic decoding knows their kind.
+    /// Names already known are not looked up again; unknown names are
+    /// skipped (see [`find_oid_for_type`](Self::find_oid_for_type)).
+    ///
+    /// ```no_run
+    /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {
+    /// conn.register_types(&["mood", "hstore"]).await?;
+    /// let row = conn.fetch_one("select 'happy'::mood, 'a=>1'::hstore", ()).await?.unwrap();
+    /// let values = row.values_with(&conn.type_registry())?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn register_types(&self, names: &[&str]) -> Result<()> {
+        let known = self.type_registry();
+        let missing: Vec<&str> = known.unresolved(names.iter().copied());
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let rows = self.fetch(RESOLVE_TYPES_SQL, (missing,)).await?;
+        let mut updated = (*known).clone();
+        for row in &rows {
+            updated.apply_resolve_row(row)?;
+        }
+        self.status().set_registry(updated);
+        Ok(())
+    }
+
+    /// The OID of the type `name`: built-in types from a static table,
+    /// others from the server's catalog (once per connection). `None` if
+    /// the server has no such type.
+    pub async fn find_oid_for_type(&self, name: &str) -> Result<Option<Oid>> {
+        if let Some(oid) = self.type_registry().find_oid_for_type(name) {
+            return Ok(Some(oid));
+        }
+        self.register_types(&[name]).await?;
+        Ok(self.type_registry().find_oid_for_type(name))
+    }
+}
