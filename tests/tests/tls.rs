@@ -195,4 +195,33 @@ runtime_only_tests!(
     channel_binding_required_without_tls,
     require_auth_refuses_other_methods,
     tls_required_but_refused,
+    callers_rustls_config_is_used,
 );
+
+/// pg-purepy's `ssl_context`: the caller's own rustls configuration.
+async fn callers_rustls_config_is_used<R: Runtime>() {
+    use pgwire_conn::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_cert()).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let opts = options(Role::Ssl, Transport::Tcp)
+        .ssl_mode(SslMode::VerifyFull)
+        .tls_config(std::sync::Arc::new(config));
+    let conn = R::open(&opts).await.unwrap();
+    let row = conn
+        .fetch_one(
+            "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            (),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.try_get::<bool>(0).unwrap());
+}

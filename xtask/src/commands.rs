@@ -140,7 +140,9 @@ pub fn pg_env() -> Result<i32> {
 pub fn test(extra: &[String]) -> Result<i32> {
     with_cluster(want_standby(false), |state, layout| {
         let mut cmd = cargo(layout);
-        cmd.args(["test", "--workspace", "--no-fail-fast"])
+        // --all-features: the optional type conversions (rust_decimal, uuid,
+        // serde_json) are tested too.
+        cmd.args(["test", "--workspace", "--all-features", "--no-fail-fast"])
             .args(extra);
         add_test_env(&mut cmd, state);
         let status = process::run(&mut cmd, "cargo test")?;

@@ -2,14 +2,10 @@
 //! print the rows as a table, and catch an SQL error without losing the
 //! connection.
 //!
-//! It reads the standard libpq variables PGHOST (a host name, or an absolute
-//! socket directory), PGPORT, PGUSER, PGPASSWORD and PGDATABASE.
+//! It is configured the way libpq is: from the PG* environment variables
+//! (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, ...).
 
 use pgwire_tokio::{named, open_database_connection, ConnectOptions, Row, SqlState};
-
-fn var(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
 
 fn print_table(rows: &[Row]) -> Result<(), pgwire_tokio::Error> {
     let Some(first) = rows.first() else {
@@ -22,13 +18,15 @@ fn print_table(rows: &[Row]) -> Result<(), pgwire_tokio::Error> {
         .iter()
         .map(|f| f.name.as_str())
         .collect();
+    // Dynamic values print like psql, whatever the column type and format.
     let mut cells: Vec<Vec<String>> = Vec::new();
     for row in rows {
-        let mut line = Vec::new();
-        for i in 0..row.len() {
-            line.push(row.text(i)?.unwrap_or("NULL").to_owned());
-        }
-        cells.push(line);
+        cells.push(
+            row.values_dynamic()?
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        );
     }
     let widths: Vec<usize> = (0..headers.len())
         .map(|i| {
@@ -60,18 +58,13 @@ fn print_table(rows: &[Row]) -> Result<(), pgwire_tokio::Error> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let host = var("PGHOST", "127.0.0.1");
-    let port: u16 = var("PGPORT", "5432").parse()?;
-    let user = var("PGUSER", "postgres");
-    let mut options = ConnectOptions::new(&host, user.clone())
-        .port(port)
-        .database(var("PGDATABASE", &user))
-        .application_name("pgwire-demo");
-    if let Ok(password) = std::env::var("PGPASSWORD") {
-        options = options.password(password);
-    }
-
-    println!("connecting to {} as {user} ...", options.describe_target());
+    let options = ConnectOptions::from_env()?.application_name("pgwire-demo");
+    println!(
+        "connecting to {} as {} (sslmode {}) ...",
+        options.describe_target(),
+        options.user(),
+        options.get_ssl_mode()
+    );
     let conn = open_database_connection(&options).await?;
     let params = conn.connection_parameters();
     println!(
@@ -150,6 +143,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for result in &results {
         print_table(&result.rows)?;
     }
+
+    println!("\ntypes travel in binary, both ways:");
+    let rows = conn
+        .fetch(
+            "select $1::date + 1 as tomorrow, $2::numeric * 3 as exact, $3::int4[] as arr, \
+             $4::jsonb -> 'k' as json, tstzrange(now(), null) @> now() as in_range",
+            (
+                time::macros::date!(2024 - 02 - 28),
+                "0.1".parse::<pgwire_tokio::Numeric>()?,
+                vec![Some(1), None, Some(3)],
+                pgwire_tokio::Json(r#"{"k": ["v", 2]}"#),
+            ),
+        )
+        .await?;
+    print_table(&rows)?;
 
     conn.close().await?;
     println!("\nclosed the connection cleanly");
