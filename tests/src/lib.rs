@@ -196,3 +196,7 @@ macro_rules! runtime_only_tests {
         }
     };
 }
+
+/// The README's examples, compiled as doctests so that they stay true.
+#[doc = include_str!("../../README.md")]
+mod readme {}
