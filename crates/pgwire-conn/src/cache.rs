@@ -17,24 +17,22 @@ pub const DEFAULT_STATEMENT_CACHE_CAPACITY: usize = 256;
 #[derive(Debug)]
 pub(crate) struct CachedStatement {
     pub(crate) name: String,
+    /// The parameter types the Parse declared (part of the cache key).
+    pub(crate) declared: Vec<Oid>,
     pub(crate) param_types: Vec<Oid>,
     /// The columns, with the formats `result_formats` asks for.
     pub(crate) description: Option<Arc<RowDescription>>,
     pub(crate) result_formats: Vec<Format>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
-    sql: String,
-    declared: Vec<Oid>,
-}
-
 #[derive(Debug)]
 pub(crate) struct StatementCache {
     capacity: usize,
-    map: HashMap<Key, Arc<CachedStatement>>,
+    /// By SQL text; several entries when the same text was run with
+    /// parameters of different declared types.
+    map: HashMap<String, Vec<Arc<CachedStatement>>>,
     /// Insertion order, for eviction.
-    order: VecDeque<Key>,
+    order: VecDeque<(String, Arc<CachedStatement>)>,
     next: u64,
 }
 
@@ -57,13 +55,23 @@ impl StatementCache {
         self.evict_to(capacity)
     }
 
-    pub(crate) fn get(&self, sql: &str, declared: &[Oid]) -> Option<Arc<CachedStatement>> {
-        // Building the key allocates; a miss is followed by a round trip
-        // anyway, and a hit saves one.
+    /// The statement for `sql` with these declared parameter types: looked
+    /// up without allocating, as this runs for every query.
+    pub(crate) fn get(
+        &self,
+        sql: &str,
+        count: usize,
+        declared: impl Fn(usize) -> Oid,
+    ) -> Option<Arc<CachedStatement>> {
         self.map
-            .get(&Key {
-                sql: sql.to_owned(),
-                declared: declared.to_vec(),
+            .get(sql)?
+            .iter()
+            .find(|s| {
+                s.declared.len() == count
+                    && s.declared
+                        .iter()
+                        .enumerate()
+                        .all(|(i, &o)| o == declared(i))
             })
             .cloned()
     }
@@ -79,29 +87,34 @@ impl StatementCache {
         self.evict_to(self.capacity.saturating_sub(1))
     }
 
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
     fn evict_to(&mut self, size: usize) -> Vec<String> {
         let mut evicted = Vec::new();
-        while self.map.len() > size {
-            let Some(key) = self.order.pop_front() else {
+        while self.len() > size {
+            let Some((sql, stmt)) = self.order.pop_front() else {
                 break;
             };
-            if let Some(stmt) = self.map.remove(&key) {
-                evicted.push(stmt.name.clone());
+            if let Some(entries) = self.map.get_mut(&sql) {
+                entries.retain(|s| !Arc::ptr_eq(s, &stmt));
+                if entries.is_empty() {
+                    self.map.remove(&sql);
+                }
             }
+            evicted.push(stmt.name.clone());
         }
         evicted
     }
 
-    pub(crate) fn insert(&mut self, sql: &str, declared: &[Oid], stmt: Arc<CachedStatement>) {
-        let key = Key {
-            sql: sql.to_owned(),
-            declared: declared.to_vec(),
-        };
-        self.order.push_back(key.clone());
-        self.map.insert(key, stmt);
+    pub(crate) fn insert(&mut self, sql: &str, stmt: Arc<CachedStatement>) {
+        self.order.push_back((sql.to_owned(), Arc::clone(&stmt)));
+        self.map.entry(sql.to_owned()).or_default().push(stmt);
     }
 
-    /// Forgets everything (after `DISCARD ALL` / `DEALLOCATE ALL`).
+    /// Forgets everything (after `DISCARD ALL` / `DEALLOCATE ALL`, or when
+    /// the server lost a statement).
     pub(crate) fn clear(&mut self) {
         self.map.clear();
         self.order.clear();
@@ -112,9 +125,10 @@ impl StatementCache {
 mod tests {
     use super::*;
 
-    fn stmt(name: &str) -> Arc<CachedStatement> {
+    fn stmt(name: &str, declared: &[Oid]) -> Arc<CachedStatement> {
         Arc::new(CachedStatement {
             name: name.into(),
+            declared: declared.to_vec(),
             param_types: vec![],
             description: None,
             result_formats: vec![],
@@ -122,25 +136,27 @@ mod tests {
     }
 
     #[test]
-    fn evicts_oldest_first() {
+    fn evicts_oldest_first_and_keys_on_declared_types() {
         let mut c = StatementCache::new(2);
-        c.insert("a", &[], stmt("s1"));
-        c.insert("b", &[23], stmt("s2"));
-        assert!(c.make_room() == ["s1"]);
-        c.insert("c", &[], stmt("s3"));
-        assert!(c.get("a", &[]).is_none());
-        assert_eq!(
-            c.get("b", &[23]).map(|s| s.name.clone()).as_deref(),
-            Some("s2")
-        );
+        c.insert("a", stmt("s1", &[]));
+        c.insert("b", stmt("s2", &[23]));
+        assert_eq!(c.make_room(), ["s1"]);
+        c.insert("c", stmt("s3", &[]));
+        assert!(c.get("a", 0, |_| 0).is_none());
+        let name = |s: Option<Arc<CachedStatement>>| s.map(|s| s.name.clone());
+        assert_eq!(name(c.get("b", 1, |_| 23)).as_deref(), Some("s2"));
         assert!(
-            c.get("b", &[20]).is_none(),
+            c.get("b", 1, |_| 20).is_none(),
             "declared types are part of the key"
         );
+        assert!(c.get("b", 2, |_| 23).is_none());
+        assert_eq!(c.make_room(), ["s2"]);
+        c.insert("b", stmt("s4", &[20]));
+        assert_eq!(name(c.get("b", 1, |_| 20)).as_deref(), Some("s4"));
         c.clear();
-        assert!(c.get("b", &[23]).is_none());
-        c.insert("c", &[], stmt("s3"));
-        assert_eq!(c.set_capacity(0), ["s3"]);
+        assert!(c.get("b", 1, |_| 20).is_none());
+        c.insert("c", stmt("s5", &[]));
+        assert_eq!(c.set_capacity(0), ["s5"]);
         assert!(!c.enabled());
     }
 }

@@ -100,46 +100,6 @@ fn bind<F>(
     }
 }
 
-/// SQL with its placeholders numbered, and for each `$n` the index of its
-/// value in the caller's list.
-struct Resolved<'a> {
-    sql: std::borrow::Cow<'a, str>,
-    order: Option<Vec<usize>>,
-}
-
-impl Resolved<'_> {
-    fn given(&self, i: usize) -> usize {
-        match &self.order {
-            Some(order) => order.get(i).copied().unwrap_or(usize::MAX),
-            None => i,
-        }
-    }
-
-    fn count(&self, params: &(dyn Params + Sync)) -> usize {
-        self.order.as_ref().map_or(params.count(), Vec::len)
-    }
-}
-
-fn resolve<'a>(sql: &'a str, params: &(dyn Params + Sync)) -> Result<Resolved<'a>> {
-    let count = params.count();
-    if params.is_named() {
-        let named = rewrite_named(sql)?;
-        let order = named.order((0..count).map(|i| params.name(i).unwrap_or("")))?;
-        Ok(Resolved {
-            sql: std::borrow::Cow::Owned(named.sql),
-            order: Some(order),
-        })
-    } else {
-        if count > 0 {
-            check_positional(sql, count)?;
-        }
-        Ok(Resolved {
-            sql: std::borrow::Cow::Borrowed(sql),
-            order: None,
-        })
-    }
-}
-
 impl<S> Inner<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -176,57 +136,27 @@ where
             Source::Sql(sql) if simple && params.count() == 0 && !params.is_named() => {
                 self.machine.simple_query(sql)?;
             }
+            Source::Sql(sql) if params.is_named() => {
+                let named = rewrite_named(sql)?;
+                let count = params.count();
+                let order = named.order((0..count).map(|i| params.name(i).unwrap_or("")))?;
+                let given = |i: usize| order.get(i).copied().unwrap_or(usize::MAX);
+                preset = self
+                    .send_sql(
+                        &named.sql,
+                        params,
+                        order.len(),
+                        &given,
+                        portal,
+                        execute,
+                        cached,
+                    )
+                    .await?;
+            }
             Source::Sql(sql) => {
-                let resolved = resolve(sql, params)?;
-                let count = resolved.count(params);
-                let declared: Vec<Oid> = (0..count)
-                    .map(|i| natural_type(params, resolved.given(i)))
-                    .collect();
-                if !(cached && self.cache.enabled()) {
-                    let encode = |i: usize, buf: &mut bytes::BytesMut| {
-                        encode(
-                            params,
-                            resolved.given(i),
-                            declared.get(i).copied().unwrap_or(0),
-                            buf,
-                        )
-                    };
-                    self.machine.query(
-                        &resolved.sql,
-                        &declared,
-                        portal,
-                        bind(count, encode, &[], execute),
-                    )?;
-                } else {
-                    let stmt = match self.cache.get(&resolved.sql, &declared) {
-                        Some(stmt) => stmt,
-                        None => self.prepare_cached(&resolved.sql, &declared).await?,
-                    };
-                    if stmt.param_types.len() != count {
-                        return Err(Error::Params(
-                            pgwire_proto::params::ParamError::PositionalCount {
-                                expected: stmt.param_types.len(),
-                                given: count,
-                            },
-                        ));
-                    }
-                    let types = &stmt.param_types;
-                    let encode = |i: usize, buf: &mut bytes::BytesMut| {
-                        encode(
-                            params,
-                            resolved.given(i),
-                            types.get(i).copied().unwrap_or(0),
-                            buf,
-                        )
-                    };
-                    self.machine.bind_execute(
-                        &stmt.name,
-                        portal,
-                        bind(count, encode, &stmt.result_formats, execute),
-                        stmt.description.clone(),
-                    )?;
-                    preset = stmt.description.clone();
-                }
+                preset = self
+                    .send_sql(sql, params, params.count(), &|i| i, portal, execute, cached)
+                    .await?;
             }
             Source::Prepared(info) => {
                 if params.is_named() {
@@ -244,11 +174,8 @@ where
                         },
                     ));
                 }
-                let formats = result_formats(info.row_description.as_deref());
-                let description = info
-                    .row_description
-                    .as_ref()
-                    .map(|d| Arc::new(d.with_formats(&formats)));
+                let formats = &info.result_formats;
+                let description = info.bound_description.clone();
                 let types = &info.parameter_types;
                 let encode = |i: usize, buf: &mut bytes::BytesMut| {
                     encode(params, i, types.get(i).copied().unwrap_or(0), buf)
@@ -256,7 +183,7 @@ where
                 self.machine.bind_execute(
                     &info.name,
                     portal,
-                    bind(count, encode, &formats, execute),
+                    bind(count, encode, formats, execute),
                     description.clone(),
                 )?;
                 preset = description;
@@ -266,18 +193,72 @@ where
         Ok(preset)
     }
 
+    /// The extended-protocol path for SQL text with `count` placeholders;
+    /// placeholder `i` takes the caller's value `given(i)`.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_sql(
+        &mut self,
+        sql: &str,
+        params: &(dyn Params + Sync),
+        count: usize,
+        given: &(dyn Fn(usize) -> usize + Sync),
+        portal: &str,
+        execute: Option<u32>,
+        cached: bool,
+    ) -> Result<Option<Arc<RowDescription>>> {
+        let natural = |i: usize| natural_type(params, given(i));
+        if !(cached && self.cache.enabled()) {
+            check_positional(sql, count)?;
+            let declared: Vec<Oid> = (0..count).map(natural).collect();
+            let encode = |i: usize, buf: &mut bytes::BytesMut| {
+                encode(params, given(i), declared.get(i).copied().unwrap_or(0), buf)
+            };
+            self.machine
+                .query(sql, &declared, portal, bind(count, encode, &[], execute))?;
+            return Ok(None);
+        }
+        let stmt = match self.cache.get(sql, count, natural) {
+            Some(stmt) => stmt,
+            None => {
+                // Only on a miss: on a hit the server has told us the count.
+                check_positional(sql, count)?;
+                let declared: Vec<Oid> = (0..count).map(natural).collect();
+                self.prepare_cached(sql, declared).await?
+            }
+        };
+        if stmt.param_types.len() != count {
+            return Err(Error::Params(
+                pgwire_proto::params::ParamError::PositionalCount {
+                    expected: stmt.param_types.len(),
+                    given: count,
+                },
+            ));
+        }
+        let types = &stmt.param_types;
+        let encode = |i: usize, buf: &mut bytes::BytesMut| {
+            encode(params, given(i), types.get(i).copied().unwrap_or(0), buf)
+        };
+        self.machine.bind_execute(
+            &stmt.name,
+            portal,
+            bind(count, encode, &stmt.result_formats, execute),
+            stmt.description.clone(),
+        )?;
+        Ok(stmt.description.clone())
+    }
+
     /// Prepares and describes `sql` as a new cached statement, closing the
     /// statements evicted to make room in the same round trip.
     async fn prepare_cached(
         &mut self,
         sql: &str,
-        declared: &[Oid],
+        declared: Vec<Oid>,
     ) -> Result<Arc<CachedStatement>> {
         for evicted in self.cache.make_room() {
             self.machine.close(Target::Statement, &evicted)?;
         }
         let name = self.cache.next_name();
-        self.machine.prepare(&name, sql, declared)?;
+        self.machine.prepare(&name, sql, &declared)?;
         self.flush().await?;
         let mut param_types = Vec::new();
         let mut description = None;
@@ -298,11 +279,12 @@ where
         let result_formats = result_formats(description.as_deref());
         let stmt = Arc::new(CachedStatement {
             name,
+            declared,
             param_types,
             description: description.map(|d| Arc::new(d.with_formats(&result_formats))),
             result_formats,
         });
-        self.cache.insert(sql, declared, Arc::clone(&stmt));
+        self.cache.insert(sql, Arc::clone(&stmt));
         Ok(stmt)
     }
 }
@@ -417,6 +399,8 @@ where
             sql: sql.to_owned(),
             parameter_types: Vec::new(),
             row_description: None,
+            result_formats: Vec::new(),
+            bound_description: None,
         };
         let mut error = None;
         while let Some(event) = events.try_next().await? {
@@ -429,10 +413,15 @@ where
                 _ => {}
             }
         }
-        match error {
-            Some(e) => Err(e),
-            None => Ok(info),
+        if let Some(e) = error {
+            return Err(e);
         }
+        info.result_formats = result_formats(info.row_description.as_deref());
+        info.bound_description = info
+            .row_description
+            .as_ref()
+            .map(|d| Arc::new(d.with_formats(&info.result_formats)));
+        Ok(info)
     }
 
     /// Closes a prepared statement on the server. Closing one that does not

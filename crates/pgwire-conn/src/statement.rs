@@ -12,6 +12,10 @@ pub struct PreparedStatementInfo {
     pub(crate) sql: String,
     pub(crate) parameter_types: Vec<Oid>,
     pub(crate) row_description: Option<Arc<RowDescription>>,
+    /// The result formats binds ask for (binary where a codec exists), and
+    /// the columns as they then arrive: computed once, used every execution.
+    pub(crate) result_formats: Vec<pgwire_proto::Format>,
+    pub(crate) bound_description: Option<Arc<RowDescription>>,
 }
 
 impl PreparedStatementInfo {
