@@ -301,53 +301,9 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use bytes::BufMut;
-
+    use super::value::testing::row;
     use super::*;
-    use crate::message::backend::BackendMessage;
     use crate::Row;
-
-    /// A row with one column per `(name, type, format, value)`, built from
-    /// wire messages as the server would send them.
-    fn row(columns: &[(&str, Oid, Format, Option<&[u8]>)]) -> Row {
-        let mut desc = BytesMut::new();
-        let mut data = BytesMut::new();
-        desc.put_i16(columns.len() as i16);
-        data.put_i16(columns.len() as i16);
-        for (name, ty, format, value) in columns {
-            desc.put_slice(name.as_bytes());
-            desc.put_u8(0);
-            desc.put_u32(0);
-            desc.put_i16(0);
-            desc.put_u32(*ty);
-            desc.put_i16(-1);
-            desc.put_i32(-1);
-            desc.put_i16(match format {
-                Format::Text => 0,
-                Format::Binary => 1,
-            });
-            match value {
-                None => data.put_i32(-1),
-                Some(v) => {
-                    data.put_i32(v.len() as i32);
-                    data.put_slice(v);
-                }
-            }
-        }
-        let Ok(BackendMessage::RowDescription(desc)) = BackendMessage::decode(b'T', desc.freeze())
-        else {
-            panic!("bad RowDescription")
-        };
-        let Ok(BackendMessage::DataRow(data)) = BackendMessage::decode(b'D', data.freeze()) else {
-            panic!("bad DataRow")
-        };
-        let Some(row) = Row::new(Arc::new(desc), data) else {
-            panic!("column count mismatch")
-        };
-        row
-    }
 
     fn sample() -> Row {
         row(&[
