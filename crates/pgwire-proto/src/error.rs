@@ -422,8 +422,8 @@ pub struct DatabaseError(Box<ErrorFields>);
 
 impl DatabaseError {
     /// Wraps decoded fields.
-    pub fn new(fields: ErrorFields) -> Self {
-        DatabaseError(Box::new(fields))
+    pub fn new(fields: impl Into<Box<ErrorFields>>) -> Self {
+        DatabaseError(fields.into())
     }
 
     /// True when the connection stays usable after this error.
@@ -458,8 +458,8 @@ pub struct Notice(Box<ErrorFields>);
 
 impl Notice {
     /// Wraps decoded fields.
-    pub fn new(fields: ErrorFields) -> Self {
-        Notice(Box::new(fields))
+    pub fn new(fields: impl Into<Box<ErrorFields>>) -> Self {
+        Notice(fields.into())
     }
 }
 

@@ -684,9 +684,9 @@ impl Machine {
                     self.description = None;
                     self.phase = Phase::Failed(Error::SessionEnded(error.clone()));
                 } else if self.pending.is_empty() {
-                    return Err(
-                        self.unexpected(&BackendMessage::ErrorResponse(error.fields().clone()))
-                    );
+                    return Err(self.unexpected(&BackendMessage::ErrorResponse(Box::new(
+                        error.fields().clone(),
+                    ))));
                 } else {
                     self.description = None;
                 }

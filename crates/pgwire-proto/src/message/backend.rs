@@ -112,8 +112,9 @@ pub enum BackendMessage {
     DataRow(DataRowBody),
     /// `I`.
     EmptyQueryResponse,
-    /// `E`.
-    ErrorResponse(ErrorFields),
+    /// `E`. Boxed, like the notice: the fields are large and rare, and every
+    /// message (every row) would otherwise be moved at their size.
+    ErrorResponse(Box<ErrorFields>),
     /// `v`.
     NegotiateProtocolVersion {
         /// The newest minor protocol version the server supports.
@@ -124,7 +125,7 @@ pub enum BackendMessage {
     /// `n`.
     NoData,
     /// `N`.
-    NoticeResponse(ErrorFields),
+    NoticeResponse(Box<ErrorFields>),
     /// `A`.
     NotificationResponse(Notification),
     /// `t`: parameter type OIDs of a prepared statement.
@@ -220,8 +221,10 @@ impl BackendMessage {
                 "EmptyQueryResponse",
                 BackendMessage::EmptyQueryResponse,
             )?,
-            b'E' => BackendMessage::ErrorResponse(decode_fields(&body, "ErrorResponse")?),
-            b'N' => BackendMessage::NoticeResponse(decode_fields(&body, "NoticeResponse")?),
+            b'E' => BackendMessage::ErrorResponse(Box::new(decode_fields(&body, "ErrorResponse")?)),
+            b'N' => {
+                BackendMessage::NoticeResponse(Box::new(decode_fields(&body, "NoticeResponse")?))
+            }
             b'v' => {
                 let mut r = Reader::new(&body, "NegotiateProtocolVersion");
                 let newest_minor = r.i32()?;
@@ -427,6 +430,12 @@ mod tests {
 
     fn decode(tag: u8, body: &[u8]) -> Result<BackendMessage, ProtocolError> {
         BackendMessage::decode(tag, Bytes::copy_from_slice(body))
+    }
+
+    #[test]
+    fn messages_stay_small() {
+        // Every row moves through this enum: keep it near the size of a row.
+        assert!(std::mem::size_of::<BackendMessage>() <= 64);
     }
 
     #[test]

@@ -207,3 +207,18 @@ fn terminate_queues_x_and_refuses_later_commands() {
     assert!(m.simple_query("select 1").is_err());
     assert!(m.terminate().is_err());
 }
+
+#[test]
+fn events_stay_small() {
+    // Every row travels as an Event inside a Result through several layers.
+    assert!(
+        std::mem::size_of::<Event>() <= 64,
+        "{}",
+        std::mem::size_of::<Event>()
+    );
+    assert!(
+        std::mem::size_of::<Result<Option<Event>, crate::Error>>() <= 72,
+        "{}",
+        std::mem::size_of::<Result<Option<Event>, crate::Error>>()
+    );
+}
