@@ -171,7 +171,7 @@ pub fn demo() -> Result<i32> {
 
 /// Start a cluster owned by this process, run `body`, and stop the cluster
 /// however `body` ends (including Ctrl-C and panics).
-fn with_cluster(
+pub(crate) fn with_cluster(
     with_standby: bool,
     body: impl FnOnce(&State, &Layout) -> Result<i32>,
 ) -> Result<i32> {

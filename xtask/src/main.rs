@@ -4,6 +4,7 @@
 //! TLS, one role per authentication method, and an environment
 //! (`PGWIRE_TEST_*`) describing it. See `cargo xtask help`.
 
+mod bench;
 mod certs;
 mod cluster;
 mod commands;
@@ -36,6 +37,11 @@ commands:
   test [ARGS]     start a fresh cluster, run `cargo test --workspace --no-fail-fast
                   [ARGS]` against it, stop it; exits with cargo test's status
   demo            start a fresh cluster, run the pgwire-tokio `demo` example, stop it
+  bench [--quick] [ARGS]
+                  start a fresh cluster (no standby), run the pgwire-bench
+                  benchmarks (pgwire vs tokio-postgres vs pgbench) against it,
+                  stop it; table on stdout, target/bench/results.json;
+                  ARGS go to the benchmark (`cargo xtask bench --help`)
   help            this text
 
 The cluster lives in target/pgwire-cluster/ (data/, socket/, certs/, server.log)
@@ -86,6 +92,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         ["pg", ..] => bail!("usage: cargo xtask pg start [--no-standby] | stop | status | env"),
         ["test", ..] => commands::test(&args[1..]),
         ["demo"] => commands::demo(),
+        ["bench", ..] => bench::bench(&args[1..]),
         [other, ..] => bail!("unknown command '{other}'; see `cargo xtask help`"),
     }
 }

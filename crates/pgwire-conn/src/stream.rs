@@ -155,6 +155,18 @@ where
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
+            // Hot path: rows already buffered go straight from the machine.
+            if let Some(inner) = self.events.inner.as_mut() {
+                match inner.machine.next_row() {
+                    Ok(Some(row)) => return Poll::Ready(Some(Ok(row))),
+                    Ok(None) => {}
+                    Err(e) => {
+                        let e = inner.fail(e.into());
+                        self.events.inner = None;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+            }
             match ready!(self.events.poll_next_unpin(cx)) {
                 Some(Ok(Event::Row(row))) => return Poll::Ready(Some(Ok(row))),
                 Some(Ok(Event::RowDescription(d))) => self.description = Some(d),

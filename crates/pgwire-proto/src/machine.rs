@@ -628,6 +628,42 @@ impl Machine {
         }
     }
 
+    /// The next row of the current result set, if a complete `DataRow` is
+    /// first in the buffer: the streaming hot path, without building the
+    /// general [`Event`]. `Ok(None)` when the next message is anything else
+    /// or incomplete; then call [`next_event`](Self::next_event), which
+    /// handles everything (rows included).
+    pub fn next_row(&mut self) -> Result<Option<Row>, Error> {
+        if !matches!(self.phase, Phase::Ready | Phase::Terminated) {
+            return Ok(None);
+        }
+        let Some(description) = &self.description else {
+            return Ok(None);
+        };
+        match frame_header(&self.rbuf[..self.filled], self.max_message_len) {
+            Ok(Header::Message { tag: b'D', total }) if total <= self.filled => {}
+            _ => return Ok(None),
+        }
+        let description = Arc::clone(description);
+        let (_, body) = match split_frame(&mut self.rbuf, &mut self.filled, self.max_message_len) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(self.fail(e.into())),
+        };
+        let row = crate::message::backend::decode_data_row(body)
+            .map_err(Error::from)
+            .and_then(|body| {
+                Row::new(description, body).ok_or(Error::Protocol(ProtocolError::Malformed {
+                    message: "DataRow",
+                    reason: "column count differs from the RowDescription",
+                }))
+            });
+        match row {
+            Ok(row) => Ok(Some(row)),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
     fn ssl_answer(&mut self) -> Result<Option<Event>, Error> {
         if self.filled == 0 {
             if self.eof {

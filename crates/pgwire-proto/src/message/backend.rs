@@ -405,7 +405,7 @@ fn decode_row_description(body: &[u8]) -> Result<RowDescription, ProtocolError> 
     Ok(RowDescription::new(fields))
 }
 
-fn decode_data_row(body: Bytes) -> Result<DataRowBody, ProtocolError> {
+pub(crate) fn decode_data_row(body: Bytes) -> Result<DataRowBody, ProtocolError> {
     let mut r = Reader::new(&body, "DataRow");
     let n = r.i16()?;
     let columns = u16::try_from(n).map_err(|_| r.malformed("negative column count"))?;

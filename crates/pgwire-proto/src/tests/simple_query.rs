@@ -222,3 +222,38 @@ fn events_stay_small() {
         std::mem::size_of::<Result<Option<Event>, crate::Error>>()
     );
 }
+
+#[test]
+fn next_row_is_a_fast_path_for_rows_only() {
+    let mut m = ready_machine();
+    m.simple_query("q").unwrap();
+    m.receive(&concat(&[
+        row_description(&["a"]),
+        data_row(&[Some("1")]),
+        data_row(&[Some("2")]),
+        command_complete("SELECT 2"),
+        ready(b'I'),
+    ]));
+    // No description yet: the general path must run first.
+    assert_eq!(m.next_row(), Ok(None));
+    assert!(matches!(m.next_event(), Ok(Some(Event::RowDescription(_)))));
+    assert_eq!(m.next_row().unwrap().unwrap().text(0).unwrap(), Some("1"));
+    assert_eq!(m.next_row().unwrap().unwrap().text(0).unwrap(), Some("2"));
+    // CommandComplete is not a row.
+    assert_eq!(m.next_row(), Ok(None));
+    assert!(matches!(
+        m.next_event(),
+        Ok(Some(Event::CommandComplete(_)))
+    ));
+    assert!(matches!(m.next_event(), Ok(Some(Event::ReadyForQuery(_)))));
+    assert!(m.is_ready());
+    // A malformed row on the fast path fails the machine like any other.
+    m.simple_query("q").unwrap();
+    m.receive(&concat(&[
+        row_description(&["a"]),
+        data_row(&[Some("1"), Some("2")]),
+    ]));
+    assert!(matches!(m.next_event(), Ok(Some(Event::RowDescription(_)))));
+    assert!(m.next_row().is_err());
+    assert!(m.failure().is_some());
+}

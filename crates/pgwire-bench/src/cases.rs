@@ -1,0 +1,442 @@
+//! The cases, the clients, and the loop that runs them alternately.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Server, Transport};
+use crate::pgbench::{self, Script};
+use crate::report::{self, Metric, Report};
+use crate::rt::{AsyncStdRt, Rt, SmolRt, TokioRt};
+use crate::work::{self, BulkMode, Load, Timed, Window, Workload};
+use crate::{child, BResult, Options};
+
+/// Who runs a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Client {
+    PgwireTokio,
+    TokioPostgres,
+    Pgbench,
+    PgwireSmol,
+    PgwireAsyncStd,
+}
+
+impl Client {
+    pub const ALL: [Client; 5] = [
+        Client::PgwireTokio,
+        Client::TokioPostgres,
+        Client::Pgbench,
+        Client::PgwireSmol,
+        Client::PgwireAsyncStd,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::PgwireTokio => "pgwire-tokio",
+            Client::TokioPostgres => "tokio-postgres",
+            Client::Pgbench => "pgbench",
+            Client::PgwireSmol => "pgwire-smol",
+            Client::PgwireAsyncStd => "pgwire-async-std",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Client::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// The clients of most cases: pgwire on each runtime and the peer.
+const RUST_CLIENTS: [Client; 4] = [
+    Client::PgwireTokio,
+    Client::TokioPostgres,
+    Client::PgwireSmol,
+    Client::PgwireAsyncStd,
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Timed(Load),
+    Connect,
+    Bulk(BulkMode),
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    id: &'static str,
+    title: String,
+    kind: Kind,
+    clients: Vec<Client>,
+    pgbench: Option<(Script, Transport)>,
+    magic: bool,
+}
+
+impl Case {
+    fn new(id: &'static str, title: impl Into<String>, kind: Kind) -> Self {
+        Case {
+            id,
+            title: title.into(),
+            kind,
+            clients: RUST_CLIENTS.to_vec(),
+            pgbench: None,
+            magic: false,
+        }
+    }
+
+    fn metrics(&self) -> Vec<Metric> {
+        match self.kind {
+            Kind::Timed(_) => vec![
+                Metric::new(self.id, &self.title, "q/s", true, self.magic),
+                Metric::new(
+                    &format!("{}_cpu", self.id),
+                    "  client CPU per query",
+                    "us/q",
+                    false,
+                    false,
+                ),
+            ],
+            Kind::Connect => vec![
+                Metric::new(self.id, &self.title, "conn/s", true, false),
+                Metric::new(
+                    &format!("{}_cpu", self.id),
+                    "  client CPU per connection",
+                    "us/conn",
+                    false,
+                    false,
+                ),
+            ],
+            Kind::Bulk(_) => vec![
+                Metric::new(self.id, &self.title, "rows/s", true, false),
+                Metric::new(
+                    &format!("{}_cpu", self.id),
+                    "  client CPU per row",
+                    "ns/row",
+                    false,
+                    false,
+                ),
+                Metric::new(
+                    &format!("{}_allocs", self.id),
+                    "  heap allocations per row",
+                    "allocs/row",
+                    false,
+                    false,
+                ),
+            ],
+        }
+    }
+}
+
+fn load(workload: Workload, transport: Transport, conns: usize, tasks_per_conn: usize) -> Kind {
+    Kind::Timed(Load {
+        workload,
+        transport,
+        conns,
+        tasks_per_conn,
+        via_cache: false,
+    })
+}
+
+fn cases(options: &Options) -> Vec<Case> {
+    use Transport::{Tcp, Unix};
+    let rows = report::count(options.rows);
+    let mut cases = vec![
+        Case {
+            pgbench: Some((pgbench::ROUND_TRIP, Tcp)),
+            ..Case::new(
+                "rt_tcp",
+                "round trip SELECT $1::int4, TCP",
+                load(Workload::RoundTrip, Tcp, 1, 1),
+            )
+        },
+        Case {
+            pgbench: Some((pgbench::ROUND_TRIP, Unix)),
+            ..Case::new(
+                "rt_unix",
+                "round trip SELECT $1::int4, Unix",
+                load(Workload::RoundTrip, Unix, 1, 1),
+            )
+        },
+        Case {
+            // The same, but pgwire is handed SQL text and finds the
+            // statement in its cache; the peer still uses its Statement.
+            clients: vec![Client::PgwireTokio, Client::TokioPostgres],
+            ..Case::new(
+                "rt_tcp_cache",
+                "round trip, TCP, pgwire via stmt cache",
+                Kind::Timed(Load {
+                    workload: Workload::RoundTrip,
+                    transport: Tcp,
+                    conns: 1,
+                    tasks_per_conn: 1,
+                    via_cache: true,
+                }),
+            )
+        },
+        Case::new(
+            "bulk",
+            format!("bulk decode {rows} rows, prepared"),
+            Kind::Bulk(BulkMode::Prepared),
+        ),
+        Case {
+            clients: vec![Client::PgwireTokio, Client::TokioPostgres],
+            ..Case::new(
+                "bulk_sql",
+                format!("bulk decode {rows} rows, SQL text"),
+                Kind::Bulk(BulkMode::SqlText),
+            )
+        },
+        Case::new(
+            "connect_scram",
+            "connect, SCRAM-SHA-256, TCP",
+            Kind::Connect,
+        ),
+        Case::new(
+            "shared_64",
+            "64 tasks on 1 conn, round trip",
+            load(Workload::RoundTrip, Tcp, 1, 64),
+        ),
+        Case::new(
+            "conns_10x10",
+            "10 conns x 10 tasks, round trip",
+            load(Workload::RoundTrip, Tcp, 10, 10),
+        ),
+    ];
+    let magic = [
+        ("magic_pg_type", "pg_type rows", Workload::PgType),
+        ("magic_series", "generate_series(1, 1000)", Workload::Series),
+        ("magic_bytea", "100 x 1 KiB bytea", Workload::Bytea),
+        ("magic_arrays", "100 x int4[100]", Workload::Arrays),
+        (
+            "magic_insert",
+            "1000-row INSERT, 2000 params",
+            Workload::Insert,
+        ),
+        ("magic_1plus1", "SELECT 1+1", Workload::OnePlusOne),
+    ];
+    for (id, what, workload) in magic {
+        cases.push(Case {
+            magic: true,
+            pgbench: (workload == Workload::OnePlusOne).then_some((pgbench::ONE_PLUS_ONE, Tcp)),
+            ..Case::new(
+                id,
+                format!("MagicStack {what}, 10 conns"),
+                load(workload, Tcp, 10, 1),
+            )
+        });
+    }
+    cases.retain(|c| options.selected(c.id));
+    for case in &mut cases {
+        case.clients.retain(|&c| options.runs(c));
+        if !options.runs(Client::Pgbench) {
+            case.pgbench = None;
+        }
+    }
+    cases
+}
+
+/// What a sample needs: the server, the runtimes, the sample sizes.
+struct Ctx {
+    server: Arc<Server>,
+    tokio: TokioRt,
+    /// Started only when smol runs: its idle threads are not free.
+    smol: Option<SmolRt>,
+    window: Window,
+    rows: u64,
+    pgbench: Option<PathBuf>,
+    dir: PathBuf,
+}
+
+impl Ctx {
+    fn sample(&self, case: &Case, client: Client) -> BResult<Vec<f64>> {
+        match client {
+            Client::PgwireTokio => self.pgwire(&self.tokio, case),
+            Client::PgwireSmol => match &self.smol {
+                Some(smol) => self.pgwire(smol, case),
+                None => Err("smol runtime not started".into()),
+            },
+            Client::PgwireAsyncStd => self.pgwire(&AsyncStdRt, case),
+            Client::TokioPostgres => self.tokio_postgres(case),
+            Client::Pgbench => {
+                let (Some(pgbench), Some((script, transport))) = (&self.pgbench, case.pgbench)
+                else {
+                    return Err("no pgbench".into());
+                };
+                let tps = pgbench::run(
+                    pgbench,
+                    &self.server,
+                    transport,
+                    script,
+                    self.window.measure,
+                    &self.dir,
+                )?;
+                Ok(vec![tps])
+            }
+        }
+    }
+
+    fn pgwire<R: Rt>(&self, rt: &R, case: &Case) -> BResult<Vec<f64>> {
+        let server = Arc::clone(&self.server);
+        Ok(match case.kind {
+            Kind::Timed(load) => {
+                timed(rt.block_on(work::pgwire_timed(rt.clone(), server, load, self.window))?)
+            }
+            Kind::Connect => timed(rt.block_on(work::pgwire_connect::<R>(server, self.window))?),
+            Kind::Bulk(mode) => {
+                let bulk = rt.block_on(work::pgwire_bulk::<R>(server, self.rows, mode))?;
+                vec![
+                    bulk.rows_per_sec(),
+                    bulk.cpu_ns_per_row(),
+                    bulk.allocs_per_row(),
+                ]
+            }
+        })
+    }
+
+    fn tokio_postgres(&self, case: &Case) -> BResult<Vec<f64>> {
+        let server = Arc::clone(&self.server);
+        let rt = &self.tokio;
+        Ok(match case.kind {
+            Kind::Timed(load) => {
+                timed(rt.block_on(work::tp_timed(rt.clone(), server, load, self.window))?)
+            }
+            Kind::Connect => timed(rt.block_on(work::tp_connect_rate(server, self.window))?),
+            Kind::Bulk(mode) => {
+                let bulk = rt.block_on(work::tp_bulk(server, self.rows, mode))?;
+                vec![
+                    bulk.rows_per_sec(),
+                    bulk.cpu_ns_per_row(),
+                    bulk.allocs_per_row(),
+                ]
+            }
+        })
+    }
+}
+
+/// A timed sample's figures, in the order of [`Case::metrics`] (CPU in us).
+fn timed(t: Timed) -> Vec<f64> {
+    vec![t.rate, t.cpu_ns_per_op / 1000.0]
+}
+
+fn run_case(ctx: &Ctx, case: &Case, rounds: usize, notes: &mut Vec<String>) -> Vec<Metric> {
+    let mut metrics = case.metrics();
+    let mut clients = case.clients.clone();
+    if case.pgbench.is_some() {
+        if ctx.pgbench.is_some() {
+            // Right after pgwire-tokio and tokio-postgres.
+            clients.insert(2.min(clients.len()), Client::Pgbench);
+        } else {
+            notes.push(format!(
+                "{}: pgbench not found, no libpq reference",
+                case.id
+            ));
+        }
+    }
+    eprintln!("== {} ({})", case.title, case.id);
+    for round in 0..rounds {
+        // ABBA order: whoever goes first in one round goes last in the next.
+        let order: Vec<Client> = if round % 2 == 0 {
+            clients.clone()
+        } else {
+            clients.iter().rev().copied().collect()
+        };
+        let mut line = format!("   round {}/{rounds}:", round + 1);
+        for client in order {
+            if metrics.iter().any(|m| m.failed.contains_key(&client)) {
+                continue;
+            }
+            match ctx.sample(case, client) {
+                Ok(values) => {
+                    line += &format!(" {} {}", client.name(), report::num(values[0]));
+                    for (metric, value) in metrics.iter_mut().zip(values) {
+                        metric.samples.entry(client).or_default().push(value);
+                    }
+                }
+                Err(e) => {
+                    let note = format!("{} / {}: failed, skipped: {e}", case.id, client.name());
+                    eprintln!("   {note}");
+                    notes.push(note);
+                    for metric in &mut metrics {
+                        metric.failed.insert(client, e.to_string());
+                    }
+                }
+            }
+        }
+        eprintln!("{line}");
+    }
+    metrics
+}
+
+/// Runs the whole benchmark and writes the table and the JSON.
+pub fn run(options: &Options) -> BResult<()> {
+    let server = Arc::new(Server::from_env()?);
+    let dir = options
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let runtime = TokioRt::build()?;
+    let tokio = TokioRt(runtime.handle().clone());
+    let server_version = tokio.block_on(server_version(Arc::clone(&server)))?;
+    let pgbench = pgbench::find(&server);
+    let ctx = Ctx {
+        server: Arc::clone(&server),
+        tokio,
+        smol: if options.runs(Client::PgwireSmol) {
+            Some(SmolRt::start()?)
+        } else {
+            None
+        },
+        window: Window {
+            warmup: Duration::from_secs_f64(options.seconds * 0.1),
+            measure: Duration::from_secs_f64(options.seconds),
+        },
+        rows: options.rows,
+        pgbench: pgbench.clone(),
+        dir: dir.clone(),
+    };
+    let mut report = Report::new(options, &server_version, pgbench.as_deref());
+    eprintln!(
+        "pgwire-bench: {} rounds, {} s per timed sample, {} rows per bulk decode; server {}",
+        options.rounds, options.seconds, options.rows, server_version
+    );
+    for case in cases(options) {
+        let metrics = run_case(&ctx, &case, options.rounds, &mut report.notes);
+        report.metrics.extend(metrics);
+    }
+    if options.selected("peak") {
+        if options.big {
+            child::peak_rss(&mut report, options)?;
+        } else {
+            report
+                .notes
+                .push("peak RSS streaming 10M rows: skipped (--quick or --no-big)".into());
+        }
+    }
+    if options.selected("callgrind") {
+        if options.callgrind {
+            child::callgrind(&mut report, options, &dir)?;
+        } else {
+            report
+                .notes
+                .push("callgrind instructions per row: skipped (--quick or --no-callgrind)".into());
+        }
+    }
+    report.finish();
+    print!("{}", report.render());
+    report.write_json(&options.out)?;
+    eprintln!("pgwire-bench: wrote {}", options.out.display());
+    drop(runtime);
+    Ok(())
+}
+
+async fn server_version(server: Arc<Server>) -> BResult<String> {
+    let conn = pgwire_tokio::open_database_connection(&server.pgwire(Transport::Tcp))
+        .await
+        .map_err(|e| format!("cannot connect to the benchmark server: {e}"))?;
+    let version = match conn.fetch_one("SHOW server_version", ()).await? {
+        Some(row) => row.try_get::<&str>(0)?.to_string(),
+        None => "unknown".into(),
+    };
+    conn.close().await?;
+    Ok(format!("PostgreSQL {version}"))
+}

@@ -1,0 +1,102 @@
+//! Where the server is: the `PGWIRE_TEST_*` variables `cargo xtask bench`
+//! sets (the same ones `cargo xtask pg env` prints for a running cluster).
+
+use std::path::PathBuf;
+
+use pgwire_conn::{ConnectOptions, SslMode};
+
+use crate::BResult;
+
+/// How to reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Unix,
+}
+
+/// The cluster's coordinates and the roles the benchmarks use.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub socket_dir: String,
+    pub database: String,
+    /// A `trust` role: the workload cases measure queries, not auth.
+    pub user: String,
+    /// The SCRAM-SHA-256 role, for the connection-setup case.
+    pub scram_user: String,
+    pub scram_password: String,
+    /// pgbench of the server's own installation, when xtask found it.
+    pub pgbench: Option<PathBuf>,
+}
+
+fn var(name: &str) -> BResult<String> {
+    std::env::var(name).map_err(|_| {
+        format!(
+            "{name} is not set: run the benchmarks with `cargo xtask bench`, or load a running \
+             cluster's environment with `eval \"$(cargo xtask pg env)\"`"
+        )
+        .into()
+    })
+}
+
+impl Server {
+    pub fn from_env() -> BResult<Self> {
+        let port = var("PGWIRE_TEST_PORT")?;
+        Ok(Server {
+            host: var("PGWIRE_TEST_HOST")?,
+            port: port
+                .parse()
+                .map_err(|_| format!("PGWIRE_TEST_PORT={port:?} is not a port"))?,
+            socket_dir: var("PGWIRE_TEST_SOCKET_DIR")?,
+            database: var("PGWIRE_TEST_DATABASE")?,
+            user: var("PGWIRE_TEST_TRUST_USER")?,
+            scram_user: var("PGWIRE_TEST_SCRAM_USER")?,
+            scram_password: var("PGWIRE_TEST_SCRAM_PASSWORD")?,
+            pgbench: std::env::var_os("PGWIRE_BENCH_PGBENCH").map(PathBuf::from),
+        })
+    }
+
+    fn address(&self, transport: Transport) -> &str {
+        match transport {
+            Transport::Tcp => &self.host,
+            Transport::Unix => &self.socket_dir,
+        }
+    }
+
+    /// pgwire options for the trust role.
+    pub fn pgwire(&self, transport: Transport) -> ConnectOptions {
+        ConnectOptions::new(self.address(transport), self.user.as_str())
+            .port(self.port)
+            .database(self.database.as_str())
+            .ssl_mode(SslMode::Disable)
+    }
+
+    /// pgwire options for the SCRAM role, over TCP.
+    pub fn pgwire_scram(&self) -> ConnectOptions {
+        ConnectOptions::new(&self.host, self.scram_user.as_str())
+            .port(self.port)
+            .password(self.scram_password.as_str())
+            .database(self.database.as_str())
+            .ssl_mode(SslMode::Disable)
+    }
+
+    /// tokio-postgres configuration for the trust role.
+    pub fn tokio_postgres(&self, transport: Transport) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(self.address(transport))
+            .port(self.port)
+            .user(&self.user)
+            .dbname(&self.database)
+            .ssl_mode(tokio_postgres::config::SslMode::Disable);
+        config
+    }
+
+    /// tokio-postgres configuration for the SCRAM role, over TCP.
+    pub fn tokio_postgres_scram(&self) -> tokio_postgres::Config {
+        let mut config = self.tokio_postgres(Transport::Tcp);
+        config.user(&self.scram_user).password(&self.scram_password);
+        config
+    }
+}

@@ -1,0 +1,535 @@
+//! Results: medians, ratios, the targets, the table and the JSON file.
+//!
+//! Every ratio is the plain quotient of two medians, `pgwire / peer`. For a
+//! row whose `better` column says "higher" (throughput), a ratio above 1
+//! means pgwire is better; for "lower" (costs: CPU, allocations, memory,
+//! instructions), a ratio below 1 means pgwire is better.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::cases::Client;
+use crate::{sys, BResult, Options};
+
+/// One measured quantity: a row of the table.
+#[derive(Debug, Clone)]
+pub struct Metric {
+    pub id: String,
+    pub title: String,
+    pub unit: &'static str,
+    pub higher_better: bool,
+    /// Part of the MagicStack query set (enters the geometric mean).
+    pub magic: bool,
+    pub samples: BTreeMap<Client, Vec<f64>>,
+    pub failed: BTreeMap<Client, String>,
+}
+
+impl Metric {
+    pub fn new(
+        id: &str,
+        title: &str,
+        unit: &'static str,
+        higher_better: bool,
+        magic: bool,
+    ) -> Self {
+        Metric {
+            id: id.to_string(),
+            title: title.to_string(),
+            unit,
+            higher_better,
+            magic,
+            samples: BTreeMap::new(),
+            failed: BTreeMap::new(),
+        }
+    }
+
+    pub fn median(&self, client: Client) -> Option<f64> {
+        let mut v = self.samples.get(&client)?.clone();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let mid = v.len() / 2;
+        Some(if v.len() % 2 == 1 {
+            v[mid]
+        } else {
+            (v[mid - 1] + v[mid]) / 2.0
+        })
+    }
+
+    /// The widest spread of any client's samples, (max - min) / median:
+    /// how far to trust the row on a noisy machine.
+    pub fn spread(&self) -> Option<f64> {
+        self.samples
+            .iter()
+            .filter(|(_, v)| v.len() > 1)
+            .filter_map(|(&c, v)| {
+                let median = self.median(c)?;
+                let max = v.iter().copied().fold(f64::MIN, f64::max);
+                let min = v.iter().copied().fold(f64::MAX, f64::min);
+                (median != 0.0).then(|| (max - min) / median)
+            })
+            .max_by(f64::total_cmp)
+    }
+
+    /// median(a) / median(b), when both exist and b is not 0.
+    pub fn ratio(&self, a: Client, b: Client) -> Option<f64> {
+        let (a, b) = (self.median(a)?, self.median(b)?);
+        (b != 0.0).then(|| a / b)
+    }
+}
+
+/// The ratio columns: (label, numerator, denominator).
+const RATIOS: [(&str, Client, Client); 4] = [
+    (
+        "pgwire/tokio-postgres",
+        Client::PgwireTokio,
+        Client::TokioPostgres,
+    ),
+    ("pgwire/pgbench", Client::PgwireTokio, Client::Pgbench),
+    ("smol/tokio", Client::PgwireSmol, Client::PgwireTokio),
+    (
+        "async-std/tokio",
+        Client::PgwireAsyncStd,
+        Client::PgwireTokio,
+    ),
+];
+
+/// One performance target and whether this run meets it.
+#[derive(Debug, Clone)]
+struct Target {
+    goal: String,
+    figure: String,
+    met: Option<bool>,
+}
+
+/// Everything one run produced.
+#[derive(Debug)]
+pub struct Report {
+    machine: Vec<(&'static str, String)>,
+    settings: Value,
+    pub metrics: Vec<Metric>,
+    pub notes: Vec<String>,
+    /// Top functions by instructions, per client.
+    pub hotspots: Vec<(Client, Vec<String>)>,
+    geomeans: Vec<(&'static str, Option<f64>)>,
+    targets: Vec<Target>,
+}
+
+fn geomean(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values
+        .into_iter()
+        .fold((0.0, 0usize), |(s, n), v| (s + v.ln(), n + 1));
+    (n > 0).then(|| (sum / n as f64).exp())
+}
+
+impl Report {
+    pub fn new(options: &Options, server: &str, pgbench: Option<&Path>) -> Self {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map_or_else(|_| "unknown".into(), |s| s.trim().to_string());
+        Report {
+            machine: vec![
+                ("cpu", sys::cpu_model()),
+                ("nproc", sys::nproc().to_string()),
+                ("kernel", kernel),
+                ("server", server.to_string()),
+                (
+                    "pgbench",
+                    pgbench.map_or_else(|| "not found".into(), |p| p.display().to_string()),
+                ),
+            ],
+            settings: json!({
+                "quick": options.quick,
+                "rounds": options.rounds,
+                "seconds_per_sample": options.seconds,
+                "bulk_rows": options.rows,
+                "peak_rss_rows": options.big.then_some(options.big_rows),
+                "callgrind_rows": options.callgrind.then_some(options.callgrind_rows),
+            }),
+            metrics: Vec::new(),
+            notes: Vec::new(),
+            hotspots: Vec::new(),
+            geomeans: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    fn metric(&self, id: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.id == id)
+    }
+
+    fn ratio(&self, id: &str, a: Client, b: Client) -> Option<f64> {
+        self.metric(id)?.ratio(a, b)
+    }
+
+    /// Computes the geometric means and checks the targets.
+    pub fn finish(&mut self) {
+        let magic: Vec<&Metric> = self.metrics.iter().filter(|m| m.magic).collect();
+        self.geomeans = RATIOS
+            .iter()
+            .filter(|(_, _, b)| *b != Client::Pgbench)
+            .map(|&(label, a, b)| (label, geomean(magic.iter().filter_map(|m| m.ratio(a, b)))))
+            .collect();
+
+        let mut targets = Vec::new();
+        let mut at_least = |goal: String, value: Option<f64>, min: f64| {
+            targets.push(Target {
+                goal,
+                figure: value.map_or_else(|| "not measured".into(), |v| format!("{v:.2}x")),
+                met: value.map(|v| v >= min),
+            });
+        };
+        for (id, how) in [("rt_tcp", "TCP"), ("rt_unix", "Unix socket")] {
+            at_least(
+                format!("round trip ({how}) >= 1.10x tokio-postgres"),
+                self.ratio(id, Client::PgwireTokio, Client::TokioPostgres),
+                1.10,
+            );
+            at_least(
+                format!("round trip ({how}) >= 0.95x pgbench"),
+                self.ratio(id, Client::PgwireTokio, Client::Pgbench),
+                0.95,
+            );
+        }
+        at_least(
+            "bulk decode rows/s >= 1.0x tokio-postgres".into(),
+            self.ratio("bulk", Client::PgwireTokio, Client::TokioPostgres),
+            1.0,
+        );
+        let magic_geomean = self.geomeans.first().and_then(|g| g.1);
+        let connect = self.ratio("connect_scram", Client::TokioPostgres, Client::PgwireTokio);
+        let cpu = self.ratio("bulk_cpu", Client::PgwireTokio, Client::TokioPostgres);
+        let allocs = self
+            .metric("bulk_allocs")
+            .and_then(|m| m.median(Client::PgwireTokio));
+        let rss = self
+            .metric("peak_rss")
+            .and_then(|m| m.median(Client::PgwireTokio));
+        at_least(
+            "MagicStack geomean >= 1.2x tokio-postgres".into(),
+            magic_geomean,
+            1.2,
+        );
+        targets.push(Target {
+            goal: "client CPU per row <= 0.5x tokio-postgres".into(),
+            figure: cpu.map_or_else(|| "not measured".into(), |v| format!("{v:.2}x")),
+            met: cpu.map(|v| v <= 0.5),
+        });
+        targets.push(Target {
+            goal: "0 heap allocations per row (bulk decode)".into(),
+            figure: allocs.map_or_else(|| "not measured".into(), |v| format!("{v:.4}/row")),
+            // A few allocations per query (the row description, buffers)
+            // amortise to nothing; anything per row shows as >= 1/1000.
+            met: allocs.map(|v| v < 0.001),
+        });
+        targets.push(Target {
+            goal: "peak RSS streaming 10M rows < 16 MiB".into(),
+            figure: rss.map_or_else(|| "not measured".into(), |v| format!("{v:.1} MiB")),
+            met: rss.map(|v| v < 16.0),
+        });
+        targets.push(Target {
+            goal: "SCRAM connect time <= 1.0x tokio-postgres".into(),
+            figure: connect.map_or_else(|| "not measured".into(), |v| format!("{v:.2}x")),
+            met: connect.map(|v| v <= 1.0),
+        });
+        for (label, client) in [
+            ("smol", Client::PgwireSmol),
+            ("async-std", Client::PgwireAsyncStd),
+        ] {
+            // Throughput rows only; the worst one decides.
+            let worst = self
+                .metrics
+                .iter()
+                .filter(|m| m.higher_better)
+                .filter_map(|m| Some((m.ratio(client, Client::PgwireTokio)?, m.id.as_str())))
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            let all = geomean(
+                self.metrics
+                    .iter()
+                    .filter(|m| m.higher_better)
+                    .filter_map(|m| m.ratio(client, Client::PgwireTokio)),
+            );
+            targets.push(Target {
+                goal: format!("pgwire on {label} within 10% of tokio (every throughput case)"),
+                figure: match (worst, all) {
+                    (Some((w, id)), Some(g)) => format!("worst {w:.2}x ({id}), geomean {g:.2}x"),
+                    _ => "not measured".into(),
+                },
+                met: worst.map(|(w, _)| w >= 0.90),
+            });
+        }
+        self.targets = targets;
+    }
+
+    /// The table, the targets, the hotspots and the notes, as text.
+    pub fn render(&self) -> String {
+        let mut rows: Vec<Vec<String>> = vec![vec![
+            "case".into(),
+            "unit".into(),
+            "better".into(),
+            "pgwire-tokio".into(),
+            "tokio-postgres".into(),
+            "pw/tp".into(),
+            "pgbench".into(),
+            "pw/pgbench".into(),
+            "pgwire-smol".into(),
+            "smol/tokio".into(),
+            "pgwire-async-std".into(),
+            "async-std/tokio".into(),
+            "spread".into(),
+        ]];
+        let cell = |m: &Metric, c: Client| match (m.median(c), m.failed.contains_key(&c)) {
+            (_, true) => "FAILED".to_string(),
+            (Some(v), _) => num(v),
+            (None, _) => "-".to_string(),
+        };
+        let ratio = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |r| format!("{r:.2}"));
+        for m in &self.metrics {
+            rows.push(vec![
+                m.title.clone(),
+                m.unit.to_string(),
+                if m.higher_better { "higher" } else { "lower" }.to_string(),
+                cell(m, Client::PgwireTokio),
+                cell(m, Client::TokioPostgres),
+                ratio(m.ratio(Client::PgwireTokio, Client::TokioPostgres)),
+                cell(m, Client::Pgbench),
+                ratio(m.ratio(Client::PgwireTokio, Client::Pgbench)),
+                cell(m, Client::PgwireSmol),
+                ratio(m.ratio(Client::PgwireSmol, Client::PgwireTokio)),
+                cell(m, Client::PgwireAsyncStd),
+                ratio(m.ratio(Client::PgwireAsyncStd, Client::PgwireTokio)),
+                m.spread()
+                    .map_or_else(|| "-".to_string(), |s| format!("{:.0}%", s * 100.0)),
+            ]);
+        }
+        let g = |label: &str| {
+            ratio(
+                self.geomeans
+                    .iter()
+                    .find(|(l, _)| *l == label)
+                    .and_then(|(_, v)| *v),
+            )
+        };
+        let dash = || "-".to_string();
+        let any_magic = self.metrics.iter().any(|m| m.magic);
+        rows.extend(any_magic.then(|| {
+            vec![
+                "MagicStack geomean of ratios".into(),
+                "ratio".into(),
+                "higher".into(),
+                dash(),
+                dash(),
+                g("pgwire/tokio-postgres"),
+                dash(),
+                dash(),
+                dash(),
+                g("smol/tokio"),
+                dash(),
+                g("async-std/tokio"),
+                dash(),
+            ]
+        }));
+
+        let mut out = String::new();
+        let machine: Vec<String> = self
+            .machine
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let _ = writeln!(out, "\npgwire benchmark -- {}", machine.join("; "));
+        let _ = writeln!(out, "settings: {}\n", self.settings);
+        let _ = write!(out, "{}", table(&rows));
+        let _ = writeln!(
+            out,
+            "\nmedians over rounds; ratios = median / median of the named clients (pw = \
+             pgwire-tokio, tp = tokio-postgres).\nbetter=higher: ratio > 1 means the first-named \
+             client is better; better=lower: ratio < 1 means it is.\nspread: the widest \
+             (max - min) / median of any client's samples in that row (noise)."
+        );
+        let _ = writeln!(out, "\ntargets:");
+        for t in &self.targets {
+            let verdict = match t.met {
+                Some(true) => "met   ",
+                Some(false) => "MISSED",
+                None => "n/a   ",
+            };
+            let _ = writeln!(out, "  [{verdict}] {:<62} {}", t.goal, t.figure);
+        }
+        for (client, lines) in &self.hotspots {
+            let _ = writeln!(
+                out,
+                "\ncallgrind hotspots, {} bulk decode (self Ir, top {}):",
+                client.name(),
+                lines.len()
+            );
+            for line in lines {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        if !self.notes.is_empty() {
+            let _ = writeln!(out, "\nnotes:");
+            for note in &self.notes {
+                let _ = writeln!(out, "  - {note}");
+            }
+        }
+        out
+    }
+
+    pub fn write_json(&self, path: &Path) -> BResult<()> {
+        let metrics: Vec<Value> = self
+            .metrics
+            .iter()
+            .map(|m| {
+                let by_client = |f: &dyn Fn(Client) -> Option<Value>| {
+                    Value::Object(
+                        Client::ALL
+                            .iter()
+                            .filter_map(|&c| Some((c.name().to_string(), f(c)?)))
+                            .collect(),
+                    )
+                };
+                json!({
+                    "id": m.id,
+                    "title": m.title.trim(),
+                    "unit": m.unit,
+                    "better": if m.higher_better { "higher" } else { "lower" },
+                    "median": by_client(&|c| m.median(c).map(Value::from)),
+                    "samples": by_client(&|c| m.samples.get(&c).map(|s| json!(s))),
+                    "failed": by_client(&|c| m.failed.get(&c).map(|s| json!(s))),
+                    "spread": m.spread(),
+                    "ratios": Value::Object(
+                        RATIOS
+                            .iter()
+                            .filter_map(|&(label, a, b)| Some((label.to_string(), json!(m.ratio(a, b)?))))
+                            .collect(),
+                    ),
+                })
+            })
+            .collect();
+        let doc = json!({
+            "machine": Value::Object(
+                self.machine.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()
+            ),
+            "settings": self.settings,
+            "ratio_definition": "median(first client) / median(second client); for better=higher \
+                 a ratio > 1 favours the first client, for better=lower a ratio < 1 does",
+            "metrics": metrics,
+            "magicstack_geomean": Value::Object(
+                self.geomeans.iter().map(|(l, v)| (l.to_string(), json!(v))).collect()
+            ),
+            "targets": self.targets.iter().map(|t| json!({
+                "target": t.goal, "figure": t.figure, "met": t.met,
+            })).collect::<Vec<_>>(),
+            "hotspots": Value::Object(
+                self.hotspots.iter().map(|(c, l)| (c.name().to_string(), json!(l))).collect()
+            ),
+            "notes": self.notes,
+        });
+        let text = serde_json::to_string_pretty(&doc)?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// Left-aligns the first column, right-aligns the others.
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..columns)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for (n, row) in rows.iter().enumerate() {
+        let mut line = String::new();
+        for (i, c) in row.iter().enumerate() {
+            let w = width[i];
+            let _ = match i {
+                0..=2 => write!(line, "{c:<w$}  "),
+                _ => write!(line, "{c:>w$}  "),
+            };
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+        if n == 0 {
+            let total: usize = width.iter().map(|w| w + 2).sum();
+            let _ = writeln!(out, "{}", "-".repeat(total.saturating_sub(2)));
+        }
+    }
+    out
+}
+
+/// A number with about three significant digits (integers when large).
+pub fn num(x: f64) -> String {
+    let a = x.abs();
+    if !x.is_finite() {
+        "-".into()
+    } else if a == 0.0 {
+        "0".into()
+    } else if a >= 100.0 {
+        format!("{x:.0}")
+    } else if a >= 10.0 {
+        format!("{x:.1}")
+    } else if a >= 0.01 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.1e}")
+    }
+}
+
+/// 1000000 -> "1M", 200000 -> "200k".
+pub fn count(n: u64) -> String {
+    if n >= 1_000_000 && n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1000 && n % 1000 == 0 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_ratios() {
+        let mut m = Metric::new("x", "x", "q/s", true, false);
+        m.samples.insert(Client::PgwireTokio, vec![3.0, 1.0, 2.0]);
+        m.samples
+            .insert(Client::TokioPostgres, vec![1.0, 4.0, 2.0, 3.0]);
+        assert_eq!(m.median(Client::PgwireTokio), Some(2.0));
+        assert_eq!(m.median(Client::TokioPostgres), Some(2.5));
+        assert_eq!(
+            m.ratio(Client::PgwireTokio, Client::TokioPostgres),
+            Some(0.8)
+        );
+        assert_eq!(m.ratio(Client::PgwireTokio, Client::Pgbench), None);
+    }
+
+    #[test]
+    fn geomean_of_ratios() {
+        let g = geomean([2.0, 0.5, 1.0]).unwrap();
+        assert!((g - 1.0).abs() < 1e-12);
+        assert_eq!(geomean([]), None);
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(num(12345.6), "12346");
+        assert_eq!(num(12.34), "12.3");
+        assert_eq!(num(0.5), "0.50");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(0.000_12), "1.2e-4");
+        assert_eq!(count(1_000_000), "1M");
+        assert_eq!(count(200_000), "200k");
+        assert_eq!(count(1234), "1234");
+    }
+}

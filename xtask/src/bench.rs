@@ -1,0 +1,55 @@
+//! `cargo xtask bench [--quick] [ARGS]`: the pgwire-bench binary against a
+//! fresh cluster (no standby: nothing here reads from one).
+
+use std::ffi::OsString;
+use std::process::Command;
+
+use crate::commands;
+use crate::env;
+use crate::error::Result;
+use crate::layout::Layout;
+use crate::process;
+
+/// Start a cluster, run `cargo run --release -p pgwire-bench -- ARGS` with
+/// its coordinates in the `PGWIRE_TEST_*` variables, stop the cluster, and
+/// exit with the benchmark's status. ARGS go to the benchmark as they are
+/// (`--quick`, `--only`, ...; see `cargo xtask bench --help`).
+pub fn bench(args: &[String]) -> Result<i32> {
+    let layout = Layout::discover()?;
+    let cargo_run = || {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(&layout.workspace)
+            .args(["run", "--release", "-p", "pgwire-bench", "--"])
+            .args(args);
+        cmd
+    };
+    // The usage needs no server.
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        let status = process::run(&mut cargo_run(), "pgwire-bench")?;
+        return Ok(process::exit_code(status));
+    }
+    let results = layout
+        .workspace
+        .join("target")
+        .join("bench")
+        .join("results.json");
+    // No standby: nothing here reads from one.
+    commands::with_cluster(false, |state, _layout| {
+        let mut cmd = cargo_run();
+        if !args.iter().any(|a| a == "--out") {
+            cmd.arg("--out").arg(&results);
+        }
+        env::remove_libpq_env(&mut cmd);
+        for (name, value) in env::test_env(state) {
+            cmd.env(name, value);
+        }
+        // pgbench of the server's own version, as the libpq reference.
+        let pgbench = state.bindir.join("pgbench");
+        if pgbench.is_file() {
+            cmd.env("PGWIRE_BENCH_PGBENCH", pgbench);
+        }
+        let status = process::run(&mut cmd, "pgwire-bench")?;
+        Ok(process::exit_code(status))
+    })
+}
