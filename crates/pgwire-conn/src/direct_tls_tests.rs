@@ -76,6 +76,25 @@ fn serve_once(
     })
 }
 
+/// A one-connection server for `f`, and a direct-TLS plan verifying its
+/// certificate as `verify` for `server_name`.
+fn serve_and_plan(
+    f: &Fixture,
+    verify: Verify,
+    server_name: &str,
+) -> (u16, std::thread::JoinHandle<Vec<u8>>, TlsPlan) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = serve_once(listener, Arc::clone(&f.server));
+    let plan = TlsPlan {
+        required: true,
+        direct: true,
+        config: client_config(verify, Some(Roots::File(&f.ca_file)), None, true).unwrap(),
+        server_name: server_name.into(),
+    };
+    (port, server, plan)
+}
+
 #[test]
 fn direct_tls_sends_startup_inside_tls_with_alpn() {
     let f = fixture(&[b"postgresql"]);
@@ -110,15 +129,7 @@ fn direct_tls_sends_startup_inside_tls_with_alpn() {
 #[test]
 fn direct_tls_without_alpn_is_refused() {
     let f = fixture(&[]);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = serve_once(listener, Arc::clone(&f.server));
-    let plan = TlsPlan {
-        required: true,
-        direct: true,
-        config: client_config(Verify::Full, Some(Roots::File(&f.ca_file)), None, true).unwrap(),
-        server_name: "localhost".into(),
-    };
+    let (port, server, plan) = serve_and_plan(&f, Verify::Full, "localhost");
     smol::block_on(async {
         let tcp = smol::net::TcpStream::connect(("127.0.0.1", port))
             .await
@@ -137,15 +148,7 @@ fn direct_tls_without_alpn_is_refused() {
 fn wrong_host_name_fails_verify_full_but_not_verify_ca() {
     let f = fixture(&[b"postgresql"]);
     for (verify, ok) in [(Verify::Full, false), (Verify::Chain, true)] {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = serve_once(listener, Arc::clone(&f.server));
-        let plan = TlsPlan {
-            required: true,
-            direct: true,
-            config: client_config(verify, Some(Roots::File(&f.ca_file)), None, true).unwrap(),
-            server_name: "not-the-cert-name.example".into(),
-        };
+        let (port, server, plan) = serve_and_plan(&f, verify, "not-the-cert-name.example");
         let result = smol::block_on(async {
             let tcp = smol::net::TcpStream::connect(("127.0.0.1", port))
                 .await
