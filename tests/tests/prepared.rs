@@ -95,7 +95,39 @@ async fn bad_sql_fails_at_prepare<R: Runtime>() {
     assert!(conn.ready());
 }
 
+async fn statement_cache_recovers_from_schema_changes_and_deallocate<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let t = unique_name("cache");
+    conn.execute(&format!("create temp table {t} (a int)"), ())
+        .await
+        .unwrap();
+    conn.execute(&format!("insert into {t} values (1)"), ())
+        .await
+        .unwrap();
+    let sql = format!("select * from {t} where a = $1");
+    assert_eq!(conn.fetch(&sql, (1,)).await.unwrap()[0].len(), 1);
+    // The cached statement's result type changes under it.
+    conn.execute(
+        &format!("alter table {t} add column b text default 'x'"),
+        (),
+    )
+    .await
+    .unwrap();
+    match conn.fetch(&sql, (1,)).await {
+        Ok(rows) => assert_eq!(rows[0].len(), 2),
+        Err(e) => assert_eq!(e.code(), Some(SqlState::FEATURE_NOT_SUPPORTED), "{e}"),
+    }
+    // Either way the next call prepares afresh and sees both columns.
+    let rows = conn.fetch(&sql, (1,)).await.unwrap();
+    assert_eq!(rows[0].try_get::<&str>("b").unwrap(), "x");
+    // The server forgets every statement: the cache follows.
+    conn.execute("deallocate all", ()).await.unwrap();
+    assert_eq!(conn.fetch(&sql, (1,)).await.unwrap().len(), 1);
+    assert!(conn.ready());
+}
+
 runtime_tests!(
+    statement_cache_recovers_from_schema_changes_and_deallocate,
     prepared_insert_with_and_without_parameters,
     duplicate_name_is_recoverable_42p05,
     bad_sql_fails_at_prepare,

@@ -114,10 +114,11 @@ impl StatementCache {
     }
 
     /// Forgets everything (after `DISCARD ALL` / `DEALLOCATE ALL`, or when
-    /// the server lost a statement).
-    pub(crate) fn clear(&mut self) {
+    /// the server lost or can no longer use a statement) and returns the
+    /// names, so that the caller can close any the server still has.
+    pub(crate) fn clear(&mut self) -> Vec<String> {
         self.map.clear();
-        self.order.clear();
+        self.order.drain(..).map(|(_, s)| s.name.clone()).collect()
     }
 }
 
@@ -153,7 +154,7 @@ mod tests {
         assert_eq!(c.make_room(), ["s2"]);
         c.insert("b", stmt("s4", &[20]));
         assert_eq!(name(c.get("b", 1, |_| 20)).as_deref(), Some("s4"));
-        c.clear();
+        assert_eq!(c.clear(), ["s3", "s4"]);
         assert!(c.get("b", 1, |_| 20).is_none());
         c.insert("c", stmt("s5", &[]));
         assert_eq!(c.set_capacity(0), ["s5"]);

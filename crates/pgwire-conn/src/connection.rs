@@ -319,14 +319,19 @@ where
                 return Err(self.fail(Error::Database(e.clone())));
             }
             // The server lost (or can no longer use) a cached statement:
-            // prepare afresh next time rather than fail forever.
+            // prepare afresh next time rather than fail forever. Closing
+            // the old names frees any the server still has (closing one it
+            // does not have is not an error).
             Event::Error(e)
                 if e.sqlstate().code() == "26000"
                     || (e.sqlstate() == pgwire_proto::SqlState::FEATURE_NOT_SUPPORTED
                         && e.message.contains("cached plan")) =>
             {
-                self.cache.clear();
+                for name in self.cache.clear() {
+                    self.status.owe(Owed::CloseStatement(name));
+                }
             }
+            // The server already dropped every statement.
             Event::CommandComplete(c) if matches!(c.tag(), "DISCARD ALL" | "DEALLOCATE ALL") => {
                 self.cache.clear();
             }
