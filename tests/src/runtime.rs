@@ -27,6 +27,9 @@ pub trait Runtime: 'static {
     /// Sleeps.
     fn sleep(d: std::time::Duration) -> impl Future<Output = ()> + Send;
 
+    /// The adapter's `cancel_query`.
+    fn cancel(token: &pgwire_conn::CancelToken) -> impl Future<Output = Result<()>>;
+
     /// The transport tests connect over by default.
     fn transport() -> crate::Transport {
         crate::Transport::Tcp
@@ -86,6 +89,10 @@ impl<R: Runtime, T: TransportMarker> Runtime for Over<R, T> {
         R::sleep(d)
     }
 
+    fn cancel(token: &pgwire_conn::CancelToken) -> impl Future<Output = Result<()>> {
+        R::cancel(token)
+    }
+
     fn transport() -> crate::Transport {
         T::TRANSPORT
     }
@@ -130,6 +137,10 @@ impl Runtime for Tokio {
     fn sleep(d: std::time::Duration) -> impl Future<Output = ()> + Send {
         tokio::time::sleep(d)
     }
+
+    fn cancel(token: &pgwire_conn::CancelToken) -> impl Future<Output = Result<()>> {
+        pgwire_tokio::cancel_query(token)
+    }
 }
 
 /// smol.
@@ -158,6 +169,10 @@ impl Runtime for Smol {
     async fn sleep(d: std::time::Duration) {
         smol::Timer::after(d).await;
     }
+
+    fn cancel(token: &pgwire_conn::CancelToken) -> impl Future<Output = Result<()>> {
+        pgwire_smol::cancel_query(token)
+    }
 }
 
 /// async-std.
@@ -185,5 +200,9 @@ impl Runtime for AsyncStd {
 
     fn sleep(d: std::time::Duration) -> impl Future<Output = ()> + Send {
         async_std::task::sleep(d)
+    }
+
+    fn cancel(token: &pgwire_conn::CancelToken) -> impl Future<Output = Result<()>> {
+        pgwire_async_std::cancel_query(token)
     }
 }

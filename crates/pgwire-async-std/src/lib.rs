@@ -47,6 +47,13 @@ pub async fn open_database_connection(options: &ConnectOptions) -> Result<PgConn
     open_with(options, tcp, unix, sleep).await
 }
 
+/// Cancels the query the connection of `token` is running
+/// ([`Connection::cancel_token`]), over a new connection to the same server.
+/// The cancelled query fails with SQLSTATE 57014, and its connection stays usable.
+pub async fn cancel_query(token: &CancelToken) -> Result<()> {
+    cancel_with(token, tcp, unix).await
+}
+
 async fn sleep(d: std::time::Duration) {
     async_std::task::sleep(d).await
 }

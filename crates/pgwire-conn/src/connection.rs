@@ -38,6 +38,17 @@ const MAX_QUEUED_NOTIFICATIONS: usize = 10_000;
 pub struct Connection<S> {
     inner: Mutex<Inner<S>>,
     status: Arc<Status>,
+    /// Where the session was opened and how, for cancel requests.
+    origin: Option<Origin>,
+    /// The session's cancellation key (fixed at startup).
+    key: Option<BackendKey>,
+}
+
+/// The server a connection was opened to, and with which TLS settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    pub(crate) host: crate::options::HostSpec,
+    pub(crate) tls: Option<crate::negotiate::TlsPlan>,
 }
 
 pub(crate) struct Inner<S> {
@@ -102,9 +113,12 @@ where
             }
         }
         status.sync_from(&inner.machine);
+        let key = inner.machine.backend_key();
         Ok(Connection {
             inner: Mutex::new(inner),
             status,
+            origin: None,
+            key,
         })
     }
 
@@ -192,7 +206,24 @@ where
 
     /// The session's cancellation key.
     pub async fn backend_key(&self) -> Option<BackendKey> {
-        self.inner.lock().await.machine.backend_key()
+        self.key
+    }
+
+    /// What the adapters' `cancel_query` (or [`cancel_with`](crate::cancel_with))
+    /// needs to cancel the query this connection runs, from any task. `None` for connections opened
+    /// over a caller's own stream (no server address is known) or when the
+    /// server sent no key.
+    pub fn cancel_token(&self) -> Option<crate::CancelToken> {
+        let origin = self.origin.as_ref()?;
+        Some(crate::CancelToken {
+            key: self.key?,
+            host: origin.host.clone(),
+            tls: origin.tls.clone(),
+        })
+    }
+
+    pub(crate) fn set_origin(&mut self, origin: Origin) {
+        self.origin = Some(origin);
     }
 
     /// Notifications (`NOTIFY`) received so far, oldest first.

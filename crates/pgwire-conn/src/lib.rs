@@ -20,6 +20,7 @@
 //! ```
 
 mod cache;
+mod cancel;
 mod connection;
 mod error;
 mod negotiate;
@@ -42,6 +43,7 @@ mod direct_tls_tests;
 mod tests;
 
 pub use cache::DEFAULT_STATEMENT_CACHE_CAPACITY;
+pub use cancel::{cancel_with, CancelToken};
 pub use connection::Connection;
 pub use error::{Error, Result};
 /// rustls, as used by this crate (for [`ConnectOptions::tls_config`]).

@@ -12,6 +12,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::future::{select, Either};
 use pgwire_proto::AuthMethods;
 
+use crate::connection::Origin;
 use crate::negotiate::{negotiate, TlsPlan};
 use crate::options::{
     AuthMethod, ChannelBindingMode, ConnectOptions, HostSpec, LoadBalanceHosts, SslMode,
@@ -151,7 +152,12 @@ where
     FU: Future<Output = io::Result<U>>,
 {
     let socket = open_socket(host, tcp, unix).await?;
-    connect_over(socket, options, host, plan).await
+    let mut conn = connect_over(socket, options, host, plan).await?;
+    conn.set_origin(Origin {
+        host: host.clone(),
+        tls: plan.cloned(),
+    });
+    Ok(conn)
 }
 
 /// Startup over an open socket: TLS negotiation per `plan`, then
