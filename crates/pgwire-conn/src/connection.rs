@@ -82,7 +82,7 @@ where
             .hosts()
             .first()
             .ok_or_else(|| Error::InvalidInput("no host given".into()))?;
-        let plan = crate::open::tls_plan(options, host)?;
+        let plan = crate::open::tls_plan(options, host, &mut None)?;
         crate::open::connect_over(stream, options, host, plan.as_ref()).await
     }
 

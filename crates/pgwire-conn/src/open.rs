@@ -6,9 +6,11 @@
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
+use futures_rustls::rustls::ClientConfig;
 use futures_util::future::{select, Either};
 use pgwire_proto::AuthMethods;
 
@@ -53,9 +55,10 @@ where
     };
     let mut last_error = None;
     let mut rejected = Vec::new();
+    let mut tls_config = None;
     for &attrs in passes {
         for host in &hosts {
-            let attempt = connect_host(options, host, &tcp, &unix);
+            let attempt = connect_host(options, host, &mut tls_config, &tcp, &unix);
             let outcome = match options.get_connect_timeout() {
                 None => attempt.await,
                 Some(after) => {
@@ -113,6 +116,7 @@ fn ordered_hosts(options: &ConnectOptions) -> Vec<HostSpec> {
 async fn connect_host<T, U, FT, FU>(
     options: &ConnectOptions,
     host: &HostSpec,
+    tls_config: &mut Option<Arc<ClientConfig>>,
     tcp: &impl Fn(String, u16) -> FT,
     unix: &impl Fn(PathBuf) -> FU,
 ) -> Result<Opened<T, U>>
@@ -122,7 +126,7 @@ where
     FT: Future<Output = io::Result<T>>,
     FU: Future<Output = io::Result<U>>,
 {
-    let plan = tls_plan(options, host)?;
+    let plan = tls_plan(options, host, tls_config)?;
     match (options.get_ssl_mode(), plan.as_ref()) {
         // allow: plain first; TLS only if the server turns that down.
         (SslMode::Allow, Some(tls)) => match attempt(options, host, None, tcp, unix).await {
@@ -233,7 +237,16 @@ where
 
 /// What TLS to attempt with `host`, per the options (`None`: plain text).
 /// Unix sockets never use TLS, as in libpq.
-pub(crate) fn tls_plan(options: &ConnectOptions, host: &HostSpec) -> Result<Option<TlsPlan>> {
+///
+/// `built` keeps the client configuration between the hosts of one
+/// connect: it depends on the options only, and building it reads and
+/// parses certificate files. It is built at the first TCP host, so a target
+/// of Unix sockets alone never touches those files.
+pub(crate) fn tls_plan(
+    options: &ConnectOptions,
+    host: &HostSpec,
+    built: &mut Option<Arc<ClientConfig>>,
+) -> Result<Option<TlsPlan>> {
     let Some((name, _)) = host.tcp_address() else {
         return Ok(None);
     };
@@ -252,14 +265,15 @@ pub(crate) fn tls_plan(options: &ConnectOptions, host: &HostSpec) -> Result<Opti
             "sslnegotiation=direct needs sslmode require, verify-ca or verify-full".into(),
         ));
     }
-    let config = match options.get_tls_config() {
-        Some(custom) if direct && custom.alpn_protocols.is_empty() => {
+    let config = match (built.as_ref(), options.get_tls_config()) {
+        (Some(config), _) => Arc::clone(config),
+        (None, Some(custom)) if direct && custom.alpn_protocols.is_empty() => {
             let mut with_alpn = (**custom).clone();
             with_alpn.alpn_protocols = vec![b"postgresql".to_vec()];
-            std::sync::Arc::new(with_alpn)
+            Arc::new(with_alpn)
         }
-        Some(custom) => std::sync::Arc::clone(custom),
-        None => {
+        (None, Some(custom)) => Arc::clone(custom),
+        (None, None) => {
             let roots = options.get_ssl_root_cert().map(|r| match r {
                 SslRootCert::File(path) => Roots::File(path),
                 SslRootCert::System => Roots::System,
@@ -275,6 +289,7 @@ pub(crate) fn tls_plan(options: &ConnectOptions, host: &HostSpec) -> Result<Opti
             client_config(verify, roots, client, direct)?
         }
     };
+    *built = Some(Arc::clone(&config));
     Ok(Some(TlsPlan {
         required: matches!(
             mode,
