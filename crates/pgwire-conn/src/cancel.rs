@@ -17,7 +17,10 @@ use crate::options::HostSpec;
 use crate::{Error, Result};
 
 /// What it takes to cancel the query a connection is running, usable from
-/// any task (the connection itself stays locked by that query).
+/// any task. PostgreSQL cancels whatever the session runs when the request
+/// arrives: with several tasks' queries pipelined on one connection, that
+/// is the one the server has reached, and a request arriving between
+/// queries cancels nothing.
 ///
 /// ```no_run
 /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) {

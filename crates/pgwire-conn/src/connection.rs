@@ -1,10 +1,13 @@
 //! `Connection<S>`: one protocol machine and one stream behind an async mutex.
 //!
 //! Every piece of protocol state lives in the machine and its buffers, never
-//! in a future's locals. A query future dropped at any await point leaves
-//! unsent bytes in the machine's output and unread answers on the socket; the
-//! next lock holder flushes the former and drains the latter up to the
-//! abandoned request's `ReadyForQuery` before it sends its own.
+//! in a future's locals. A task queues its whole request under the lock and
+//! sends it; it then reads its answers when their turn comes (see
+//! [`answer`](crate::answer)), letting go of the lock whenever it waits, so
+//! the requests of tasks sharing a connection are pipelined. A query future
+//! dropped at any await point leaves unsent bytes in the machine's output
+//! and unread answers on the socket; whoever reads next flushes the former
+//! and discards the latter.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -19,11 +22,13 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::AsyncWriteExt;
 use pgwire_proto::{BackendKey, Event, Machine, Notification, StartupConfig, TransactionStatus};
 
+use crate::answer::Answer;
 use crate::cache::{StatementCache, DEFAULT_STATEMENT_CACHE_CAPACITY};
 use crate::error::{Error, Result};
 use crate::options::ConnectOptions;
 use crate::status::{NoticeHandler, Owed, Status};
 use crate::tls::MaybeTls;
+use crate::turns::Turns;
 use pgwire_proto::message::frontend::Target;
 
 /// Notifications kept for [`Connection::take_notifications`] before the
@@ -33,10 +38,13 @@ const MAX_QUEUED_NOTIFICATIONS: usize = 10_000;
 /// A PostgreSQL connection over any futures-io stream.
 ///
 /// All methods take `&self`: share one connection between tasks with an
-/// `Arc`. Each query holds the connection's lock from its first byte sent to
-/// its `ReadyForQuery`, so queries never interleave.
+/// `Arc`. Each query's messages go out in one piece, and its answers are
+/// read by its own task in the order the queries were sent, so queries
+/// never interleave; while one task waits for its answer, the others send
+/// theirs (pipelining), and the server never idles between them.
 pub struct Connection<S> {
     inner: Mutex<Inner<S>>,
+    turns: Arc<Turns>,
     status: Arc<Status>,
     /// Where the session was opened and how, for cancel requests.
     origin: Option<Origin>,
@@ -58,8 +66,15 @@ pub(crate) struct Inner<S> {
     dead: Option<String>,
     closed: bool,
     status: Arc<Status>,
+    turns: Arc<Turns>,
     notifications: VecDeque<Notification>,
     pub(crate) cache: StatementCache,
+}
+
+impl<S> Connection<S> {
+    pub(crate) fn turns(&self) -> &Turns {
+        &self.turns
+    }
 }
 
 impl<S> std::fmt::Debug for Connection<S> {
@@ -95,12 +110,14 @@ where
     /// Runs startup with a machine that may already have negotiated TLS.
     pub(crate) async fn start(machine: Machine, stream: S, config: &StartupConfig) -> Result<Self> {
         let status = Arc::new(Status::default());
+        let turns = Arc::new(Turns::default());
         let mut inner = Inner {
             machine,
             stream,
             dead: None,
             closed: false,
             status: Arc::clone(&status),
+            turns: Arc::clone(&turns),
             notifications: VecDeque::new(),
             cache: StatementCache::new(DEFAULT_STATEMENT_CACHE_CAPACITY),
         };
@@ -116,14 +133,16 @@ where
         let key = inner.machine.backend_key();
         Ok(Connection {
             inner: Mutex::new(inner),
+            turns,
             status,
             origin: None,
             key,
         })
     }
 
-    /// Takes the lock and brings the session to a clean state: flushes bytes
-    /// an abandoned query left unsent and drains its answers.
+    /// Takes the lock to queue a request, after the commands that dropped
+    /// guards owe. Their answers, and those of abandoned queries, are
+    /// discarded by whoever reads next.
     pub(crate) async fn lock(&self) -> Result<MutexGuard<'_, Inner<S>>> {
         let mut inner = self.inner.lock().await;
         inner.check_usable()?;
@@ -140,12 +159,50 @@ where
                 return Err(inner.fail(e.into()));
             }
         }
-        inner.drain().await?;
         Ok(inner)
+    }
+
+    /// Sends the requests queued under `inner` since `first` and returns
+    /// the handle that reads their answers in turn. A write the socket
+    /// cannot take whole now is finished by whichever task reads next.
+    pub(crate) async fn answer<'c>(
+        &'c self,
+        mut inner: MutexGuard<'c, Inner<S>>,
+        first: pgwire_proto::RequestId,
+    ) -> Result<Answer<'c, S>> {
+        let end = inner.machine.next_request_id().0;
+        if end > first.0 {
+            self.turns.register(first.0, end - 1);
+        }
+        inner.status.sync_from(&inner.machine);
+        // With another task reading ahead of us, that task sends what we
+        // queued (with what others queue meanwhile), as a connection task
+        // would: one write and one server wake-up for many requests.
+        if end > first.0 && self.turns.wake_reader_before(first.0) {
+            return Ok(Answer::new(self, inner, first.0, end));
+        }
+        let flushed = poll_fn(|cx| Poll::Ready(inner.poll_flush(cx))).await;
+        let answer = Answer::new(self, inner, first.0, end);
+        match flushed {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Err(e),
+            // The task reading now (if not us) must flush the rest: the
+            // socket may wake only the last task that polled it.
+            Poll::Pending => self.turns.wake_head(),
+        }
+        Ok(answer)
     }
 
     pub(crate) fn status(&self) -> &Status {
         &self.status
+    }
+
+    pub(crate) fn try_lock_inner(&self) -> Option<MutexGuard<'_, Inner<S>>> {
+        self.inner.try_lock()
+    }
+
+    pub(crate) fn lock_inner(&self) -> async_lock::futures::Lock<'_, Inner<S>> {
+        self.inner.lock()
     }
 
     /// True when the session is idle and usable: startup done, no query in
@@ -258,7 +315,7 @@ impl<S> Inner<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    fn check_usable(&self) -> Result<()> {
+    pub(crate) fn check_usable(&self) -> Result<()> {
         if self.closed {
             return Err(Error::Closed);
         }
@@ -268,11 +325,13 @@ where
         }
     }
 
-    /// Records an unrecoverable error as the cause of death.
+    /// Records an unrecoverable error as the cause of death, and wakes
+    /// every task waiting for its answers so that each learns of it.
     pub(crate) fn fail(&mut self, error: Error) -> Error {
         if !error.is_recoverable() && self.dead.is_none() {
             self.dead = Some(error.to_string());
             self.status.set_dead();
+            self.turns.wake_all();
         }
         error
     }
@@ -296,7 +355,10 @@ where
         }
         match Pin::new(&mut self.stream).poll_flush(cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+            Poll::Ready(Ok(())) => {
+                self.turns.flushed();
+                Poll::Ready(Ok(()))
+            }
             Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail(Error::Io(e)))),
         }
     }
@@ -316,9 +378,12 @@ where
             match self.machine.next_event() {
                 Ok(Some(event)) => return Poll::Ready(self.observe(event)),
                 Ok(None) => {
-                    // Answers queued while decoding (authentication, CopyFail)
-                    // must reach the server before we wait for it.
-                    if let Err(e) = ready!(self.poll_flush(cx)) {
+                    // Requests and answers (authentication, CopyFail) queued
+                    // must reach the server before we wait for it. A write
+                    // the socket cannot take now must not stop us reading:
+                    // the server may be waiting for us to read before it
+                    // reads on.
+                    if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
                         return Poll::Ready(Err(e));
                     }
                     if let Err(e) = ready!(self.poll_fill(cx)) {
@@ -385,16 +450,5 @@ where
             Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => Poll::Ready(Ok(())),
             Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail(Error::Io(e)))),
         }
-    }
-
-    /// Flushes unsent bytes and discards the answers of every request an
-    /// earlier (dropped) future left behind.
-    pub(crate) async fn drain(&mut self) -> Result<()> {
-        self.flush().await?;
-        while self.machine.pending_requests() > 0 {
-            self.next_event().await?;
-        }
-        self.status.sync_from(&self.machine);
-        Ok(())
     }
 }

@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod answer;
 mod cache;
 mod cancel;
 mod connection;
@@ -35,6 +36,7 @@ mod status;
 mod stream;
 mod tls;
 mod transaction;
+mod turns;
 mod type_registry;
 
 #[cfg(test)]

@@ -78,14 +78,14 @@ where
             exhausted: false,
             closed: true,
         };
-        let mut inner = self.lock().await?;
         // Marked open first: if this future is dropped mid-send, the portal
         // may exist on the server and the drop closes it.
         portal.closed = false;
-        portal.description = inner
-            .send_portal(query.into(), &params, &portal.name, None, true)
+        let (answer, preset) = self
+            .send_query(query.into(), &params, &portal.name, None, true)
             .await?;
-        let mut events = EventStream::new(inner);
+        portal.description = preset;
+        let mut events = EventStream::new(answer);
         let mut error = None;
         while let Some(event) = events.try_next().await? {
             match event {
@@ -128,11 +128,11 @@ where
             return Ok(Vec::new());
         };
         let mut inner = self.conn.lock().await?;
+        let first = inner.machine.next_request_id();
         inner
             .machine
             .execute_portal(&self.name, max_rows, description)?;
-        inner.flush().await?;
-        let mut rows = RowStream::new(inner);
+        let mut rows = RowStream::new(self.conn.answer(inner, first).await?);
         let mut batch = Vec::new();
         while let Some(row) = rows.try_next().await? {
             batch.push(row);
@@ -146,10 +146,10 @@ where
     /// Closes the portal, freeing its resources on the server.
     pub async fn close(mut self) -> Result<()> {
         let mut inner = self.conn.lock().await?;
+        let first = inner.machine.next_request_id();
         inner.machine.close(Target::Portal, &self.name)?;
         self.closed = true;
-        inner.flush().await?;
-        expect_success(EventStream::new(inner)).await
+        expect_success(EventStream::new(self.conn.answer(inner, first).await?)).await
     }
 }
 

@@ -4,8 +4,11 @@
 //!
 //! Without parameters and without a row limit a query goes over the simple
 //! protocol (one `Query` message); otherwise over the extended protocol, as
-//! one `Parse`/`Bind`/`Describe`/`Execute`/`Sync` batch in a single write.
+//! one `Bind`/`Execute`/`Sync` of a cached statement (prepared on first use)
+//! or one `Parse`/`Bind`/`Describe`/`Execute`/`Sync` batch, in a single
+//! write.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -15,6 +18,7 @@ use pgwire_proto::params::{check_positional, rewrite_named};
 use pgwire_proto::types::Encoded;
 use pgwire_proto::{machine::Bind, CommandComplete, Event, Format, Oid, Row, RowDescription};
 
+use crate::answer::Answer;
 use crate::cache::CachedStatement;
 use crate::connection::{Connection, Inner};
 use crate::error::{Error, Result};
@@ -100,63 +104,66 @@ fn bind<F>(
     }
 }
 
+/// What queuing a query came to.
+pub(crate) enum Queued<'q> {
+    /// The request is queued; with the columns when they were known in
+    /// advance (then no `RowDescription` arrives).
+    Sent(Option<Arc<RowDescription>>),
+    /// The statement cache has no statement for this SQL and these
+    /// declared types yet: prepare it first (nothing was queued).
+    Miss {
+        sql: Cow<'q, str>,
+        declared: Vec<Oid>,
+    },
+}
+
 impl<S> Inner<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    /// Sends the request that runs `query` with `params` (bound to the
-    /// unnamed portal and executed).
-    pub(crate) async fn send(
-        &mut self,
-        query: Query<'_>,
-        params: &(dyn Params + Sync),
-    ) -> Result<()> {
-        self.send_portal(query, params, "", Some(query.max_rows), true)
-            .await
-            .map(drop)
-    }
-
-    /// Sends `query` bound to `portal`; with `execute` of `None` the portal
+    /// Queues `query` bound to `portal`; with `execute` of `None` the portal
     /// is only bound and described. `cached`: through the statement cache
     /// (else the unnamed statement, as one Parse/Bind/Describe/Execute).
     /// Every check that can fail on the client happens before a byte of the
-    /// request is queued. Returns the columns when they were known in
-    /// advance (then no `RowDescription` arrives).
-    pub(crate) async fn send_portal(
+    /// request is queued.
+    pub(crate) fn queue_portal<'q>(
         &mut self,
-        query: Query<'_>,
+        query: Query<'q>,
         params: &(dyn Params + Sync),
         portal: &str,
         execute: Option<u32>,
         cached: bool,
-    ) -> Result<Option<Arc<RowDescription>>> {
-        let mut preset = None;
+    ) -> Result<Queued<'q>> {
         let simple = portal.is_empty() && execute == Some(0);
         match query.source {
             Source::Sql(sql) if simple && params.count() == 0 && !params.is_named() => {
                 self.machine.simple_query(sql)?;
+                Ok(Queued::Sent(None))
             }
             Source::Sql(sql) if params.is_named() => {
                 let named = rewrite_named(sql)?;
                 let count = params.count();
                 let order = named.order((0..count).map(|i| params.name(i).unwrap_or("")))?;
                 let given = |i: usize| order.get(i).copied().unwrap_or(usize::MAX);
-                preset = self
-                    .send_sql(
-                        &named.sql,
-                        params,
-                        order.len(),
-                        &given,
-                        portal,
-                        execute,
-                        cached,
-                    )
-                    .await?;
+                let queued = self.queue_sql(
+                    &named.sql,
+                    params,
+                    order.len(),
+                    &given,
+                    portal,
+                    execute,
+                    cached,
+                )?;
+                Ok(match queued {
+                    Queued::Sent(preset) => Queued::Sent(preset),
+                    Queued::Miss { declared, .. } => Queued::Miss {
+                        sql: Cow::Owned(named.sql),
+                        declared,
+                    },
+                })
             }
             Source::Sql(sql) => {
-                preset = self
-                    .send_sql(sql, params, params.count(), &|i| i, portal, execute, cached)
-                    .await?;
+                self.queue_sql(sql, params, params.count(), &|i| i, portal, execute, cached)
             }
             Source::Prepared(info) => {
                 if params.is_named() {
@@ -186,26 +193,24 @@ where
                     bind(count, encode, formats, execute),
                     description.clone(),
                 )?;
-                preset = description;
+                Ok(Queued::Sent(description))
             }
         }
-        self.flush().await?;
-        Ok(preset)
     }
 
     /// The extended-protocol path for SQL text with `count` placeholders;
     /// placeholder `i` takes the caller's value `given(i)`.
     #[allow(clippy::too_many_arguments)]
-    async fn send_sql(
+    fn queue_sql<'q>(
         &mut self,
-        sql: &str,
+        sql: &'q str,
         params: &(dyn Params + Sync),
         count: usize,
         given: &(dyn Fn(usize) -> usize + Sync),
         portal: &str,
         execute: Option<u32>,
         cached: bool,
-    ) -> Result<Option<Arc<RowDescription>>> {
+    ) -> Result<Queued<'q>> {
         let natural = |i: usize| natural_type(params, given(i));
         if !(cached && self.cache.enabled()) {
             check_positional(sql, count)?;
@@ -215,16 +220,15 @@ where
             };
             self.machine
                 .query(sql, &declared, portal, bind(count, encode, &[], execute))?;
-            return Ok(None);
+            return Ok(Queued::Sent(None));
         }
-        let stmt = match self.cache.get(sql, count, natural) {
-            Some(stmt) => stmt,
-            None => {
-                // Only on a miss: on a hit the server has told us the count.
-                check_positional(sql, count)?;
-                let declared: Vec<Oid> = (0..count).map(natural).collect();
-                self.prepare_cached(sql, declared).await?
-            }
+        let Some(stmt) = self.cache.get(sql, count, natural) else {
+            // Only on a miss: on a hit the server has told us the count.
+            check_positional(sql, count)?;
+            return Ok(Queued::Miss {
+                sql: Cow::Borrowed(sql),
+                declared: (0..count).map(natural).collect(),
+            });
         };
         if stmt.param_types.len() != count {
             return Err(Error::Params(
@@ -244,48 +248,91 @@ where
             bind(count, encode, &stmt.result_formats, execute),
             stmt.description.clone(),
         )?;
-        Ok(stmt.description.clone())
+        Ok(Queued::Sent(stmt.description.clone()))
     }
 
-    /// Prepares and describes `sql` as a new cached statement, closing the
-    /// statements evicted to make room in the same round trip.
-    async fn prepare_cached(
-        &mut self,
-        sql: &str,
-        declared: Vec<Oid>,
-    ) -> Result<Arc<CachedStatement>> {
+    /// Queues the Parse/Describe of `sql` as a new cached statement, with
+    /// the closing of the statements evicted to make room; returns its name.
+    fn queue_prepare(&mut self, sql: &str, declared: &[Oid]) -> Result<String> {
         for evicted in self.cache.make_room() {
             self.machine.close(Target::Statement, &evicted)?;
         }
         let name = self.cache.next_name();
-        self.machine.prepare(&name, sql, &declared)?;
-        self.flush().await?;
-        let mut param_types = Vec::new();
-        let mut description = None;
-        let mut error = None;
-        while self.machine.pending_requests() > 0 {
-            match self.next_event().await? {
-                Event::ParameterDescription(types) => param_types = types,
-                Event::RowDescription(d) => description = Some(d),
-                Event::Error(e) => {
-                    error.get_or_insert(Error::Database(e));
+        self.machine.prepare(&name, sql, declared)?;
+        Ok(name)
+    }
+}
+
+/// A statement's parameter types and columns, from the answer to its
+/// Parse/Describe; the first server error if it failed.
+async fn read_described<S>(
+    mut events: EventStream<'_, S>,
+) -> Result<(Vec<Oid>, Option<Arc<RowDescription>>)>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut param_types = Vec::new();
+    let mut description = None;
+    let mut error = None;
+    while let Some(event) = events.try_next().await? {
+        match event {
+            Event::ParameterDescription(types) => param_types = types,
+            Event::RowDescription(d) => description = Some(d),
+            Event::Error(e) => {
+                error.get_or_insert(Error::Database(e));
+            }
+            _ => {}
+        }
+    }
+    match error {
+        Some(e) => Err(e),
+        None => Ok((param_types, description)),
+    }
+}
+
+impl<S> Connection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Queues and sends `query` (see [`Inner::queue_portal`]), preparing it
+    /// through the statement cache first when it has no statement for it.
+    /// Returns the answer to read and the columns when known in advance.
+    pub(crate) async fn send_query(
+        &self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
+        portal: &str,
+        execute: Option<u32>,
+        cached: bool,
+    ) -> Result<(Answer<'_, S>, Option<Arc<RowDescription>>)> {
+        let mut inner = self.lock().await?;
+        let mut misses = 0;
+        loop {
+            let first = inner.machine.next_request_id();
+            // Other tasks may evict a statement between its preparation and
+            // its use; after a second miss the unnamed statement does.
+            let cached = cached && misses < 2;
+            match inner.queue_portal(query, params, portal, execute, cached)? {
+                Queued::Sent(preset) => return Ok((self.answer(inner, first).await?, preset)),
+                Queued::Miss { sql, declared } => {
+                    misses += 1;
+                    let name = inner.queue_prepare(&sql, &declared)?;
+                    let answer = self.answer(inner, first).await?;
+                    let (param_types, description) =
+                        read_described(EventStream::new(answer)).await?;
+                    let result_formats = result_formats(description.as_deref());
+                    let stmt = CachedStatement {
+                        name,
+                        declared,
+                        param_types,
+                        description: description.map(|d| Arc::new(d.with_formats(&result_formats))),
+                        result_formats,
+                    };
+                    inner = self.lock().await?;
+                    inner.cache.insert(&sql, Arc::new(stmt));
                 }
-                _ => {}
             }
         }
-        if let Some(e) = error {
-            return Err(e);
-        }
-        let result_formats = result_formats(description.as_deref());
-        let stmt = Arc::new(CachedStatement {
-            name,
-            declared,
-            param_types,
-            description: description.map(|d| Arc::new(d.with_formats(&result_formats))),
-            result_formats,
-        });
-        self.cache.insert(sql, Arc::clone(&stmt));
-        Ok(stmt)
     }
 }
 
@@ -310,13 +357,12 @@ where
         query: impl Into<Query<'q>>,
         params: impl Params + Sync,
     ) -> Result<EventStream<'_, S>> {
-        let mut inner = self.lock().await?;
         // Uncached: the caller sees every message of one full cycle.
         let query = query.into();
-        inner
-            .send_portal(query, &params, "", Some(query.max_rows), false)
+        let (answer, _) = self
+            .send_query(query, &params, "", Some(query.max_rows), false)
             .await?;
-        Ok(EventStream::new(inner))
+        Ok(EventStream::new(answer))
     }
 
     /// Sends `query` and returns its rows as a stream read from the socket
@@ -326,9 +372,11 @@ where
         query: impl Into<Query<'q>>,
         params: impl Params + Sync,
     ) -> Result<RowStream<'_, S>> {
-        let mut inner = self.lock().await?;
-        inner.send(query.into(), &params).await?;
-        Ok(RowStream::new(inner))
+        let query = query.into();
+        let (answer, _) = self
+            .send_query(query, &params, "", Some(query.max_rows), true)
+            .await?;
+        Ok(RowStream::new(answer))
     }
 
     /// Runs `query` and returns all its rows (of every statement, for a
@@ -391,46 +439,31 @@ where
         sql: &str,
     ) -> Result<PreparedStatementInfo> {
         let mut inner = self.lock().await?;
+        let first = inner.machine.next_request_id();
         inner.machine.prepare(name, sql, &[])?;
-        inner.flush().await?;
-        let mut events = EventStream::new(inner);
-        let mut info = PreparedStatementInfo {
+        let answer = self.answer(inner, first).await?;
+        let (parameter_types, row_description) = read_described(EventStream::new(answer)).await?;
+        let result_formats = result_formats(row_description.as_deref());
+        let bound_description = row_description
+            .as_ref()
+            .map(|d| Arc::new(d.with_formats(&result_formats)));
+        Ok(PreparedStatementInfo {
             name: name.to_owned(),
             sql: sql.to_owned(),
-            parameter_types: Vec::new(),
-            row_description: None,
-            result_formats: Vec::new(),
-            bound_description: None,
-        };
-        let mut error = None;
-        while let Some(event) = events.try_next().await? {
-            match event {
-                Event::ParameterDescription(types) => info.parameter_types = types,
-                Event::RowDescription(d) => info.row_description = Some(d),
-                Event::Error(e) => {
-                    error.get_or_insert(Error::Database(e));
-                }
-                _ => {}
-            }
-        }
-        if let Some(e) = error {
-            return Err(e);
-        }
-        info.result_formats = result_formats(info.row_description.as_deref());
-        info.bound_description = info
-            .row_description
-            .as_ref()
-            .map(|d| Arc::new(d.with_formats(&info.result_formats)));
-        Ok(info)
+            parameter_types,
+            row_description,
+            result_formats,
+            bound_description,
+        })
     }
 
     /// Closes a prepared statement on the server. Closing one that does not
     /// exist is not an error (as in PostgreSQL).
     pub async fn close_prepared_statement(&self, statement: &PreparedStatementInfo) -> Result<()> {
         let mut inner = self.lock().await?;
+        let first = inner.machine.next_request_id();
         inner.machine.close(Target::Statement, &statement.name)?;
-        inner.flush().await?;
-        let mut events = EventStream::new(inner);
+        let mut events = EventStream::new(self.answer(inner, first).await?);
         while let Some(event) = events.try_next().await? {
             if let Event::Error(e) = event {
                 return Err(Error::Database(e));

@@ -23,7 +23,8 @@ pub(crate) struct Status {
     parameters: RwLock<Arc<BTreeMap<String, String>>>,
     notice_handler: RwLock<Option<NoticeHandler>>,
     /// Commands owed by guards dropped without finishing (a transaction's
-    /// ROLLBACK): the next lock holder runs them first. Drop cannot await.
+    /// ROLLBACK): the next query queues them ahead of itself. Drop cannot
+    /// await.
     owed: Mutex<Vec<Owed>>,
     next_name: AtomicU64,
     registry: RwLock<Arc<TypeRegistry>>,

@@ -1,20 +1,20 @@
 //! Lazy results: streams that read from the socket only as they are polled,
 //! so a result of any size streams in bounded memory.
 //!
-//! A stream holds the connection's lock until the request's `ReadyForQuery`.
-//! Dropping it early is safe: the request stays queued in the machine, and
-//! the next user of the connection drains its remaining answers.
+//! A stream reads its request's answers when their turn comes, holding the
+//! connection's lock only while it has bytes to decode. Dropping it early is
+//! safe: the request stays queued in the machine, and whoever reads next
+//! discards its remaining answers.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use async_lock::MutexGuard;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::{Stream, StreamExt};
 use pgwire_proto::{Event, Row, RowDescription};
 
-use crate::connection::Inner;
+use crate::answer::Answer;
 use crate::error::{Error, Result};
 
 /// The raw backend events of one request, up to (not including) its
@@ -22,29 +22,31 @@ use crate::error::{Error, Result};
 /// returns. Server errors arrive as [`Event::Error`] items, not as `Err`;
 /// `Err` means the connection itself failed.
 pub struct EventStream<'c, S> {
-    inner: Option<MutexGuard<'c, Inner<S>>>,
+    answer: Answer<'c, S>,
 }
 
-impl<'c, S> EventStream<'c, S> {
-    pub(crate) fn new(inner: MutexGuard<'c, Inner<S>>) -> Self {
-        EventStream { inner: Some(inner) }
+impl<'c, S> EventStream<'c, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    pub(crate) fn new(answer: Answer<'c, S>) -> Self {
+        EventStream { answer }
     }
-}
 
-impl<S> EventStream<'_, S> {
     /// The allocated size of the connection's receive buffer (0 once the
     /// stream has ended), for memory accounting.
     pub fn buffer_capacity(&self) -> usize {
-        self.inner
-            .as_ref()
-            .map_or(0, |i| i.machine.receive_capacity())
+        self.answer.buffer_capacity()
     }
 }
 
-impl<S> std::fmt::Debug for EventStream<'_, S> {
+impl<S> std::fmt::Debug for EventStream<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventStream")
-            .field("finished", &self.inner.is_none())
+            .field("finished", &self.answer.is_done())
             .finish()
     }
 }
@@ -56,21 +58,8 @@ where
     type Item = Result<Event>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let Some(inner) = self.inner.as_mut() else {
-            return Poll::Ready(None);
-        };
-        match ready!(inner.poll_next_event(cx)) {
-            Ok(Event::ReadyForQuery(_)) => {
-                // Release the lock as soon as the request is over.
-                self.inner = None;
-                Poll::Ready(None)
-            }
-            Ok(event) => Poll::Ready(Some(Ok(event))),
-            Err(e) => {
-                self.inner = None;
-                Poll::Ready(Some(Err(e)))
-            }
-        }
+        // The lock is released as soon as the last answer is read.
+        Poll::Ready(ready!(self.answer.poll_event(cx)).transpose())
     }
 }
 
@@ -96,7 +85,10 @@ pub struct RowStream<'c, S> {
     suspended: bool,
 }
 
-impl<S> std::fmt::Debug for RowStream<'_, S> {
+impl<S> std::fmt::Debug for RowStream<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RowStream")
             .field("events", &self.events)
@@ -110,9 +102,9 @@ impl<'c, S> RowStream<'c, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    pub(crate) fn new(inner: MutexGuard<'c, Inner<S>>) -> Self {
+    pub(crate) fn new(answer: Answer<'c, S>) -> Self {
         RowStream {
-            events: EventStream::new(inner),
+            events: EventStream::new(answer),
             description: None,
             rows_affected: None,
             error: None,
@@ -156,13 +148,13 @@ where
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
             // Hot path: rows already buffered go straight from the machine.
-            if let Some(inner) = self.events.inner.as_mut() {
+            if let Some(inner) = self.events.answer.turn_inner() {
                 match inner.machine.next_row() {
                     Ok(Some(row)) => return Poll::Ready(Some(Ok(row))),
                     Ok(None) => {}
                     Err(e) => {
                         let e = inner.fail(e.into());
-                        self.events.inner = None;
+                        self.events.answer.end();
                         return Poll::Ready(Some(Err(e)));
                     }
                 }

@@ -75,11 +75,11 @@ where
             None => "BEGIN".to_owned(),
         };
         let mut inner = self.lock().await?;
+        let first = inner.machine.next_request_id();
         inner.machine.simple_query(&sql)?;
         // From here on, dropping `tx` owes the rollback.
         tx.started = true;
-        inner.flush().await?;
-        expect_success(EventStream::new(inner)).await?;
+        expect_success(EventStream::new(self.answer(inner, first).await?)).await?;
         Ok(tx)
     }
 
@@ -159,10 +159,10 @@ where
     /// dropped while waiting for the lock, it still owes its rollback.
     async fn finish(&mut self, sql: &str) -> Result<Vec<StatementResult>> {
         let mut inner = self.conn.lock().await?;
+        let first = inner.machine.next_request_id();
         inner.machine.simple_query(sql)?;
         self.finished = true;
-        inner.flush().await?;
-        collect_statements(EventStream::new(inner)).await
+        collect_statements(EventStream::new(self.conn.answer(inner, first).await?)).await
     }
 
     fn rollback_sql(&self) -> String {

@@ -271,6 +271,8 @@ sqlstates! {
     UNIQUE_VIOLATION = b"23505";
     /// `23514` check_violation.
     CHECK_VIOLATION = b"23514";
+    /// `22012` division_by_zero.
+    DIVISION_BY_ZERO = b"22012";
     /// `25P02` in_failed_sql_transaction.
     IN_FAILED_SQL_TRANSACTION = b"25P02";
     /// `28000` invalid_authorization_specification (for example an unknown role).

@@ -383,6 +383,13 @@ impl Machine {
         self.pending.front().map(|p| p.id)
     }
 
+    /// The id the next queued request will get: queue requests after
+    /// reading it, and they are the ids from it up to (excluding)
+    /// `next_request_id()` read afterwards.
+    pub fn next_request_id(&self) -> RequestId {
+        RequestId(self.next_request)
+    }
+
     // ---- commands ----------------------------------------------------------
 
     fn refuse(&self, command: &'static str) -> Error {
