@@ -186,10 +186,12 @@ fn time_from_micros(us: i64) -> Option<Time> {
     if !(0..USECS_PER_DAY).contains(&us) {
         return None;
     }
-    let h = u8::try_from(us / USECS_PER_HOUR).ok()?;
-    let m = u8::try_from(us / USECS_PER_MINUTE % 60).ok()?;
-    let s = u8::try_from(us / USECS_PER_SEC % 60).ok()?;
+    // Within the day, seconds fit a `u32`: its division is the cheaper one.
+    let secs = u32::try_from(us / USECS_PER_SEC).ok()?;
     let micro = u32::try_from(us % USECS_PER_SEC).ok()?;
+    let h = u8::try_from(secs / 3600).ok()?;
+    let m = u8::try_from(secs / 60 % 60).ok()?;
+    let s = u8::try_from(secs % 60).ok()?;
     Time::from_hms_micro(h, m, s, micro).ok()
 }
 
@@ -235,9 +237,13 @@ fn instant_to_pg(t: OffsetDateTime) -> Option<i64> {
 }
 
 /// The instant `us` microseconds after PostgreSQL's epoch, in UTC.
+///
+/// Split into a day and a time of day with `i64` arithmetic: going through
+/// `OffsetDateTime::from_unix_timestamp_nanos` costs an `i128` division per
+/// value. The range is the same: what `time` can hold in UTC.
+#[inline]
 fn instant_from_pg(us: i64) -> Option<OffsetDateTime> {
-    let ns = i128::from(us) * 1_000 + PG_EPOCH_UNIX_NANOS;
-    OffsetDateTime::from_unix_timestamp_nanos(ns).ok()
+    timestamp_from_pg(us).map(PrimitiveDateTime::assume_utc)
 }
 
 // ---------------------------------------------------------------------------
@@ -1945,6 +1951,106 @@ mod tests {
         }
     }
 
+    /// What `instant_from_pg` computed before it avoided `i128`: the
+    /// reference it must agree with.
+    fn instant_from_pg_i128(us: i64) -> Option<OffsetDateTime> {
+        let ns = i128::from(us) * 1_000 + PG_EPOCH_UNIX_NANOS;
+        OffsetDateTime::from_unix_timestamp_nanos(ns).ok()
+    }
+
+    /// Micros since PostgreSQL's epoch of a UTC date and time.
+    fn pg_micros(v: PrimitiveDateTime) -> i64 {
+        timestamp_to_pg(v).unwrap()
+    }
+
+    #[test]
+    fn binary_timestamptz_at_the_boundaries() {
+        let day = USECS_PER_DAY;
+        let first = i64::from(Date::MIN.to_julian_day() - PG_EPOCH_JULIAN) * day;
+        let last = i64::from(Date::MAX.to_julian_day() - PG_EPOCH_JULIAN + 1) * day - 1;
+        let cases = [
+            0,
+            1,
+            -1,
+            day - 1,
+            day,
+            day + 1,
+            -day,
+            -day - 1,
+            -day + 1,
+            -946_684_800 * USECS_PER_SEC, // the Unix epoch
+            pg_micros(dt(2000, 2, 29, 12, 0, 0, 0)),
+            pg_micros(dt(2000, 3, 1, 0, 0, 0, 0)) - 1,
+            pg_micros(dt(1900, 3, 1, 0, 0, 0, 0)) - 1, // not a leap year
+            pg_micros(dt(1600, 2, 29, 23, 59, 59, 999_999)),
+            pg_micros(dt(2024, 2, 29, 0, 0, 0, 1)),
+            pg_micros(dt(-4713, 11, 24, 0, 0, 0, 0)),
+            pg_micros(dt(0, 2, 29, 6, 7, 8, 9)),
+            pg_micros(dt(1, 1, 1, 0, 0, 0, 0)) - 1,
+            first,
+            first - 1,
+            first + 1,
+            last,
+            last + 1,
+            last - 1,
+            MIN_TIMESTAMP,
+            END_TIMESTAMP - 1,
+            i64::MIN + 1,
+            i64::MAX - 1,
+        ];
+        for us in cases {
+            let expected = instant_from_pg_i128(us);
+            assert_eq!(instant_from_pg(us), expected, "{us}");
+            let decoded =
+                OffsetDateTime::from_sql(oid::TIMESTAMPTZ, Format::Binary, &us.to_be_bytes());
+            match expected {
+                Some(v) => assert_eq!(decoded, Ok(v), "{us}"),
+                None => assert_eq!(
+                    decoded,
+                    Err(TypeError::out_of_range::<OffsetDateTime>(oid::TIMESTAMPTZ)),
+                    "{us}"
+                ),
+            }
+        }
+        assert_eq!(
+            instant_from_pg(first),
+            Some(Date::MIN.midnight().assume_utc())
+        );
+        assert_eq!(
+            instant_from_pg(last),
+            Some(
+                Date::MAX
+                    .with_hms_micro(23, 59, 59, 999_999)
+                    .unwrap()
+                    .assume_utc()
+            )
+        );
+        assert_eq!(
+            instant_from_pg(-1),
+            Some(dt(1999, 12, 31, 23, 59, 59, 999_999).assume_utc())
+        );
+        assert_eq!(
+            Infinite::<OffsetDateTime>::from_sql(
+                oid::TIMESTAMPTZ,
+                Format::Binary,
+                &i64::MAX.to_be_bytes()
+            ),
+            Ok(Infinite::Infinity)
+        );
+        assert_eq!(
+            Infinite::<OffsetDateTime>::from_sql(
+                oid::TIMESTAMPTZ,
+                Format::Binary,
+                &i64::MIN.to_be_bytes()
+            ),
+            Ok(Infinite::NegInfinity)
+        );
+        assert_eq!(
+            OffsetDateTime::from_sql(oid::TIMESTAMPTZ, Format::Binary, &i64::MAX.to_be_bytes()),
+            Err(TypeError::out_of_range::<OffsetDateTime>(oid::TIMESTAMPTZ))
+        );
+    }
+
     proptest! {
         #[test]
         fn random_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..32)) {
@@ -1980,6 +2086,18 @@ mod tests {
             if let Ok(v) = OffsetDateTime::from_sql(oid::TIMESTAMPTZ, Format::Binary, &raw) {
                 prop_assert_eq!(encode(&v, 0), Ok((Encoded::Binary, raw.to_vec())));
             }
+        }
+
+        #[test]
+        fn binary_timestamptz_matches_the_i128_conversion(us in any::<i64>()) {
+            prop_assert_eq!(instant_from_pg(us), instant_from_pg_i128(us));
+        }
+
+        #[test]
+        fn binary_timestamptz_in_range_matches_the_i128_conversion(
+            us in -400_000_000_000_000_000i64..400_000_000_000_000_000,
+        ) {
+            prop_assert_eq!(instant_from_pg(us), instant_from_pg_i128(us));
         }
 
         #[test]
