@@ -114,6 +114,17 @@ impl Row {
         })
     }
 
+    /// A row of `values` already checked by
+    /// [`check_values`](crate::message::backend::check_values) against
+    /// `description.len()` columns.
+    #[inline]
+    pub(crate) fn from_validated(description: Arc<RowDescription>, values: Bytes) -> Row {
+        Row {
+            description,
+            values,
+        }
+    }
+
     /// The columns.
     pub fn description(&self) -> &Arc<RowDescription> {
         &self.description
