@@ -182,6 +182,7 @@ fn time_micros(t: Time) -> i64 {
 
 /// The time `us` microseconds after midnight; `None` outside the day
 /// (including PostgreSQL's `24:00:00`).
+#[inline]
 fn time_from_micros(us: i64) -> Option<Time> {
     if !(0..USECS_PER_DAY).contains(&us) {
         return None;
@@ -204,6 +205,7 @@ fn date_to_pg(d: Date) -> Option<i32> {
 }
 
 /// The date `days` after PostgreSQL's epoch, if `time` can hold it.
+#[inline]
 fn date_from_pg(days: i64) -> Option<Date> {
     let jd = i32::try_from(days.checked_add(PG_EPOCH_JULIAN.into())?).ok()?;
     Date::from_julian_day(jd).ok()
@@ -221,6 +223,7 @@ fn timestamp_to_pg(dt: PrimitiveDateTime) -> Option<i64> {
 
 /// The local date and time `us` microseconds after PostgreSQL's epoch, if
 /// `time` can hold it.
+#[inline]
 fn timestamp_from_pg(us: i64) -> Option<PrimitiveDateTime> {
     let date = date_from_pg(us.div_euclid(USECS_PER_DAY))?;
     let time = time_from_micros(us.rem_euclid(USECS_PER_DAY))?;
@@ -858,7 +861,7 @@ fn encode_timestamptz<T>(
 /// `ToSql` and `FromSql` for a date-like type and its `Infinite`, from
 /// functions on `Infinite` values generic over the Rust type named in errors.
 macro_rules! date_like {
-    ($rust:ty, $natural:expr, $decode:ident, $encode:ident) => {
+    ($rust:ty, $natural:expr, $fast:ident, $decode:ident, $encode:ident) => {
         impl ToSql for $rust {
             fn natural_type(&self) -> Oid {
                 $natural
@@ -874,8 +877,12 @@ macro_rules! date_like {
         }
 
         impl FromSql<'_> for $rust {
+            #[inline]
             fn from_sql(ty: Oid, format: Format, raw: &[u8]) -> Result<Self, TypeError> {
-                finite::<Self, _>(ty, $decode::<Self>(ty, format, raw)?)
+                match $fast(ty, format, raw) {
+                    Some(value) => Ok(value),
+                    None => finite::<Self, _>(ty, $decode::<Self>(ty, format, raw)?),
+                }
             }
         }
 
@@ -894,23 +901,59 @@ macro_rules! date_like {
         }
 
         impl FromSql<'_> for Infinite<$rust> {
+            #[inline]
             fn from_sql(ty: Oid, format: Format, raw: &[u8]) -> Result<Self, TypeError> {
-                $decode::<Self>(ty, format, raw)
+                match $fast(ty, format, raw) {
+                    Some(value) => Ok(Infinite::Value(value)),
+                    None => $decode::<Self>(ty, format, raw),
+                }
             }
         }
     };
 }
 
-date_like!(Date, oid::DATE, decode_date, encode_date);
+/// The common case, small enough to inline where a row is read: a finite
+/// binary value of the type's own OID that `time` can hold. `None` for
+/// anything else (text, infinities, other types, errors), which the general
+/// decoder then handles.
+#[inline]
+fn binary_date(ty: Oid, format: Format, raw: &[u8]) -> Option<Date> {
+    match (ty, format, raw.try_into()) {
+        (oid::DATE, Format::Binary, Ok(bytes)) => date_from_pg(i32::from_be_bytes(bytes).into()),
+        _ => None,
+    }
+}
+
+/// See [`binary_date`].
+#[inline]
+fn binary_timestamp(ty: Oid, format: Format, raw: &[u8]) -> Option<PrimitiveDateTime> {
+    match (ty, format, raw.try_into()) {
+        (oid::TIMESTAMP, Format::Binary, Ok(bytes)) => timestamp_from_pg(i64::from_be_bytes(bytes)),
+        _ => None,
+    }
+}
+
+/// See [`binary_date`].
+#[inline]
+fn binary_timestamptz(ty: Oid, format: Format, raw: &[u8]) -> Option<OffsetDateTime> {
+    match (ty, format, raw.try_into()) {
+        (oid::TIMESTAMPTZ, Format::Binary, Ok(bytes)) => instant_from_pg(i64::from_be_bytes(bytes)),
+        _ => None,
+    }
+}
+
+date_like!(Date, oid::DATE, binary_date, decode_date, encode_date);
 date_like!(
     PrimitiveDateTime,
     oid::TIMESTAMP,
+    binary_timestamp,
     decode_timestamp,
     encode_timestamp
 );
 date_like!(
     OffsetDateTime,
     oid::TIMESTAMPTZ,
+    binary_timestamptz,
     decode_timestamptz,
     encode_timestamptz
 );
