@@ -171,6 +171,16 @@ impl<F> std::fmt::Debug for Bind<'_, F> {
     }
 }
 
+/// What [`Machine::take_row`] found at the front of the buffer.
+enum TakeRow {
+    Row(Row),
+    /// Not a complete `DataRow` of the current result set (or none at all).
+    NotARow,
+    /// A complete `DataRow` that does not match the row description or its
+    /// own length.
+    Malformed,
+}
+
 /// The sans-IO PostgreSQL client.
 ///
 /// ```
@@ -602,6 +612,11 @@ impl Machine {
                 Phase::SslRequested => return self.ssl_answer(),
                 _ => {}
             }
+            // Rows first, so that they share the buffer as `next_row`'s do;
+            // a malformed one is decoded below, which reports it.
+            if let TakeRow::Row(row) = self.take_row() {
+                return Ok(Some(Event::Row(row)));
+            }
             let frame = match split_frame(&mut self.rbuf, self.max_message_len) {
                 Ok(frame) => frame,
                 Err(e) => return Err(self.fail(e.into())),
@@ -630,20 +645,39 @@ impl Machine {
     /// or incomplete; then call [`next_event`](Self::next_event), which
     /// handles everything (rows included).
     pub fn next_row(&mut self) -> Result<Option<Row>, Error> {
+        match self.take_row() {
+            TakeRow::Row(row) => Ok(Some(row)),
+            TakeRow::NotARow => Ok(None),
+            // Found the long way, so that it is the error `next_event` gives.
+            TakeRow::Malformed => match self.next_event() {
+                Err(e) => Err(e),
+                // Not reached: the general decoder rejects what `take_row` does.
+                Ok(_) => Err(self.fail(Error::Protocol(ProtocolError::Malformed {
+                    message: "DataRow",
+                    reason: "rejected by the row fast path only",
+                }))),
+            },
+        }
+    }
+
+    /// The row at the front of the buffer, if it is a complete and valid
+    /// `DataRow` of the current result set.
+    #[inline]
+    fn take_row(&mut self) -> TakeRow {
         if !matches!(self.phase, Phase::Ready | Phase::Terminated) {
-            return Ok(None);
+            return TakeRow::NotARow;
         }
         let Some(description) = &self.description else {
-            return Ok(None);
+            return TakeRow::NotARow;
         };
         let data = self.rbuf.data();
         let Some(&[b'D', l0, l1, l2, l3, c0, c1]) = data.first_chunk::<7>() else {
-            return Ok(None);
+            return TakeRow::NotARow;
         };
         // Incomplete or too long: for `next_event` to wait or to report.
         let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
         if len > self.max_message_len || len >= data.len() {
-            return Ok(None);
+            return TakeRow::NotARow;
         }
         let total = len + 1;
         let columns = u16::from_be_bytes([c0, c1]);
@@ -652,26 +686,12 @@ impl Machine {
                 .get(7..total)
                 .is_some_and(|values| check_values(values, columns).is_ok());
         if !valid {
-            return self.malformed_row();
+            return TakeRow::Malformed;
         }
-        let row = Row::from_validated(Arc::clone(description), self.rbuf.slice(7, total));
+        let (chunk, start, end) = self.rbuf.chunk_range(7, total);
+        let row = Row::from_validated(Arc::clone(description), chunk, start, end);
         self.rbuf.consume(total);
-        Ok(Some(row))
-    }
-
-    /// The error of the complete but malformed `DataRow` at the front of the
-    /// buffer, found the long way so that it is the one `next_event` gives.
-    #[cold]
-    fn malformed_row(&mut self) -> Result<Option<Row>, Error> {
-        let error = match self.next_event() {
-            Err(e) => e,
-            // Not reached: the row failed the checks `next_event` makes.
-            Ok(_) => self.fail(Error::Protocol(ProtocolError::Malformed {
-                message: "DataRow",
-                reason: "rejected by the row fast path only",
-            })),
-        };
-        Err(error)
+        TakeRow::Row(row)
     }
 
     fn ssl_answer(&mut self) -> Result<Option<Event>, Error> {

@@ -96,33 +96,64 @@ impl RowDescription {
 ///     }
 /// }
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Row {
     description: Arc<RowDescription>,
-    /// Column values, validated when decoded: each is an `i32` length (-1 for
-    /// NULL) followed by that many bytes, exactly `description.len()` of them.
-    values: Bytes,
+    /// The receive buffer chunk the row arrived in, shared with the machine
+    /// and other rows. A plain `Arc` rather than a `Bytes` slice: cloning and
+    /// dropping it is an inlined atomic, not a call through a vtable.
+    chunk: Arc<[u8]>,
+    /// `chunk[start..end]` are the column values, validated when decoded:
+    /// each is an `i32` length (-1 for NULL) followed by that many bytes,
+    /// exactly `description.len()` of them.
+    start: usize,
+    end: usize,
 }
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.description == other.description && self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Row {}
 
 impl Row {
     /// Builds a row; `None` if the body's column count differs from the
     /// description's.
+    /// The values are copied: rows the machine decodes take
+    /// [`from_validated`](Self::from_validated) instead.
     pub(crate) fn new(description: Arc<RowDescription>, body: DataRowBody) -> Option<Row> {
-        (usize::from(body.columns) == description.len()).then_some(Row {
+        (usize::from(body.columns) == description.len()).then(|| Row {
             description,
-            values: body.values,
+            chunk: Arc::from(&body.values[..]),
+            start: 0,
+            end: body.values.len(),
         })
     }
 
-    /// A row of `values` already checked by
+    /// A row whose values, `chunk[start..end]`, were checked by
     /// [`check_values`](crate::message::backend::check_values) against
     /// `description.len()` columns.
     #[inline]
-    pub(crate) fn from_validated(description: Arc<RowDescription>, values: Bytes) -> Row {
+    pub(crate) fn from_validated(
+        description: Arc<RowDescription>,
+        chunk: Arc<[u8]>,
+        start: usize,
+        end: usize,
+    ) -> Row {
         Row {
             description,
-            values,
+            chunk,
+            start,
+            end,
         }
+    }
+
+    /// The values, as validated.
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self.chunk.get(self.start..self.end).unwrap_or_default()
     }
 
     /// The columns.
@@ -143,7 +174,7 @@ impl Row {
     /// The raw values in order: `None` for NULL.
     pub fn values(&self) -> Values<'_> {
         Values {
-            rest: &self.values,
+            rest: self.bytes(),
             left: self.len(),
         }
     }
@@ -155,7 +186,7 @@ impl Row {
         if index >= self.len() {
             return None;
         }
-        value_at(&self.values, index)
+        value_at(self.bytes(), index)
     }
 
     /// The raw value of the first column named `name`.
@@ -167,7 +198,15 @@ impl Row {
     /// (no copy): `None` if out of range, `Some(None)` for NULL.
     pub fn raw_bytes(&self, index: usize) -> Option<Option<Bytes>> {
         let value = self.raw(index)?;
-        Some(value.map(|v| self.values.slice_ref(v)))
+        Some(value.map(|v| {
+            // `v` is a subslice of `self.bytes()`, so of the chunk.
+            let start = (v.as_ptr() as usize).wrapping_sub(self.chunk.as_ptr() as usize);
+            Bytes::from_owner(ChunkSlice {
+                chunk: Arc::clone(&self.chunk),
+                start,
+                end: start.saturating_add(v.len()),
+            })
+        }))
     }
 
     /// The value of column `index` as text (the simple query protocol returns
@@ -207,7 +246,7 @@ impl Row {
         // the description: the lookups below fail only if that broke.
         let (Some(field), Some(value)) = (
             self.description.fields().get(index),
-            value_at(&self.values, index),
+            value_at(self.bytes(), index),
         ) else {
             return Err(self.out_of_range(index));
         };
@@ -224,6 +263,19 @@ impl Row {
             index,
             len: self.len(),
         }
+    }
+}
+
+/// A range of a chunk, as the owner of a [`Bytes`].
+struct ChunkSlice {
+    chunk: Arc<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl AsRef<[u8]> for ChunkSlice {
+    fn as_ref(&self) -> &[u8] {
+        self.chunk.get(self.start..self.end).unwrap_or_default()
     }
 }
 

@@ -174,6 +174,14 @@ impl RecvBuf {
         view.slice(self.start + from..self.start + to)
     }
 
+    /// The chunk holding `data()` and the range of `data()[from..to]` in it:
+    /// the same bytes as [`slice`](Self::slice), for a holder that keeps the
+    /// chunk itself.
+    #[inline]
+    pub(crate) fn chunk_range(&self, from: usize, to: usize) -> (Arc<[u8]>, usize, usize) {
+        (Arc::clone(&self.chunk), self.start + from, self.start + to)
+    }
+
     /// Marks the first `n` bytes of `data()` as decoded.
     #[inline]
     pub(crate) fn consume(&mut self, n: usize) {

@@ -372,6 +372,9 @@ fn streaming_keeps_the_receive_buffer_small() {
     assert_eq!(kept.len(), 6);
     for row in &kept {
         assert_eq!(row.text(1).unwrap(), Some("some text"));
+        let value = row.raw_bytes(1).unwrap().unwrap();
+        assert_eq!(&value[..], b"some text");
+        assert_eq!(row.clone(), *row);
     }
     events = feed(
         &mut m,
