@@ -427,7 +427,7 @@ pub(crate) fn decode_data_row(body: Bytes) -> Result<DataRowBody, ProtocolError>
 /// Checks the values of a DataRow (everything after its column count):
 /// exactly `columns` of them, each an `i32` length (-1 for NULL) and that
 /// many bytes. Rows rely on this to find their columns without failing.
-#[inline]
+#[inline(always)]
 pub(crate) fn check_values(values: &[u8], columns: u16) -> Result<(), &'static str> {
     let mut rest = values;
     for _ in 0..columns {

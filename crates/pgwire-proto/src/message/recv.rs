@@ -140,12 +140,15 @@ impl RecvBuf {
                 let limit = if whole == 0 { usize::MAX } else { whole };
                 size = size.max(len.saturating_mul(2).min(limit));
             }
-            let data = self.data();
-            self.chunk = data
-                .iter()
-                .copied()
-                .chain(std::iter::repeat_n(0, size - pending))
-                .collect();
+            // A zeroed allocation (which the allocator may get already
+            // zeroed) copied once into the `Arc`: cheaper than building the
+            // `Arc` byte by byte from an iterator.
+            let mut chunk: Arc<[u8]> = Arc::from(vec![0; size]);
+            // `size >= pending`, and the new `Arc` is unique: no copy, no panic.
+            if let Some(head) = Arc::make_mut(&mut chunk).get_mut(..pending) {
+                head.copy_from_slice(self.data());
+            }
+            self.chunk = chunk;
             self.start = 0;
             self.filled = pending;
         }
