@@ -13,13 +13,15 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use crate::error::{DatabaseError, Error, Notice, ProtocolError};
+use crate::message::backend::check_values;
 use crate::message::backend::{BackendMessage, CommandComplete, Notification, TransactionStatus};
+use crate::message::recv::RecvBuf;
 use crate::message::{frame_header, frontend, split_frame, Header, DEFAULT_MAX_MESSAGE_LEN};
 use crate::row::{Row, RowDescription};
 use crate::startup::{Auth, AuthStep, StartupConfig};
 
-/// Reads are offered at least this much room, so one read can carry many rows.
-const READ_CHUNK: usize = 64 * 1024;
+/// The most room offered at once for the rest of a large message.
+const MAX_READ_ROOM: usize = 1024 * 1024;
 /// Below this much free room the receive buffer is grown or compacted.
 const MIN_READ_ROOM: usize = 8 * 1024;
 
@@ -169,6 +171,16 @@ impl<F> std::fmt::Debug for Bind<'_, F> {
     }
 }
 
+/// What [`Machine::take_row`] found at the front of the buffer.
+enum TakeRow {
+    Row(Row),
+    /// Not a complete `DataRow` of the current result set (or none at all).
+    NotARow,
+    /// A complete `DataRow` that does not match the row description or its
+    /// own length.
+    Malformed,
+}
+
 /// The sans-IO PostgreSQL client.
 ///
 /// ```
@@ -191,9 +203,8 @@ impl<F> std::fmt::Debug for Bind<'_, F> {
 pub struct Machine {
     phase: Phase,
     config: Option<StartupConfig>,
-    /// `rbuf[..filled]` is received data; the rest is initialized spare room.
-    rbuf: BytesMut,
-    filled: usize,
+    /// Received bytes not yet decoded.
+    rbuf: RecvBuf,
     eof: bool,
     out: BytesMut,
     max_message_len: usize,
@@ -220,8 +231,7 @@ impl Machine {
         Machine {
             phase: Phase::Initial,
             config: None,
-            rbuf: BytesMut::new(),
-            filled: 0,
+            rbuf: RecvBuf::new(),
             eof: false,
             out: BytesMut::with_capacity(1024),
             max_message_len: DEFAULT_MAX_MESSAGE_LEN,
@@ -247,25 +257,21 @@ impl Machine {
     /// (never empty). Call [`commit_received`](Self::commit_received) with the
     /// number of bytes read.
     pub fn receive_buffer(&mut self) -> &mut [u8] {
-        let want = match frame_header(&self.rbuf[..self.filled], self.max_message_len) {
+        let buffered = self.rbuf.len();
+        let (want, whole) = match frame_header(self.rbuf.data(), self.max_message_len) {
             // Room for the whole message, so that a large row arrives in place.
-            Ok(Header::Message { total, .. }) if total > self.filled => {
-                (total - self.filled).clamp(MIN_READ_ROOM, 16 * READ_CHUNK)
-            }
-            _ => MIN_READ_ROOM,
+            Ok(Header::Message { total, .. }) if total > buffered => (
+                (total - buffered).clamp(MIN_READ_ROOM, MAX_READ_ROOM),
+                total,
+            ),
+            _ => (MIN_READ_ROOM, 0),
         };
-        if self.rbuf.len() - self.filled < want {
-            self.rbuf.truncate(self.filled);
-            self.rbuf.reserve(want.max(READ_CHUNK));
-            let cap = self.rbuf.capacity();
-            self.rbuf.resize(cap, 0);
-        }
-        &mut self.rbuf[self.filled..]
+        self.rbuf.room(want, whole)
     }
 
     /// Records that `n` bytes were read into [`receive_buffer`](Self::receive_buffer).
     pub fn commit_received(&mut self, n: usize) {
-        self.filled = (self.filled + n).min(self.rbuf.len());
+        self.rbuf.commit(n);
     }
 
     /// Feeds bytes received from the server (copies them).
@@ -287,7 +293,7 @@ impl Machine {
 
     /// Bytes received but not yet decoded.
     pub fn buffered_len(&self) -> usize {
-        self.filled
+        self.rbuf.len()
     }
 
     /// The receive buffer's allocated size, for memory accounting.
@@ -613,7 +619,12 @@ impl Machine {
                 Phase::SslRequested => return self.ssl_answer(),
                 _ => {}
             }
-            let frame = match split_frame(&mut self.rbuf, &mut self.filled, self.max_message_len) {
+            // Rows first, so that they share the buffer as `next_row`'s do;
+            // a malformed one is decoded below, which reports it.
+            if let TakeRow::Row(row) = self.take_row() {
+                return Ok(Some(Event::Row(row)));
+            }
+            let frame = match split_frame(&mut self.rbuf, self.max_message_len) {
                 Ok(frame) => frame,
                 Err(e) => return Err(self.fail(e.into())),
             };
@@ -641,48 +652,65 @@ impl Machine {
     /// or incomplete; then call [`next_event`](Self::next_event), which
     /// handles everything (rows included).
     pub fn next_row(&mut self) -> Result<Option<Row>, Error> {
-        if !matches!(self.phase, Phase::Ready | Phase::Terminated) {
-            return Ok(None);
-        }
-        let Some(description) = &self.description else {
-            return Ok(None);
-        };
-        match frame_header(&self.rbuf[..self.filled], self.max_message_len) {
-            Ok(Header::Message { tag: b'D', total }) if total <= self.filled => {}
-            _ => return Ok(None),
-        }
-        let description = Arc::clone(description);
-        let (_, body) = match split_frame(&mut self.rbuf, &mut self.filled, self.max_message_len) {
-            Ok(Some(frame)) => frame,
-            Ok(None) => return Ok(None),
-            Err(e) => return Err(self.fail(e.into())),
-        };
-        let row = crate::message::backend::decode_data_row(body)
-            .map_err(Error::from)
-            .and_then(|body| {
-                Row::new(description, body).ok_or(Error::Protocol(ProtocolError::Malformed {
+        match self.take_row() {
+            TakeRow::Row(row) => Ok(Some(row)),
+            TakeRow::NotARow => Ok(None),
+            // Found the long way, so that it is the error `next_event` gives.
+            TakeRow::Malformed => match self.next_event() {
+                Err(e) => Err(e),
+                // Not reached: the general decoder rejects what `take_row` does.
+                Ok(_) => Err(self.fail(Error::Protocol(ProtocolError::Malformed {
                     message: "DataRow",
-                    reason: "column count differs from the RowDescription",
-                }))
-            });
-        match row {
-            Ok(row) => Ok(Some(row)),
-            Err(e) => Err(self.fail(e)),
+                    reason: "rejected by the row fast path only",
+                }))),
+            },
         }
     }
 
+    /// The row at the front of the buffer, if it is a complete and valid
+    /// `DataRow` of the current result set.
+    #[inline]
+    fn take_row(&mut self) -> TakeRow {
+        if !matches!(self.phase, Phase::Ready | Phase::Terminated) {
+            return TakeRow::NotARow;
+        }
+        let Some(description) = &self.description else {
+            return TakeRow::NotARow;
+        };
+        let data = self.rbuf.data();
+        let Some(&[b'D', l0, l1, l2, l3, c0, c1]) = data.first_chunk::<7>() else {
+            return TakeRow::NotARow;
+        };
+        // Incomplete or too long: for `next_event` to wait or to report.
+        let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
+        if len > self.max_message_len || len >= data.len() {
+            return TakeRow::NotARow;
+        }
+        let total = len + 1;
+        let columns = u16::from_be_bytes([c0, c1]);
+        let valid = usize::from(columns) == description.len()
+            && data
+                .get(7..total)
+                .is_some_and(|values| check_values(values, columns).is_ok());
+        if !valid {
+            return TakeRow::Malformed;
+        }
+        let (chunk, start, end) = self.rbuf.chunk_range(7, total);
+        let row = Row::from_validated(Arc::clone(description), chunk, start, end);
+        self.rbuf.consume(total);
+        TakeRow::Row(row)
+    }
+
     fn ssl_answer(&mut self) -> Result<Option<Event>, Error> {
-        if self.filled == 0 {
+        let Some(&answer) = self.rbuf.data().first() else {
             if self.eof {
                 return Err(self.fail(ProtocolError::UnexpectedEof.into()));
             }
             return Ok(None);
-        }
-        let answer = self.rbuf[0];
-        let _ = self.rbuf.split_to(1);
-        self.filled -= 1;
+        };
+        self.rbuf.consume(1);
         match answer {
-            b'S' if self.filled > 0 => {
+            b'S' if self.rbuf.len() > 0 => {
                 Err(self.fail(ProtocolError::UnencryptedBytesAfterSslResponse.into()))
             }
             b'S' => {

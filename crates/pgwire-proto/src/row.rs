@@ -96,22 +96,64 @@ impl RowDescription {
 ///     }
 /// }
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Row {
     description: Arc<RowDescription>,
-    /// Column values, validated when decoded: each is an `i32` length (-1 for
-    /// NULL) followed by that many bytes, exactly `description.len()` of them.
-    values: Bytes,
+    /// The receive buffer chunk the row arrived in, shared with the machine
+    /// and other rows. A plain `Arc` rather than a `Bytes` slice: cloning and
+    /// dropping it is an inlined atomic, not a call through a vtable.
+    chunk: Arc<[u8]>,
+    /// `chunk[start..end]` are the column values, validated when decoded:
+    /// each is an `i32` length (-1 for NULL) followed by that many bytes,
+    /// exactly `description.len()` of them.
+    start: usize,
+    end: usize,
 }
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.description == other.description && self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Row {}
 
 impl Row {
     /// Builds a row; `None` if the body's column count differs from the
     /// description's.
+    /// The values are copied: rows the machine decodes take
+    /// [`from_validated`](Self::from_validated) instead.
     pub(crate) fn new(description: Arc<RowDescription>, body: DataRowBody) -> Option<Row> {
-        (usize::from(body.columns) == description.len()).then_some(Row {
+        (usize::from(body.columns) == description.len()).then(|| Row {
             description,
-            values: body.values,
+            chunk: Arc::from(&body.values[..]),
+            start: 0,
+            end: body.values.len(),
         })
+    }
+
+    /// A row whose values, `chunk[start..end]`, were checked by
+    /// [`check_values`](crate::message::backend::check_values) against
+    /// `description.len()` columns.
+    #[inline]
+    pub(crate) fn from_validated(
+        description: Arc<RowDescription>,
+        chunk: Arc<[u8]>,
+        start: usize,
+        end: usize,
+    ) -> Row {
+        Row {
+            description,
+            chunk,
+            start,
+            end,
+        }
+    }
+
+    /// The values, as validated.
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self.chunk.get(self.start..self.end).unwrap_or_default()
     }
 
     /// The columns.
@@ -132,15 +174,19 @@ impl Row {
     /// The raw values in order: `None` for NULL.
     pub fn values(&self) -> Values<'_> {
         Values {
-            rest: &self.values,
+            rest: self.bytes(),
             left: self.len(),
         }
     }
 
     /// The raw value of column `index`: `None` if out of range, `Some(None)`
     /// for NULL.
+    #[inline]
     pub fn raw(&self, index: usize) -> Option<Option<&[u8]>> {
-        self.values().nth(index)
+        if index >= self.len() {
+            return None;
+        }
+        value_at(self.bytes(), index)
     }
 
     /// The raw value of the first column named `name`.
@@ -152,7 +198,15 @@ impl Row {
     /// (no copy): `None` if out of range, `Some(None)` for NULL.
     pub fn raw_bytes(&self, index: usize) -> Option<Option<Bytes>> {
         let value = self.raw(index)?;
-        Some(value.map(|v| self.values.slice_ref(v)))
+        Some(value.map(|v| {
+            // `v` is a subslice of `self.bytes()`, so of the chunk.
+            let start = (v.as_ptr() as usize).wrapping_sub(self.chunk.as_ptr() as usize);
+            Bytes::from_owner(ChunkSlice {
+                chunk: Arc::clone(&self.chunk),
+                start,
+                end: start.saturating_add(v.len()),
+            })
+        }))
     }
 
     /// The value of column `index` as text (the simple query protocol returns
@@ -182,27 +236,78 @@ impl Row {
     ///     Ok((row.try_get(0)?, row.try_get("name")?, row.try_get("email")?))
     /// }
     /// ```
+    #[inline]
     pub fn try_get<'a, T: FromSql<'a>>(
         &'a self,
         index: impl ColumnIndex,
     ) -> Result<T, ColumnError> {
         let index = index.resolve(&self.description)?;
-        let (Some(field), Some(value)) = (self.description.fields().get(index), self.raw(index))
-        else {
-            return Err(ColumnError::OutOfRange {
-                index,
-                len: self.len(),
-            });
+        // `resolve` checked the index, and `values` holds as many columns as
+        // the description: the lookups below fail only if that broke.
+        let (Some(field), Some(value)) = (
+            self.description.fields().get(index),
+            value_at(self.bytes(), index),
+        ) else {
+            return Err(self.out_of_range(index));
         };
         match value {
             None => T::from_null(field.type_oid),
             Some(raw) => T::from_sql(field.type_oid, field.format, raw),
         }
-        .map_err(|source| ColumnError::Decode {
+        .map_err(|source| decode_error(index, field, source))
+    }
+
+    #[cold]
+    fn out_of_range(&self, index: usize) -> ColumnError {
+        ColumnError::OutOfRange {
             index,
-            column: field.name.clone(),
-            source,
-        })
+            len: self.len(),
+        }
+    }
+}
+
+/// A range of a chunk, as the owner of a [`Bytes`].
+struct ChunkSlice {
+    chunk: Arc<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl AsRef<[u8]> for ChunkSlice {
+    fn as_ref(&self) -> &[u8] {
+        self.chunk.get(self.start..self.end).unwrap_or_default()
+    }
+}
+
+/// The error of a value that did not convert, naming its column. Out of line:
+/// the successful path of `try_get` should not carry it.
+#[cold]
+#[inline(never)]
+fn decode_error(index: usize, field: &FieldDescription, source: TypeError) -> ColumnError {
+    ColumnError::Decode {
+        index,
+        column: field.name.clone(),
+        source,
+    }
+}
+
+/// Value `index` of a row's validated values: `None` only if the values do
+/// not hold that many columns, `Some(None)` for NULL.
+#[inline]
+fn value_at(values: &[u8], index: usize) -> Option<Option<&[u8]>> {
+    let mut rest = values;
+    for _ in 0..index {
+        let (&len, tail) = rest.split_first_chunk::<4>()?;
+        // NULL (-1) has no bytes; the decoder allowed no other negative.
+        rest = match usize::try_from(i32::from_be_bytes(len)) {
+            Ok(len) => tail.get(len..)?,
+            Err(_) => tail,
+        };
+    }
+    let (&len, tail) = rest.split_first_chunk::<4>()?;
+    match usize::try_from(i32::from_be_bytes(len)) {
+        Ok(len) => Some(Some(tail.get(..len)?)),
+        Err(_) => Some(None),
     }
 }
 
@@ -303,5 +408,68 @@ impl std::error::Error for ColumnError {
             ColumnError::Decode { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::backend::decode_data_row;
+
+    fn row(values: &[Option<&[u8]>]) -> Row {
+        let fields = (0..values.len())
+            .map(|i| FieldDescription {
+                name: format!("c{i}"),
+                table_oid: 0,
+                column_id: 0,
+                type_oid: crate::types::oid::TEXT,
+                type_size: -1,
+                type_modifier: -1,
+                format: Format::Text,
+            })
+            .collect();
+        let mut body = (values.len() as i16).to_be_bytes().to_vec();
+        for v in values {
+            match v {
+                None => body.extend_from_slice(&(-1i32).to_be_bytes()),
+                Some(v) => {
+                    body.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                    body.extend_from_slice(v);
+                }
+            }
+        }
+        let body = decode_data_row(Bytes::from(body)).unwrap();
+        Row::new(Arc::new(RowDescription::new(fields)), body).unwrap()
+    }
+
+    #[test]
+    fn raw_finds_every_column() {
+        let values: [Option<&[u8]>; 6] = [
+            Some(b"a"),
+            None,
+            Some(b""),
+            Some(b"xyz"),
+            None,
+            Some(&[0xff; 300]),
+        ];
+        let r = row(&values);
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(r.raw(i), Some(*v), "column {i}");
+            assert_eq!(r.raw_bytes(i).unwrap().as_deref(), *v, "column {i}");
+        }
+        assert_eq!(r.values().collect::<Vec<_>>(), values);
+        assert_eq!(r.raw(values.len()), None);
+        assert_eq!(r.raw(usize::MAX), None);
+        assert_eq!(r.try_get::<Option<&str>>(3), Ok(Some("xyz")));
+        assert_eq!(r.try_get::<Option<&str>>(4), Ok(None));
+        assert_eq!(
+            r.try_get::<&str>(6),
+            Err(ColumnError::OutOfRange { index: 6, len: 6 })
+        );
+        assert!(matches!(
+            r.try_get::<&str>(5),
+            Err(ColumnError::Decode { index: 5, .. })
+        ));
+        assert_eq!(row(&[]).raw(0), None);
     }
 }

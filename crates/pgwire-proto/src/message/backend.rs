@@ -406,22 +406,49 @@ fn decode_row_description(body: &[u8]) -> Result<RowDescription, ProtocolError> 
 }
 
 pub(crate) fn decode_data_row(body: Bytes) -> Result<DataRowBody, ProtocolError> {
-    let mut r = Reader::new(&body, "DataRow");
-    let n = r.i16()?;
-    let columns = u16::try_from(n).map_err(|_| r.malformed("negative column count"))?;
-    for _ in 0..columns {
-        let len = r.i32()?;
-        if len >= 0 {
-            r.bytes(len as usize)?;
-        } else if len != -1 {
-            return Err(r.malformed("negative value length"));
-        }
+    let malformed = |reason| ProtocolError::Malformed {
+        message: "DataRow",
+        reason,
+    };
+    let Some((&count, values)) = body.split_first_chunk::<2>() else {
+        return Err(malformed("truncated"));
+    };
+    let columns =
+        u16::try_from(i16::from_be_bytes(count)).map_err(|_| malformed("negative column count"))?;
+    if let Err(reason) = check_values(values, columns) {
+        return Err(malformed(reason));
     }
-    r.finish()?;
     Ok(DataRowBody {
         columns,
         values: body.slice(2..),
     })
+}
+
+/// Checks the values of a DataRow (everything after its column count):
+/// exactly `columns` of them, each an `i32` length (-1 for NULL) and that
+/// many bytes. Rows rely on this to find their columns without failing.
+#[inline(always)]
+pub(crate) fn check_values(values: &[u8], columns: u16) -> Result<(), &'static str> {
+    let mut rest = values;
+    for _ in 0..columns {
+        let Some((&len, tail)) = rest.split_first_chunk::<4>() else {
+            return Err("truncated");
+        };
+        let len = i32::from_be_bytes(len);
+        rest = match usize::try_from(len) {
+            Ok(len) => match tail.get(len..) {
+                Some(tail) => tail,
+                None => return Err("truncated"),
+            },
+            Err(_) if len == -1 => tail,
+            Err(_) => return Err("negative value length"),
+        };
+    }
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err("trailing bytes")
+    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@
 
 pub mod backend;
 pub mod frontend;
+pub(crate) mod recv;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 
+use self::recv::RecvBuf;
 use crate::error::ProtocolError;
 
 /// Default cap on one backend message: PostgreSQL's own field limit is 1 GiB,
@@ -83,19 +85,17 @@ pub(crate) fn frame_header(buf: &[u8], max_len: usize) -> Result<Header, Protoco
     })
 }
 
-/// Splits one complete message off the front of `buf` (which holds `filled`
-/// valid bytes) and returns its type byte and body without copying.
+/// Cuts one complete message off the front of `buf` and returns its type
+/// byte and body, without copying.
 pub(crate) fn split_frame(
-    buf: &mut BytesMut,
-    filled: &mut usize,
+    buf: &mut RecvBuf,
     max_len: usize,
 ) -> Result<Option<(u8, Bytes)>, ProtocolError> {
-    match frame_header(&buf[..*filled], max_len)? {
-        Header::Message { tag, total } if total <= *filled => {
-            let mut frame = buf.split_to(total);
-            *filled -= total;
-            frame.advance(5);
-            Ok(Some((tag, frame.freeze())))
+    match frame_header(buf.data(), max_len)? {
+        Header::Message { tag, total } if total <= buf.len() => {
+            let body = buf.slice(5, total);
+            buf.consume(total);
+            Ok(Some((tag, body)))
         }
         _ => Ok(None),
     }
@@ -206,12 +206,14 @@ mod tests {
 
     #[test]
     fn split_frame_waits_for_the_whole_message() {
-        let mut buf = BytesMut::from(&b"Z\0\0\0\x05I"[..]);
-        let mut filled = 5;
-        assert_eq!(split_frame(&mut buf, &mut filled, 100), Ok(None));
-        filled = 6;
-        let (tag, body) = split_frame(&mut buf, &mut filled, 100).unwrap().unwrap();
+        let mut buf = RecvBuf::new();
+        buf.room(5, 0)[..5].copy_from_slice(b"Z\0\0\0\x05");
+        buf.commit(5);
+        assert_eq!(split_frame(&mut buf, 100), Ok(None));
+        buf.room(1, 0)[0] = b'I';
+        buf.commit(1);
+        let (tag, body) = split_frame(&mut buf, 100).unwrap().unwrap();
         assert_eq!((tag, &body[..]), (b'Z', &b"I"[..]));
-        assert_eq!(filled, 0);
+        assert_eq!(buf.len(), 0);
     }
 }

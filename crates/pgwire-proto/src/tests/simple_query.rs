@@ -257,3 +257,165 @@ fn next_row_is_a_fast_path_for_rows_only() {
     assert!(m.next_row().is_err());
     assert!(m.failure().is_some());
 }
+
+/// Collects events the way a streaming caller does: rows through the
+/// `next_row` fast path, everything else through `next_event`.
+fn drain_rows_first(m: &mut Machine) -> Vec<Event> {
+    let mut events = Vec::new();
+    loop {
+        match m.next_row() {
+            Ok(Some(row)) => events.push(Event::Row(row)),
+            Ok(None) => match m.next_event() {
+                Ok(Some(e)) => events.push(e),
+                Ok(None) => return events,
+                Err(e) => panic!("protocol error: {e}"),
+            },
+            Err(e) => panic!("protocol error: {e}"),
+        }
+    }
+}
+
+/// Feeds `bytes` in reads of at most `read` bytes straight into the
+/// machine's receive buffer, draining after each.
+fn feed_reads(m: &mut Machine, bytes: &[u8], read: usize) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let room = m.receive_buffer();
+        assert!(!room.is_empty());
+        let n = room.len().min(read).min(rest.len());
+        room[..n].copy_from_slice(&rest[..n]);
+        m.commit_received(n);
+        rest = &rest[n..];
+        events.extend(drain_rows_first(m));
+    }
+    events
+}
+
+#[test]
+fn every_read_size_gives_the_same_rows_on_the_fast_path() {
+    let bytes = concat(&[
+        two_statement_answer(),
+        // A second request whose rows hold every kind of value.
+        row_description(&["a", "b", "c"]),
+        data_row(&[Some(""), None, Some("x")]),
+        data_row(&[None, None, None]),
+        data_row(&[Some(&"long ".repeat(50)), Some("ü"), Some("")]),
+        command_complete("SELECT 3"),
+        ready(b'I'),
+    ]);
+    let mut whole = ready_machine();
+    whole.simple_query("q").unwrap();
+    whole.simple_query("q").unwrap();
+    let expected = feed(&mut whole, &bytes);
+    assert_eq!(names(&expected).iter().filter(|n| **n == "Row").count(), 5);
+    for read in 1..=bytes.len() {
+        let mut m = ready_machine();
+        m.simple_query("q").unwrap();
+        m.simple_query("q").unwrap();
+        // Every row is kept, so the buffer cannot be reused under them.
+        let events = feed_reads(&mut m, &bytes, read);
+        assert_eq!(events, expected, "reads of {read} bytes");
+        assert!(m.is_ready());
+    }
+    // Every split point, with the rows of the first part dropped before the
+    // second part arrives (so its bytes land where those rows were).
+    for split in 0..=bytes.len() {
+        let mut m = ready_machine();
+        m.simple_query("q").unwrap();
+        m.simple_query("q").unwrap();
+        let first = feed_reads(&mut m, &bytes[..split], usize::MAX);
+        let n = first.len();
+        let strings: Vec<String> = first.iter().map(|e| format!("{e:?}")).collect();
+        drop(first);
+        let second = feed_reads(&mut m, &bytes[split..], usize::MAX);
+        let all: Vec<String> = strings
+            .into_iter()
+            .chain(second.iter().map(|e| format!("{e:?}")))
+            .collect();
+        let want: Vec<String> = expected.iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(all, want, "split at {split} ({n} events before)");
+    }
+}
+
+#[test]
+fn streaming_keeps_the_receive_buffer_small() {
+    let mut m = ready_machine();
+    m.simple_query("q").unwrap();
+    let mut events = feed(&mut m, &row_description(&["i", "t"]));
+    assert_eq!(names(&events), ["RowDescription"]);
+    let batch: Vec<u8> = (0..1000)
+        .flat_map(|i| data_row(&[Some(&i.to_string()), Some("some text")]))
+        .collect();
+    let mut rows = 0;
+    let mut kept = Vec::new();
+    for round in 0..300 {
+        // Reads of an awkward size, so rows straddle them.
+        for event in feed_reads(&mut m, &batch, 7_919) {
+            let Event::Row(row) = event else {
+                panic!("{event:?}")
+            };
+            assert_eq!(row.text(1).unwrap(), Some("some text"));
+            rows += 1;
+            // Now and then a row outlives many reads.
+            if rows % 50_000 == 0 {
+                kept.push(row);
+            }
+        }
+        assert!(
+            m.receive_capacity() <= 256 * 1024,
+            "round {round}: {}",
+            m.receive_capacity()
+        );
+    }
+    assert_eq!(rows, 300_000);
+    assert_eq!(kept.len(), 6);
+    for row in &kept {
+        assert_eq!(row.text(1).unwrap(), Some("some text"));
+        let value = row.raw_bytes(1).unwrap().unwrap();
+        assert_eq!(&value[..], b"some text");
+        assert_eq!(row.clone(), *row);
+    }
+    events = feed(
+        &mut m,
+        &concat(&[command_complete("SELECT 300000"), ready(b'I')]),
+    );
+    assert_eq!(names(&events), ["CommandComplete", "ReadyForQuery"]);
+}
+
+#[test]
+fn a_large_row_arrives_whole_and_its_memory_is_released() {
+    let mut m = ready_machine();
+    m.simple_query("q").unwrap();
+    let big = "x".repeat(5 << 20);
+    let bytes = concat(&[
+        row_description(&["a"]),
+        data_row(&[Some(&big)]),
+        data_row(&[Some("small")]),
+        command_complete("SELECT 2"),
+        ready(b'I'),
+    ]);
+    let events = feed_reads(&mut m, &bytes, 64 * 1024);
+    assert_eq!(
+        names(&events),
+        [
+            "RowDescription",
+            "Row",
+            "Row",
+            "CommandComplete",
+            "ReadyForQuery"
+        ]
+    );
+    let Event::Row(row) = &events[1] else {
+        panic!()
+    };
+    assert_eq!(row.text(0).unwrap(), Some(big.as_str()));
+    drop(events);
+    // The next read no longer keeps the grown buffer.
+    let _ = m.receive_buffer();
+    assert!(
+        m.receive_capacity() <= 256 * 1024,
+        "{}",
+        m.receive_capacity()
+    );
+}

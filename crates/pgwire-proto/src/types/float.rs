@@ -80,30 +80,48 @@ impl ToSql for f64 {
 }
 
 impl FromSql<'_> for f32 {
+    #[inline]
     fn from_sql(ty: Oid, format: Format, raw: &[u8]) -> Result<Self, TypeError> {
-        // Narrowing float8 would round silently, unlike every other
-        // conversion here; read it as f64 instead.
-        match (ty, format) {
-            (oid::FLOAT4, Format::Binary) => Ok(f32::from_be_bytes(fixed(ty, raw)?)),
-            // Rust's float parser takes PostgreSQL's "NaN", "Infinity" and
-            // "-Infinity" as they are (its grammar is case-insensitive).
-            (oid::FLOAT4, Format::Text) => parse(ty, raw),
-            _ => Err(TypeError::wrong_type::<Self>(ty)),
+        if let (oid::FLOAT4, Format::Binary, Ok(bytes)) = (ty, format, raw.try_into()) {
+            return Ok(f32::from_be_bytes(bytes));
         }
+        decode_f32(ty, format, raw)
+    }
+}
+
+/// Everything but a binary `float4`: errors name `f32`.
+fn decode_f32(ty: Oid, format: Format, raw: &[u8]) -> Result<f32, TypeError> {
+    // Narrowing float8 would round silently, unlike every other conversion
+    // here; read it as f64 instead.
+    match (ty, format) {
+        (oid::FLOAT4, Format::Binary) => Ok(f32::from_be_bytes(fixed(ty, raw)?)),
+        // Rust's float parser takes PostgreSQL's "NaN", "Infinity" and
+        // "-Infinity" as they are (its grammar is case-insensitive).
+        (oid::FLOAT4, Format::Text) => parse(ty, raw),
+        _ => Err(TypeError::wrong_type::<f32>(ty)),
     }
 }
 
 impl FromSql<'_> for f64 {
+    #[inline]
     fn from_sql(ty: Oid, format: Format, raw: &[u8]) -> Result<Self, TypeError> {
-        match (ty, format) {
-            (oid::FLOAT8, Format::Binary) => Ok(f64::from_be_bytes(fixed(ty, raw)?)),
-            (oid::FLOAT4, Format::Binary) => Ok(f32::from_be_bytes(fixed(ty, raw)?).into()),
-            // Parsed as f32 first so that "0.1" is the float4 0.1, widened, as
-            // in the binary format.
-            (oid::FLOAT4, Format::Text) => parse::<f32>(ty, raw).map(f64::from),
-            (oid::FLOAT8, Format::Text) => parse(ty, raw),
-            _ => Err(TypeError::wrong_type::<Self>(ty)),
+        if let (oid::FLOAT8, Format::Binary, Ok(bytes)) = (ty, format, raw.try_into()) {
+            return Ok(f64::from_be_bytes(bytes));
         }
+        decode_f64(ty, format, raw)
+    }
+}
+
+/// Everything but a binary `float8`: errors name `f64`.
+fn decode_f64(ty: Oid, format: Format, raw: &[u8]) -> Result<f64, TypeError> {
+    match (ty, format) {
+        (oid::FLOAT8, Format::Binary) => Ok(f64::from_be_bytes(fixed(ty, raw)?)),
+        (oid::FLOAT4, Format::Binary) => Ok(f32::from_be_bytes(fixed(ty, raw)?).into()),
+        // Parsed as f32 first so that "0.1" is the float4 0.1, widened, as
+        // in the binary format.
+        (oid::FLOAT4, Format::Text) => parse::<f32>(ty, raw).map(f64::from),
+        (oid::FLOAT8, Format::Text) => parse(ty, raw),
+        _ => Err(TypeError::wrong_type::<f64>(ty)),
     }
 }
 

@@ -78,8 +78,16 @@ macro_rules! integer {
         }
 
         impl FromSql<'_> for $rust {
+            #[inline]
             fn from_sql(ty: Oid, format: Format, raw: &[u8]) -> Result<Self, TypeError> {
-                decode(ty, format, raw)
+                // The type's own binary format, inlined at the call site;
+                // conversions and errors out of line.
+                match (format, raw.try_into()) {
+                    (Format::Binary, Ok(bytes)) if ty == $natural => {
+                        Ok(<$rust>::from_be_bytes(bytes))
+                    }
+                    _ => decode(ty, format, raw),
+                }
             }
         }
     };

@@ -192,6 +192,7 @@ mod sealed {
 }
 
 impl ColumnIndex for usize {
+    #[inline]
     fn resolve(&self, description: &RowDescription) -> Result<usize, ColumnError> {
         if *self < description.len() {
             Ok(*self)
@@ -226,18 +227,36 @@ impl<T: ColumnIndex + ?Sized> ColumnIndex for &T {
 
 /// The value of a fixed-width binary type, or `Invalid` when the length is
 /// wrong (a server bug or a misdeclared type, never a panic).
+#[inline]
 fn fixed<const N: usize>(ty: Oid, raw: &[u8]) -> Result<[u8; N], TypeError> {
-    raw.try_into().map_err(|_| {
-        TypeError::invalid(
-            ty,
-            format!("binary value is {} bytes, expected {N}", raw.len()),
-        )
-    })
+    match raw.try_into() {
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(wrong_length(ty, raw.len(), N)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_length(ty: Oid, len: usize, expected: usize) -> TypeError {
+    TypeError::invalid(
+        ty,
+        format!("binary value is {len} bytes, expected {expected}"),
+    )
 }
 
 /// A text-format value as `&str`.
+#[inline]
 fn utf8(ty: Oid, raw: &[u8]) -> Result<&str, TypeError> {
-    std::str::from_utf8(raw).map_err(|e| TypeError::invalid(ty, format!("not valid UTF-8: {e}")))
+    match std::str::from_utf8(raw) {
+        Ok(text) => Ok(text),
+        Err(e) => Err(not_utf8(ty, e)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn not_utf8(ty: Oid, e: std::str::Utf8Error) -> TypeError {
+    TypeError::invalid(ty, format!("not valid UTF-8: {e}"))
 }
 
 /// Appends `value` formatted with `Display`.

@@ -34,6 +34,7 @@ fn is_text(ty: Oid) -> bool {
 
 /// The text of a value, borrowed from `raw`. `T` is the Rust type asked for,
 /// named in errors.
+#[inline]
 fn decode<T>(ty: Oid, format: Format, raw: &[u8]) -> Result<&str, TypeError> {
     let text = match (ty, format) {
         (oid::JSONB, Format::Binary) => match raw.split_first() {
@@ -90,6 +91,7 @@ impl ToSql for String {
 }
 
 impl<'a> FromSql<'a> for &'a str {
+    #[inline]
     fn from_sql(ty: Oid, format: Format, raw: &'a [u8]) -> Result<Self, TypeError> {
         decode::<Self>(ty, format, raw)
     }

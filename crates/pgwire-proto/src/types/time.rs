@@ -182,14 +182,17 @@ fn time_micros(t: Time) -> i64 {
 
 /// The time `us` microseconds after midnight; `None` outside the day
 /// (including PostgreSQL's `24:00:00`).
+#[inline]
 fn time_from_micros(us: i64) -> Option<Time> {
     if !(0..USECS_PER_DAY).contains(&us) {
         return None;
     }
-    let h = u8::try_from(us / USECS_PER_HOUR).ok()?;
-    let m = u8::try_from(us / USECS_PER_MINUTE % 60).ok()?;
-    let s = u8::try_from(us / USECS_PER_SEC % 60).ok()?;
+    // Within the day, seconds fit a `u32`: its division is the cheaper one.
+    let secs = u32::try_from(us / USECS_PER_SEC).ok()?;
     let micro = u32::try_from(us % USECS_PER_SEC).ok()?;
+    let h = u8::try_from(secs / 3600).ok()?;
+    let m = u8::try_from(secs / 60 % 60).ok()?;
+    let s = u8::try_from(secs % 60).ok()?;
     Time::from_hms_micro(h, m, s, micro).ok()
 }
 
@@ -202,6 +205,7 @@ fn date_to_pg(d: Date) -> Option<i32> {
 }
 
 /// The date `days` after PostgreSQL's epoch, if `time` can hold it.
+#[inline]
 fn date_from_pg(days: i64) -> Option<Date> {
     let jd = i32::try_from(days.checked_add(PG_EPOCH_JULIAN.into())?).ok()?;
     Date::from_julian_day(jd).ok()
@@ -219,6 +223,7 @@ fn timestamp_to_pg(dt: PrimitiveDateTime) -> Option<i64> {
 
 /// The local date and time `us` microseconds after PostgreSQL's epoch, if
 /// `time` can hold it.
+#[inline]
 fn timestamp_from_pg(us: i64) -> Option<PrimitiveDateTime> {
     let date = date_from_pg(us.div_euclid(USECS_PER_DAY))?;
     let time = time_from_micros(us.rem_euclid(USECS_PER_DAY))?;
@@ -235,9 +240,13 @@ fn instant_to_pg(t: OffsetDateTime) -> Option<i64> {
 }
 
 /// The instant `us` microseconds after PostgreSQL's epoch, in UTC.
+///
+/// Split into a day and a time of day with `i64` arithmetic: going through
+/// `OffsetDateTime::from_unix_timestamp_nanos` costs an `i128` division per
+/// value. The range is the same: what `time` can hold in UTC.
+#[inline]
 fn instant_from_pg(us: i64) -> Option<OffsetDateTime> {
-    let ns = i128::from(us) * 1_000 + PG_EPOCH_UNIX_NANOS;
-    OffsetDateTime::from_unix_timestamp_nanos(ns).ok()
+    timestamp_from_pg(us).map(PrimitiveDateTime::assume_utc)
 }
 
 // ---------------------------------------------------------------------------
@@ -852,7 +861,7 @@ fn encode_timestamptz<T>(
 /// `ToSql` and `FromSql` for a date-like type and its `Infinite`, from
 /// functions on `Infinite` values generic over the Rust type named in errors.
 macro_rules! date_like {
-    ($rust:ty, $natural:expr, $decode:ident, $encode:ident) => {
+    ($rust:ty, $natural:expr, $fast:ident, $decode:ident, $encode:ident) => {
         impl ToSql for $rust {
             fn natural_type(&self) -> Oid {
                 $natural
@@ -868,8 +877,12 @@ macro_rules! date_like {
         }
 
         impl FromSql<'_> for $rust {
+            #[inline]
             fn from_sql(ty: Oid, format: Format, raw: &[u8]) -> Result<Self, TypeError> {
-                finite::<Self, _>(ty, $decode::<Self>(ty, format, raw)?)
+                match $fast(ty, format, raw) {
+                    Some(value) => Ok(value),
+                    None => finite::<Self, _>(ty, $decode::<Self>(ty, format, raw)?),
+                }
             }
         }
 
@@ -888,23 +901,59 @@ macro_rules! date_like {
         }
 
         impl FromSql<'_> for Infinite<$rust> {
+            #[inline]
             fn from_sql(ty: Oid, format: Format, raw: &[u8]) -> Result<Self, TypeError> {
-                $decode::<Self>(ty, format, raw)
+                match $fast(ty, format, raw) {
+                    Some(value) => Ok(Infinite::Value(value)),
+                    None => $decode::<Self>(ty, format, raw),
+                }
             }
         }
     };
 }
 
-date_like!(Date, oid::DATE, decode_date, encode_date);
+/// The common case, small enough to inline where a row is read: a finite
+/// binary value of the type's own OID that `time` can hold. `None` for
+/// anything else (text, infinities, other types, errors), which the general
+/// decoder then handles.
+#[inline]
+fn binary_date(ty: Oid, format: Format, raw: &[u8]) -> Option<Date> {
+    match (ty, format, raw.try_into()) {
+        (oid::DATE, Format::Binary, Ok(bytes)) => date_from_pg(i32::from_be_bytes(bytes).into()),
+        _ => None,
+    }
+}
+
+/// See [`binary_date`].
+#[inline]
+fn binary_timestamp(ty: Oid, format: Format, raw: &[u8]) -> Option<PrimitiveDateTime> {
+    match (ty, format, raw.try_into()) {
+        (oid::TIMESTAMP, Format::Binary, Ok(bytes)) => timestamp_from_pg(i64::from_be_bytes(bytes)),
+        _ => None,
+    }
+}
+
+/// See [`binary_date`].
+#[inline]
+fn binary_timestamptz(ty: Oid, format: Format, raw: &[u8]) -> Option<OffsetDateTime> {
+    match (ty, format, raw.try_into()) {
+        (oid::TIMESTAMPTZ, Format::Binary, Ok(bytes)) => instant_from_pg(i64::from_be_bytes(bytes)),
+        _ => None,
+    }
+}
+
+date_like!(Date, oid::DATE, binary_date, decode_date, encode_date);
 date_like!(
     PrimitiveDateTime,
     oid::TIMESTAMP,
+    binary_timestamp,
     decode_timestamp,
     encode_timestamp
 );
 date_like!(
     OffsetDateTime,
     oid::TIMESTAMPTZ,
+    binary_timestamptz,
     decode_timestamptz,
     encode_timestamptz
 );
@@ -1945,6 +1994,106 @@ mod tests {
         }
     }
 
+    /// What `instant_from_pg` computed before it avoided `i128`: the
+    /// reference it must agree with.
+    fn instant_from_pg_i128(us: i64) -> Option<OffsetDateTime> {
+        let ns = i128::from(us) * 1_000 + PG_EPOCH_UNIX_NANOS;
+        OffsetDateTime::from_unix_timestamp_nanos(ns).ok()
+    }
+
+    /// Micros since PostgreSQL's epoch of a UTC date and time.
+    fn pg_micros(v: PrimitiveDateTime) -> i64 {
+        timestamp_to_pg(v).unwrap()
+    }
+
+    #[test]
+    fn binary_timestamptz_at_the_boundaries() {
+        let day = USECS_PER_DAY;
+        let first = i64::from(Date::MIN.to_julian_day() - PG_EPOCH_JULIAN) * day;
+        let last = i64::from(Date::MAX.to_julian_day() - PG_EPOCH_JULIAN + 1) * day - 1;
+        let cases = [
+            0,
+            1,
+            -1,
+            day - 1,
+            day,
+            day + 1,
+            -day,
+            -day - 1,
+            -day + 1,
+            -946_684_800 * USECS_PER_SEC, // the Unix epoch
+            pg_micros(dt(2000, 2, 29, 12, 0, 0, 0)),
+            pg_micros(dt(2000, 3, 1, 0, 0, 0, 0)) - 1,
+            pg_micros(dt(1900, 3, 1, 0, 0, 0, 0)) - 1, // not a leap year
+            pg_micros(dt(1600, 2, 29, 23, 59, 59, 999_999)),
+            pg_micros(dt(2024, 2, 29, 0, 0, 0, 1)),
+            pg_micros(dt(-4713, 11, 24, 0, 0, 0, 0)),
+            pg_micros(dt(0, 2, 29, 6, 7, 8, 9)),
+            pg_micros(dt(1, 1, 1, 0, 0, 0, 0)) - 1,
+            first,
+            first - 1,
+            first + 1,
+            last,
+            last + 1,
+            last - 1,
+            MIN_TIMESTAMP,
+            END_TIMESTAMP - 1,
+            i64::MIN + 1,
+            i64::MAX - 1,
+        ];
+        for us in cases {
+            let expected = instant_from_pg_i128(us);
+            assert_eq!(instant_from_pg(us), expected, "{us}");
+            let decoded =
+                OffsetDateTime::from_sql(oid::TIMESTAMPTZ, Format::Binary, &us.to_be_bytes());
+            match expected {
+                Some(v) => assert_eq!(decoded, Ok(v), "{us}"),
+                None => assert_eq!(
+                    decoded,
+                    Err(TypeError::out_of_range::<OffsetDateTime>(oid::TIMESTAMPTZ)),
+                    "{us}"
+                ),
+            }
+        }
+        assert_eq!(
+            instant_from_pg(first),
+            Some(Date::MIN.midnight().assume_utc())
+        );
+        assert_eq!(
+            instant_from_pg(last),
+            Some(
+                Date::MAX
+                    .with_hms_micro(23, 59, 59, 999_999)
+                    .unwrap()
+                    .assume_utc()
+            )
+        );
+        assert_eq!(
+            instant_from_pg(-1),
+            Some(dt(1999, 12, 31, 23, 59, 59, 999_999).assume_utc())
+        );
+        assert_eq!(
+            Infinite::<OffsetDateTime>::from_sql(
+                oid::TIMESTAMPTZ,
+                Format::Binary,
+                &i64::MAX.to_be_bytes()
+            ),
+            Ok(Infinite::Infinity)
+        );
+        assert_eq!(
+            Infinite::<OffsetDateTime>::from_sql(
+                oid::TIMESTAMPTZ,
+                Format::Binary,
+                &i64::MIN.to_be_bytes()
+            ),
+            Ok(Infinite::NegInfinity)
+        );
+        assert_eq!(
+            OffsetDateTime::from_sql(oid::TIMESTAMPTZ, Format::Binary, &i64::MAX.to_be_bytes()),
+            Err(TypeError::out_of_range::<OffsetDateTime>(oid::TIMESTAMPTZ))
+        );
+    }
+
     proptest! {
         #[test]
         fn random_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..32)) {
@@ -1980,6 +2129,18 @@ mod tests {
             if let Ok(v) = OffsetDateTime::from_sql(oid::TIMESTAMPTZ, Format::Binary, &raw) {
                 prop_assert_eq!(encode(&v, 0), Ok((Encoded::Binary, raw.to_vec())));
             }
+        }
+
+        #[test]
+        fn binary_timestamptz_matches_the_i128_conversion(us in any::<i64>()) {
+            prop_assert_eq!(instant_from_pg(us), instant_from_pg_i128(us));
+        }
+
+        #[test]
+        fn binary_timestamptz_in_range_matches_the_i128_conversion(
+            us in -400_000_000_000_000_000i64..400_000_000_000_000_000,
+        ) {
+            prop_assert_eq!(instant_from_pg(us), instant_from_pg_i128(us));
         }
 
         #[test]

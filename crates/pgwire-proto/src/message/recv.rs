@@ -1,0 +1,314 @@
+//! The receive buffer: bytes read from the socket, cut into frames that are
+//! shared, zero-copy, slices of it.
+//!
+//! A `BytesMut` would do, but every time it reclaims or grows its allocation
+//! the free room past the data is uninitialized again, and handing it to a
+//! reader as `&mut [u8]` without `unsafe` means zero-filling it first: about
+//! one instruction per received byte, as much as decoding a whole row costs.
+//! Here the buffer is an `Arc<[u8]>` that is initialized once when allocated.
+//! Frames are [`Bytes`] slices of it (through [`Bytes::from_owner`]); once
+//! every frame handed out is dropped the `Arc` is unique again, and the next
+//! read goes into the same memory, still initialized, with no copy and no
+//! zeroing. That is the streaming case, where each row is dropped before the
+//! next read.
+//!
+//! A frame still held (rows collected by the caller) pins its chunk, which
+//! then cannot be written, even where it is free: the next read goes into a
+//! new chunk. So that collecting rows does not pin mostly empty chunks, a
+//! chunk replacing a pinned one is sized after the last read (which is about
+//! what it will hold before it is pinned in turn), and grows again when
+//! reads fill it.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// Size of a chunk for streaming: room for one large read.
+pub(crate) const CHUNK: usize = 128 * 1024;
+/// The smallest chunk allocated.
+const MIN_CHUNK: usize = 16 * 1024;
+/// A unique chunk bigger than this (grown for a large message) is replaced
+/// by a fresh [`CHUNK`] once it holds no more than a chunk's worth, so that
+/// one large value does not pin its memory for the rest of the session.
+const MAX_KEPT: usize = 16 * CHUNK;
+
+/// The owner a [`Bytes`] view keeps alive: the machine holds the other
+/// reference, and writes only while its own is the only one.
+struct Chunk(Arc<[u8]>);
+
+impl AsRef<[u8]> for Chunk {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Received bytes: `chunk[start..filled]` is data not yet decoded; the rest
+/// of `chunk` is initialized room (stale bytes, never read as data).
+pub(crate) struct RecvBuf {
+    chunk: Arc<[u8]>,
+    /// A view of the whole chunk that frames are sliced from, made on first
+    /// use after a read, and dropped before the next one (so that the rows
+    /// alone decide whether the chunk can be written again).
+    view: Option<Bytes>,
+    start: usize,
+    filled: usize,
+    /// The size of the last read, and whether it filled all the room
+    /// offered (so that a larger chunk would have taken more).
+    last_read: usize,
+    saturated: bool,
+    /// The room last offered.
+    offered: usize,
+}
+
+impl std::fmt::Debug for RecvBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBuf")
+            .field("capacity", &self.chunk.len())
+            .field("start", &self.start)
+            .field("filled", &self.filled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecvBuf {
+    pub(crate) fn new() -> Self {
+        RecvBuf {
+            chunk: Arc::from(&[][..]),
+            view: None,
+            start: 0,
+            filled: 0,
+            last_read: 0,
+            saturated: false,
+            offered: 0,
+        }
+    }
+
+    /// The received bytes not yet decoded.
+    #[inline]
+    pub(crate) fn data(&self) -> &[u8] {
+        self.chunk.get(self.start..self.filled).unwrap_or_default()
+    }
+
+    /// The number of received bytes not yet decoded.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.filled - self.start
+    }
+
+    /// The allocated size, for memory accounting.
+    pub(crate) fn capacity(&self) -> usize {
+        self.chunk.len()
+    }
+
+    /// At least `want` bytes of room after the data, to read into. A message
+    /// known to be `whole` bytes long (0 if unknown) lets a growing buffer
+    /// double towards it instead of growing by `want` per read.
+    pub(crate) fn room(&mut self, want: usize, whole: usize) -> &mut [u8] {
+        // Our own view must not count as a reader of the chunk.
+        self.view = None;
+        let pending = self.len();
+        let len = self.chunk.len();
+        let needed = pending + want;
+        let unique = Arc::get_mut(&mut self.chunk).is_some();
+        // Reads are limited by a chunk that was sized down for collected rows.
+        let too_small = len < CHUNK && self.saturated;
+        let too_big = len > MAX_KEPT && needed <= CHUNK;
+        if unique && !too_small && !too_big && len - self.filled >= want {
+            // The common case: room left after the data.
+        } else if unique && !too_small && !too_big && needed <= len {
+            // `make_mut` cannot copy here: the chunk was just seen unique.
+            Arc::make_mut(&mut self.chunk).copy_within(self.start..self.filled, 0);
+            self.start = 0;
+            self.filled = pending;
+        } else {
+            let mut size = if unique {
+                // Streaming: one chunk, reused.
+                if too_small {
+                    len.saturating_mul(2).clamp(MIN_CHUNK, CHUNK)
+                } else {
+                    CHUNK
+                }
+            } else if self.saturated {
+                self.last_read.saturating_mul(2).clamp(MIN_CHUNK, CHUNK)
+            } else {
+                (self.last_read + self.last_read / 4).clamp(MIN_CHUNK, CHUNK)
+            };
+            size = size.max(needed);
+            if needed > len && len > 0 {
+                // Amortized growth for a message larger than the chunk:
+                // double, but not past the message's known length.
+                let limit = if whole == 0 { usize::MAX } else { whole };
+                size = size.max(len.saturating_mul(2).min(limit));
+            }
+            // A zeroed allocation (which the allocator may get already
+            // zeroed) copied once into the `Arc`: cheaper than building the
+            // `Arc` byte by byte from an iterator.
+            let mut chunk: Arc<[u8]> = Arc::from(vec![0; size]);
+            // `size >= pending`, and the new `Arc` is unique: no copy, no panic.
+            if let Some(head) = Arc::make_mut(&mut chunk).get_mut(..pending) {
+                head.copy_from_slice(self.data());
+            }
+            self.chunk = chunk;
+            self.start = 0;
+            self.filled = pending;
+        }
+        // The chunk is unique here (checked, or new), so this never copies.
+        let chunk = Arc::make_mut(&mut self.chunk);
+        let room = &mut chunk[self.filled..];
+        self.offered = room.len();
+        room
+    }
+
+    /// Records `n` bytes read into [`room`](Self::room).
+    pub(crate) fn commit(&mut self, n: usize) {
+        let n = n.min(self.chunk.len() - self.filled);
+        self.filled += n;
+        self.last_read = n;
+        self.saturated = n >= self.offered;
+    }
+
+    /// The bytes `data()[from..to]`, shared without copying.
+    #[inline]
+    pub(crate) fn slice(&mut self, from: usize, to: usize) -> Bytes {
+        let chunk = &self.chunk;
+        let view = self
+            .view
+            .get_or_insert_with(|| Bytes::from_owner(Chunk(Arc::clone(chunk))));
+        view.slice(self.start + from..self.start + to)
+    }
+
+    /// The chunk holding `data()` and the range of `data()[from..to]` in it:
+    /// the same bytes as [`slice`](Self::slice), for a holder that keeps the
+    /// chunk itself.
+    #[inline]
+    pub(crate) fn chunk_range(&self, from: usize, to: usize) -> (Arc<[u8]>, usize, usize) {
+        (Arc::clone(&self.chunk), self.start + from, self.start + to)
+    }
+
+    /// Marks the first `n` bytes of `data()` as decoded.
+    #[inline]
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.filled);
+        if self.start == self.filled {
+            // Nothing left to move when the chunk is reused.
+            self.start = 0;
+            self.filled = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fill(buf: &mut RecvBuf, bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let room = buf.room(1, 0);
+            let n = room.len().min(rest.len());
+            room[..n].copy_from_slice(&rest[..n]);
+            buf.commit(n);
+            rest = &rest[n..];
+        }
+    }
+
+    #[test]
+    fn a_dropped_frame_frees_the_chunk_for_reuse() {
+        let mut buf = RecvBuf::new();
+        fill(&mut buf, b"hello world");
+        let first = Arc::as_ptr(&buf.chunk);
+        let frame = buf.slice(0, 5);
+        buf.consume(6);
+        assert_eq!(&frame[..], b"hello");
+        drop(frame);
+        fill(&mut buf, b"!");
+        assert_eq!(Arc::as_ptr(&buf.chunk), first);
+        assert_eq!(buf.data(), b"world!");
+    }
+
+    #[test]
+    fn a_held_frame_keeps_its_bytes() {
+        let mut buf = RecvBuf::new();
+        fill(&mut buf, b"hello world");
+        let frame = buf.slice(0, 5);
+        buf.consume(11);
+        // Everything was consumed, so the next read would start at the front
+        // of the chunk: it must go elsewhere while `frame` lives.
+        fill(&mut buf, b"HELLO");
+        assert_eq!(&frame[..], b"hello");
+        assert_eq!(buf.data(), b"HELLO");
+    }
+
+    #[test]
+    fn compacts_and_grows() {
+        let mut buf = RecvBuf::new();
+        let big: Vec<u8> = (0..CHUNK * 3).map(|i| i as u8).collect();
+        fill(&mut buf, &big[..CHUNK - 10]);
+        buf.consume(CHUNK - 20);
+        // 10 bytes pending at the end of the chunk: compacted to the front.
+        let room = buf.room(100, 0).len();
+        assert_eq!(room, CHUNK - 10);
+        assert_eq!(buf.data(), &big[CHUNK - 20..CHUNK - 10]);
+        // A message of three chunks grows the buffer.
+        buf.consume(buf.len());
+        fill(&mut buf, &big);
+        assert_eq!(buf.data(), &big[..]);
+        assert!(buf.capacity() >= big.len());
+    }
+
+    #[test]
+    fn chunks_replacing_pinned_ones_follow_the_read_size() {
+        let mut buf = RecvBuf::new();
+        let mut held = Vec::new();
+        for _ in 0..10 {
+            let room = buf.room(1, 0);
+            assert!(room.len() >= 5_000);
+            room[..5_000].fill(1);
+            buf.commit(5_000);
+            held.push(buf.slice(0, 5_000));
+            buf.consume(5_000);
+        }
+        // Each read went to its own chunk, none much larger than the read.
+        assert!(buf.capacity() <= MIN_CHUNK);
+        // Reads that fill their room make the next chunk larger, up to CHUNK.
+        for _ in 0..10 {
+            let room = buf.room(1, 0);
+            let n = room.len();
+            room.fill(2);
+            buf.commit(n);
+            held.push(buf.slice(0, n));
+            buf.consume(n);
+        }
+        assert_eq!(buf.capacity(), CHUNK);
+        // Once nothing is held, a small chunk grows back when reads fill it.
+        let mut buf = RecvBuf::new();
+        let frame = {
+            let _ = buf.room(1, 0);
+            buf.commit(100);
+            buf.slice(0, 100)
+        };
+        buf.consume(100);
+        let n = buf.room(1, 0).len();
+        assert!(n <= MIN_CHUNK);
+        drop(frame);
+        for _ in 0..4 {
+            let n = buf.room(1, 0).len();
+            buf.commit(n);
+            buf.consume(n);
+        }
+        assert_eq!(buf.capacity(), CHUNK);
+        assert!(held.iter().all(|f| f.iter().all(|&b| b == f[0])));
+    }
+
+    #[test]
+    fn shrinks_after_a_large_message() {
+        let mut buf = RecvBuf::new();
+        let big = vec![7u8; MAX_KEPT + 1];
+        fill(&mut buf, &big);
+        assert!(buf.capacity() > MAX_KEPT);
+        buf.consume(big.len() - 3);
+        let _ = buf.room(1, 0);
+        assert_eq!(buf.capacity(), CHUNK);
+        assert_eq!(buf.data(), &[7, 7, 7]);
+    }
+}
