@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures_util::TryStreamExt;
-use pgwire_conn::{named, Error, Event, ParamError, Query, SqlState};
+use pgwire_conn::{named, Error, Event, Format, ParamError, Query, SqlState};
 use pgwire_integration_tests::{assert_code, connect, runtime_tests, unique_name, Runtime};
 
 async fn positional_and_named_parameters<R: Runtime>() {
@@ -329,7 +329,52 @@ async fn type_mismatch_is_typed_and_recoverable<R: Runtime>() {
     assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
 }
 
+/// One statement is prepared and answered in binary, parameters or not;
+/// several statements in one text go over the simple protocol, in text; a
+/// disabled statement cache sends parameterless statements as text too.
+async fn protocol_follows_the_statement_count<R: Runtime>() {
+    let formats = |rows: &[pgwire_conn::Row]| -> Vec<Format> {
+        rows[0]
+            .description()
+            .fields()
+            .iter()
+            .map(|f| f.format)
+            .collect()
+    };
+    let conn = connect::<R>().await;
+    let sql = "select 7::int4 as n, 'x;y'::text as s; ";
+    for _ in 0..2 {
+        let rows = conn.fetch(sql, ()).await.unwrap();
+        assert_eq!(formats(&rows), [Format::Binary, Format::Binary]);
+        assert_eq!(rows[0].try_get::<i32>(0).unwrap(), 7);
+        assert_eq!(rows[0].try_get::<&str>(1).unwrap(), "x;y");
+    }
+    let t = unique_name("multi");
+    let both = format!("create temp table {t} (a int); insert into {t} values (1), (2)");
+    assert_eq!(conn.execute(&both, ()).await.unwrap(), 2);
+    let rows = conn
+        .fetch(&format!("select a from {t} order by a; select 3"), ())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3, "rows of every statement");
+    assert_eq!(formats(&rows), [Format::Text]);
+    assert_eq!(rows[2].try_get::<i32>(0).unwrap(), 3);
+    // An error in a single statement is the same error either way.
+    assert_code(
+        conn.fetch("select * from missing_tbl_protocol", ()).await,
+        SqlState::UNDEFINED_TABLE,
+    );
+    conn.set_statement_cache_capacity(0).await;
+    let rows = conn.fetch(sql, ()).await.unwrap();
+    assert_eq!(formats(&rows), [Format::Text, Format::Text]);
+    assert_eq!(rows[0].try_get::<i32>(0).unwrap(), 7);
+    let rows = conn.fetch("select $1::int4", (8,)).await.unwrap();
+    assert_eq!(rows[0].try_get::<i32>(0).unwrap(), 8);
+    assert!(conn.ready());
+}
+
 runtime_tests!(
+    protocol_follows_the_statement_count,
     positional_and_named_parameters,
     string_parameter_is_never_spliced,
     parameter_errors_before_sending,

@@ -45,7 +45,11 @@ async fn create_insert_update_delete_select<R: Runtime>() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0].text(0).unwrap(), Some("1"));
+    assert_eq!(rows[0].try_get::<i32>(0).unwrap(), 1);
+    assert!(matches!(
+        rows[0].text(0),
+        Err(pgwire_conn::ColumnError::NotText { index: 0, .. })
+    ));
     assert_eq!(rows[0].text(1).unwrap(), Some("uno"));
     assert_eq!(rows[1].text(1).unwrap(), None);
     assert_eq!(rows[0].description().fields()[1].name, "name");
@@ -77,7 +81,7 @@ async fn sql_error_is_recoverable<R: Runtime>() {
     assert!(conn.ready());
     assert!(!conn.dead());
     let row = conn.fetch_one("select 41 + 1", ()).await.unwrap().unwrap();
-    assert_eq!(row.text(0).unwrap(), Some("42"));
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 42);
 }
 
 async fn syntax_error_has_position<R: Runtime>() {

@@ -16,6 +16,22 @@ use pgwire_conn::{
 use pgwire_integration_tests::{connect, runtime_only_tests, unique_name, Runtime};
 use time::macros::{date, datetime, offset, time};
 
+/// The rows of one statement over the simple protocol, so in text format.
+async fn fetch_text<S>(conn: &Connection<S>, sql: &str) -> Vec<pgwire_conn::Row>
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    let mut results = conn.simple_query(sql).await.unwrap();
+    assert_eq!(results.len(), 1, "{sql}");
+    let rows = results.remove(0).rows;
+    for row in &rows {
+        for field in row.description().fields() {
+            assert_eq!(field.format, pgwire_conn::Format::Text, "{sql}");
+        }
+    }
+    rows
+}
+
 /// Inserts `values` into a fresh `pg_type` column, reads them back over both
 /// protocols, and compares.
 async fn round_trip<S, T>(conn: &Connection<S>, pg_type: &str, values: &[T])
@@ -39,10 +55,7 @@ where
         )
         .await
         .unwrap();
-    let text = conn
-        .fetch(&format!("select v from {t} order by id"), ())
-        .await
-        .unwrap();
+    let text = fetch_text(conn, &format!("select v from {t} order by id")).await;
     assert_eq!(binary.len(), values.len());
     for ((b, s), v) in binary.iter().zip(&text).zip(values) {
         let from_binary: T = b
@@ -259,11 +272,9 @@ async fn timestamptz_is_one_instant_in_any_zone<R: Runtime>() {
         conn.execute(&format!("set timezone = '{zone}'"), ())
             .await
             .unwrap();
-        let text = conn
-            .fetch_one(&format!("select v from {t}"), ())
+        let text = fetch_text(&conn, &format!("select v from {t}"))
             .await
-            .unwrap()
-            .unwrap();
+            .remove(0);
         let binary = conn
             .fetch_one(&format!("select v from {t} where $1"), (true,))
             .await
@@ -347,11 +358,9 @@ async fn arrays<R: Runtime>() {
     let a: Array<i32> = row.try_get(0).unwrap();
     assert_eq!(a.dims[0].lower_bound, 0);
     assert_eq!(a.elements, [Some(1), None, Some(3)]);
-    let text = conn
-        .fetch_one("select '[0:2]={1,NULL,3}'::int4[]", ())
+    let text = fetch_text(&conn, "select '[0:2]={1,NULL,3}'::int4[]")
         .await
-        .unwrap()
-        .unwrap();
+        .remove(0);
     assert_eq!(text.try_get::<Array<i32>>(0).unwrap(), a);
     // a 2-D array is not a Vec
     let row = conn

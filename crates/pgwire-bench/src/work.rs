@@ -392,8 +392,9 @@ pub async fn pgwire_connect<R: Rt>(server: Arc<Server>, window: Window) -> BResu
 pub enum BulkMode {
     /// Prepared statement: extended protocol, binary results (both clients).
     Prepared,
-    /// SQL text with no parameters: pgwire uses the simple protocol (text
-    /// results); tokio-postgres prepares an unnamed statement each time.
+    /// SQL text with no parameters: pgwire prepares it through its
+    /// statement cache on first use (binary results after that);
+    /// tokio-postgres prepares a statement each time.
     SqlText,
 }
 

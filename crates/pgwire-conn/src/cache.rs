@@ -1,6 +1,6 @@
 //! The per-connection statement cache.
 //!
-//! A query with parameters is prepared once per connection as a named
+//! A single statement is prepared once per connection as a named
 //! statement and described, so later executions are one Bind/Execute/Sync
 //! round trip, with parameters encoded for the types the server inferred and
 //! every result column whose type has a binary codec fetched in binary.

@@ -250,10 +250,12 @@ where
         self.status.set_notice_handler(Some(handler));
     }
 
-    /// Sets how many statements the connection keeps prepared for queries
-    /// with parameters (default 256; 0 disables the cache, for poolers in
-    /// transaction mode that cannot keep named statements). Statements
-    /// evicted by a smaller capacity are closed on the server by the next query.
+    /// Sets how many statements the connection keeps prepared (default
+    /// 256; 0 disables the cache, for poolers in transaction mode that
+    /// cannot keep named statements: then statements without parameters go
+    /// over the simple protocol, those with parameters as one unnamed
+    /// Parse/Bind/Execute). Statements evicted by a smaller capacity are
+    /// closed on the server by the next query.
     pub async fn set_statement_cache_capacity(&self, capacity: usize) {
         let mut inner = self.inner.lock().await;
         for name in inner.cache.set_capacity(capacity) {

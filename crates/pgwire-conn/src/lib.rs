@@ -13,7 +13,8 @@
 //! let options = ConnectOptions::new("127.0.0.1", "postgres").password("secret");
 //! let conn = Connection::connect(stream, &options).await?;
 //! for row in conn.fetch("select 1 as one, 'two' as two", ()).await? {
-//!     println!("{:?} {:?}", row.text(0)?, row.text(1)?);
+//!     let (one, two): (i32, &str) = (row.try_get(0)?, row.try_get(1)?);
+//!     println!("{one} {two}");
 //! }
 //! conn.close().await?;
 //! # Ok(()) }

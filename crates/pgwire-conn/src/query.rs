@@ -2,11 +2,12 @@
 //! raw (`lowlevel_query`), multi-statement (`simple_query`) and prepared
 //! statements.
 //!
-//! Without parameters and without a row limit a query goes over the simple
-//! protocol (one `Query` message); otherwise over the extended protocol, as
-//! one `Bind`/`Execute`/`Sync` of a cached statement (prepared on first use)
-//! or one `Parse`/`Bind`/`Describe`/`Execute`/`Sync` batch, in a single
-//! write.
+//! A single statement goes over the extended protocol, as one
+//! `Bind`/`Execute`/`Sync` of a statement the connection prepared on first
+//! use (with results in binary wherever a codec exists), in a single write.
+//! Text holding several statements goes over the simple protocol (one
+//! `Query` message, results in text), as does everything when the
+//! statement cache is disabled and there are no parameters.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::TryStreamExt;
 use pgwire_proto::message::frontend::Target;
-use pgwire_proto::params::{check_positional, rewrite_named};
+use pgwire_proto::params::{check_positional, has_several_statements, rewrite_named};
 use pgwire_proto::types::Encoded;
 use pgwire_proto::{machine::Bind, CommandComplete, Event, Format, Oid, Row, RowDescription};
 
@@ -134,9 +135,17 @@ where
         execute: Option<u32>,
         cached: bool,
     ) -> Result<Queued<'q>> {
-        let simple = portal.is_empty() && execute == Some(0);
+        let unbounded = portal.is_empty() && execute == Some(0);
         match query.source {
-            Source::Sql(sql) if simple && params.count() == 0 && !params.is_named() => {
+            // Several statements in one text only go over the simple
+            // protocol; so do parameterless statements when they are not to
+            // be prepared (`lowlevel_query`, a disabled cache).
+            Source::Sql(sql)
+                if unbounded
+                    && params.count() == 0
+                    && !params.is_named()
+                    && (!cached || !self.cache.enabled() || has_several_statements(sql)) =>
+            {
                 self.machine.simple_query(sql)?;
                 Ok(Queued::Sent(None))
             }

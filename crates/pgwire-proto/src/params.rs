@@ -171,6 +171,7 @@ pub fn rewrite_named(sql: &str) -> Result<NamedSql, ParamError> {
     scan(sql, |placeholder| {
         match placeholder {
             Placeholder::Positional(_) => positional = true,
+            Placeholder::Semicolon(_) => {}
             Placeholder::Named { start, end } => {
                 // The scanner only reports ranges on character boundaries
                 // (they start at an ASCII `:` and end before an ASCII byte or
@@ -252,6 +253,32 @@ enum Placeholder {
     Positional(u16),
     /// `:name` at `start..end` (`start` is the colon).
     Named { start: usize, end: usize },
+    /// A `;` ending a statement, at this byte offset.
+    Semicolon(usize),
+}
+
+/// True when `sql` holds more than one statement: a `;` outside strings,
+/// quoted identifiers, dollar quotes and comments, followed by more than
+/// whitespace. Such text can only go over the simple protocol (the
+/// extended protocol's Parse takes one statement). Text the scanner cannot
+/// read (an unclosed quote) counts as several, leaving the verdict to the
+/// server.
+///
+/// ```
+/// use pgwire_proto::params::has_several_statements;
+/// assert!(!has_several_statements("select ';'; "));
+/// assert!(has_several_statements("create table t (a int); insert into t values (1)"));
+/// ```
+pub fn has_several_statements(sql: &str) -> bool {
+    let mut several = false;
+    let scanned = scan(sql, |placeholder| {
+        if let Placeholder::Semicolon(at) = placeholder {
+            let rest = sql.get(at + 1..).unwrap_or_default();
+            several |= !rest.trim_start().is_empty();
+        }
+        Ok(())
+    });
+    several || scanned.is_err()
 }
 
 /// Walks `sql` once and reports every placeholder outside strings, quoted
@@ -300,6 +327,10 @@ fn scan(
                     None => i + 1,
                 },
             },
+            b';' => {
+                visit(Placeholder::Semicolon(i))?;
+                i + 1
+            }
             // Consume identifiers (and keywords) whole, including the `$` and
             // digits PostgreSQL allows after the first character, so that
             // `foo$bar$` or `x$1` is never mistaken for a dollar quote or a
@@ -671,6 +702,32 @@ mod tests {
         assert_eq!(unterminated("select $$"), ("dollar-quoted string", 7));
         assert_eq!(unterminated("select /* /* */"), ("block comment", 7));
         assert_eq!(unterminated("'"), ("string literal", 0));
+    }
+
+    #[test]
+    fn statements_are_counted_outside_quotes_and_comments() {
+        for one in [
+            "",
+            "select 1",
+            "select 1;",
+            "select 1 ; \n\t ",
+            "select ';', \";\" from t",
+            "select $$ a; b $$, $x$;$x$",
+            "select 1 -- a; b\n",
+            "select 1 /* a; /* b; */ c; */",
+            "select E'\\'; x'",
+        ] {
+            assert!(!has_several_statements(one), "{one:?}");
+        }
+        for several in [
+            "select 1; select 2",
+            "create table t (a int);insert into t values (1)",
+            "select 1;;select 2",
+            "select 1; -- trailing comment counts as more",
+            "select 'unterminated",
+        ] {
+            assert!(has_several_statements(several), "{several:?}");
+        }
     }
 
     #[test]

@@ -209,9 +209,30 @@ impl Row {
         }))
     }
 
-    /// The value of column `index` as text (the simple query protocol returns
-    /// every column as text): `Ok(None)` for NULL.
+    /// The value of column `index` as the server's text: `Ok(None)` for
+    /// NULL. Works for columns that arrived in text format (every column of
+    /// the simple protocol, types without a binary codec) and for text
+    /// types in either format; any other binary column is
+    /// [`ColumnError::NotText`]: decode it with [`try_get`](Self::try_get)
+    /// or [`get_value`](Self::get_value) instead.
     pub fn text(&self, index: usize) -> Result<Option<&str>, ColumnError> {
+        if let Some(field) = self.description.fields().get(index) {
+            let text_type = matches!(
+                field.type_oid,
+                crate::types::oid::TEXT
+                    | crate::types::oid::VARCHAR
+                    | crate::types::oid::BPCHAR
+                    | crate::types::oid::NAME
+                    | crate::types::oid::UNKNOWN
+                    | crate::types::oid::JSON
+            );
+            if field.format == Format::Binary && !text_type {
+                return Err(ColumnError::NotText {
+                    index,
+                    type_oid: field.type_oid,
+                });
+            }
+        }
         match self.raw(index) {
             None => Err(ColumnError::OutOfRange {
                 index,
@@ -371,6 +392,13 @@ pub enum ColumnError {
     },
     /// No column has this name.
     UnknownColumn(String),
+    /// [`Row::text`] of a column that arrived in binary and is not text.
+    NotText {
+        /// The column index.
+        index: usize,
+        /// The column's type.
+        type_oid: u32,
+    },
     /// The value could not be converted to the Rust type asked for.
     Decode {
         /// The column index.
@@ -393,6 +421,17 @@ impl std::fmt::Display for ColumnError {
             }
             ColumnError::NotUtf8 { index } => write!(f, "column {index} is not valid UTF-8"),
             ColumnError::UnknownColumn(name) => write!(f, "no column named {name:?}"),
+            ColumnError::NotText { index, type_oid } => {
+                write!(f, "column {index} (")?;
+                match crate::types::oid::name(*type_oid) {
+                    Some(name) => write!(f, "{name}")?,
+                    None => write!(f, "type OID {type_oid}")?,
+                }
+                write!(
+                    f,
+                    ") arrived in binary, not text: decode it with try_get or get_value"
+                )
+            }
             ColumnError::Decode {
                 index,
                 column,
