@@ -324,7 +324,34 @@ async fn a_dying_connection_fails_every_waiting_task<R: Runtime>() {
     ));
 }
 
+/// `close()` while other tasks wait in the pipeline: each ends, with its
+/// answer or with `Error::Closed`, and none waits forever.
+async fn closing_ends_every_waiting_task<R: Runtime>() {
+    let conn = Arc::new(connect::<R>().await);
+    let mut tasks = Vec::new();
+    for task in 0..8i32 {
+        let conn = Arc::clone(&conn);
+        tasks.push(R::spawn(async move {
+            conn.fetch("select $1::int4, pg_sleep(0.05)", (task,)).await
+        }));
+    }
+    R::sleep(std::time::Duration::from_millis(20)).await;
+    conn.close().await.unwrap();
+    for (task, handle) in tasks.into_iter().enumerate() {
+        match within::<R, _>(60, "a task on a closed connection", handle).await {
+            Ok(rows) => assert_eq!(rows[0].try_get::<i32>(0).unwrap(), task as i32),
+            Err(Error::Closed) => {}
+            Err(e) => panic!("task {task}: {e:?}"),
+        }
+    }
+    assert!(matches!(
+        conn.fetch("select 1", ()).await,
+        Err(Error::Closed)
+    ));
+}
+
 runtime_tests!(
+    closing_ends_every_waiting_task,
     random_drops_never_corrupt_the_connection,
     sixty_four_tasks_share_one_connection,
     pipelined_tasks_each_get_their_own_answer,

@@ -299,6 +299,8 @@ where
         }
         inner.closed = true;
         self.status.set_closed();
+        // Tasks waiting for their answers must learn of it now.
+        self.turns.wake_all();
         if inner.dead.is_some() {
             return Ok(());
         }
