@@ -88,6 +88,11 @@ impl RowDescription {
 ///
 /// Cloning is cheap (two reference counts). Values are `None` for SQL NULL.
 ///
+/// A row is a view of the receive buffer chunk it arrived in (128 KiB, or
+/// one message's size when larger, shared with the rows read with it), so
+/// a row kept alive keeps that chunk: decode what you store for long into
+/// owned values.
+///
 /// ```
 /// # use pgwire_proto::Row;
 /// fn print(row: &Row) {
