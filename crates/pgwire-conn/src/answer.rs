@@ -9,6 +9,7 @@
 //! server always has the next request in hand, with no background task.
 
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -156,17 +157,10 @@ where
                         }
                         // We are first in line and nobody will read this
                         // earlier answer: drain it.
-                        match inner.poll_next_event(cx) {
-                            Poll::Pending => {
-                                self.wait(cx);
-                                return Poll::Pending;
-                            }
-                            Poll::Ready(Err(e)) => {
-                                self.finish();
-                                return Poll::Ready(Err(e));
-                            }
-                            Poll::Ready(Ok(Event::ReadyForQuery(_))) => turns.drained(id.0),
-                            Poll::Ready(Ok(_)) => {}
+                        match self.pull(cx) {
+                            ControlFlow::Break(poll) => return poll,
+                            ControlFlow::Continue(Event::ReadyForQuery(_)) => turns.drained(id.0),
+                            ControlFlow::Continue(_) => {}
                         }
                         continue;
                     }
@@ -184,33 +178,50 @@ where
                     }
                 },
             };
-            match inner.poll_next_event(cx) {
-                Poll::Pending => {
-                    self.wait(cx);
-                    return Poll::Pending;
-                }
-                Poll::Ready(Err(e)) => {
+            match self.pull(cx) {
+                ControlFlow::Break(poll) => return poll,
+                ControlFlow::Continue(Event::ReadyForQuery(_)) if current >= self.last => {
+                    // Send what other tasks queued meanwhile before handing
+                    // over: the next reader may find its answer buffered and
+                    // not touch the socket for a while.
+                    let flushed = match self.guard.as_deref_mut() {
+                        Some(inner) if inner.machine.has_output() => inner.poll_flush(cx),
+                        _ => Poll::Ready(Ok(())),
+                    };
                     self.finish();
-                    return Poll::Ready(Err(e));
+                    return match flushed {
+                        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                        _ => Poll::Ready(Ok(None)),
+                    };
                 }
-                Poll::Ready(Ok(Event::ReadyForQuery(_))) => {
-                    if current >= self.last {
-                        // Send what other tasks queued meanwhile before
-                        // handing over: the next reader may find its answer
-                        // buffered and not touch the socket for a while.
-                        if inner.machine.has_output() {
-                            if let Poll::Ready(Err(e)) = inner.poll_flush(cx) {
-                                self.finish();
-                                return Poll::Ready(Err(e));
-                            }
-                        }
-                        self.finish();
-                        return Poll::Ready(Ok(None));
-                    }
+                ControlFlow::Continue(Event::ReadyForQuery(_)) => {
                     self.current = Some(current + 1);
                 }
-                Poll::Ready(Ok(event)) => return Poll::Ready(Ok(Some(event))),
+                ControlFlow::Continue(event) => return Poll::Ready(Ok(Some(event))),
             }
+        }
+    }
+
+    /// The next event from the connection, or what `poll_event` returns
+    /// when there is none: `Pending` after letting go of the lock, or the
+    /// error that ended the answer.
+    fn pull(&mut self, cx: &mut Context<'_>) -> ControlFlow<Poll<Result<Option<Event>>>, Event> {
+        let polled = match self.guard.as_deref_mut() {
+            Some(inner) => inner.poll_next_event(cx),
+            None => Poll::Ready(Err(Error::Dead(
+                "read without the connection's lock".into(),
+            ))),
+        };
+        match polled {
+            Poll::Pending => {
+                self.wait(cx);
+                ControlFlow::Break(Poll::Pending)
+            }
+            Poll::Ready(Err(e)) => {
+                self.finish();
+                ControlFlow::Break(Poll::Ready(Err(e)))
+            }
+            Poll::Ready(Ok(event)) => ControlFlow::Continue(event),
         }
     }
 }

@@ -22,6 +22,11 @@ use crate::stream::EventStream;
 /// A guard dropped without `commit` or `rollback` cannot await, so it leaves
 /// its ROLLBACK to the connection, which sends it before the next query.
 ///
+/// A transaction belongs to the session, not to a task: on a connection
+/// shared between tasks, whatever the other tasks send while it is open
+/// runs inside it, and is rolled back with it. Give a transaction a
+/// connection of its own.
+///
 /// ```no_run
 /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {
 /// let tx = conn.begin().await?;
