@@ -403,6 +403,9 @@ pub fn run(options: &Options) -> BResult<()> {
         let metrics = run_case(&ctx, &case, options.rounds, &mut report.notes);
         report.metrics.extend(metrics);
     }
+    if options.selected("bulk_own") {
+        child::own_process_bulk(&mut report, options)?;
+    }
     if options.selected("peak") {
         if options.big {
             child::peak_rss(&mut report, options)?;

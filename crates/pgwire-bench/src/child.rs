@@ -79,6 +79,14 @@ struct ChildRun {
 }
 
 impl ChildRun {
+    fn seconds(&self) -> BResult<f64> {
+        self.json
+            .get("secs")
+            .and_then(serde_json::Value::as_f64)
+            .filter(|s| *s > 0.0)
+            .ok_or_else(|| format!("child output has no secs: {}", self.json).into())
+    }
+
     fn get(&self, key: &str) -> BResult<u64> {
         self.json
             .get(key)
@@ -140,6 +148,60 @@ fn collected(stderr: &str) -> Option<u64> {
         let (_, rest) = line.split_once("Collected :")?;
         rest.trim().replace(',', "").parse().ok()
     })
+}
+
+/// The bulk decode with each client alone in a process of its own: rows/s
+/// and the process's CPU time per row (every thread's user+sys time from
+/// the first byte sent to the last row decoded). In the main process the
+/// same figures also count the idle threads of the other clients' runtimes.
+/// Rounds alternate the order of the clients, as the other cases do.
+pub fn own_process_bulk(report: &mut Report, options: &Options) -> BResult<()> {
+    let rows = options.rows;
+    let title = format!("bulk decode {} rows, own process", count(rows));
+    let mut rate = Metric::new("bulk_own", &title, "rows/s", true, false);
+    let mut cpu = Metric::new(
+        "bulk_own_cpu",
+        "  client CPU per row",
+        "ns/row",
+        false,
+        false,
+    );
+    eprintln!("== {title} (one child process per client and round)");
+    let clients: Vec<Client> = [
+        Client::PgwireTokio,
+        Client::TokioPostgres,
+        Client::PgwireSmol,
+        Client::PgwireAsyncStd,
+    ]
+    .into_iter()
+    .filter(|c| options.runs(*c))
+    .collect();
+    for round in 0..options.rounds {
+        let mut order = clients.clone();
+        order.rotate_left(round % clients.len().max(1));
+        for client in order {
+            match run_child(client, rows, None) {
+                Ok(run) => {
+                    let (secs, cpu_ns) = (run.seconds()?, run.get("cpu_ns")?);
+                    let done = run.get("rows")?.max(1) as f64;
+                    rate.samples.entry(client).or_default().push(done / secs);
+                    cpu.samples
+                        .entry(client)
+                        .or_default()
+                        .push(cpu_ns as f64 / done);
+                }
+                Err(e) => {
+                    report
+                        .notes
+                        .push(format!("bulk_own / {}: {e}", client.name()));
+                    rate.failed.insert(client, e.to_string());
+                }
+            }
+        }
+    }
+    report.metrics.push(rate);
+    report.metrics.push(cpu);
+    Ok(())
 }
 
 /// Peak RSS of a process that streams `rows` rows lazily, per client.

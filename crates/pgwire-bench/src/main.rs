@@ -39,7 +39,8 @@ usage: pgwire-bench [--quick] [--rounds N] [--seconds S] [--rows N] [--only ID,.
   --seconds S     measured seconds per timed sample (default 0.5)
   --rows N        rows of the bulk decode (default 1000000)
   --only ID,...   run only the cases whose id starts with one of these
-                  (rt, bulk, connect, shared, conns, magic, peak, callgrind)
+                  (rt, bulk, bulk_own, connect, shared, conns, magic, peak,
+                  callgrind)
   --clients C,... run only these clients (pgwire-tokio, tokio-postgres, pgbench,
                   pgwire-smol, pgwire-async-std)
   --no-callgrind  skip the callgrind instruction counts

@@ -194,14 +194,28 @@ impl Report {
                 0.95,
             );
         }
+        // The bulk targets are judged on each client alone in its own
+        // process when that was measured (the issue asks for the client
+        // process's time); in the shared process otherwise.
+        let own = |id: &str| {
+            self.ratio(
+                &format!("{id}_own"),
+                Client::PgwireTokio,
+                Client::TokioPostgres,
+            )
+        };
+        let bulk =
+            own("bulk").or_else(|| self.ratio("bulk", Client::PgwireTokio, Client::TokioPostgres));
         at_least(
             "bulk decode rows/s >= 1.0x tokio-postgres".into(),
-            self.ratio("bulk", Client::PgwireTokio, Client::TokioPostgres),
+            bulk,
             1.0,
         );
         let magic_geomean = self.geomeans.first().and_then(|g| g.1);
         let connect = self.ratio("connect_scram", Client::TokioPostgres, Client::PgwireTokio);
-        let cpu = self.ratio("bulk_cpu", Client::PgwireTokio, Client::TokioPostgres);
+        let cpu = self
+            .ratio("bulk_own_cpu", Client::PgwireTokio, Client::TokioPostgres)
+            .or_else(|| self.ratio("bulk_cpu", Client::PgwireTokio, Client::TokioPostgres));
         let allocs = self
             .metric("bulk_allocs")
             .and_then(|m| m.median(Client::PgwireTokio));
