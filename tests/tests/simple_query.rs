@@ -243,7 +243,43 @@ async fn killed_backend_makes_the_connection_dead<R: Runtime>() {
     assert!(killer.ready());
 }
 
+/// COPY has no API here yet: `COPY FROM STDIN` is refused before anything
+/// is sent, in any statement of a text and when preparing it; `COPY TO
+/// STDOUT` data is read past; the connection goes on either way.
+async fn copy_is_refused_or_skipped_cleanly<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let t = unique_name("copy");
+    conn.execute(&format!("create temp table {t} (a int)"), ())
+        .await
+        .unwrap();
+    for sql in [
+        format!("copy {t} from stdin"),
+        format!("select 1; COPY {t} (a) FROM STDIN"),
+    ] {
+        let err = conn.execute(&sql, ()).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{sql}: {err:?}");
+        assert!(conn.ready());
+    }
+    let err = conn
+        .create_prepared_statement("copy_in", &format!("copy {t} from stdin"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    conn.execute(&format!("insert into {t} values (1), (2)"), ())
+        .await
+        .unwrap();
+    for sql in [
+        format!("copy {t} to stdout"),
+        format!("select 1; copy {t} to stdout"),
+    ] {
+        assert_eq!(conn.execute(&sql, ()).await.unwrap(), 2, "{sql}");
+    }
+    let row = conn.fetch_one("select 5::int4", ()).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 5);
+}
+
 runtime_tests!(
+    copy_is_refused_or_skipped_cleanly,
     create_insert_update_delete_select,
     sql_error_is_recoverable,
     syntax_error_has_position,

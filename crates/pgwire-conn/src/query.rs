@@ -15,7 +15,9 @@ use std::sync::Arc;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::TryStreamExt;
 use pgwire_proto::message::frontend::Target;
-use pgwire_proto::params::{check_positional, has_several_statements, rewrite_named};
+use pgwire_proto::params::{
+    check_positional, copies_from_stdin, has_several_statements, rewrite_named,
+};
 use pgwire_proto::types::Encoded;
 use pgwire_proto::{machine::Bind, CommandComplete, Event, Format, Oid, Row, RowDescription};
 
@@ -136,6 +138,9 @@ where
         cached: bool,
     ) -> Result<Queued<'q>> {
         let unbounded = portal.is_empty() && execute == Some(0);
+        if let Source::Sql(sql) = query.source {
+            refuse_copy_in(sql)?;
+        }
         match query.source {
             // Several statements in one text only go over the simple
             // protocol; so do parameterless statements when they are not to
@@ -270,6 +275,18 @@ where
         self.machine.prepare(&name, sql, declared)?;
         Ok(name)
     }
+}
+
+/// `COPY ... FROM STDIN` would make the server read the next messages on
+/// the connection (other tasks' pipelined requests among them) as COPY
+/// data; without a COPY API it is refused before anything is sent.
+fn refuse_copy_in(sql: &str) -> Result<()> {
+    if copies_from_stdin(sql) {
+        return Err(Error::InvalidInput(
+            "COPY ... FROM STDIN is not supported (no COPY API yet); nothing was sent".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A statement's parameter types and columns, from the answer to its
@@ -447,6 +464,7 @@ where
         name: &str,
         sql: &str,
     ) -> Result<PreparedStatementInfo> {
+        refuse_copy_in(sql)?;
         let mut inner = self.lock().await?;
         let first = inner.machine.next_request_id();
         inner.machine.prepare(name, sql, &[])?;

@@ -199,6 +199,13 @@ enum TakeRow {
 /// assert_eq!(m.next_event().unwrap(), None);
 /// assert!(m.is_ready());
 /// ```
+///
+/// Requests may be queued back to back (pipelined); answers come in order.
+/// `COPY ... FROM STDIN` is refused with a `CopyFail` (and, for the
+/// extended protocol, a fresh `Sync`, since the server ignores one received
+/// in copy-in mode). Do not queue requests behind such a COPY: the server
+/// would read them as COPY data. [`params::copies_from_stdin`](crate::params::copies_from_stdin)
+/// finds such statements in a text before it is sent.
 #[derive(Debug)]
 pub struct Machine {
     phase: Phase,
@@ -864,6 +871,14 @@ impl Machine {
                 // Nobody is there to supply COPY data: refuse so the server
                 // errors out and the request ends normally.
                 frontend::copy_fail(&mut self.out, "COPY FROM STDIN is not supported here")?;
+                // In copy-in mode the server ignored the request's own Sync;
+                // after an extended-protocol COPY fails it waits for one.
+                if matches!(
+                    self.pending.front().map(|p| p.kind),
+                    Some(RequestKind::Extended)
+                ) {
+                    frontend::sync(&mut self.out);
+                }
                 return Ok(None);
             }
             BackendMessage::CopyOutResponse | BackendMessage::CopyDone => return Ok(None),

@@ -171,7 +171,7 @@ pub fn rewrite_named(sql: &str) -> Result<NamedSql, ParamError> {
     scan(sql, |placeholder| {
         match placeholder {
             Placeholder::Positional(_) => positional = true,
-            Placeholder::Semicolon(_) => {}
+            Placeholder::Semicolon(_) | Placeholder::Word { .. } => {}
             Placeholder::Named { start, end } => {
                 // The scanner only reports ranges on character boundaries
                 // (they start at an ASCII `:` and end before an ASCII byte or
@@ -255,6 +255,8 @@ enum Placeholder {
     Named { start: usize, end: usize },
     /// A `;` ending a statement, at this byte offset.
     Semicolon(usize),
+    /// An identifier or keyword at `start..end`.
+    Word { start: usize, end: usize },
 }
 
 /// True when `sql` holds more than one statement: a `;` outside strings,
@@ -279,6 +281,39 @@ pub fn has_several_statements(sql: &str) -> bool {
         Ok(())
     });
     several || scanned.is_err()
+}
+
+/// True when a statement of `sql` is a `COPY ... FROM STDIN`: one that
+/// would put the session in copy-in mode, where the server reads the
+/// client's next messages as COPY data. Without a COPY API a client can
+/// only refuse that mode, and requests pipelined behind it would be taken
+/// as bad COPY data and lost, so such text is refused before sending.
+///
+/// ```
+/// use pgwire_proto::params::copies_from_stdin;
+/// assert!(copies_from_stdin("select 1; COPY t (a) FROM stdin WITH (FORMAT csv)"));
+/// assert!(!copies_from_stdin("copy t to stdout; select 'copy x from stdin'"));
+/// ```
+pub fn copies_from_stdin(sql: &str) -> bool {
+    let (mut first_word, mut in_copy, mut found) = (true, false, false);
+    // An unreadable text (unclosed quote) is refused by the server anyway.
+    let _ = scan(sql, |placeholder| {
+        match placeholder {
+            Placeholder::Semicolon(_) => (first_word, in_copy) = (true, false),
+            Placeholder::Word { start, end } => {
+                let word = sql.get(start..end).unwrap_or_default();
+                if first_word {
+                    in_copy = word.eq_ignore_ascii_case("copy");
+                    first_word = false;
+                } else if in_copy && word.eq_ignore_ascii_case("stdin") {
+                    found = true;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    });
+    found
 }
 
 /// Walks `sql` once and reports every placeholder outside strings, quoted
@@ -340,6 +375,7 @@ fn scan(
                 while b.get(j).is_some_and(|&c| is_ident_cont(c)) {
                     j += 1;
                 }
+                visit(Placeholder::Word { start: i, end: j })?;
                 j
             }
             _ => i + 1,
@@ -702,6 +738,30 @@ mod tests {
         assert_eq!(unterminated("select $$"), ("dollar-quoted string", 7));
         assert_eq!(unterminated("select /* /* */"), ("block comment", 7));
         assert_eq!(unterminated("'"), ("string literal", 0));
+    }
+
+    #[test]
+    fn copy_from_stdin_is_found_in_any_statement() {
+        for copy in [
+            "copy t from stdin",
+            "COPY t (a, b) FROM STDIN WITH (FORMAT csv)",
+            "  /* c */ -- x\n copy t from stdin",
+            "select 1; copy t from stdin;",
+            "copy (select 1) to stdout; copy t from StdIn",
+        ] {
+            assert!(copies_from_stdin(copy), "{copy:?}");
+        }
+        for other in [
+            "copy t to stdout",
+            "copy t from '/tmp/stdin'",
+            "select 'copy t from stdin'",
+            "select stdin from copy",
+            "select 1 -- copy t from stdin",
+            "create table copy (stdin int)",
+            "",
+        ] {
+            assert!(!copies_from_stdin(other), "{other:?}");
+        }
     }
 
     #[test]

@@ -159,6 +159,31 @@ fn portal_suspends_and_resumes() {
 }
 
 #[test]
+fn copy_in_is_refused_with_copy_fail_and_a_fresh_sync() {
+    let mut m = ready_machine();
+    m.query("copy t from stdin", &[], "", no_params()).unwrap();
+    sent(&mut m);
+    let events = feed(
+        &mut m,
+        &concat(&[msg(b'1', &[]), msg(b'2', &[]), msg(b'G', &[0, 0, 0])]),
+    );
+    assert!(matches!(
+        events[..],
+        [Event::ParseComplete, Event::BindComplete]
+    ));
+    assert_eq!(tags(&sent(&mut m)), b"fS");
+    let events = feed(
+        &mut m,
+        &concat(&[
+            error("ERROR", "57014", "COPY from stdin failed"),
+            ready(b'I'),
+        ]),
+    );
+    assert!(matches!(events[0], Event::Error(_)));
+    assert!(m.is_ready());
+}
+
+#[test]
 fn error_skips_to_ready() {
     let mut m = ready_machine();
     m.query("select nope", &[], "", no_params()).unwrap();
