@@ -359,6 +359,10 @@ async fn protocol_follows_the_statement_count<R: Runtime>() {
     assert_eq!(rows.len(), 3, "rows of every statement");
     assert_eq!(formats(&rows), [Format::Text]);
     assert_eq!(rows[2].try_get::<i32>(0).unwrap(), 3);
+    // Statements that refuse a transaction block run prepared as well.
+    conn.execute(&format!("vacuum analyze {t}"), ())
+        .await
+        .unwrap();
     // An error in a single statement is the same error either way.
     assert_code(
         conn.fetch("select * from missing_tbl_protocol", ()).await,
