@@ -113,13 +113,26 @@ async fn statement_cache_recovers_from_schema_changes_and_deallocate<R: Runtime>
     )
     .await
     .unwrap();
-    match conn.fetch(&sql, (1,)).await {
-        Ok(rows) => assert_eq!(rows[0].len(), 2),
-        Err(e) => assert_eq!(e.code(), Some(SqlState::FEATURE_NOT_SUPPORTED), "{e}"),
-    }
-    // Either way the next call prepares afresh and sees both columns.
+    // Outside a transaction the eager methods prepare afresh and run again.
     let rows = conn.fetch(&sql, (1,)).await.unwrap();
     assert_eq!(rows[0].try_get::<&str>("b").unwrap(), "x");
+    let star = format!("select * from {t}");
+    assert_eq!(conn.fetch_one(&star, ()).await.unwrap().unwrap().len(), 2);
+    conn.execute(&format!("alter table {t} add column c int default 7"), ())
+        .await
+        .unwrap();
+    assert_eq!(conn.execute(&star, ()).await.unwrap(), 1);
+    let row = conn.fetch_one(&star, ()).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i32>("c").unwrap(), 7);
+    // In a transaction the error stands: the transaction is aborted.
+    let tx = conn.begin().await.unwrap();
+    tx.execute(&format!("alter table {t} drop column c"), ())
+        .await
+        .unwrap();
+    let err = tx.fetch(&star, ()).await.unwrap_err();
+    assert_eq!(err.code(), Some(SqlState::FEATURE_NOT_SUPPORTED), "{err}");
+    tx.rollback().await.unwrap();
+    assert_eq!(conn.fetch_one(&star, ()).await.unwrap().unwrap().len(), 3);
     // The server forgets every statement: the cache follows.
     conn.execute("deallocate all", ()).await.unwrap();
     assert_eq!(conn.fetch(&sql, (1,)).await.unwrap().len(), 1);

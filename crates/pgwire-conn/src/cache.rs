@@ -4,6 +4,11 @@
 //! statement and described, so later executions are one Bind/Execute/Sync
 //! round trip, with parameters encoded for the types the server inferred and
 //! every result column whose type has a binary codec fetched in binary.
+//!
+//! When the server can no longer use a statement (a table under it changed
+//! shape: `cached plan must not change result type`), the cache forgets
+//! every statement, and the eager query methods run the failed one again
+//! once when no transaction was open.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

@@ -419,7 +419,13 @@ where
         query: impl Into<Query<'q>>,
         params: impl Params + Sync,
     ) -> Result<Vec<Row>> {
-        self.query(query, params).await?.try_collect().await
+        let query = query.into();
+        match self.query(query, &params).await?.try_collect().await {
+            Err(e) if self.replannable(query, &e) => {
+                self.query(query, &params).await?.try_collect().await
+            }
+            done => done,
+        }
     }
 
     /// Runs `query` and returns its first row, if any (the rest is read and
@@ -429,10 +435,36 @@ where
         query: impl Into<Query<'q>>,
         params: impl Params + Sync,
     ) -> Result<Option<Row>> {
+        let query = query.into();
+        match self.fetch_one_once(query, &params).await {
+            Err(e) if self.replannable(query, &e) => self.fetch_one_once(query, &params).await,
+            done => done,
+        }
+    }
+
+    async fn fetch_one_once(
+        &self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
+    ) -> Result<Option<Row>> {
         let mut rows = self.query(query, params).await?;
         let first = rows.try_next().await?;
         rows.row_count().await?;
         Ok(first)
+    }
+
+    /// Whether `query`, which failed with `error`, may simply run again: a
+    /// statement the cache prepared can fail with `cached plan must not
+    /// change result type` when a table under it changed shape. Outside a
+    /// transaction nothing ran, and the cache has let the statement go, so
+    /// a second run prepares it afresh. In a transaction the error stands
+    /// (the transaction is aborted), as it does for a lazy [`query`](Self::query).
+    fn replannable(&self, query: Query<'_>, error: &Error) -> bool {
+        matches!(query.source, Source::Sql(_))
+            && self.transaction_status() == pgwire_proto::TransactionStatus::Idle
+            && matches!(error, Error::Database(e)
+                if e.sqlstate() == pgwire_proto::SqlState::FEATURE_NOT_SUPPORTED
+                    && e.message.contains("cached plan must not change result type"))
     }
 
     /// Runs `query` and returns the row count of its last statement (rows
@@ -442,7 +474,13 @@ where
         query: impl Into<Query<'q>>,
         params: impl Params + Sync,
     ) -> Result<u64> {
-        self.query(query, params).await?.row_count().await
+        let query = query.into();
+        match self.query(query, &params).await?.row_count().await {
+            Err(e) if self.replannable(query, &e) => {
+                self.query(query, &params).await?.row_count().await
+            }
+            done => done,
+        }
     }
 
     /// Runs `sql` (one or more statements separated by `;`) over the simple
