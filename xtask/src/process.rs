@@ -92,7 +92,7 @@ pub fn pids_in(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
-/// A deleted directory shows up as "<path> (deleted)" in `/proc/<pid>/cwd`.
+/// A deleted directory shows up as `"<path> (deleted)"` in `/proc/<pid>/cwd`.
 fn same_dir(cwd: &Path, dir: &Path) -> bool {
     if cwd == dir {
         return true;

@@ -4,7 +4,7 @@
 //! only the case being counted may run under it).
 //!
 //! The child (`pgwire-bench child --client NAME --rows N`) streams and
-//! decodes the bulk query once and prints its [`Bulk`] figures as JSON.
+//! decodes the bulk query once and prints its [`Bulk`](crate::work::Bulk) figures as JSON.
 
 use std::path::Path;
 use std::process::Command;

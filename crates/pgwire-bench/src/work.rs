@@ -28,7 +28,7 @@ pub enum Workload {
     Series,
     /// MagicStack: 100 rows of a 1 KiB bytea.
     Bytea,
-    /// MagicStack: 100 rows of an int4[100].
+    /// MagicStack: 100 rows of an `int4[100]`.
     Arrays,
     /// MagicStack: a 1000-row multi-row INSERT with 2000 parameters into a
     /// per-connection temporary table.
