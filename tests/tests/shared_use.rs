@@ -350,7 +350,40 @@ async fn closing_ends_every_waiting_task<R: Runtime>() {
     ));
 }
 
+/// Tasks that miss the statement cache for the same text at once each
+/// prepare it; one statement stays cached and the twins are closed.
+async fn concurrent_misses_leave_one_statement<R: Runtime>() {
+    let conn = Arc::new(connect::<R>().await);
+    let sql = format!("select $1::int4 + 0 as {}", unique_name("twins"));
+    let mut tasks = Vec::new();
+    for task in 0..16i32 {
+        let (conn, sql) = (Arc::clone(&conn), sql.clone());
+        tasks.push(R::spawn(async move {
+            let row = conn
+                .fetch_one(sql.as_str(), (task,))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.try_get::<i32>(0).unwrap(), task);
+        }));
+    }
+    for task in tasks {
+        within::<R, _>(60, "a task missing the cache", task).await;
+    }
+    // The closes owed for the twins go out ahead of this query.
+    let row = conn
+        .fetch_one(
+            "select count(*)::int4 from pg_prepared_statements where statement = $1",
+            (sql.as_str(),),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 1);
+}
+
 runtime_tests!(
+    concurrent_misses_leave_one_statement,
     closing_ends_every_waiting_task,
     random_drops_never_corrupt_the_connection,
     sixty_four_tasks_share_one_connection,

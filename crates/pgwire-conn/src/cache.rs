@@ -113,9 +113,22 @@ impl StatementCache {
         evicted
     }
 
-    pub(crate) fn insert(&mut self, sql: &str, stmt: Arc<CachedStatement>) {
+    /// Adds a freshly prepared statement. When another task prepared the
+    /// same text with the same declared types meanwhile, the one already
+    /// cached stays and the fresh one's name is returned, to be closed.
+    pub(crate) fn insert(&mut self, sql: &str, stmt: Arc<CachedStatement>) -> Option<String> {
+        let declared = &stmt.declared;
+        if self
+            .get(sql, declared.len(), |i| {
+                declared.get(i).copied().unwrap_or(0)
+            })
+            .is_some()
+        {
+            return Some(stmt.name.clone());
+        }
         self.order.push_back((sql.to_owned(), Arc::clone(&stmt)));
         self.map.entry(sql.to_owned()).or_default().push(stmt);
+        None
     }
 
     /// Forgets everything (after `DISCARD ALL` / `DEALLOCATE ALL`, or when
@@ -164,5 +177,14 @@ mod tests {
         c.insert("c", stmt("s5", &[]));
         assert_eq!(c.set_capacity(0), ["s5"]);
         assert!(!c.enabled());
+    }
+
+    #[test]
+    fn a_twin_prepared_meanwhile_is_returned_for_closing() {
+        let mut c = StatementCache::new(4);
+        assert_eq!(c.insert("q", stmt("s1", &[23])), None);
+        assert_eq!(c.insert("q", stmt("s2", &[23])).as_deref(), Some("s2"));
+        assert_eq!(c.insert("q", stmt("s3", &[20])), None);
+        assert_eq!(c.clear(), ["s1", "s3"]);
     }
 }

@@ -5,6 +5,9 @@
 //! A single statement goes over the extended protocol, as one
 //! `Bind`/`Execute`/`Sync` of a statement the connection prepared on first
 //! use (with results in binary wherever a codec exists), in a single write.
+//! The first use costs one more round trip (`Parse`/`Describe`), so text
+//! run once (migrations, generated SQL with literals) may rather go through
+//! [`Connection::simple_query`].
 //! Text holding several statements goes over the simple protocol (one
 //! `Query` message, results in text), as does everything when the
 //! statement cache is disabled and there are no parameters.
@@ -27,6 +30,7 @@ use crate::connection::{Connection, Inner};
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::statement::{PreparedStatementInfo, Query, Source};
+use crate::status::Owed;
 use crate::stream::{EventStream, RowStream};
 
 /// The outcome of one statement of a (possibly multi-statement) query.
@@ -355,7 +359,9 @@ where
                         result_formats,
                     };
                     inner = self.lock().await?;
-                    inner.cache.insert(&sql, Arc::new(stmt));
+                    if let Some(twin) = inner.cache.insert(&sql, Arc::new(stmt)) {
+                        self.status().owe(Owed::CloseStatement(twin));
+                    }
                 }
             }
         }
