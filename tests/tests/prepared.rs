@@ -139,7 +139,52 @@ async fn statement_cache_recovers_from_schema_changes_and_deallocate<R: Runtime>
     assert!(conn.ready());
 }
 
+/// A statement without rows is prepared in the same write as its first
+/// run: it runs, lands in the cache, and runs from there next time; one
+/// that fails to parse leaves nothing behind.
+async fn rowless_statements_are_prepared_while_they_run<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let t = unique_name("rowless");
+    conn.execute(&format!("create temp table {t} (a int)"), ())
+        .await
+        .unwrap();
+    let insert = format!("insert into {t} values ($1)");
+    for i in 0..3 {
+        assert_eq!(conn.execute(&insert, (i,)).await.unwrap(), 1);
+    }
+    let prepared = conn
+        .fetch_one(
+            "select count(*)::int4 from pg_prepared_statements where statement = $1",
+            (insert.as_str(),),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(prepared.try_get::<i32>(0).unwrap(), 1);
+    let sum = conn
+        .fetch_one(&format!("select sum(a)::int4 from {t}"), ())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sum.try_get::<i32>(0).unwrap(), 3);
+    let bad = format!("insert into {t} valuez (1)");
+    for _ in 0..2 {
+        assert_code(conn.execute(&bad, ()).await, SqlState::SYNTAX_ERROR);
+    }
+    let left = conn
+        .fetch_one(
+            "select count(*)::int4 from pg_prepared_statements where statement = $1",
+            (bad.as_str(),),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(left.try_get::<i32>(0).unwrap(), 0);
+    assert!(conn.ready());
+}
+
 runtime_tests!(
+    rowless_statements_are_prepared_while_they_run,
     statement_cache_recovers_from_schema_changes_and_deallocate,
     prepared_insert_with_and_without_parameters,
     duplicate_name_is_recoverable_42p05,

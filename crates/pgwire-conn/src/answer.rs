@@ -20,6 +20,9 @@ use pgwire_proto::Event;
 
 use crate::connection::{Connection, Inner};
 use crate::error::{Error, Result};
+use crate::query::Preparing;
+use crate::status::Owed;
+use std::sync::Arc;
 
 pub(crate) struct Answer<'c, S> {
     conn: &'c Connection<S>,
@@ -35,6 +38,9 @@ pub(crate) struct Answer<'c, S> {
     done: bool,
     /// The receive buffer's size when last seen, for memory accounting.
     capacity: usize,
+    /// A statement prepared by our first requests, to cache once described;
+    /// their events are ours to catch, not the caller's.
+    preparing: Option<Box<Preparing>>,
 }
 
 impl<'c, S> Answer<'c, S>
@@ -59,7 +65,37 @@ where
             current: None,
             done: end <= first,
             capacity,
+            preparing: None,
         }
+    }
+
+    /// Catches the answers to the requests up to `preparing.request` (the
+    /// statement's Parse/Describe and the closes before it), and caches the
+    /// statement when they succeed.
+    pub(crate) fn cache_when_described(&mut self, preparing: Box<Preparing>) {
+        self.preparing = Some(preparing);
+    }
+
+    /// Takes in one event of the preparing requests; true if it was one.
+    fn catch(&mut self, current: u64, event: &Event) -> bool {
+        let Some(preparing) = self.preparing.as_mut().filter(|p| current <= p.request) else {
+            return false;
+        };
+        match event {
+            Event::ParameterDescription(types) => preparing.param_types = types.clone(),
+            Event::RowDescription(d) => preparing.description = Some(Arc::clone(d)),
+            Event::Error(_) => preparing.failed |= current == preparing.request,
+            Event::ReadyForQuery(_) if current == preparing.request => {
+                let cached = self.preparing.take().and_then(|p| p.into_cached());
+                if let (Some((sql, stmt)), Some(inner)) = (cached, self.guard.as_deref_mut()) {
+                    if let Some(twin) = inner.cache.insert(&sql, stmt) {
+                        inner.status.owe(Owed::CloseStatement(twin));
+                    }
+                }
+            }
+            _ => {}
+        }
+        true
     }
 
     /// The connection, when this answer holds its lock and its turn has
@@ -178,9 +214,18 @@ where
                     }
                 },
             };
-            match self.pull(cx) {
+            let event = match self.pull(cx) {
                 ControlFlow::Break(poll) => return poll,
-                ControlFlow::Continue(Event::ReadyForQuery(_)) if current >= self.last => {
+                ControlFlow::Continue(event) => event,
+            };
+            if self.catch(current, &event) {
+                if matches!(event, Event::ReadyForQuery(_)) {
+                    self.current = Some(current + 1);
+                }
+                continue;
+            }
+            match event {
+                Event::ReadyForQuery(_) if current >= self.last => {
                     // Send what other tasks queued meanwhile before handing
                     // over: the next reader may find its answer buffered and
                     // not touch the socket for a while.
@@ -194,10 +239,8 @@ where
                         _ => Poll::Ready(Ok(None)),
                     };
                 }
-                ControlFlow::Continue(Event::ReadyForQuery(_)) => {
-                    self.current = Some(current + 1);
-                }
-                ControlFlow::Continue(event) => return Poll::Ready(Ok(Some(event))),
+                Event::ReadyForQuery(_) => self.current = Some(current + 1),
+                event => return Poll::Ready(Ok(Some(event))),
             }
         }
     }
@@ -228,6 +271,13 @@ where
 
 impl<S> Drop for Answer<'_, S> {
     fn drop(&mut self) {
+        if let Some(preparing) = self.preparing.take() {
+            // Maybe prepared, never cached: free the name on the server
+            // (closing a statement that does not exist is no error).
+            self.conn
+                .status_of()
+                .owe(Owed::CloseStatement(preparing.name));
+        }
         if !self.done {
             // Someone else discards what the server still sends us.
             self.conn.turns().abandon(self.first);

@@ -65,7 +65,7 @@ pub(crate) struct Inner<S> {
     /// Why the connection died, once it has.
     dead: Option<String>,
     closed: bool,
-    status: Arc<Status>,
+    pub(crate) status: Arc<Status>,
     turns: Arc<Turns>,
     notifications: VecDeque<Notification>,
     pub(crate) cache: StatementCache,
@@ -74,6 +74,11 @@ pub(crate) struct Inner<S> {
 impl<S> Connection<S> {
     pub(crate) fn turns(&self) -> &Turns {
         &self.turns
+    }
+
+    /// The status, for code without the stream bounds (`Drop`).
+    pub(crate) fn status_of(&self) -> &Status {
+        &self.status
     }
 }
 

@@ -5,9 +5,12 @@
 //! A single statement goes over the extended protocol, as one
 //! `Bind`/`Execute`/`Sync` of a statement the connection prepared on first
 //! use (with results in binary wherever a codec exists), in a single write.
-//! The first use costs one more round trip (`Parse`/`Describe`), so text
-//! run once (migrations, generated SQL with literals) may rather go through
-//! [`Connection::simple_query`].
+//! A statement that returns no rows (`INSERT` without `RETURNING`, DDL,
+//! `SET`, ...) is prepared in the same write as its first run, which uses
+//! the unnamed statement: one round trip. One that may return rows is
+//! described first (one more round trip, once), so that its rows come in
+//! binary from the first run on. Text run once with many rows to return
+//! may rather go through [`Connection::simple_query`].
 //! Text holding several statements goes over the simple protocol (one
 //! `Query` message, results in text), as does everything when the
 //! statement cache is disabled and there are no parameters.
@@ -19,7 +22,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::TryStreamExt;
 use pgwire_proto::message::frontend::Target;
 use pgwire_proto::params::{
-    check_positional, copies_from_stdin, has_several_statements, rewrite_named,
+    check_positional, copies_from_stdin, has_several_statements, may_return_rows, rewrite_named,
 };
 use pgwire_proto::types::Encoded;
 use pgwire_proto::{machine::Bind, CommandComplete, Event, Format, Oid, Row, RowDescription};
@@ -116,12 +119,50 @@ pub(crate) enum Queued<'q> {
     /// The request is queued; with the columns when they were known in
     /// advance (then no `RowDescription` arrives).
     Sent(Option<Arc<RowDescription>>),
+    /// The statement cache had no statement for this SQL: it is being
+    /// prepared in the same write as the query, which runs on the unnamed
+    /// statement with text results; the answer caches the prepared one.
+    Preparing(Box<Preparing>),
     /// The statement cache has no statement for this SQL and these
     /// declared types yet: prepare it first (nothing was queued).
     Miss {
         sql: Cow<'q, str>,
         declared: Vec<Oid>,
     },
+}
+
+/// A statement prepared in the same write as its first run: what its
+/// answer must catch to cache it.
+#[derive(Debug)]
+pub(crate) struct Preparing {
+    /// The request (Parse/Describe/Sync) preparing it.
+    pub(crate) request: u64,
+    pub(crate) name: String,
+    pub(crate) sql: String,
+    pub(crate) declared: Vec<Oid>,
+    pub(crate) param_types: Vec<Oid>,
+    pub(crate) description: Option<Arc<RowDescription>>,
+    pub(crate) failed: bool,
+}
+
+impl Preparing {
+    /// The cache entry, unless preparing failed.
+    pub(crate) fn into_cached(self) -> Option<(String, Arc<CachedStatement>)> {
+        if self.failed {
+            return None;
+        }
+        let result_formats = result_formats(self.description.as_deref());
+        let stmt = CachedStatement {
+            name: self.name,
+            declared: self.declared,
+            param_types: self.param_types,
+            description: self
+                .description
+                .map(|d| Arc::new(d.with_formats(&result_formats))),
+            result_formats,
+        };
+        Some((self.sql, Arc::new(stmt)))
+    }
 }
 
 impl<S> Inner<S>
@@ -174,6 +215,7 @@ where
                 )?;
                 Ok(match queued {
                     Queued::Sent(preset) => Queued::Sent(preset),
+                    Queued::Preparing(p) => Queued::Preparing(p),
                     Queued::Miss { declared, .. } => Queued::Miss {
                         sql: Cow::Owned(named.sql),
                         declared,
@@ -243,10 +285,42 @@ where
         let Some(stmt) = self.cache.get(sql, count, natural) else {
             // Only on a miss: on a hit the server has told us the count.
             check_positional(sql, count)?;
-            return Ok(Queued::Miss {
-                sql: Cow::Borrowed(sql),
-                declared: (0..count).map(natural).collect(),
-            });
+            let declared: Vec<Oid> = (0..count).map(natural).collect();
+            if declared.contains(&0) || may_return_rows(sql) {
+                // Prepare first, then run: the server must tell us a
+                // parameter's type before we can encode it, and the columns
+                // before we can ask for them in binary (so that a statement's
+                // rows come in the same format every time).
+                return Ok(Queued::Miss {
+                    sql: Cow::Borrowed(sql),
+                    declared,
+                });
+            }
+            // No rows, every type known: prepare the statement for next
+            // time and run this once on the unnamed statement, in one write.
+            let name = self.queue_prepare(sql, &declared)?;
+            let prepared = self.machine.next_request_id().0.saturating_sub(1);
+            let encode = |i: usize, buf: &mut bytes::BytesMut| {
+                encode(params, given(i), declared.get(i).copied().unwrap_or(0), buf)
+            };
+            let queued =
+                self.machine
+                    .query(sql, &declared, portal, bind(count, encode, &[], execute));
+            if let Err(e) = queued {
+                // The Parse went out alone: it still answers, and closing
+                // the name frees it.
+                self.status.owe(Owed::CloseStatement(name));
+                return Err(e.into());
+            }
+            return Ok(Queued::Preparing(Box::new(Preparing {
+                request: prepared,
+                name,
+                sql: sql.to_owned(),
+                declared,
+                param_types: Vec::new(),
+                description: None,
+                failed: false,
+            })));
         };
         if stmt.param_types.len() != count {
             return Err(Error::Params(
@@ -344,6 +418,11 @@ where
             let cached = cached && misses < 2;
             match inner.queue_portal(query, params, portal, execute, cached)? {
                 Queued::Sent(preset) => return Ok((self.answer(inner, first).await?, preset)),
+                Queued::Preparing(preparing) => {
+                    let mut answer = self.answer(inner, first).await?;
+                    answer.cache_when_described(preparing);
+                    return Ok((answer, None));
+                }
                 Queued::Miss { sql, declared } => {
                     misses += 1;
                     let name = inner.queue_prepare(&sql, &declared)?;

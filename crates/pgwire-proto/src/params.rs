@@ -316,6 +316,78 @@ pub fn copies_from_stdin(sql: &str) -> bool {
     found
 }
 
+/// Statement keywords whose statements return no rows (unless they say
+/// `RETURNING`).
+const ROWLESS: &[&str] = &[
+    "insert",
+    "update",
+    "delete",
+    "merge",
+    "create",
+    "alter",
+    "drop",
+    "truncate",
+    "grant",
+    "revoke",
+    "comment",
+    "set",
+    "reset",
+    "begin",
+    "start",
+    "commit",
+    "end",
+    "rollback",
+    "abort",
+    "savepoint",
+    "release",
+    "lock",
+    "vacuum",
+    "analyze",
+    "analyse",
+    "cluster",
+    "reindex",
+    "refresh",
+    "discard",
+    "listen",
+    "unlisten",
+    "notify",
+    "deallocate",
+    "do",
+    "checkpoint",
+    "security",
+    "import",
+    "load",
+];
+
+/// False only when `sql` surely returns no rows: its first keyword starts
+/// a statement without a result set (`INSERT`, `CREATE`, `SET`, ...) and
+/// no `RETURNING` follows. A statement that may return rows is described
+/// before its first run, so that its results come in binary from the start.
+///
+/// ```
+/// use pgwire_proto::params::may_return_rows;
+/// assert!(!may_return_rows("create table t (a int)"));
+/// assert!(may_return_rows("insert into t values (1) returning a"));
+/// assert!(may_return_rows("select 1"));
+/// ```
+pub fn may_return_rows(sql: &str) -> bool {
+    let mut first = None;
+    let mut returning = false;
+    let scanned = scan(sql, |placeholder| {
+        if let Placeholder::Word { start, end } = placeholder {
+            let word = sql.get(start..end).unwrap_or_default();
+            if first.is_none() {
+                first = Some(word);
+            } else if word.eq_ignore_ascii_case("returning") {
+                returning = true;
+            }
+        }
+        Ok(())
+    });
+    let rowless = first.is_some_and(|w| ROWLESS.iter().any(|k| w.eq_ignore_ascii_case(k)));
+    scanned.is_err() || returning || !rowless
+}
+
 /// Walks `sql` once and reports every placeholder outside strings, quoted
 /// identifiers, dollar quotes and comments, in text order.
 fn scan(
@@ -738,6 +810,34 @@ mod tests {
         assert_eq!(unterminated("select $$"), ("dollar-quoted string", 7));
         assert_eq!(unterminated("select /* /* */"), ("block comment", 7));
         assert_eq!(unterminated("'"), ("string literal", 0));
+    }
+
+    #[test]
+    fn rowless_statements_are_told_apart() {
+        for rowless in [
+            "create table t (a int)",
+            "INSERT INTO t VALUES (1)",
+            " /* x */ update t set a = 2 where a = 'returning'",
+            "set search_path = x",
+            "begin",
+            "vacuum analyze t",
+            "delete from t -- returning",
+        ] {
+            assert!(!may_return_rows(rowless), "{rowless:?}");
+        }
+        for rows in [
+            "select 1",
+            "with x as (delete from t returning a) select * from x",
+            "insert into t values (1) RETURNING a",
+            "values (1)",
+            "show search_path",
+            "explain select 1",
+            "fetch 10 from c",
+            "",
+            "insert into t values ('unterminated",
+        ] {
+            assert!(may_return_rows(rows), "{rows:?}");
+        }
     }
 
     #[test]
