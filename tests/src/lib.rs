@@ -117,6 +117,23 @@ pub fn options(role: Role, transport: Transport) -> ConnectOptions {
     opts
 }
 
+/// How many statements the session of `conn` has prepared with the text
+/// `sql` (from `pg_prepared_statements`).
+pub async fn prepared_count<S>(conn: &Connection<S>, sql: &str) -> i32
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    let row = conn
+        .fetch_one(
+            "select count(*)::int4 from pg_prepared_statements where statement = $1",
+            (sql,),
+        )
+        .await
+        .expect("counting prepared statements")
+        .expect("count(*) returns a row");
+    row.try_get(0).expect("count(*) as int4")
+}
+
 /// Opens a connection as the trust role over the runtime's transport.
 pub async fn connect<R: Runtime>() -> Connection<R::Socket> {
     connect_as::<R>(Role::Trust, R::transport()).await

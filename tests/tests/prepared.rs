@@ -5,7 +5,9 @@
 
 use futures_util::TryStreamExt;
 use pgwire_conn::{Error, SqlState};
-use pgwire_integration_tests::{assert_code, connect, runtime_tests, unique_name, Runtime};
+use pgwire_integration_tests::{
+    assert_code, connect, prepared_count, runtime_tests, unique_name, Runtime,
+};
 
 async fn prepared_insert_with_and_without_parameters<R: Runtime>() {
     let conn = connect::<R>().await;
@@ -152,15 +154,7 @@ async fn rowless_statements_are_prepared_while_they_run<R: Runtime>() {
     for i in 0..3 {
         assert_eq!(conn.execute(&insert, (i,)).await.unwrap(), 1);
     }
-    let prepared = conn
-        .fetch_one(
-            "select count(*)::int4 from pg_prepared_statements where statement = $1",
-            (insert.as_str(),),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(prepared.try_get::<i32>(0).unwrap(), 1);
+    assert_eq!(prepared_count(&conn, &insert).await, 1);
     let sum = conn
         .fetch_one(&format!("select sum(a)::int4 from {t}"), ())
         .await
@@ -171,15 +165,7 @@ async fn rowless_statements_are_prepared_while_they_run<R: Runtime>() {
     for _ in 0..2 {
         assert_code(conn.execute(&bad, ()).await, SqlState::SYNTAX_ERROR);
     }
-    let left = conn
-        .fetch_one(
-            "select count(*)::int4 from pg_prepared_statements where statement = $1",
-            (bad.as_str(),),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(left.try_get::<i32>(0).unwrap(), 0);
+    assert_eq!(prepared_count(&conn, &bad).await, 0);
     assert!(conn.ready());
 }
 

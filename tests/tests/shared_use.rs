@@ -13,7 +13,9 @@ use std::task::{Context, Poll};
 use futures_util::future::{select, Either};
 use futures_util::{pin_mut, StreamExt};
 use pgwire_conn::Error;
-use pgwire_integration_tests::{assert_code, connect, runtime_tests, unique_name, Runtime};
+use pgwire_integration_tests::{
+    assert_code, connect, prepared_count, runtime_tests, unique_name, Runtime,
+};
 
 /// Small deterministic PRNG (xorshift64*), so a failure can be replayed.
 struct Rng(u64);
@@ -371,15 +373,7 @@ async fn concurrent_misses_leave_one_statement<R: Runtime>() {
         within::<R, _>(60, "a task missing the cache", task).await;
     }
     // The closes owed for the twins go out ahead of this query.
-    let row = conn
-        .fetch_one(
-            "select count(*)::int4 from pg_prepared_statements where statement = $1",
-            (sql.as_str(),),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.try_get::<i32>(0).unwrap(), 1);
+    assert_eq!(prepared_count(&conn, &sql).await, 1);
 }
 
 runtime_tests!(
