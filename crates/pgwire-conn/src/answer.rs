@@ -86,11 +86,10 @@ where
             Event::RowDescription(d) => preparing.description = Some(Arc::clone(d)),
             Event::Error(_) => preparing.failed |= current == preparing.request,
             Event::ReadyForQuery(_) if current == preparing.request => {
-                let cached = self.preparing.take().and_then(|p| p.into_cached());
-                if let (Some((sql, stmt)), Some(inner)) = (cached, self.guard.as_deref_mut()) {
-                    if let Some(twin) = inner.cache.insert(&sql, stmt) {
-                        inner.status.owe(Owed::CloseStatement(twin));
-                    }
+                if let (Some(preparing), Some(inner)) =
+                    (self.preparing.take(), self.guard.as_deref_mut())
+                {
+                    inner.cache_prepared(*preparing);
                 }
             }
             _ => {}

@@ -343,6 +343,16 @@ where
         Ok(Queued::Sent(stmt.description.clone()))
     }
 
+    /// Caches a statement whose Parse/Describe has answered; when another
+    /// task cached the same one meanwhile, closes this twin instead.
+    pub(crate) fn cache_prepared(&mut self, preparing: Preparing) {
+        if let Some((sql, stmt)) = preparing.into_cached() {
+            if let Some(twin) = self.cache.insert(&sql, stmt) {
+                self.status.owe(Owed::CloseStatement(twin));
+            }
+        }
+    }
+
     /// Queues the Parse/Describe of `sql` as a new cached statement, with
     /// the closing of the statements evicted to make room; returns its name.
     fn queue_prepare(&mut self, sql: &str, declared: &[Oid]) -> Result<String> {
@@ -426,21 +436,20 @@ where
                 Queued::Miss { sql, declared } => {
                     misses += 1;
                     let name = inner.queue_prepare(&sql, &declared)?;
+                    let request = inner.machine.next_request_id().0.saturating_sub(1);
                     let answer = self.answer(inner, first).await?;
                     let (param_types, description) =
                         read_described(EventStream::new(answer)).await?;
-                    let result_formats = result_formats(description.as_deref());
-                    let stmt = CachedStatement {
+                    inner = self.lock().await?;
+                    inner.cache_prepared(Preparing {
+                        request,
                         name,
+                        sql: sql.into_owned(),
                         declared,
                         param_types,
-                        description: description.map(|d| Arc::new(d.with_formats(&result_formats))),
-                        result_formats,
-                    };
-                    inner = self.lock().await?;
-                    if let Some(twin) = inner.cache.insert(&sql, Arc::new(stmt)) {
-                        self.status().owe(Owed::CloseStatement(twin));
-                    }
+                        description,
+                        failed: false,
+                    });
                 }
             }
         }

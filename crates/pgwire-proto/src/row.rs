@@ -222,16 +222,7 @@ impl Row {
     /// or [`get_value`](Self::get_value) instead.
     pub fn text(&self, index: usize) -> Result<Option<&str>, ColumnError> {
         if let Some(field) = self.description.fields().get(index) {
-            let text_type = matches!(
-                field.type_oid,
-                crate::types::oid::TEXT
-                    | crate::types::oid::VARCHAR
-                    | crate::types::oid::BPCHAR
-                    | crate::types::oid::NAME
-                    | crate::types::oid::UNKNOWN
-                    | crate::types::oid::JSON
-            );
-            if field.format == Format::Binary && !text_type {
+            if field.format == Format::Binary && !crate::types::is_text(field.type_oid) {
                 return Err(ColumnError::NotText {
                     index,
                     type_oid: field.type_oid,

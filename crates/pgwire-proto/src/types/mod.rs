@@ -34,6 +34,7 @@ mod option;
 mod range;
 mod registry;
 mod text;
+pub(crate) use text::is_text;
 mod value;
 // Named after the `time` crate it converts; `self::time` in paths here.
 mod time;

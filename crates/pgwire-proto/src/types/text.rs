@@ -25,7 +25,7 @@ pub(super) fn takes_any_text(ty: Oid) -> bool {
 }
 
 /// Built-in types whose values, in both formats, are UTF-8 text.
-fn is_text(ty: Oid) -> bool {
+pub(crate) fn is_text(ty: Oid) -> bool {
     matches!(
         ty,
         oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::CHAR | oid::UNKNOWN | oid::JSON
