@@ -16,6 +16,7 @@ use crate::error::{DatabaseError, Error, Notice, ProtocolError};
 use crate::message::backend::check_values;
 use crate::message::backend::{BackendMessage, CommandComplete, Notification, TransactionStatus};
 use crate::message::recv::RecvBuf;
+use crate::message::send;
 use crate::message::{frame_header, frontend, split_frame, Header, DEFAULT_MAX_MESSAGE_LEN};
 use crate::row::{Row, RowDescription};
 use crate::startup::{Auth, AuthStep, StartupConfig};
@@ -240,7 +241,7 @@ impl Machine {
             config: None,
             rbuf: RecvBuf::new(),
             eof: false,
-            out: BytesMut::with_capacity(1024),
+            out: BytesMut::with_capacity(send::SEND_CAPACITY),
             max_message_len: DEFAULT_MAX_MESSAGE_LEN,
             parameters: BTreeMap::new(),
             backend_key: None,
@@ -320,19 +321,23 @@ impl Machine {
         !self.out.is_empty()
     }
 
-    /// Marks the first `n` bytes of [`output`](Self::output) as sent.
+    /// Marks the first `n` bytes of [`output`](Self::output) as sent. Once
+    /// everything is sent, a buffer grown past 1 MiB for a large request is
+    /// released for a small one.
     pub fn consume_output(&mut self, n: usize) {
-        let n = n.min(self.out.len());
-        let _ = self.out.split_to(n);
-        if self.out.is_empty() {
-            // Reuse the allocation from its start.
-            self.out.clear();
-        }
+        send::consume(&mut self.out, n);
     }
 
     /// Takes every byte waiting to be sent.
     pub fn take_output(&mut self) -> BytesMut {
         self.out.split()
+    }
+
+    /// The send buffer's allocated size, for memory accounting. While a
+    /// write is only partly done, the bytes already written are not counted
+    /// (they are reclaimed with the rest once everything is sent).
+    pub fn send_capacity(&self) -> usize {
+        self.out.capacity()
     }
 
     // ---- state -------------------------------------------------------------

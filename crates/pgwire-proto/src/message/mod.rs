@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod frontend;
 pub(crate) mod recv;
+pub(crate) mod send;
 
 use bytes::Bytes;
 

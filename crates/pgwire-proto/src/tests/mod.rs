@@ -2,6 +2,7 @@
 //! expected, and the bytes the client must answer with.
 
 mod extended;
+mod memory;
 mod robustness;
 mod server;
 mod simple_query;
