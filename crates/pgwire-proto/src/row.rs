@@ -1,10 +1,13 @@
 //! Result rows without copies: a [`Row`] is a slice of the receive buffer plus
 //! a shared pointer to its [`RowDescription`].
 
+mod compact;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use self::compact::compact_rows;
 use crate::message::backend::DataRowBody;
 use crate::types::{ColumnIndex, FromSql, TypeError};
 
@@ -88,10 +91,12 @@ impl RowDescription {
 ///
 /// Cloning is cheap (two reference counts). Values are `None` for SQL NULL.
 ///
-/// A row is a view of the receive buffer chunk it arrived in (128 KiB, or
-/// one message's size when larger, shared with the rows read with it), so
-/// a row kept alive keeps that chunk: decode what you store for long into
-/// owned values.
+/// A row is a view of the receive buffer chunk it arrived in (up to
+/// 128 KiB, or one message's size when larger, shared with the rows read
+/// with it), so a row kept alive keeps that chunk
+/// ([`retained_bytes`](Self::retained_bytes)): decode what you store for
+/// long into owned values, or let [`compact_rows`] (or
+/// [`detach`](Self::detach)) copy the rows out of their chunks.
 ///
 /// ```
 /// # use pgwire_proto::Row;
