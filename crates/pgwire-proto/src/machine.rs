@@ -23,8 +23,6 @@ use crate::startup::{Auth, AuthStep, StartupConfig};
 
 /// The most room offered at once for the rest of a large message.
 const MAX_READ_ROOM: usize = 1024 * 1024;
-/// Below this much free room the receive buffer is grown or compacted.
-const MIN_READ_ROOM: usize = 8 * 1024;
 
 /// Identifies a request (everything up to one `ReadyForQuery`) queued on the
 /// machine. Ids increase by one per request.
@@ -263,18 +261,19 @@ impl Machine {
 
     /// Free room at the end of the receive buffer to read into directly
     /// (never empty). Call [`commit_received`](Self::commit_received) with the
-    /// number of bytes read.
+    /// number of bytes read. While rows the caller keeps pin the buffer, the
+    /// room follows the size of recent reads (it may be a few dozen bytes
+    /// after tiny reads), and grows again as reads fill it.
     pub fn receive_buffer(&mut self) -> &mut [u8] {
         let buffered = self.rbuf.len();
-        let (want, whole) = match frame_header(self.rbuf.data(), self.max_message_len) {
+        let (rest, whole) = match frame_header(self.rbuf.data(), self.max_message_len) {
             // Room for the whole message, so that a large row arrives in place.
-            Ok(Header::Message { total, .. }) if total > buffered => (
-                (total - buffered).clamp(MIN_READ_ROOM, MAX_READ_ROOM),
-                total,
-            ),
-            _ => (MIN_READ_ROOM, 0),
+            Ok(Header::Message { total, .. }) if total > buffered => {
+                ((total - buffered).min(MAX_READ_ROOM), total)
+            }
+            _ => (0, 0),
         };
-        self.rbuf.room(want, whole)
+        self.rbuf.room(rest, whole)
     }
 
     /// Records that `n` bytes were read into [`receive_buffer`](Self::receive_buffer).
@@ -307,6 +306,12 @@ impl Machine {
     /// The receive buffer's allocated size, for memory accounting.
     pub fn receive_capacity(&self) -> usize {
         self.rbuf.capacity()
+    }
+
+    /// The receive buffer's current chunk, to tell whether reads reuse it.
+    #[cfg(test)]
+    pub(crate) fn receive_chunk(&self) -> *const u8 {
+        self.rbuf.chunk_ptr()
     }
 
     // ---- output ------------------------------------------------------------

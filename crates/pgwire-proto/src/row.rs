@@ -8,6 +8,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 pub use self::compact::compact_rows;
+#[cfg(test)]
+pub(crate) use self::compact::retained_total;
 use crate::message::backend::DataRowBody;
 use crate::types::{ColumnIndex, FromSql, TypeError};
 

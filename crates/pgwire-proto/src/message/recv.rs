@@ -14,10 +14,14 @@
 //!
 //! A frame still held (rows collected by the caller) pins its chunk, which
 //! then cannot be written, even where it is free: the next read goes into a
-//! new chunk. So that collecting rows does not pin mostly empty chunks, a
-//! chunk replacing a pinned one is sized after the last read (which is about
-//! what it will hold before it is pinned in turn), and grows again when
-//! reads fill it.
+//! new chunk. So that collected rows do not pin mostly empty chunks, a
+//! chunk replacing a pinned one is sized after what the pinned one took
+//! before a frame pinned it (with reads of a few bytes, that may be one
+//! small row): a little more than that, or twice as much when the reads
+//! filled it. The reader is offered the room of that smaller chunk. Chunks
+//! grow back by doubling, up to [`CHUNK`], as reads fill them, whether or
+//! not they are pinned; a message larger than the chunk grows it
+//! geometrically towards the message's length.
 
 use std::sync::Arc;
 
@@ -25,8 +29,13 @@ use bytes::Bytes;
 
 /// Size of a chunk for streaming: room for one large read.
 pub(crate) const CHUNK: usize = 128 * 1024;
-/// The smallest chunk allocated.
-const MIN_CHUNK: usize = 16 * 1024;
+/// The smallest chunk allocated: below it the allocation's own overhead
+/// (reference counts, allocator header) is as large as the data.
+const MIN_CHUNK: usize = 32;
+/// The least room offered to a read when the data leaves less at the end
+/// of the chunk (compacting or replacing it first), or half the chunk if
+/// that is smaller, so that a small chunk is not moved after every read.
+const MIN_READ_ROOM: usize = 8 * 1024;
 /// A unique chunk bigger than this (grown for a large message) is replaced
 /// by a fresh [`CHUNK`] once it holds no more than a chunk's worth, so that
 /// one large value does not pin its memory for the rest of the session.
@@ -52,9 +61,11 @@ pub(crate) struct RecvBuf {
     view: Option<Bytes>,
     start: usize,
     filled: usize,
-    /// The size of the last read, and whether it filled all the room
-    /// offered (so that a larger chunk would have taken more).
-    last_read: usize,
+    /// How far the chunk was written since it was last seen unique (or
+    /// allocated): what it took before frames still held pinned it.
+    high: usize,
+    /// Whether the last read filled all the room offered (so that a larger
+    /// chunk would have taken more).
     saturated: bool,
     /// The room last offered.
     offered: usize,
@@ -77,7 +88,7 @@ impl RecvBuf {
             view: None,
             start: 0,
             filled: 0,
-            last_read: 0,
+            high: 0,
             saturated: false,
             offered: 0,
         }
@@ -100,70 +111,95 @@ impl RecvBuf {
         self.chunk.len()
     }
 
-    /// At least `want` bytes of room after the data, to read into. A message
-    /// known to be `whole` bytes long (0 if unknown) lets a growing buffer
-    /// double towards it instead of growing by `want` per read.
-    pub(crate) fn room(&mut self, want: usize, whole: usize) -> &mut [u8] {
+    /// The chunk being read into, to tell whether it was replaced.
+    #[cfg(test)]
+    pub(crate) fn chunk_ptr(&self) -> *const u8 {
+        self.chunk.as_ptr()
+    }
+
+    /// Room after the data, to read into: never empty, and at least `rest`
+    /// bytes, what the message at the front still lacks (0 if unknown). A
+    /// message known to be `whole` bytes long (0 if unknown) lets a growing
+    /// buffer double towards it instead of growing by `rest` per read.
+    pub(crate) fn room(&mut self, rest: usize, whole: usize) -> &mut [u8] {
         // Our own view must not count as a reader of the chunk.
         self.view = None;
         let pending = self.len();
         let len = self.chunk.len();
-        let needed = pending + want;
-        let unique = Arc::get_mut(&mut self.chunk).is_some();
-        // Reads are limited by a chunk that was sized down for collected rows.
-        let too_small = len < CHUNK && self.saturated;
-        let too_big = len > MAX_KEPT && needed <= CHUNK;
-        if unique && !too_small && !too_big && len - self.filled >= want {
-            // The common case: room left after the data.
-        } else if unique && !too_small && !too_big && needed <= len {
-            // `make_mut` cannot copy here: the chunk was just seen unique.
-            Arc::make_mut(&mut self.chunk).copy_within(self.start..self.filled, 0);
-            self.start = 0;
-            self.filled = pending;
-        } else {
-            let mut size = if unique {
-                // Streaming: one chunk, reused.
-                if too_small {
-                    len.saturating_mul(2).clamp(MIN_CHUNK, CHUNK)
-                } else {
-                    CHUNK
+        let (size, needed) = if Arc::get_mut(&mut self.chunk).is_some() {
+            // Nothing holds the chunk: only the data in it is live.
+            self.high = self.filled;
+            let want = rest.max((len / 2).clamp(1, MIN_READ_ROOM));
+            // Reads filled a chunk sized down for kept rows.
+            let grow = self.saturated && len < CHUNK;
+            let too_big = len > MAX_KEPT && pending + want <= CHUNK;
+            if !grow && !too_big {
+                if len - self.filled >= want {
+                    // The common case: room left after the data.
+                    return self.offer();
                 }
-            } else if self.saturated {
-                self.last_read.saturating_mul(2).clamp(MIN_CHUNK, CHUNK)
+                if pending + want <= len {
+                    // `make_mut` cannot copy here: the chunk was just seen unique.
+                    Arc::make_mut(&mut self.chunk).copy_within(self.start..self.filled, 0);
+                    self.start = 0;
+                    self.filled = pending;
+                    self.high = pending;
+                    return self.offer();
+                }
+            }
+            let size = if len == 0 || too_big {
+                CHUNK
             } else {
-                (self.last_read + self.last_read / 4).clamp(MIN_CHUNK, CHUNK)
+                len.saturating_mul(2)
             };
-            size = size.max(needed);
-            if needed > len && len > 0 {
-                // Amortized growth for a message larger than the chunk:
-                // double, but not past the message's known length.
-                let limit = if whole == 0 { usize::MAX } else { whole };
-                size = size.max(len.saturating_mul(2).min(limit));
-            }
-            // A zeroed allocation (which the allocator may get already
-            // zeroed) copied once into the `Arc`: cheaper than building the
-            // `Arc` byte by byte from an iterator.
-            let mut chunk: Arc<[u8]> = Arc::from(vec![0; size]);
-            // `size >= pending`, and the new `Arc` is unique: no copy, no panic.
-            if let Some(head) = Arc::make_mut(&mut chunk).get_mut(..pending) {
-                head.copy_from_slice(self.data());
-            }
-            self.chunk = chunk;
-            self.start = 0;
-            self.filled = pending;
+            (size, pending + want)
+        } else {
+            // Pinned by frames still held: the next chunk will be pinned in
+            // turn after taking about as much, or more if reads filled it.
+            let size = if self.saturated {
+                self.high.saturating_mul(2)
+            } else {
+                self.high + self.high / 4
+            };
+            (size, pending + rest.max(1))
+        };
+        let mut size = size.clamp(MIN_CHUNK, CHUNK).max(needed);
+        if needed > len && len > 0 {
+            // Amortized growth for a message larger than the chunk:
+            // double, but not past the message's known length.
+            let limit = if whole == 0 { usize::MAX } else { whole };
+            size = size.max(len.saturating_mul(2).min(limit));
         }
-        // The chunk is unique here (checked, or new), so this never copies.
-        let chunk = Arc::make_mut(&mut self.chunk);
-        let room = &mut chunk[self.filled..];
-        self.offered = room.len();
-        room
+        // A zeroed allocation (which the allocator may get already zeroed)
+        // copied once into the `Arc`: cheaper than building the `Arc` byte
+        // by byte from an iterator.
+        let mut chunk: Arc<[u8]> = Arc::from(vec![0; size]);
+        // `size >= pending`, and the new `Arc` is unique: no copy, no panic.
+        if let Some(head) = Arc::make_mut(&mut chunk).get_mut(..pending) {
+            head.copy_from_slice(self.data());
+        }
+        self.chunk = chunk;
+        self.start = 0;
+        self.filled = pending;
+        self.high = pending;
+        // Taken into account: it must not grow the new chunk again.
+        self.saturated = false;
+        self.offer()
+    }
+
+    /// The room after the data; the chunk must be unique (checked, or new),
+    /// so that `make_mut` never copies.
+    fn offer(&mut self) -> &mut [u8] {
+        let filled = self.filled;
+        self.offered = self.chunk.len() - filled;
+        &mut Arc::make_mut(&mut self.chunk)[filled..]
     }
 
     /// Records `n` bytes read into [`room`](Self::room).
     pub(crate) fn commit(&mut self, n: usize) {
         let n = n.min(self.chunk.len() - self.filled);
         self.filled += n;
-        self.last_read = n;
+        self.high = self.high.max(self.filled);
         self.saturated = n >= self.offered;
     }
 
@@ -269,18 +305,20 @@ mod tests {
             buf.consume(5_000);
         }
         // Each read went to its own chunk, none much larger than the read.
-        assert!(buf.capacity() <= MIN_CHUNK);
-        // Reads that fill their room make the next chunk larger, up to CHUNK.
+        assert!(buf.capacity() <= 5_000 + 5_000 / 4, "{}", buf.capacity());
+        // Reads that fill their room double the next chunk, up to CHUNK.
         for _ in 0..10 {
+            let before = buf.capacity();
             let room = buf.room(1, 0);
             let n = room.len();
             room.fill(2);
             buf.commit(n);
             held.push(buf.slice(0, n));
             buf.consume(n);
+            assert!(buf.capacity() <= 2 * before);
         }
         assert_eq!(buf.capacity(), CHUNK);
-        // Once nothing is held, a small chunk grows back when reads fill it.
+        // Once nothing is held, a small chunk doubles back as reads fill it.
         let mut buf = RecvBuf::new();
         let frame = {
             let _ = buf.room(1, 0);
@@ -289,15 +327,45 @@ mod tests {
         };
         buf.consume(100);
         let n = buf.room(1, 0).len();
-        assert!(n <= MIN_CHUNK);
+        assert!(n <= 2 * 100, "{n}");
         drop(frame);
-        for _ in 0..4 {
+        let mut sizes = vec![buf.capacity()];
+        for _ in 0..12 {
             let n = buf.room(1, 0).len();
             buf.commit(n);
             buf.consume(n);
+            sizes.push(buf.capacity());
         }
-        assert_eq!(buf.capacity(), CHUNK);
+        assert_eq!(sizes.last(), Some(&CHUNK), "{sizes:?}");
+        assert!(sizes.windows(2).all(|w| w[1] <= 2 * w[0]), "{sizes:?}");
         assert!(held.iter().all(|f| f.iter().all(|&b| b == f[0])));
+    }
+
+    #[test]
+    fn a_pinned_chunk_is_replaced_after_what_it_took_not_the_last_read() {
+        let mut buf = RecvBuf::new();
+        let mut held = Vec::new();
+        for round in 0..100u8 {
+            // A 16-byte frame arriving a byte per read, then held.
+            for _ in 0..16 {
+                let room = buf.room(0, 0);
+                assert!(!room.is_empty());
+                room[0] = round;
+                buf.commit(1);
+            }
+            held.push(buf.slice(0, 16));
+            buf.consume(16);
+            if round > 0 {
+                assert_eq!(buf.capacity(), MIN_CHUNK, "round {round}");
+            }
+        }
+        // The next chunk is MIN_CHUNK too: 100 frames of 16 bytes keep one
+        // CHUNK (the first) and 99 chunks of twice their size.
+        let _ = buf.room(0, 0);
+        assert_eq!(buf.capacity(), MIN_CHUNK);
+        for (i, frame) in held.iter().enumerate() {
+            assert!(frame.iter().all(|&b| usize::from(b) == i));
+        }
     }
 
     #[test]

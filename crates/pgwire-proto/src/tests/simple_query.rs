@@ -258,40 +258,6 @@ fn next_row_is_a_fast_path_for_rows_only() {
     assert!(m.failure().is_some());
 }
 
-/// Collects events the way a streaming caller does: rows through the
-/// `next_row` fast path, everything else through `next_event`.
-fn drain_rows_first(m: &mut Machine) -> Vec<Event> {
-    let mut events = Vec::new();
-    loop {
-        match m.next_row() {
-            Ok(Some(row)) => events.push(Event::Row(row)),
-            Ok(None) => match m.next_event() {
-                Ok(Some(e)) => events.push(e),
-                Ok(None) => return events,
-                Err(e) => panic!("protocol error: {e}"),
-            },
-            Err(e) => panic!("protocol error: {e}"),
-        }
-    }
-}
-
-/// Feeds `bytes` in reads of at most `read` bytes straight into the
-/// machine's receive buffer, draining after each.
-fn feed_reads(m: &mut Machine, bytes: &[u8], read: usize) -> Vec<Event> {
-    let mut events = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let room = m.receive_buffer();
-        assert!(!room.is_empty());
-        let n = room.len().min(read).min(rest.len());
-        room[..n].copy_from_slice(&rest[..n]);
-        m.commit_received(n);
-        rest = &rest[n..];
-        events.extend(drain_rows_first(m));
-    }
-    events
-}
-
 #[test]
 fn every_read_size_gives_the_same_rows_on_the_fast_path() {
     let bytes = concat(&[
