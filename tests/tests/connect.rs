@@ -21,7 +21,7 @@ async fn every_auth_method_over_tcp_and_unix<R: Runtime>() {
             assert_eq!(row.text(0).unwrap(), Some(role.user().as_str()));
             assert!(conn.ready());
             assert!(!conn.dead());
-            assert!(conn.backend_key().await.is_some());
+            assert!(conn.backend_key().is_some());
             conn.close().await.unwrap();
             assert!(!conn.ready());
             assert!(matches!(

@@ -368,7 +368,7 @@ async fn protocol_follows_the_statement_count<R: Runtime>() {
         conn.fetch("select * from missing_tbl_protocol", ()).await,
         SqlState::UNDEFINED_TABLE,
     );
-    conn.set_statement_cache_capacity(0).await;
+    conn.set_statement_cache_capacity(0);
     let rows = conn.fetch(sql, ()).await.unwrap();
     assert_eq!(formats(&rows), [Format::Text, Format::Text]);
     assert_eq!(rows[0].try_get::<i32>(0).unwrap(), 7);

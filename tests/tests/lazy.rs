@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures_util::{StreamExt, TryStreamExt};
-use pgwire_conn::Error;
 use pgwire_integration_tests::{connect, runtime_tests, Runtime};
 
 async fn stream_rows_and_row_count<R: Runtime>() {
@@ -69,11 +68,9 @@ async fn error_after_rows_ends_the_stream<R: Runtime>() {
 }
 
 async fn portal_batches_inside_a_transaction<R: Runtime>() {
+    // A portal opens only through a transaction (the server would drop it
+    // at once outside one): `Connection` has no `open_portal`.
     let conn = connect::<R>().await;
-    assert!(matches!(
-        conn.open_portal("select 1", ()).await,
-        Err(Error::InvalidInput(_))
-    ));
     let tx = conn.begin().await.unwrap();
     let mut portal = tx
         .open_portal("select g from generate_series(1, 25) g where g > $1", (0,))

@@ -213,7 +213,7 @@ async fn notification_between_queries<R: Runtime>() {
         .await
         .unwrap();
     assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
-    let notes = conn.take_notifications().await;
+    let notes = conn.take_notifications();
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].channel, channel);
     assert_eq!(notes[0].payload, "payload");
@@ -221,7 +221,7 @@ async fn notification_between_queries<R: Runtime>() {
 
 async fn killed_backend_makes_the_connection_dead<R: Runtime>() {
     let victim = connect::<R>().await;
-    let pid = victim.backend_key().await.unwrap().process_id;
+    let pid = victim.backend_key().unwrap().process_id;
     let killer = connect::<R>().await;
     killer
         .execute(&format!("select pg_terminate_backend({pid})"), ())

@@ -23,7 +23,7 @@ async fn temp_table_survives_a_committed_transaction<R: Runtime>() {
     let t = unique_name("tx_ok");
     let value = conn
         .with_transaction(async |tx| {
-            assert!(tx.in_transaction());
+            assert!(tx.connection().in_transaction());
             tx.execute(&format!("create temp table {t} (x int)"), ())
                 .await?;
             tx.execute(&format!("insert into {t} values (1)"), ())
@@ -104,7 +104,7 @@ async fn nested_transactions_are_savepoints<R: Runtime>() {
             })
             .await;
         assert!(failed.is_err());
-        assert!(tx.in_transaction());
+        assert!(tx.connection().in_transaction());
         // the outer transaction is still healthy
         tx.execute("select 1", ()).await?;
         Ok::<_, Error>(())

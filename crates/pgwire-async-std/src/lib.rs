@@ -21,6 +21,8 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 pub use pgwire_conn::*;
 
@@ -44,7 +46,7 @@ pub type PgConnection = Connection<AsyncStdStream>;
 /// the host means a Unix socket (the socket file, or the directory holding
 /// `.s.PGSQL.<port>`).
 pub async fn open_database_connection(options: &ConnectOptions) -> Result<PgConnection> {
-    open_with(options, tcp, unix, sleep).await
+    open_with(options, tcp, unix, hooks()).await
 }
 
 /// Cancels the query the connection of `token` is running
@@ -54,8 +56,24 @@ pub async fn cancel_query(token: &CancelToken) -> Result<()> {
     cancel_with(token, tcp, unix).await
 }
 
-async fn sleep(d: std::time::Duration) {
-    async_std::task::sleep(d).await
+/// This runtime's timer and cancel requests, which every connection this
+/// crate opens has; hand them to a connection over your own stream with
+/// [`Connection::set_runtime_hooks`] for time limits and cancellation there.
+pub fn hooks() -> Arc<dyn RuntimeHooks> {
+    Arc::new(AsyncStdHooks)
+}
+
+#[derive(Debug)]
+struct AsyncStdHooks;
+
+impl RuntimeHooks for AsyncStdHooks {
+    fn sleep(&self, after: Duration) -> BoxFuture<()> {
+        Box::pin(async move { async_std::task::sleep(after).await })
+    }
+
+    fn cancel(&self, token: CancelToken) -> BoxFuture<Result<()>> {
+        Box::pin(async move { cancel_with(&token, tcp, unix).await })
+    }
 }
 
 async fn tcp(host: String, port: u16) -> io::Result<async_std::net::TcpStream> {

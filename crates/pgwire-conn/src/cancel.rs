@@ -7,7 +7,7 @@ use std::io;
 use std::path::PathBuf;
 
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_util::AsyncWriteExt;
+use futures_util::{AsyncReadExt, AsyncWriteExt};
 use pgwire_proto::message::frontend;
 use pgwire_proto::BackendKey;
 
@@ -52,9 +52,11 @@ impl CancelToken {
 }
 
 /// Sends a CancelRequest for `token` with the runtime's socket
-/// constructors. The server answers by closing the new connection; whether
-/// the query was still running is not reported (as in libpq): the cancelled
-/// query fails with SQLSTATE 57014 (query_canceled).
+/// constructors, and waits for the server to close the new connection: it
+/// does so after signalling the session, so when this returns the cancel
+/// has landed (a session idle by then ignores it). Whether the query was
+/// still running is not reported (as in libpq): the cancelled query fails
+/// with SQLSTATE 57014 (query_canceled).
 pub async fn cancel_with<T, U, FT, FU>(
     token: &CancelToken,
     tcp: impl Fn(String, u16) -> FT,
@@ -72,7 +74,14 @@ where
     frontend::cancel_request(&mut request, token.key.process_id, token.key.secret_key);
     stream.write_all(&request).await.map_err(Error::Io)?;
     stream.flush().await.map_err(Error::Io)?;
-    // The server closes the connection; closing our side first is fine too.
+    // The server sends nothing and closes the connection once it has
+    // signalled the backend; a reset means the same.
+    let mut byte = [0u8; 1];
+    while let Ok(n) = stream.read(&mut byte).await {
+        if n == 0 {
+            break;
+        }
+    }
     let _ = stream.close().await;
     Ok(())
 }

@@ -84,6 +84,23 @@ pub enum Error {
     /// A column of a row could not be read as asked (out of range, not
     /// text, ...). The connection is fine.
     Column(ColumnError),
+    /// The call's time limit passed ([`Query::timeout`](crate::Query::timeout),
+    /// [`Connection::set_default_timeout`](crate::Connection::set_default_timeout));
+    /// `outcome` says whether the statement was sent, cancelled, or may
+    /// still run. The connection is fine.
+    QueryTimeout {
+        /// The time limit.
+        after: std::time::Duration,
+        /// What became of the statement.
+        outcome: crate::TimeoutOutcome,
+    },
+    /// The call would wait for its own task forever (the message says why
+    /// and what to do): it holds a transaction open on the connection while
+    /// sending outside it, or waits for a later answer while an earlier
+    /// stream of its own is unread beyond the read-ahead limit. Nothing of
+    /// this call was sent, or its answer is discarded. The connection is
+    /// fine.
+    WouldDeadlock(String),
     /// The connection died earlier (the cause is given) and cannot be used.
     Dead(String),
     /// [`Connection::close`](crate::Connection::close) was called.
@@ -99,6 +116,8 @@ impl Error {
             | Error::Column(_)
             | Error::Params(_)
             | Error::Encode { .. }
+            | Error::QueryTimeout { .. }
+            | Error::WouldDeadlock(_)
             | Error::TransactionRolledBack => true,
             _ => false,
         }
@@ -149,6 +168,10 @@ impl fmt::Display for Error {
                 "COMMIT failed: the transaction had failed and was rolled back, nothing was saved",
             ),
             Error::Column(e) => write!(f, "column error: {e}"),
+            Error::QueryTimeout { after, outcome } => {
+                write!(f, "the query took longer than {after:?}; {outcome}")
+            }
+            Error::WouldDeadlock(why) => write!(f, "the call would wait for itself: {why}"),
             Error::Dead(cause) => write!(f, "the connection is dead: {cause}"),
             Error::Closed => f.write_str("the connection was closed"),
         }

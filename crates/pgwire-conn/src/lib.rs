@@ -20,24 +20,25 @@
 //! # Ok(()) }
 //! ```
 
-mod answer;
-mod cache;
 mod cancel;
 mod connection;
 mod error;
+mod methods;
 mod negotiate;
 mod open;
 mod options;
 mod params;
 mod portal;
 mod query;
+mod session;
 mod socket;
 mod statement;
+mod statements;
 mod status;
 mod stream;
+mod timeout;
 mod tls;
 mod transaction;
-mod turns;
 mod type_registry;
 
 #[cfg(test)]
@@ -45,9 +46,8 @@ mod direct_tls_tests;
 #[cfg(test)]
 mod tests;
 
-pub use cache::DEFAULT_STATEMENT_CACHE_CAPACITY;
 pub use cancel::{cancel_with, CancelToken};
-pub use connection::Connection;
+pub use connection::{Connection, MemoryUsage};
 pub use error::{Error, Result};
 /// rustls, as used by this crate (for [`ConnectOptions::tls_config`]).
 pub use futures_rustls::rustls;
@@ -61,8 +61,10 @@ pub use portal::Portal;
 pub use query::StatementResult;
 pub use socket::Socket;
 pub use statement::{PreparedStatementInfo, Query};
+pub use statements::DEFAULT_STATEMENT_CACHE_CAPACITY;
 pub use status::NoticeHandler;
 pub use stream::{EventStream, RowStream};
+pub use timeout::{BoxFuture, RuntimeHooks, TimeoutOutcome};
 pub use tls::{MaybeTls, TlsError};
 pub use transaction::Transaction;
 

@@ -1,48 +1,50 @@
 //! Opening a connection, shared by every runtime: the hosts in order (or
 //! shuffled), a timeout per host, TLS per `sslmode`, startup and
 //! authentication, and the `target_session_attrs` check. Adapters supply only
-//! the runtime's socket constructors and a sleep.
+//! the runtime's socket constructors and its [`RuntimeHooks`] (a timer, and
+//! cancel requests), which every connection it opens keeps.
 
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_rustls::rustls::ClientConfig;
 use futures_util::future::{select, Either};
 use pgwire_proto::AuthMethods;
 
-use crate::connection::Origin;
 use crate::negotiate::{negotiate, TlsPlan};
 use crate::options::{
     AuthMethod, ChannelBindingMode, ConnectOptions, HostSpec, LoadBalanceHosts, SslMode,
     SslNegotiation, SslRootCert, TargetSessionAttrs,
 };
+use crate::session::Origin;
+use crate::timeout::RuntimeHooks;
 use crate::tls::{client_config, server_end_point, MaybeTls, Roots, Verify};
 use crate::{Connection, Error, Result, Socket};
 
 /// A connection opened by [`open_with`].
 pub type Opened<T, U> = Connection<MaybeTls<Socket<T, U>>>;
 
-/// Opens a connection with the runtime's `tcp`, `unix` and `sleep`.
+/// Opens a connection with the runtime's `tcp` and `unix` socket
+/// constructors and its `hooks`.
 ///
 /// `tcp` receives a host (name or IP) and port and should enable
 /// `TCP_NODELAY` (requests go out as one write each; Nagle would only add
-/// latency). `sleep` bounds each attempt by `connect_timeout`.
-pub async fn open_with<T, U, FT, FU, FS>(
+/// latency). The hooks' timer bounds each attempt by `connect_timeout`, and
+/// the connection keeps the hooks for time limits and cancel requests.
+pub async fn open_with<T, U, FT, FU>(
     options: &ConnectOptions,
     tcp: impl Fn(String, u16) -> FT,
     unix: impl Fn(PathBuf) -> FU,
-    sleep: impl Fn(Duration) -> FS,
+    hooks: Arc<dyn RuntimeHooks>,
 ) -> Result<Opened<T, U>>
 where
     T: AsyncRead + AsyncWrite + Unpin,
     U: AsyncRead + AsyncWrite + Unpin,
     FT: Future<Output = io::Result<T>>,
     FU: Future<Output = io::Result<U>>,
-    FS: Future<Output = ()>,
 {
     let hosts = ordered_hosts(options);
     let wanted = options.get_target_session_attrs();
@@ -63,7 +65,7 @@ where
                 None => attempt.await,
                 Some(after) => {
                     let attempt = std::pin::pin!(attempt);
-                    let timer = std::pin::pin!(sleep(after));
+                    let timer = hooks.sleep(after);
                     match select(attempt, timer).await {
                         Either::Left((outcome, _)) => outcome,
                         Either::Right(_) => Err(Error::Timeout {
@@ -73,7 +75,10 @@ where
                     }
                 }
             };
-            match outcome {
+            match outcome.map(|mut conn| {
+                conn.set_runtime_hooks(Arc::clone(&hooks));
+                conn
+            }) {
                 Ok(conn) => match session_matches(&conn, attrs).await {
                     Ok(true) => return Ok(conn),
                     Ok(false) => {

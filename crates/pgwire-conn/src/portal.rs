@@ -8,16 +8,18 @@ use futures_util::TryStreamExt;
 use pgwire_proto::message::frontend::Target;
 use pgwire_proto::{Event, Row, RowDescription};
 
-use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::params::Params;
+use crate::query::{expect_success, Via};
+use crate::session::current_waker;
+use crate::session::owed::Owed;
 use crate::statement::Query;
-use crate::status::Owed;
 use crate::stream::{EventStream, RowStream};
-use crate::transaction::expect_success;
+use crate::transaction::Transaction;
 
-/// A bound query whose rows are fetched in batches. It lives inside the
-/// current transaction (the server drops portals when it ends).
+/// A bound query whose rows are fetched in batches. It lives inside its
+/// transaction (the server drops portals when the transaction ends), which
+/// it borrows.
 ///
 /// ```no_run
 /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {
@@ -32,11 +34,11 @@ use crate::transaction::expect_success;
 /// tx.commit().await?;
 /// # Ok(()) }
 /// ```
-pub struct Portal<'c, S>
+pub struct Portal<'t, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    conn: &'c Connection<S>,
+    via: Via<'t, S>,
     name: String,
     description: Option<Arc<RowDescription>>,
     exhausted: bool,
@@ -55,34 +57,29 @@ where
     }
 }
 
-impl<S> Connection<S>
+impl<S> Transaction<'_, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    /// Binds `query` to a new portal without running it yet. Only inside a
-    /// transaction: outside one, the server would drop the portal at once.
+    /// Binds `query` to a new portal in this transaction, without running
+    /// it yet.
     pub async fn open_portal<'q>(
         &self,
         query: impl Into<Query<'q>>,
         params: impl Params + Sync,
     ) -> Result<Portal<'_, S>> {
-        if !self.in_transaction() {
-            return Err(Error::InvalidInput(
-                "a portal lives only inside a transaction: call begin() first".into(),
-            ));
-        }
+        let via = self.via();
         let mut portal = Portal {
-            conn: self,
-            name: format!("pgwire_portal_{}", self.status().next_name()),
+            via,
+            name: format!("pgwire_portal_{}", via.session.shared.status.next_name()),
             description: None,
             exhausted: false,
-            closed: true,
+            // Marked open first: if this future is dropped mid-send, the
+            // portal may exist on the server and the drop closes it.
+            closed: false,
         };
-        // Marked open first: if this future is dropped mid-send, the portal
-        // may exist on the server and the drop closes it.
-        portal.closed = false;
-        let (answer, preset) = self
-            .send_query(query.into(), &params, &portal.name, None, true)
+        let (answer, preset) = via
+            .send_query(query.into(), &params, &portal.name, None, true, None)
             .await?;
         portal.description = preset;
         let mut events = EventStream::new(answer);
@@ -127,12 +124,17 @@ where
         let Some(description) = self.description.clone().filter(|_| !self.exhausted) else {
             return Ok(Vec::new());
         };
-        let mut inner = self.conn.lock().await?;
-        let first = inner.machine.next_request_id();
-        inner
+        let session = self.via.session;
+        let waker = current_waker().await;
+        let (mut locked, fence) = session.lock_for(self.via.reservation, &waker, None).await?;
+        let first = locked.machine.next_request_id().0;
+        locked
             .machine
             .execute_portal(&self.name, max_rows, description)?;
-        let mut rows = RowStream::new(self.conn.answer(inner, first).await?);
+        let answer = session
+            .answer(locked, first, &waker, None, None, fence)
+            .await?;
+        let mut rows = RowStream::new(answer);
         let mut batch = Vec::new();
         while let Some(row) = rows.try_next().await? {
             batch.push(row);
@@ -140,16 +142,22 @@ where
         if !rows.suspended() {
             self.exhausted = true;
         }
+        pgwire_proto::compact_rows(&mut batch);
         Ok(batch)
     }
 
     /// Closes the portal, freeing its resources on the server.
     pub async fn close(mut self) -> Result<()> {
-        let mut inner = self.conn.lock().await?;
-        let first = inner.machine.next_request_id();
-        inner.machine.close(Target::Portal, &self.name)?;
+        let session = self.via.session;
+        let waker = current_waker().await;
+        let (mut locked, fence) = session.lock_for(self.via.reservation, &waker, None).await?;
+        let first = locked.machine.next_request_id().0;
+        locked.machine.close(Target::Portal, &self.name)?;
         self.closed = true;
-        expect_success(EventStream::new(self.conn.answer(inner, first).await?)).await
+        let answer = session
+            .answer(locked, first, &waker, None, None, fence)
+            .await?;
+        expect_success(&mut EventStream::new(answer)).await
     }
 }
 
@@ -159,9 +167,12 @@ where
 {
     fn drop(&mut self) {
         if !self.closed {
-            self.conn
-                .status()
+            let session = self.via.session;
+            session
+                .shared
+                .book
                 .owe(Owed::ClosePortal(std::mem::take(&mut self.name)));
+            drop(session.try_lock());
         }
     }
 }

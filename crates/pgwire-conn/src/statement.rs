@@ -62,6 +62,7 @@ pub(crate) enum Source<'a> {
 pub struct Query<'a> {
     pub(crate) source: Source<'a>,
     pub(crate) max_rows: u32,
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 impl<'a> Query<'a> {
@@ -70,6 +71,7 @@ impl<'a> Query<'a> {
         Query {
             source: Source::Sql(sql),
             max_rows: 0,
+            timeout: None,
         }
     }
 
@@ -77,6 +79,32 @@ impl<'a> Query<'a> {
     /// this row limit, so the server stops producing rows there.
     pub fn max_rows(mut self, n: u32) -> Self {
         self.max_rows = n;
+        self
+    }
+
+    /// A time limit for this call, from the moment it is made to its last
+    /// answer (waiting for the connection included); it replaces the
+    /// connection's default ([`Connection::set_default_timeout`](crate::Connection::set_default_timeout)).
+    /// When it passes, the server is asked to cancel the statement if that
+    /// cannot hit another task's query, and the call fails with
+    /// [`Error::QueryTimeout`](crate::Error::QueryTimeout), which says what
+    /// became of it. A statement that completes before the cancel lands
+    /// returns its result as usual. For a lazy stream the limit is enforced
+    /// while the stream is polled.
+    ///
+    /// ```no_run
+    /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) {
+    /// use std::time::Duration;
+    /// use pgwire_conn::{Error, Query, TimeoutOutcome};
+    /// let slow = Query::new("select pg_sleep(10)").timeout(Duration::from_millis(100));
+    /// match conn.execute(slow, ()).await {
+    ///     Err(Error::QueryTimeout { outcome: TimeoutOutcome::Cancelled, .. }) => {}
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn timeout(mut self, limit: std::time::Duration) -> Self {
+        self.timeout = Some(limit);
         self
     }
 }
@@ -98,6 +126,7 @@ impl<'a> From<&'a PreparedStatementInfo> for Query<'a> {
         Query {
             source: Source::Prepared(p),
             max_rows: 0,
+            timeout: None,
         }
     }
 }

@@ -3,17 +3,27 @@
 //! are plain synchronous calls (as pg-purepy's properties are) even while
 //! another task holds the connection.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use pgwire_proto::types::TypeRegistry;
-use pgwire_proto::{Machine, Notice, TransactionStatus};
+use pgwire_proto::{Machine, Notice, Notification, TransactionStatus};
+
+/// Notifications kept for `take_notifications` before the oldest are
+/// dropped; bounds memory when nobody reads them.
+const MAX_QUEUED_NOTIFICATIONS: usize = 10_000;
+
+/// The default read-ahead limit.
+const DEFAULT_READ_AHEAD_LIMIT: usize = 16 * 1024 * 1024;
+
+/// No cache capacity change is pending.
+const NO_CAPACITY: usize = usize::MAX;
 
 /// Receives every notice and warning the server sends.
 pub type NoticeHandler = Arc<dyn Fn(&Notice) + Send + Sync>;
 
-#[derive(Default)]
 pub(crate) struct Status {
     dead: AtomicBool,
     closed: AtomicBool,
@@ -22,23 +32,33 @@ pub(crate) struct Status {
     transaction: AtomicU8,
     parameters: RwLock<Arc<BTreeMap<String, String>>>,
     notice_handler: RwLock<Option<NoticeHandler>>,
-    /// Commands owed by guards dropped without finishing (a transaction's
-    /// ROLLBACK): the next query queues them ahead of itself. Drop cannot
-    /// await.
-    owed: Mutex<Vec<Owed>>,
     next_name: AtomicU64,
     registry: RwLock<Arc<TypeRegistry>>,
+    notifications: Mutex<VecDeque<Notification>>,
+    /// A statement cache capacity set but not yet applied.
+    cache_capacity: AtomicUsize,
+    /// The default time limit in nanoseconds (0: none).
+    default_timeout: AtomicU64,
+    read_ahead_limit: AtomicUsize,
 }
 
-/// A command a dropped guard could not send itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Owed {
-    /// SQL to run over the simple protocol, result discarded.
-    Sql(String),
-    /// A protocol-level portal to close.
-    ClosePortal(String),
-    /// A prepared statement to close.
-    CloseStatement(String),
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            dead: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            ready: AtomicBool::new(false),
+            transaction: AtomicU8::new(0),
+            parameters: RwLock::default(),
+            notice_handler: RwLock::default(),
+            next_name: AtomicU64::new(0),
+            registry: RwLock::default(),
+            notifications: Mutex::default(),
+            cache_capacity: AtomicUsize::new(NO_CAPACITY),
+            default_timeout: AtomicU64::new(0),
+            read_ahead_limit: AtomicUsize::new(DEFAULT_READ_AHEAD_LIMIT),
+        }
+    }
 }
 
 impl Status {
@@ -100,15 +120,55 @@ impl Status {
         *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
     }
 
-    pub(crate) fn owe(&self, command: Owed) {
-        self.owed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(command);
+    pub(crate) fn push_notification(&self, notification: Notification) {
+        let mut queue = self.notifications.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.len() >= MAX_QUEUED_NOTIFICATIONS {
+            queue.pop_front();
+        }
+        queue.push_back(notification);
     }
 
-    pub(crate) fn take_owed(&self) -> Vec<Owed> {
-        std::mem::take(&mut *self.owed.lock().unwrap_or_else(|e| e.into_inner()))
+    pub(crate) fn take_notifications(&self) -> Vec<Notification> {
+        let mut queue = self.notifications.lock().unwrap_or_else(|e| e.into_inner());
+        queue.drain(..).collect()
+    }
+
+    pub(crate) fn set_cache_capacity(&self, capacity: usize) {
+        self.cache_capacity
+            .store(capacity.min(NO_CAPACITY - 1), Ordering::Release);
+    }
+
+    /// A capacity set since the last call, if any.
+    pub(crate) fn take_cache_capacity(&self) -> Option<usize> {
+        if self.cache_capacity.load(Ordering::Acquire) == NO_CAPACITY {
+            return None;
+        }
+        match self.cache_capacity.swap(NO_CAPACITY, Ordering::AcqRel) {
+            NO_CAPACITY => None,
+            capacity => Some(capacity),
+        }
+    }
+
+    pub(crate) fn set_default_timeout(&self, timeout: Option<Duration>) {
+        let nanos = timeout.map_or(0, |t| {
+            u64::try_from(t.as_nanos()).unwrap_or(u64::MAX).max(1)
+        });
+        self.default_timeout.store(nanos, Ordering::Release);
+    }
+
+    pub(crate) fn default_timeout(&self) -> Option<Duration> {
+        match self.default_timeout.load(Ordering::Acquire) {
+            0 => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    pub(crate) fn set_read_ahead_limit(&self, bytes: usize) {
+        self.read_ahead_limit.store(bytes, Ordering::Release);
+    }
+
+    pub(crate) fn read_ahead_limit(&self) -> usize {
+        self.read_ahead_limit.load(Ordering::Acquire)
     }
 
     /// A number unique on this connection, for savepoint and portal names.

@@ -2,26 +2,34 @@
 //! so a result of any size streams in bounded memory.
 //!
 //! A stream reads its request's answers when their turn comes, holding the
-//! connection's lock only while it has bytes to decode. Dropping it early is
-//! safe: the request stays queued in the machine, and whoever reads next
-//! discards its remaining answers.
+//! connection's lock only inside a poll: a stream that is not being polled
+//! holds up only the requests sent after it (whose answers come after its
+//! own), never those before it, and creating another stream never waits.
+//! Dropping a stream early is safe: its request stays queued in the machine,
+//! and whoever reads next discards its remaining answers.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_util::{Stream, StreamExt};
-use pgwire_proto::{Event, Row, RowDescription};
+use futures_util::Stream;
+use pgwire_proto::{DatabaseError, Event, Row, RowDescription, TransactionStatus};
 
-use crate::answer::Answer;
 use crate::error::{Error, Result};
+use crate::session::{is_cancellation, Answer};
+use crate::timeout::{Deadline, TimeoutOutcome};
 
 /// The raw backend events of one request, up to (not including) its
 /// `ReadyForQuery`: what [`Connection::lowlevel_query`](crate::Connection::lowlevel_query)
 /// returns. Server errors arrive as [`Event::Error`] items, not as `Err`;
-/// `Err` means the connection itself failed.
-pub struct EventStream<'c, S> {
+/// `Err` means the connection itself failed (or the call's time limit
+/// passed without a cancel).
+pub struct EventStream<'c, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     answer: Answer<'c, S>,
 }
 
@@ -33,10 +41,38 @@ where
         EventStream { answer }
     }
 
-    /// The allocated size of the connection's receive buffer (0 once the
-    /// stream has ended), for memory accounting.
+    /// The allocated size of the connection's receive buffer when this
+    /// stream last read (0 once it has ended), for memory accounting.
     pub fn buffer_capacity(&self) -> usize {
         self.answer.buffer_capacity()
+    }
+
+    /// The error a server error stands for: a cancellation this call's time
+    /// limit asked for is a timeout.
+    pub(crate) fn database_error(&self, error: DatabaseError) -> Error {
+        match self.answer.cancelled_after() {
+            Some(after) if is_cancellation(&error) => Error::QueryTimeout {
+                after,
+                outcome: TimeoutOutcome::Cancelled,
+            },
+            _ => Error::Database(error),
+        }
+    }
+
+    pub(crate) fn final_status(&self) -> Option<TransactionStatus> {
+        self.answer.final_status()
+    }
+
+    pub(crate) fn take_deadline(&mut self) -> Option<Deadline> {
+        self.answer.take_deadline()
+    }
+
+    fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+        batch: Option<&mut VecDeque<Row>>,
+    ) -> Poll<Result<Option<Event>>> {
+        self.answer.poll_event(cx, batch)
     }
 }
 
@@ -58,8 +94,7 @@ where
     type Item = Result<Event>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        // The lock is released as soon as the last answer is read.
-        Poll::Ready(ready!(self.answer.poll_event(cx)).transpose())
+        Poll::Ready(ready!(self.poll_event(cx, None)).transpose())
     }
 }
 
@@ -77,8 +112,18 @@ where
 /// }
 /// # Ok(()) }
 /// ```
-pub struct RowStream<'c, S> {
+///
+/// Rows are zero-copy views of the receive buffer: a row kept alive keeps
+/// the buffer chunk it arrived in (see [`Row`]); the eager methods
+/// (`fetch`, ...) compact what they return.
+pub struct RowStream<'c, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     events: EventStream<'c, S>,
+    /// Rows already decoded from the receive buffer in one hold of the
+    /// connection's lock, served without taking it again.
+    batch: VecDeque<Row>,
     description: Option<Arc<RowDescription>>,
     rows_affected: Option<u64>,
     error: Option<Error>,
@@ -105,6 +150,7 @@ where
     pub(crate) fn new(answer: Answer<'c, S>) -> Self {
         RowStream {
             events: EventStream::new(answer),
+            batch: VecDeque::new(),
             description: None,
             rows_affected: None,
             error: None,
@@ -132,10 +178,25 @@ where
     /// statement (rows returned, inserted, updated or deleted; 0 for commands
     /// without a count, and for a portal suspended at `max_rows`).
     pub async fn row_count(mut self) -> Result<u64> {
+        self.drain().await
+    }
+
+    /// [`row_count`](Self::row_count) without giving the stream up.
+    pub(crate) async fn drain(&mut self) -> Result<u64> {
+        use futures_util::StreamExt;
         while let Some(item) = self.next().await {
             item?;
         }
         Ok(self.rows_affected.unwrap_or(0))
+    }
+
+    /// The transaction status after the request, once it has ended.
+    pub(crate) fn final_status(&self) -> Option<TransactionStatus> {
+        self.events.final_status()
+    }
+
+    pub(crate) fn take_deadline(&mut self) -> Option<Deadline> {
+        self.events.take_deadline()
     }
 }
 
@@ -145,33 +206,27 @@ where
 {
     type Item = Result<Row>;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some(row) = this.batch.pop_front() {
+            return Poll::Ready(Some(Ok(row)));
+        }
         loop {
-            // Hot path: rows already buffered go straight from the machine.
-            if let Some(inner) = self.events.answer.turn_inner() {
-                match inner.machine.next_row() {
-                    Ok(Some(row)) => return Poll::Ready(Some(Ok(row))),
-                    Ok(None) => {}
-                    Err(e) => {
-                        let e = inner.fail(e.into());
-                        self.events.answer.end();
-                        return Poll::Ready(Some(Err(e)));
+            match ready!(this.events.poll_event(cx, Some(&mut this.batch))) {
+                Ok(Some(Event::Row(row))) => return Poll::Ready(Some(Ok(row))),
+                Ok(Some(Event::RowDescription(d))) => this.description = Some(d),
+                Ok(Some(Event::CommandComplete(c))) => this.rows_affected = c.rows(),
+                Ok(Some(Event::EmptyQuery)) => this.rows_affected = None,
+                Ok(Some(Event::PortalSuspended)) => this.suspended = true,
+                Ok(Some(Event::Error(e))) => {
+                    // Keep the first; the request goes on to ReadyForQuery.
+                    if this.error.is_none() {
+                        this.error = Some(this.events.database_error(e));
                     }
                 }
-            }
-            match ready!(self.events.poll_next_unpin(cx)) {
-                Some(Ok(Event::Row(row))) => return Poll::Ready(Some(Ok(row))),
-                Some(Ok(Event::RowDescription(d))) => self.description = Some(d),
-                Some(Ok(Event::CommandComplete(c))) => self.rows_affected = c.rows(),
-                Some(Ok(Event::EmptyQuery)) => self.rows_affected = None,
-                Some(Ok(Event::PortalSuspended)) => self.suspended = true,
-                Some(Ok(Event::Error(e))) => {
-                    // Keep the first; the request goes on to ReadyForQuery.
-                    self.error.get_or_insert(Error::Database(e));
-                }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
-                None => return Poll::Ready(self.error.take().map(Err)),
+                Ok(Some(_)) => {}
+                Err(e) => return Poll::Ready(Some(Err(e))),
+                Ok(None) => return Poll::Ready(this.error.take().map(Err)),
             }
         }
     }

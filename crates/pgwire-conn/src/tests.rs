@@ -136,7 +136,7 @@ fn connected() -> (Connection<FakeStream>, FakeStream) {
     .unwrap();
     // These scripts answer parameterless queries over the simple protocol,
     // which is what they take without a statement cache.
-    block_on(conn.set_statement_cache_capacity(0));
+    conn.set_statement_cache_capacity(0);
     stream.written();
     (conn, stream)
 }

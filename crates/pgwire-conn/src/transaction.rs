@@ -1,31 +1,38 @@
 //! Transactions: the [`Transaction`] guard from [`Connection::begin`], and
 //! [`Connection::with_transaction`] around an async closure. Nested use
 //! becomes savepoints.
-
-use std::ops::Deref;
+//!
+//! A transaction reserves the session (see [`session`](crate::session)):
+//! while it is open, requests from anything but the transaction wait, so
+//! other tasks sharing the connection never run inside it. BEGIN versus
+//! SAVEPOINT follows from the guards alone: a connection's `begin` always
+//! opens a transaction, a transaction's `begin` a savepoint.
 
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_util::TryStreamExt;
-use pgwire_proto::Event;
+use pgwire_proto::TransactionStatus;
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
-use crate::query::{collect_statements, StatementResult};
-use crate::status::Owed;
-use crate::stream::EventStream;
+use crate::methods::query_methods;
+use crate::query::{StatementResult, Via};
+use crate::session::owed::Owed;
 
 /// An open transaction (or savepoint, when nested). Commit it with
 /// [`commit`](Transaction::commit); [`rollback`](Transaction::rollback) or
-/// dropping it rolls back. Queries run through it like through the
-/// connection (it dereferences to [`Connection`]).
+/// dropping it rolls back. Queries sent through it (it has the same query
+/// methods as [`Connection`]) run inside it.
 ///
-/// A guard dropped without `commit` or `rollback` cannot await, so it leaves
-/// its ROLLBACK to the connection, which sends it before the next query.
+/// While it is open, the connection serves nobody else: queries other tasks
+/// send on the connection wait until it ends, then run outside it. That
+/// cost is the price of never running another task's work inside your
+/// transaction; for transactions in parallel, give each its own connection
+/// (a pool). The task holding it gets [`Error::WouldDeadlock`] if it sends
+/// on the bare connection instead of through the transaction.
 ///
-/// A transaction belongs to the session, not to a task: on a connection
-/// shared between tasks, whatever the other tasks send while it is open
-/// runs inside it, and is rolled back with it. Give a transaction a
-/// connection of its own.
+/// A guard dropped without `commit` or `rollback` cannot await: it queues
+/// its ROLLBACK and, when the connection is free, writes it at once, so the
+/// server ends the transaction (and lets go of its locks) without waiting
+/// for the next query.
 ///
 /// ```no_run
 /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {
@@ -41,6 +48,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     conn: &'c Connection<S>,
+    reservation: u64,
+    /// The outermost transaction holds the reservation; savepoints share it.
+    owns_reservation: bool,
     /// `None` for the outermost transaction.
     savepoint: Option<String>,
     /// BEGIN/SAVEPOINT was queued, so ending is owed.
@@ -64,33 +74,31 @@ impl<S> Connection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    /// Starts a transaction (`BEGIN`), or a savepoint when one is already open.
+    /// Starts a transaction (`BEGIN`), reserving the connection for it. If
+    /// another task's transaction holds the connection, waits for it to end.
     pub async fn begin(&self) -> Result<Transaction<'_, S>> {
-        let savepoint = self
-            .in_transaction()
-            .then(|| format!("pgwire_savepoint_{}", self.status().next_name()));
         let mut tx = Transaction {
             conn: self,
-            savepoint,
+            reservation: 0,
+            owns_reservation: true,
+            savepoint: None,
             started: false,
             finished: false,
         };
-        let sql = match &tx.savepoint {
-            Some(name) => format!("SAVEPOINT {name}"),
-            None => "BEGIN".to_owned(),
-        };
-        let mut inner = self.lock().await?;
-        let first = inner.machine.next_request_id();
-        inner.machine.simple_query(&sql)?;
-        // From here on, dropping `tx` owes the rollback.
-        tx.started = true;
-        expect_success(EventStream::new(self.answer(inner, first).await?)).await?;
+        self.via()
+            .control("BEGIN", |book, waker| {
+                // From here on, dropping `tx` owes the rollback and ends
+                // the reservation.
+                tx.reservation = book.reserve(waker);
+                tx.started = true;
+            })
+            .await?;
         Ok(tx)
     }
 
     /// Runs `f` inside a transaction: `BEGIN`, then `COMMIT` if `f` returns
     /// `Ok`, `ROLLBACK` if it returns `Err` or if this future is dropped
-    /// midway. Inside an open transaction it uses a savepoint instead.
+    /// midway. Queries through the `Transaction` `f` receives run inside it.
     ///
     /// ```no_run
     /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {
@@ -108,16 +116,25 @@ where
         F: AsyncFnOnce(&Transaction<'_, S>) -> std::result::Result<T, E>,
         E: From<Error>,
     {
-        let tx = self.begin().await?;
-        match f(&tx).await {
-            Ok(value) => {
-                tx.commit().await?;
-                Ok(value)
-            }
-            Err(e) => {
-                tx.rollback().await?;
-                Err(e)
-            }
+        run_in(self.begin().await?, f).await
+    }
+}
+
+/// Runs `f` in `tx`, then commits or rolls back.
+async fn run_in<S, T, E, F>(tx: Transaction<'_, S>, f: F) -> std::result::Result<T, E>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: AsyncFnOnce(&Transaction<'_, S>) -> std::result::Result<T, E>,
+    E: From<Error>,
+{
+    match f(&tx).await {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
         }
     }
 }
@@ -126,14 +143,65 @@ impl<'c, S> Transaction<'c, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    /// Requests from a transaction travel through its reservation.
+    pub(crate) fn via(&self) -> Via<'c, S> {
+        Via {
+            session: &self.conn.session,
+            reservation: Some(self.reservation),
+        }
+    }
+
+    query_methods!("# let tx = conn.begin().await?; let db = &tx;");
+
+    /// The connection, for its status (`connection_parameters`,
+    /// `cancel_token`, ...). Queries sent on it, rather than through the
+    /// transaction, wait for the transaction to end (and fail with
+    /// [`Error::WouldDeadlock`] from the task holding it).
+    pub fn connection(&self) -> &'c Connection<S> {
+        self.conn
+    }
+
+    /// The transaction status of the latest `ReadyForQuery`: `Failed` once
+    /// a statement failed (only a rollback can end it then).
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.conn.transaction_status()
+    }
+
     /// True for a savepoint inside an outer transaction.
     pub fn is_savepoint(&self) -> bool {
         self.savepoint.is_some()
     }
 
-    /// A nested transaction: a savepoint.
-    pub async fn begin(&self) -> Result<Transaction<'c, S>> {
-        self.conn.begin().await
+    /// A nested transaction: a savepoint, inside this one.
+    pub async fn begin(&self) -> Result<Transaction<'_, S>> {
+        let name = format!(
+            "pgwire_savepoint_{}",
+            self.conn.session.shared.status.next_name()
+        );
+        let sql = format!("SAVEPOINT {name}");
+        let mut savepoint = Transaction {
+            conn: self.conn,
+            reservation: self.reservation,
+            owns_reservation: false,
+            savepoint: Some(name),
+            started: false,
+            finished: false,
+        };
+        self.via()
+            .control(&sql, |_, _| savepoint.started = true)
+            .await?;
+        Ok(savepoint)
+    }
+
+    /// Runs `f` inside a savepoint of this transaction: released if `f`
+    /// returns `Ok`, rolled back to if it returns `Err` or this future is
+    /// dropped midway.
+    pub async fn with_transaction<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: AsyncFnOnce(&Transaction<'_, S>) -> std::result::Result<T, E>,
+        E: From<Error>,
+    {
+        run_in(self.begin().await?, f).await
     }
 
     /// Commits (or releases the savepoint). If the transaction had failed,
@@ -160,14 +228,21 @@ where
         self.finish(&sql).await.map(drop)
     }
 
-    /// Sends the ending command. Only once it is queued is the guard done:
-    /// dropped while waiting for the lock, it still owes its rollback.
+    /// Sends the ending command. Only once it is queued is the guard done
+    /// (dropped while waiting for the lock, it still owes its rollback), and
+    /// then the connection is free for others at once: their requests queue
+    /// behind the COMMIT.
     async fn finish(&mut self, sql: &str) -> Result<Vec<StatementResult>> {
-        let mut inner = self.conn.lock().await?;
-        let first = inner.machine.next_request_id();
-        inner.machine.simple_query(sql)?;
-        self.finished = true;
-        collect_statements(EventStream::new(self.conn.answer(inner, first).await?)).await
+        let via = self.via();
+        let (reservation, owns) = (self.reservation, self.owns_reservation);
+        let finished = &mut self.finished;
+        via.control(sql, |book, _| {
+            *finished = true;
+            if owns {
+                book.release(reservation);
+            }
+        })
+        .await
     }
 
     fn rollback_sql(&self) -> String {
@@ -178,38 +253,22 @@ where
     }
 }
 
-impl<S> Deref for Transaction<'_, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    type Target = Connection<S>;
-
-    fn deref(&self) -> &Connection<S> {
-        self.conn
-    }
-}
-
 impl<S> Drop for Transaction<'_, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     fn drop(&mut self) {
-        if self.started && !self.finished {
-            self.conn.status().owe(Owed::Sql(self.rollback_sql()));
+        if !self.started || self.finished {
+            return;
         }
-    }
-}
-
-/// Reads a request's answer, failing with its first server error.
-pub(crate) async fn expect_success<S>(mut events: EventStream<'_, S>) -> Result<()>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut error = None;
-    while let Some(event) = events.try_next().await? {
-        if let Event::Error(e) = event {
-            error.get_or_insert(Error::Database(e));
+        let session = &self.conn.session;
+        // Owed first, then the reservation ends: whoever goes ahead next
+        // queues the rollback before anything of its own.
+        session.shared.book.owe(Owed::Sql(self.rollback_sql()));
+        if self.owns_reservation {
+            session.shared.book.release(self.reservation);
         }
+        // If the connection is free, the rollback leaves now.
+        drop(session.try_lock());
     }
-    error.map_or(Ok(()), Err)
 }

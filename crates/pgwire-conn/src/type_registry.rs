@@ -18,7 +18,7 @@ where
     /// A snapshot of the types this connection knows, for decoding with
     /// [`Row::get_value_with`](pgwire_proto::Row::get_value_with).
     pub fn type_registry(&self) -> Arc<TypeRegistry> {
-        self.status().registry()
+        self.session.shared.status.registry()
     }
 
     /// Looks up types by name (`mood`, `public.mood`, `hstore`, ...) in the
@@ -45,7 +45,7 @@ where
         for row in &rows {
             updated.apply_resolve_row(row)?;
         }
-        self.status().set_registry(updated);
+        self.session.shared.status.set_registry(updated);
         Ok(())
     }
 

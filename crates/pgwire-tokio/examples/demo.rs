@@ -71,7 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "connected: PostgreSQL {}, time zone {}, backend pid {}",
         params.get("server_version").map_or("?", String::as_str),
         conn.server_timezone().unwrap_or_default(),
-        conn.backend_key().await.map_or(0, |k| k.process_id),
+        conn.backend_key().map_or(0, |k| k.process_id),
     );
 
     let created = conn

@@ -9,6 +9,11 @@
 //! shape: `cached plan must not change result type`), the cache forgets
 //! every statement, and the eager query methods run the failed one again
 //! once when no transaction was open.
+//!
+//! Statements being prepared count against the capacity too, so that the
+//! server never holds more than the capacity, however many preparations
+//! are in flight (or abandoned by dropped futures, whose answers are still
+//! to come): when they fill it, a query runs on the unnamed statement.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -39,6 +44,14 @@ pub(crate) struct StatementCache {
     /// Insertion order, for eviction.
     order: VecDeque<(String, Arc<CachedStatement>)>,
     next: u64,
+    /// Statements prepared but not yet described (or failed).
+    in_flight: usize,
+}
+
+impl Default for StatementCache {
+    fn default() -> Self {
+        StatementCache::new(DEFAULT_STATEMENT_CACHE_CAPACITY)
+    }
 }
 
 impl StatementCache {
@@ -48,6 +61,7 @@ impl StatementCache {
             map: HashMap::new(),
             order: VecDeque::new(),
             next: 0,
+            in_flight: 0,
         }
     }
 
@@ -57,7 +71,7 @@ impl StatementCache {
 
     pub(crate) fn set_capacity(&mut self, capacity: usize) -> Vec<String> {
         self.capacity = capacity;
-        self.evict_to(capacity)
+        self.evict_to(capacity.saturating_sub(self.in_flight))
     }
 
     /// The statement for `sql` with these declared parameter types: looked
@@ -81,15 +95,22 @@ impl StatementCache {
             .cloned()
     }
 
-    /// A fresh statement name.
-    pub(crate) fn next_name(&mut self) -> String {
+    /// Makes room for one more statement and names it: the name, and the
+    /// statements to close first. `None` when statements being prepared
+    /// already fill the capacity.
+    pub(crate) fn start_prepare(&mut self) -> Option<(String, Vec<String>)> {
+        if self.in_flight >= self.capacity {
+            return None;
+        }
+        let evicted = self.evict_to(self.capacity - self.in_flight - 1);
+        self.in_flight += 1;
         self.next += 1;
-        format!("pgwire_s{}", self.next)
+        Some((format!("pgwire_s{}", self.next), evicted))
     }
 
-    /// Names of statements to close to make room for one more.
-    pub(crate) fn make_room(&mut self) -> Vec<String> {
-        self.evict_to(self.capacity.saturating_sub(1))
+    /// A statement being prepared failed (or will never be described).
+    pub(crate) fn prepare_failed(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
     }
 
     fn len(&self) -> usize {
@@ -113,10 +134,12 @@ impl StatementCache {
         evicted
     }
 
-    /// Adds a freshly prepared statement. When another task prepared the
-    /// same text with the same declared types meanwhile, the one already
-    /// cached stays and the fresh one's name is returned, to be closed.
-    pub(crate) fn insert(&mut self, sql: &str, stmt: Arc<CachedStatement>) -> Option<String> {
+    /// Adds a freshly prepared statement; returns the names to close on the
+    /// server. When another task prepared the same text with the same
+    /// declared types meanwhile, the one already cached stays and the fresh
+    /// one is to be closed; a capacity lowered meanwhile evicts the oldest.
+    pub(crate) fn insert(&mut self, sql: &str, stmt: Arc<CachedStatement>) -> Vec<String> {
+        self.prepare_failed();
         let declared = &stmt.declared;
         if self
             .get(sql, declared.len(), |i| {
@@ -124,11 +147,11 @@ impl StatementCache {
             })
             .is_some()
         {
-            return Some(stmt.name.clone());
+            return vec![stmt.name.clone()];
         }
         self.order.push_back((sql.to_owned(), Arc::clone(&stmt)));
         self.map.entry(sql.to_owned()).or_default().push(stmt);
-        None
+        self.evict_to(self.capacity.saturating_sub(self.in_flight))
     }
 
     /// Forgets everything (after `DISCARD ALL` / `DEALLOCATE ALL`, or when
@@ -154,37 +177,65 @@ mod tests {
         })
     }
 
+    /// Prepares and caches `sql`; returns what was evicted to make room.
+    fn add(c: &mut StatementCache, sql: &str, declared: &[Oid]) -> Vec<String> {
+        let (name, evicted) = c.start_prepare().expect("room");
+        assert!(c.insert(sql, stmt(&name, declared)).is_empty());
+        evicted
+    }
+
     #[test]
     fn evicts_oldest_first_and_keys_on_declared_types() {
         let mut c = StatementCache::new(2);
-        c.insert("a", stmt("s1", &[]));
-        c.insert("b", stmt("s2", &[23]));
-        assert_eq!(c.make_room(), ["s1"]);
-        c.insert("c", stmt("s3", &[]));
+        add(&mut c, "a", &[]);
+        add(&mut c, "b", &[23]);
+        assert_eq!(add(&mut c, "c", &[]), ["pgwire_s1"]);
         assert!(c.get("a", 0, |_| 0).is_none());
         let name = |s: Option<Arc<CachedStatement>>| s.map(|s| s.name.clone());
-        assert_eq!(name(c.get("b", 1, |_| 23)).as_deref(), Some("s2"));
+        assert_eq!(name(c.get("b", 1, |_| 23)).as_deref(), Some("pgwire_s2"));
         assert!(
             c.get("b", 1, |_| 20).is_none(),
             "declared types are part of the key"
         );
         assert!(c.get("b", 2, |_| 23).is_none());
-        assert_eq!(c.make_room(), ["s2"]);
-        c.insert("b", stmt("s4", &[20]));
-        assert_eq!(name(c.get("b", 1, |_| 20)).as_deref(), Some("s4"));
-        assert_eq!(c.clear(), ["s3", "s4"]);
+        assert_eq!(add(&mut c, "b", &[20]), ["pgwire_s2"]);
+        assert_eq!(name(c.get("b", 1, |_| 20)).as_deref(), Some("pgwire_s4"));
+        assert_eq!(c.clear(), ["pgwire_s3", "pgwire_s4"]);
         assert!(c.get("b", 1, |_| 20).is_none());
-        c.insert("c", stmt("s5", &[]));
-        assert_eq!(c.set_capacity(0), ["s5"]);
+        add(&mut c, "c", &[]);
+        assert_eq!(c.set_capacity(0), ["pgwire_s5"]);
         assert!(!c.enabled());
     }
 
     #[test]
     fn a_twin_prepared_meanwhile_is_returned_for_closing() {
         let mut c = StatementCache::new(4);
-        assert_eq!(c.insert("q", stmt("s1", &[23])), None);
-        assert_eq!(c.insert("q", stmt("s2", &[23])).as_deref(), Some("s2"));
-        assert_eq!(c.insert("q", stmt("s3", &[20])), None);
-        assert_eq!(c.clear(), ["s1", "s3"]);
+        let (s1, _) = c.start_prepare().unwrap();
+        let (s2, _) = c.start_prepare().unwrap();
+        assert!(c.insert("q", stmt(&s1, &[23])).is_empty());
+        assert_eq!(c.insert("q", stmt(&s2, &[23])), [s2]);
+        add(&mut c, "q", &[20]);
+        assert_eq!(c.clear(), ["pgwire_s1", "pgwire_s3"]);
+    }
+
+    #[test]
+    fn preparations_in_flight_count_against_the_capacity() {
+        let mut c = StatementCache::new(2);
+        add(&mut c, "a", &[]);
+        let (s2, evicted) = c.start_prepare().unwrap();
+        assert!(evicted.is_empty());
+        // Two in flight would exceed the capacity with "a": it goes.
+        let (s3, evicted) = c.start_prepare().unwrap();
+        assert_eq!(evicted, ["pgwire_s1"]);
+        assert!(c.start_prepare().is_none(), "the capacity is all in flight");
+        c.prepare_failed();
+        assert!(c.insert("c", stmt(&s3, &[])).is_empty());
+        let (s4, _) = c.start_prepare().unwrap();
+        drop((s2, s4));
+        // Lowering the capacity while one is in flight evicts the cached one
+        // now, and keeps the late one within the capacity when it arrives.
+        assert_eq!(c.set_capacity(1), ["pgwire_s3"]);
+        assert!(c.insert("d", stmt("pgwire_s4", &[])).is_empty());
+        assert_eq!(c.len(), 1);
     }
 }

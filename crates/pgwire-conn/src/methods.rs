@@ -1,0 +1,124 @@
+//! The query methods, written once for [`Connection`](crate::Connection)
+//! and [`Transaction`](crate::Transaction): each type defines `via()`, the
+//! way its requests travel (outside any transaction, or through its
+//! reservation), and this macro adds the methods that send through it.
+//!
+//! The examples use `db`, which is `conn` itself for a connection and an
+//! open transaction for a transaction.
+
+macro_rules! query_methods {
+    ($setup:literal) => {
+        #[doc = "Sends `query` and returns the raw events of its answer, up to its"]
+        #[doc = "`ReadyForQuery`: `RowDescription`, `Row`, `CommandComplete`, and for"]
+        #[doc = "the extended protocol `ParseComplete`, `BindComplete` and the rest."]
+        #[doc = "Server errors are items ([`Event::Error`](crate::Event::Error)), not `Err`."]
+        #[doc = ""]
+        #[doc = "```no_run"]
+        #[doc = "# async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {"]
+        #[doc = $setup]
+        #[doc = "use futures_util::TryStreamExt;"]
+        #[doc = "let events: Vec<_> = db.lowlevel_query(\"select null\", ()).await?.try_collect().await?;"]
+        #[doc = "assert_eq!(events.len(), 3); // RowDescription, Row, CommandComplete"]
+        #[doc = "# Ok(()) }"]
+        #[doc = "```"]
+        pub async fn lowlevel_query<'q>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            params: impl $crate::Params + Sync,
+        ) -> $crate::Result<$crate::EventStream<'_, S>> {
+            self.via().lowlevel_query(query.into(), &params).await
+        }
+
+        #[doc = "Sends `query` and returns its rows as a stream read from the socket"]
+        #[doc = "as it is polled. [`RowStream::row_count`](crate::RowStream::row_count) drains the rest."]
+        #[doc = ""]
+        #[doc = "While the stream is not being polled it holds nothing: other tasks"]
+        #[doc = "send their queries meanwhile, and those sent before it are answered."]
+        #[doc = "Those sent after it are answered once it has been read (PostgreSQL"]
+        #[doc = "answers in order); a later request from the same task reads the rest"]
+        #[doc = "of it ahead into memory, up to the connection's read-ahead limit"]
+        #[doc = "([`Connection::set_read_ahead_limit`](crate::Connection::set_read_ahead_limit))."]
+        pub async fn query<'q>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            params: impl $crate::Params + Sync,
+        ) -> $crate::Result<$crate::RowStream<'_, S>> {
+            self.via().query(query.into(), &params).await
+        }
+
+        #[doc = "Runs `query` and returns all its rows (of every statement, for a"]
+        #[doc = "multi-statement string). The rows hold about their own size in"]
+        #[doc = "memory, however the server's bytes arrived."]
+        #[doc = ""]
+        #[doc = "```no_run"]
+        #[doc = "# async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {"]
+        #[doc = $setup]
+        #[doc = "let rows = db.fetch(\"select $1::int4 * 2\", (21,)).await?;"]
+        #[doc = "assert_eq!(rows[0].try_get::<i32>(0)?, 42);"]
+        #[doc = "# Ok(()) }"]
+        #[doc = "```"]
+        pub async fn fetch<'q>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            params: impl $crate::Params + Sync,
+        ) -> $crate::Result<Vec<$crate::Row>> {
+            self.via().fetch(query.into(), &params).await
+        }
+
+        #[doc = "Runs `query` and returns its first row, if any (the rest is read and"]
+        #[doc = "dropped, so the whole statement runs)."]
+        pub async fn fetch_one<'q>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            params: impl $crate::Params + Sync,
+        ) -> $crate::Result<Option<$crate::Row>> {
+            self.via().fetch_one(query.into(), &params).await
+        }
+
+        #[doc = "Runs `query` and returns the row count of its last statement (rows"]
+        #[doc = "inserted, updated, deleted or selected; 0 for commands without one)."]
+        pub async fn execute<'q>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            params: impl $crate::Params + Sync,
+        ) -> $crate::Result<u64> {
+            self.via().execute(query.into(), &params).await
+        }
+
+        #[doc = "Runs `sql` (one or more statements separated by `;`) over the simple"]
+        #[doc = "protocol and returns each statement's result, in order. The first"]
+        #[doc = "error ends the batch and is returned once the server is ready again."]
+        #[doc = ""]
+        #[doc = "The simple protocol has no parameters: never build `sql` from"]
+        #[doc = "untrusted input; use `fetch` with parameters instead."]
+        pub async fn simple_query(
+            &self,
+            sql: &str,
+        ) -> $crate::Result<Vec<$crate::StatementResult>> {
+            self.via().simple_query(sql).await
+        }
+
+        #[doc = "Prepares `sql` on the server as statement `name`, learning its"]
+        #[doc = "parameter types and columns. Use the returned info with `fetch`,"]
+        #[doc = "`query`, `execute` and the rest, with positional parameters. A name"]
+        #[doc = "already in use is a recoverable 42P05 error."]
+        pub async fn create_prepared_statement(
+            &self,
+            name: &str,
+            sql: &str,
+        ) -> $crate::Result<$crate::PreparedStatementInfo> {
+            self.via().create_prepared_statement(name, sql).await
+        }
+
+        #[doc = "Closes a prepared statement on the server. Closing one that does not"]
+        #[doc = "exist is not an error (as in PostgreSQL)."]
+        pub async fn close_prepared_statement(
+            &self,
+            statement: &$crate::PreparedStatementInfo,
+        ) -> $crate::Result<()> {
+            self.via().close_prepared_statement(statement).await
+        }
+    };
+}
+
+pub(crate) use query_methods;

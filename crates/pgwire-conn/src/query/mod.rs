@@ -1,0 +1,349 @@
+//! The query API, written once for every way of sending: through the bare
+//! connection (outside any transaction) or through a transaction's
+//! reservation ([`Via`]). `Connection` and `Transaction` expose these as
+//! their methods (see [`methods`](crate::methods)).
+
+mod queue;
+mod results;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::TryStreamExt;
+use pgwire_proto::message::frontend::Target;
+use pgwire_proto::{Event, Row, RowDescription, TransactionStatus};
+
+pub(crate) use queue::refuse_copy_in;
+use queue::Queued;
+use results::read_described;
+pub use results::StatementResult;
+pub(crate) use results::{collect_statements, expect_success};
+
+use crate::error::{Error, Result};
+use crate::params::Params;
+use crate::session::{current_waker, Answer, Session};
+use crate::statement::{PreparedStatementInfo, Query, Source};
+use crate::statements::{result_formats, Preparing};
+use crate::stream::{EventStream, RowStream};
+use crate::timeout::{Deadline, TimeoutOutcome};
+
+/// How requests are sent: outside any transaction (`reservation: None`),
+/// or through the transaction holding reservation `id`.
+pub(crate) struct Via<'c, S> {
+    pub(crate) session: &'c Session<S>,
+    pub(crate) reservation: Option<u64>,
+}
+
+impl<S> Clone for Via<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Via<'_, S> {}
+
+impl<S> std::fmt::Debug for Via<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Via")
+            .field("reservation", &self.reservation)
+            .finish()
+    }
+}
+
+/// Whether a query that failed with `error` may simply run again: a
+/// statement the cache prepared can fail with `cached plan must not change
+/// result type` when a table under it changed shape. Outside a transaction
+/// (as the request's own `ReadyForQuery` says) nothing ran, and the cache
+/// has let the statement go, so a second run prepares it afresh. In a
+/// transaction the error stands (the transaction is aborted), as it does
+/// for a lazy `query`.
+fn replannable(query: Query<'_>, error: &Error, status: Option<TransactionStatus>) -> bool {
+    matches!(query.source, Source::Sql(_))
+        && status == Some(TransactionStatus::Idle)
+        && matches!(error, Error::Database(e)
+            if e.sqlstate() == pgwire_proto::SqlState::FEATURE_NOT_SUPPORTED
+                && e.message.contains("cached plan must not change result type"))
+}
+
+impl<'c, S> Via<'c, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// The time limit of a call: the query's own, else the connection's
+    /// default; an error if one is set and no timer is available.
+    fn deadline(&self, timeout: Option<Duration>) -> Result<Option<Deadline>> {
+        let Some(after) = timeout.or_else(|| self.session.shared.status.default_timeout()) else {
+            return Ok(None);
+        };
+        match &self.session.hooks {
+            Some(hooks) => Ok(Some(Deadline::start(after, hooks))),
+            None => Err(Error::InvalidInput(
+                "a time limit needs a timer: this connection has no runtime hooks \
+                 (Connection::set_runtime_hooks)"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Queues and sends `query` (see [`queue`]), preparing it through the
+    /// statement cache first when it has no statement for it. Returns the
+    /// answer to read and the columns when known in advance.
+    pub(crate) async fn send_query(
+        &self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
+        portal: &str,
+        execute: Option<u32>,
+        cached: bool,
+        mut deadline: Option<Deadline>,
+    ) -> Result<(Answer<'c, S>, Option<Arc<RowDescription>>)> {
+        let session = self.session;
+        let waker = current_waker().await;
+        let mut misses = 0;
+        loop {
+            let (mut locked, fence) = session
+                .lock_for(self.reservation, &waker, deadline.as_mut())
+                .await?;
+            let first = locked.machine.next_request_id().0;
+            // Other tasks may evict a statement between its preparation and
+            // its use; after a second miss the unnamed statement does.
+            let mut cached = cached && misses < 2;
+            let (name, sql, declared) = loop {
+                match locked.queue_portal(query, params, portal, execute, cached)? {
+                    Queued::Sent(preset) => {
+                        let answer = session
+                            .answer(locked, first, &waker, None, deadline, fence)
+                            .await?;
+                        return Ok((answer, preset));
+                    }
+                    Queued::Preparing(preparing) => {
+                        let answer = session
+                            .answer(locked, first, &waker, Some(preparing), deadline, fence)
+                            .await?;
+                        return Ok((answer, None));
+                    }
+                    Queued::Miss { sql, declared } => {
+                        match locked.queue_prepare(&sql, &declared)? {
+                            Some(name) => break (name, sql.into_owned(), declared),
+                            // Preparations in flight fill the cache.
+                            None => cached = false,
+                        }
+                    }
+                }
+            };
+            misses += 1;
+            let preparing = Box::new(Preparing {
+                request: locked.machine.next_request_id().0.saturating_sub(1),
+                name,
+                sql,
+                declared,
+                param_types: Vec::new(),
+                description: None,
+                failed: false,
+                report_errors: true,
+            });
+            // Its answer caches the statement, whoever reads it; then the
+            // next round runs it from the cache.
+            let answer = session
+                .answer(locked, first, &waker, Some(preparing), deadline, fence)
+                .await?;
+            let mut events = EventStream::new(answer);
+            expect_success(&mut events).await?;
+            deadline = events.take_deadline();
+            if let Some(d) = deadline.as_mut() {
+                let passed = std::future::poll_fn(|cx| std::task::Poll::Ready(d.poll_passed(cx)));
+                if passed.await {
+                    return Err(Error::QueryTimeout {
+                        after: d.after,
+                        outcome: TimeoutOutcome::NotSent,
+                    });
+                }
+            }
+        }
+    }
+
+    /// See [`Connection::lowlevel_query`](crate::Connection::lowlevel_query).
+    pub(crate) async fn lowlevel_query(
+        &self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
+    ) -> Result<EventStream<'c, S>> {
+        // Uncached: the caller sees every message of one full cycle.
+        let deadline = self.deadline(query.timeout)?;
+        let (answer, _) = self
+            .send_query(query, params, "", Some(query.max_rows), false, deadline)
+            .await?;
+        Ok(EventStream::new(answer))
+    }
+
+    /// See [`Connection::query`](crate::Connection::query).
+    pub(crate) async fn query(
+        &self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
+    ) -> Result<RowStream<'c, S>> {
+        let deadline = self.deadline(query.timeout)?;
+        self.query_within(query, params, deadline).await
+    }
+
+    async fn query_within(
+        &self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
+        deadline: Option<Deadline>,
+    ) -> Result<RowStream<'c, S>> {
+        let (answer, _) = self
+            .send_query(query, params, "", Some(query.max_rows), true, deadline)
+            .await?;
+        Ok(RowStream::new(answer))
+    }
+
+    /// Runs `query` to its end, handing each row to `keep`; once more if
+    /// the statement must be planned afresh (see [`replannable`]). Returns
+    /// the row count of the last statement.
+    async fn run(
+        &self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
+        keep: &mut (dyn FnMut(Row) + Send),
+    ) -> Result<u64> {
+        let mut deadline = self.deadline(query.timeout)?;
+        let mut again = true;
+        loop {
+            let mut rows = self.query_within(query, params, deadline.take()).await?;
+            let drained = async {
+                while let Some(row) = rows.try_next().await? {
+                    keep(row);
+                }
+                rows.drain().await
+            }
+            .await;
+            match drained {
+                Err(e) if again && replannable(query, &e, rows.final_status()) => {
+                    again = false;
+                    deadline = rows.take_deadline();
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// See [`Connection::fetch`](crate::Connection::fetch).
+    pub(crate) async fn fetch(
+        &self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
+    ) -> Result<Vec<Row>> {
+        // A rerun happens only after a failure before the first row.
+        let mut rows = Vec::new();
+        self.run(query, params, &mut |row| rows.push(row)).await?;
+        pgwire_proto::compact_rows(&mut rows);
+        Ok(rows)
+    }
+
+    /// See [`Connection::fetch_one`](crate::Connection::fetch_one).
+    pub(crate) async fn fetch_one(
+        &self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
+    ) -> Result<Option<Row>> {
+        let mut first = None;
+        self.run(query, params, &mut |row| {
+            first.get_or_insert(row);
+        })
+        .await?;
+        Ok(first.map(|row| row.detach()))
+    }
+
+    /// See [`Connection::execute`](crate::Connection::execute).
+    pub(crate) async fn execute(
+        &self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
+    ) -> Result<u64> {
+        self.run(query, params, &mut drop).await
+    }
+
+    /// See [`Connection::simple_query`](crate::Connection::simple_query).
+    pub(crate) async fn simple_query(&self, sql: &str) -> Result<Vec<StatementResult>> {
+        let mut results =
+            collect_statements(self.lowlevel_query(Query::new(sql), &()).await?).await?;
+        for result in &mut results {
+            pgwire_proto::compact_rows(&mut result.rows);
+        }
+        Ok(results)
+    }
+
+    /// Runs transaction-control SQL (BEGIN, COMMIT, SAVEPOINT, ...) over the
+    /// simple protocol, with no time limit, once `locked` let it through;
+    /// `queued` runs right after it is queued (under the lock).
+    pub(crate) async fn control(
+        &self,
+        sql: &str,
+        queued: impl FnOnce(&crate::session::Book, &std::task::Waker),
+    ) -> Result<Vec<StatementResult>> {
+        let session = self.session;
+        let waker = current_waker().await;
+        let (mut locked, fence) = session.lock_for(self.reservation, &waker, None).await?;
+        let first = locked.machine.next_request_id().0;
+        locked.machine.simple_query(sql)?;
+        queued(&session.shared.book, &waker);
+        let answer = session
+            .answer(locked, first, &waker, None, None, fence)
+            .await?;
+        collect_statements(EventStream::new(answer)).await
+    }
+
+    /// See [`Connection::create_prepared_statement`](crate::Connection::create_prepared_statement).
+    pub(crate) async fn create_prepared_statement(
+        &self,
+        name: &str,
+        sql: &str,
+    ) -> Result<PreparedStatementInfo> {
+        refuse_copy_in(sql)?;
+        let session = self.session;
+        let waker = current_waker().await;
+        let (mut locked, fence) = session.lock_for(self.reservation, &waker, None).await?;
+        let first = locked.machine.next_request_id().0;
+        locked.machine.prepare(name, sql, &[])?;
+        let answer = session
+            .answer(locked, first, &waker, None, None, fence)
+            .await?;
+        let (parameter_types, row_description) = read_described(EventStream::new(answer)).await?;
+        let result_formats = result_formats(row_description.as_deref());
+        let bound_description = row_description
+            .as_ref()
+            .map(|d| Arc::new(d.with_formats(&result_formats)));
+        Ok(PreparedStatementInfo {
+            name: name.to_owned(),
+            sql: sql.to_owned(),
+            parameter_types,
+            row_description,
+            result_formats,
+            bound_description,
+        })
+    }
+
+    /// See [`Connection::close_prepared_statement`](crate::Connection::close_prepared_statement).
+    pub(crate) async fn close_prepared_statement(
+        &self,
+        statement: &PreparedStatementInfo,
+    ) -> Result<()> {
+        let session = self.session;
+        let waker = current_waker().await;
+        let (mut locked, fence) = session.lock_for(self.reservation, &waker, None).await?;
+        let first = locked.machine.next_request_id().0;
+        locked.machine.close(Target::Statement, &statement.name)?;
+        let answer = session
+            .answer(locked, first, &waker, None, None, fence)
+            .await?;
+        let mut events = EventStream::new(answer);
+        while let Some(event) = events.try_next().await? {
+            if let Event::Error(e) = event {
+                return Err(Error::Database(e));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,279 @@
+//! Turning a query and its parameters into queued protocol messages, under
+//! the connection's lock. Every check that can fail on the client happens
+//! before a byte of the request is queued.
+//!
+//! A single statement goes over the extended protocol, as one
+//! `Bind`/`Execute`/`Sync` of a statement the connection prepared on first
+//! use (with results in binary wherever a codec exists), in a single write.
+//! A statement that returns no rows (`INSERT` without `RETURNING`, DDL,
+//! `SET`, ...) is prepared in the same write as its first run, which uses
+//! the unnamed statement: one round trip. One that may return rows is
+//! described first (one more round trip, once), so that its rows come in
+//! binary from the first run on. Text holding several statements goes over
+//! the simple protocol (one `Query` message, results in text), as does
+//! everything when the statement cache is disabled and there are no
+//! parameters.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use pgwire_proto::params::{
+    check_positional, copies_from_stdin, has_several_statements, may_return_rows, rewrite_named,
+};
+use pgwire_proto::types::Encoded;
+use pgwire_proto::{machine::Bind, Format, Oid, RowDescription};
+
+use crate::error::{Error, Result};
+use crate::params::Params;
+use crate::session::owed::Owed;
+use crate::session::Inner;
+use crate::statement::{Query, Source};
+use crate::statements::Preparing;
+
+/// Encodes the parameter `given` of `params` for server type `ty`.
+fn encode(
+    params: &(dyn Params + Sync),
+    given: usize,
+    ty: Oid,
+    buf: &mut bytes::BytesMut,
+) -> std::result::Result<Option<Format>, pgwire_proto::Error> {
+    let value = params.value(given).ok_or_else(|| {
+        pgwire_proto::Error::InvalidInput(format!("no value for parameter ${}", given + 1))
+    })?;
+    match value.to_sql(ty, buf) {
+        Ok(Encoded::Null) => Ok(None),
+        Ok(Encoded::Text) => Ok(Some(Format::Text)),
+        Ok(Encoded::Binary) => Ok(Some(Format::Binary)),
+        Err(source) => Err(pgwire_proto::Error::Encode {
+            index: given,
+            source,
+        }),
+    }
+}
+
+fn natural_type(params: &(dyn Params + Sync), given: usize) -> Oid {
+    params.value(given).map_or(0, |v| v.natural_type())
+}
+
+fn bind<F>(
+    param_count: usize,
+    encode: F,
+    result_formats: &[Format],
+    max_rows: Option<u32>,
+) -> Bind<'_, F> {
+    Bind {
+        param_count,
+        encode,
+        result_formats,
+        max_rows,
+    }
+}
+
+/// What queuing a query came to.
+pub(crate) enum Queued<'q> {
+    /// The request is queued; with the columns when they were known in
+    /// advance (then no `RowDescription` arrives).
+    Sent(Option<Arc<RowDescription>>),
+    /// The statement cache had no statement for this SQL: it is being
+    /// prepared in the same write as the query, which runs on the unnamed
+    /// statement with text results; the answer caches the prepared one.
+    Preparing(Box<Preparing>),
+    /// The statement cache has no statement for this SQL and these
+    /// declared types yet: prepare it first (nothing was queued).
+    Miss {
+        sql: Cow<'q, str>,
+        declared: Vec<Oid>,
+    },
+}
+
+/// `COPY ... FROM STDIN` would make the server read the next messages on
+/// the connection (other tasks' pipelined requests among them) as COPY
+/// data; without a COPY API it is refused before anything is sent.
+pub(crate) fn refuse_copy_in(sql: &str) -> Result<()> {
+    if copies_from_stdin(sql) {
+        return Err(Error::InvalidInput(
+            "COPY ... FROM STDIN is not supported (no COPY API yet); nothing was sent".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl<S> Inner<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Queues `query` bound to `portal`; with `execute` of `None` the portal
+    /// is only bound and described. `cached`: through the statement cache
+    /// (else the unnamed statement, as one Parse/Bind/Describe/Execute).
+    pub(crate) fn queue_portal<'q>(
+        &mut self,
+        query: Query<'q>,
+        params: &(dyn Params + Sync),
+        portal: &str,
+        execute: Option<u32>,
+        cached: bool,
+    ) -> Result<Queued<'q>> {
+        let unbounded = portal.is_empty() && execute == Some(0);
+        if let Source::Sql(sql) = query.source {
+            refuse_copy_in(sql)?;
+        }
+        match query.source {
+            // Several statements in one text only go over the simple
+            // protocol; so do parameterless statements when they are not to
+            // be prepared (`lowlevel_query`, a disabled cache).
+            Source::Sql(sql)
+                if unbounded
+                    && params.count() == 0
+                    && !params.is_named()
+                    && (!cached || !self.cache.enabled() || has_several_statements(sql)) =>
+            {
+                self.machine.simple_query(sql)?;
+                Ok(Queued::Sent(None))
+            }
+            Source::Sql(sql) if params.is_named() => {
+                let named = rewrite_named(sql)?;
+                let count = params.count();
+                let order = named.order((0..count).map(|i| params.name(i).unwrap_or("")))?;
+                let given = |i: usize| order.get(i).copied().unwrap_or(usize::MAX);
+                let queued = self.queue_sql(
+                    &named.sql,
+                    params,
+                    order.len(),
+                    &given,
+                    portal,
+                    execute,
+                    cached,
+                )?;
+                Ok(match queued {
+                    Queued::Sent(preset) => Queued::Sent(preset),
+                    Queued::Preparing(p) => Queued::Preparing(p),
+                    Queued::Miss { declared, .. } => Queued::Miss {
+                        sql: Cow::Owned(named.sql),
+                        declared,
+                    },
+                })
+            }
+            Source::Sql(sql) => {
+                self.queue_sql(sql, params, params.count(), &|i| i, portal, execute, cached)
+            }
+            Source::Prepared(info) => {
+                if params.is_named() {
+                    return Err(Error::InvalidInput(
+                        "prepared statements take positional parameters".into(),
+                    ));
+                }
+                let count = params.count();
+                let expected = info.parameter_types.len();
+                if count != expected {
+                    return Err(Error::Params(
+                        pgwire_proto::params::ParamError::PositionalCount {
+                            expected,
+                            given: count,
+                        },
+                    ));
+                }
+                let formats = &info.result_formats;
+                let description = info.bound_description.clone();
+                let types = &info.parameter_types;
+                let encode = |i: usize, buf: &mut bytes::BytesMut| {
+                    encode(params, i, types.get(i).copied().unwrap_or(0), buf)
+                };
+                self.machine.bind_execute(
+                    &info.name,
+                    portal,
+                    bind(count, encode, formats, execute),
+                    description.clone(),
+                )?;
+                Ok(Queued::Sent(description))
+            }
+        }
+    }
+
+    /// The extended-protocol path for SQL text with `count` placeholders;
+    /// placeholder `i` takes the caller's value `given(i)`.
+    #[allow(clippy::too_many_arguments)]
+    fn queue_sql<'q>(
+        &mut self,
+        sql: &'q str,
+        params: &(dyn Params + Sync),
+        count: usize,
+        given: &(dyn Fn(usize) -> usize + Sync),
+        portal: &str,
+        execute: Option<u32>,
+        cached: bool,
+    ) -> Result<Queued<'q>> {
+        let natural = |i: usize| natural_type(params, given(i));
+        if cached && self.cache.enabled() {
+            if let Some(stmt) = self.cache.get(sql, count, natural) {
+                if stmt.param_types.len() != count {
+                    return Err(Error::Params(
+                        pgwire_proto::params::ParamError::PositionalCount {
+                            expected: stmt.param_types.len(),
+                            given: count,
+                        },
+                    ));
+                }
+                let types = &stmt.param_types;
+                let encode = |i: usize, buf: &mut bytes::BytesMut| {
+                    encode(params, given(i), types.get(i).copied().unwrap_or(0), buf)
+                };
+                self.machine.bind_execute(
+                    &stmt.name,
+                    portal,
+                    bind(count, encode, &stmt.result_formats, execute),
+                    stmt.description.clone(),
+                )?;
+                return Ok(Queued::Sent(stmt.description.clone()));
+            }
+        }
+        // Only on a miss: on a hit the server has told us the count.
+        check_positional(sql, count)?;
+        let declared: Vec<Oid> = (0..count).map(natural).collect();
+        let unnamed = |inner: &mut Self| -> Result<Queued<'q>> {
+            let encode = |i: usize, buf: &mut bytes::BytesMut| {
+                encode(params, given(i), declared.get(i).copied().unwrap_or(0), buf)
+            };
+            inner
+                .machine
+                .query(sql, &declared, portal, bind(count, encode, &[], execute))?;
+            Ok(Queued::Sent(None))
+        };
+        if !(cached && self.cache.enabled()) {
+            return unnamed(self);
+        }
+        if declared.contains(&0) || may_return_rows(sql) {
+            // Prepare first, then run: the server must tell us a parameter's
+            // type before we can encode it, and the columns before we can
+            // ask for them in binary (so that a statement's rows come in the
+            // same format every time).
+            return Ok(Queued::Miss {
+                sql: Cow::Borrowed(sql),
+                declared,
+            });
+        }
+        // No rows, every type known: prepare the statement for next time and
+        // run this once on the unnamed statement, in one write.
+        let Some(name) = self.queue_prepare(sql, &declared)? else {
+            return unnamed(self);
+        };
+        let request = self.machine.next_request_id().0.saturating_sub(1);
+        if let Err(e) = unnamed(self) {
+            // The Parse went out alone: it still answers, and closing the
+            // name frees it.
+            self.cache.prepare_failed();
+            self.shared.book.owe(Owed::CloseStatement(name));
+            return Err(e);
+        }
+        Ok(Queued::Preparing(Box::new(Preparing {
+            request,
+            name,
+            sql: sql.to_owned(),
+            declared,
+            param_types: Vec::new(),
+            description: None,
+            failed: false,
+            report_errors: false,
+        })))
+    }
+}

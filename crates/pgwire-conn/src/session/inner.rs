@@ -1,0 +1,310 @@
+//! What the connection's lock guards: the protocol machine, the stream, the
+//! statement cache, and answers read ahead for their owners; and the pump
+//! that moves bytes between machine and stream.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use pgwire_proto::{Event, Machine, TransactionStatus};
+
+use crate::error::{Error, Result};
+use crate::session::owed::Owed;
+use crate::session::Shared;
+use crate::statements::StatementCache;
+
+/// Answers read from the socket on an idle owner's behalf, in order.
+#[derive(Debug, Default)]
+struct Ahead {
+    events: VecDeque<Event>,
+    /// The owner's last `ReadyForQuery` was read, with this status.
+    finished: Option<TransactionStatus>,
+}
+
+/// What [`Inner::take_ahead`] found for an owner.
+#[derive(Debug)]
+pub(crate) enum AheadItem {
+    Event(Event),
+    /// Every answer was read; the last `ReadyForQuery` carried this status.
+    Finished(TransactionStatus),
+}
+
+pub(crate) struct Inner<S> {
+    pub(crate) machine: Machine,
+    stream: S,
+    /// Why the connection died, once it has.
+    dead: Option<String>,
+    closed: bool,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) cache: StatementCache,
+    ahead: BTreeMap<u64, Ahead>,
+    /// The approximate size of the events in `ahead`.
+    ahead_bytes: usize,
+    /// A write or flush returned `Pending`: some task waits for the socket
+    /// to take more, and a write from elsewhere would take its wake-up.
+    write_blocked: bool,
+}
+
+/// The size charged to the read-ahead budget for one event.
+fn event_size(event: &Event) -> usize {
+    const OVERHEAD: usize = 64;
+    match event {
+        Event::Row(row) => {
+            OVERHEAD
+                + row
+                    .values()
+                    .map(|v| 4 + v.map_or(0, <[u8]>::len))
+                    .sum::<usize>()
+        }
+        Event::CopyData(data) => OVERHEAD + data.len(),
+        _ => OVERHEAD,
+    }
+}
+
+impl<S> Inner<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    pub(crate) fn new(machine: Machine, stream: S, shared: Arc<Shared>) -> Self {
+        Inner {
+            machine,
+            stream,
+            dead: None,
+            closed: false,
+            shared,
+            cache: StatementCache::default(),
+            ahead: BTreeMap::new(),
+            ahead_bytes: 0,
+            write_blocked: false,
+        }
+    }
+
+    pub(crate) fn check_usable(&self) -> Result<()> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        match &self.dead {
+            Some(cause) => Err(Error::Dead(cause.clone())),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.is_some()
+    }
+
+    /// Marks the connection closed and wakes every waiting task.
+    pub(crate) fn set_closed(&mut self) {
+        self.closed = true;
+        self.shared.status.set_closed();
+        self.shared.book.wake_all();
+    }
+
+    /// Records an unrecoverable error as the cause of death, and wakes
+    /// every task waiting for its answers so that each learns of it.
+    pub(crate) fn fail(&mut self, error: Error) -> Error {
+        if !error.is_recoverable() && self.dead.is_none() {
+            self.dead = Some(error.to_string());
+            self.shared.status.set_dead();
+            self.shared.book.wake_all();
+        }
+        error
+    }
+
+    /// Whether a write may be tried from a context that cannot wait
+    /// (`Drop`): nobody else waits for the socket to take bytes.
+    pub(crate) fn write_blocked(&self) -> bool {
+        self.write_blocked
+    }
+
+    /// Writes all queued output and flushes the stream. Bytes leave the
+    /// machine's buffer only once the stream accepted them, so dropping the
+    /// caller at `Pending` loses nothing. While a cancel request is on its
+    /// way (the fence is up) nothing is written: the canceller sends it all
+    /// afterwards.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if self.shared.book.fenced() {
+            return Poll::Ready(Ok(()));
+        }
+        while self.machine.has_output() {
+            match Pin::new(&mut self.stream).poll_write(cx, self.machine.output()) {
+                Poll::Pending => {
+                    self.write_blocked = true;
+                    return Poll::Pending;
+                }
+                Poll::Ready(Ok(0)) => {
+                    let e =
+                        io::Error::new(io::ErrorKind::WriteZero, "the stream accepted no bytes");
+                    return Poll::Ready(Err(self.fail(Error::Io(e))));
+                }
+                Poll::Ready(Ok(n)) => self.machine.consume_output(n),
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.fail(Error::Io(e)))),
+            }
+        }
+        match Pin::new(&mut self.stream).poll_flush(cx) {
+            Poll::Pending => {
+                self.write_blocked = true;
+                Poll::Pending
+            }
+            Poll::Ready(Ok(())) => {
+                self.write_blocked = false;
+                self.shared.book.flushed();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail(Error::Io(e)))),
+        }
+    }
+
+    /// Async form of [`poll_flush`](Self::poll_flush).
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        self.shared.status.sync_from(&self.machine);
+        std::future::poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    /// The next protocol event, reading from the stream as needed. Side
+    /// effects every caller wants (status snapshot, notices, notifications)
+    /// happen here.
+    pub(crate) fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event>> {
+        loop {
+            match self.machine.next_event() {
+                Ok(Some(event)) => return Poll::Ready(self.observe(event)),
+                Ok(None) => {
+                    // Requests and answers (authentication, CopyFail) queued
+                    // must reach the server before we wait for it. A write
+                    // the socket cannot take now must not stop us reading:
+                    // the server may be waiting for us to read before it
+                    // reads on.
+                    if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
+                        return Poll::Ready(Err(e));
+                    }
+                    if let Err(e) = ready!(self.poll_fill(cx)) {
+                        return Poll::Ready(Err(e));
+                    }
+                }
+                Err(e) => return Poll::Ready(Err(self.fail(e.into()))),
+            }
+        }
+    }
+
+    /// Async form of [`poll_next_event`](Self::poll_next_event).
+    pub(crate) async fn next_event(&mut self) -> Result<Event> {
+        std::future::poll_fn(|cx| self.poll_next_event(cx)).await
+    }
+
+    fn observe(&mut self, event: Event) -> Result<Event> {
+        let status = &self.shared.status;
+        match &event {
+            Event::ReadyForQuery(_) => status.sync_from(&self.machine),
+            Event::ParameterStatus { .. } => status.sync_parameters(&self.machine),
+            Event::Notice(n) => status.notice(n),
+            Event::Notification(n) => status.push_notification(n.clone()),
+            Event::Error(e) if !e.is_recoverable() => {
+                return Err(self.fail(Error::Database(e.clone())));
+            }
+            // The server lost (or can no longer use) a cached statement:
+            // prepare afresh next time rather than fail forever. Closing
+            // the old names frees any the server still has (closing one it
+            // does not have is not an error).
+            Event::Error(e)
+                if e.sqlstate().code() == "26000"
+                    || (e.sqlstate() == pgwire_proto::SqlState::FEATURE_NOT_SUPPORTED
+                        && e.message.contains("cached plan")) =>
+            {
+                for name in self.cache.clear() {
+                    self.shared.book.owe(Owed::CloseStatement(name));
+                }
+            }
+            // The server already dropped every statement.
+            Event::CommandComplete(c) if matches!(c.tag(), "DISCARD ALL" | "DEALLOCATE ALL") => {
+                self.cache.clear();
+            }
+            _ => {}
+        }
+        Ok(event)
+    }
+
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        match Pin::new(&mut self.stream).poll_read(cx, self.machine.receive_buffer()) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(0)) => {
+                self.machine.receive_eof();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Ok(n)) => {
+                self.machine.commit_received(n);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => Poll::Ready(Ok(())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.fail(Error::Io(e)))),
+        }
+    }
+
+    /// Closes the stream (after `Terminate` was flushed).
+    pub(crate) async fn close_stream(&mut self) -> Result<()> {
+        use futures_util::AsyncWriteExt;
+        self.stream.close().await.or_else(|e| match e.kind() {
+            // The server may hang up first after Terminate.
+            io::ErrorKind::NotConnected | io::ErrorKind::BrokenPipe => Ok(()),
+            _ => Err(Error::Io(e)),
+        })
+    }
+
+    // ---- answers read ahead ----------------------------------------------
+
+    /// True if answers were read ahead for anyone (cheap).
+    pub(crate) fn has_ahead(&self) -> bool {
+        !self.ahead.is_empty()
+    }
+
+    /// Stores an answer of `owner`'s read on its behalf; returns the total
+    /// size of what is stored for everyone.
+    pub(crate) fn push_ahead(&mut self, owner: u64, event: Event) -> usize {
+        self.ahead_bytes += event_size(&event);
+        self.ahead.entry(owner).or_default().events.push_back(event);
+        self.ahead_bytes
+    }
+
+    /// Records that `owner`'s last answer was read on its behalf.
+    pub(crate) fn finish_ahead(&mut self, owner: u64, status: TransactionStatus) {
+        self.ahead.entry(owner).or_default().finished = Some(status);
+    }
+
+    /// The next answer read ahead for `owner`, if any.
+    pub(crate) fn take_ahead(&mut self, owner: u64) -> Option<AheadItem> {
+        let ahead = self.ahead.get_mut(&owner)?;
+        if let Some(event) = ahead.events.pop_front() {
+            self.ahead_bytes = self.ahead_bytes.saturating_sub(event_size(&event));
+            return Some(AheadItem::Event(event));
+        }
+        let finished = ahead.finished;
+        if finished.is_some() || ahead.events.is_empty() {
+            self.ahead.remove(&owner);
+        }
+        finished.map(AheadItem::Finished)
+    }
+
+    /// Frees what was read ahead for `owner` (gone).
+    pub(crate) fn discard_ahead(&mut self, owner: u64) {
+        if let Some(ahead) = self.ahead.remove(&owner) {
+            let freed: usize = ahead.events.iter().map(event_size).sum();
+            self.ahead_bytes = self.ahead_bytes.saturating_sub(freed);
+        }
+    }
+
+    /// Memory held by this connection's buffers, for accounting.
+    pub(crate) fn memory(&self) -> (usize, usize, usize) {
+        (
+            self.machine.send_capacity(),
+            self.machine.receive_capacity(),
+            self.ahead_bytes,
+        )
+    }
+}

@@ -1,0 +1,262 @@
+//! The session core: one protocol machine and one stream behind an async
+//! lock, and the ledger that lets many tasks share them. It knows nothing
+//! of the query API; queries, transactions and portals sit on top of it.
+//!
+//! Every piece of protocol state lives in the machine, its buffers and the
+//! ledger, never in a future's locals. A task queues its whole request under
+//! the lock and sends it; it then reads its answers when their turn comes
+//! ([`Answer`]), letting go of the lock whenever it returns, so the requests
+//! of tasks sharing a connection are pipelined. A future dropped at any
+//! await point leaves unsent bytes in the machine's output and unread
+//! answers on the socket; whoever reads next flushes the former and
+//! discards the latter. A transaction reserves the session: requests from
+//! anyone else wait at the gate ([`Book::gate`]) until it ends.
+
+mod answer;
+mod book;
+mod cancel;
+mod inner;
+mod locked;
+pub(crate) mod owed;
+
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+
+use async_lock::Mutex;
+use futures_io::{AsyncRead, AsyncWrite};
+use pgwire_proto::{BackendKey, Event, Machine, StartupConfig};
+
+pub(crate) use answer::{is_cancellation, Answer};
+pub(crate) use book::{Book, Gate, Turn};
+pub(crate) use cancel::Fence;
+pub(crate) use inner::Inner;
+pub(crate) use locked::Locked;
+
+use crate::error::{Error, Result};
+use crate::statements::Preparing;
+use crate::status::Status;
+use crate::timeout::{before_deadline, Deadline, RuntimeHooks, TimeoutOutcome};
+
+/// What the lock holder and lock-free callers (`Drop`, status getters)
+/// share.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) book: Book,
+    pub(crate) status: Status,
+}
+
+/// The server a connection was opened to, and with which TLS settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    pub(crate) host: crate::options::HostSpec,
+    pub(crate) tls: Option<crate::negotiate::TlsPlan>,
+}
+
+pub(crate) struct Session<S> {
+    inner: Mutex<Inner<S>>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) hooks: Option<Arc<dyn RuntimeHooks>>,
+    /// Where the session was opened and how, for cancel requests.
+    pub(crate) origin: Option<Origin>,
+    /// The session's cancellation key (fixed at startup).
+    pub(crate) key: Option<BackendKey>,
+}
+
+/// The task polling the caller, for the ledger.
+pub(crate) async fn current_waker() -> Waker {
+    std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await
+}
+
+impl<S> Session<S> {
+    /// A cancel request for this session, when one can be sent.
+    pub(crate) fn cancel_token(&self) -> Option<crate::CancelToken> {
+        let origin = self.origin.as_ref()?;
+        Some(crate::CancelToken {
+            key: self.key?,
+            host: origin.host.clone(),
+            tls: origin.tls.clone(),
+        })
+    }
+
+    fn can_cancel(&self) -> bool {
+        self.hooks.is_some() && self.origin.is_some() && self.key.is_some()
+    }
+}
+
+impl<S> Session<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Runs startup with a machine that may already have negotiated TLS.
+    pub(crate) async fn start(machine: Machine, stream: S, config: &StartupConfig) -> Result<Self> {
+        let shared = Arc::new(Shared::default());
+        let mut inner = Inner::new(machine, stream, Arc::clone(&shared));
+        inner.machine.start(config)?;
+        loop {
+            match inner.next_event().await? {
+                Event::ReadyForQuery(_) => break,
+                Event::Error(e) => return Err(inner.fail(Error::Database(e))),
+                _ => {}
+            }
+        }
+        shared.status.sync_from(&inner.machine);
+        let key = inner.machine.backend_key();
+        Ok(Session {
+            inner: Mutex::new(inner),
+            shared,
+            hooks: None,
+            origin: None,
+            key,
+        })
+    }
+
+    pub(crate) fn try_lock(&self) -> Option<Locked<'_, S>> {
+        self.inner.try_lock().map(Locked::new)
+    }
+
+    pub(crate) fn lock_raw(&self) -> async_lock::futures::Lock<'_, Inner<S>> {
+        self.inner.lock()
+    }
+
+    /// The lock, whatever reserves the session (for `close`).
+    pub(crate) async fn lock(&self) -> Locked<'_, S> {
+        Locked::new(self.inner.lock().await)
+    }
+
+    /// Takes the lock to queue a request sent through reservation `via`
+    /// (`None`: outside any transaction) by the task of `waker`, once the
+    /// gate lets it: while another task's transaction holds the session,
+    /// this waits for it to end. With the deadline passed first, nothing is
+    /// queued.
+    ///
+    /// When abandoned queries run ahead and a cancel may safely end them,
+    /// raises a fence (returned) so that our request waits unsent.
+    pub(crate) async fn lock_for(
+        &self,
+        via: Option<u64>,
+        waker: &Waker,
+        mut deadline: Option<&mut Deadline>,
+    ) -> Result<(Locked<'_, S>, Option<Fence>)> {
+        loop {
+            let locking = self.inner.lock();
+            let Some(guard) = before_deadline(deadline.as_deref_mut(), locking).await else {
+                return Err(not_sent(deadline.as_deref()));
+            };
+            guard.check_usable()?;
+            match self.shared.book.gate(via, waker) {
+                Gate::Pass => {
+                    let fence = self.fence_for_ahead(&guard);
+                    return Ok((Locked::for_request(guard), fence));
+                }
+                Gate::OwnTransaction => {
+                    drop(Locked::new(guard));
+                    return Err(Error::WouldDeadlock(
+                        "this task holds a transaction open on this connection, which serves nobody \
+                         else until it ends: send the query through the Transaction (`tx.execute(..)`), \
+                         or use another connection"
+                            .into(),
+                    ));
+                }
+                Gate::Wait => {
+                    // Owed work still goes out (it comes before anything).
+                    drop(Locked::new(guard));
+                    let book = &self.shared.book;
+                    let waited = std::future::poll_fn(|cx| match book.gate(via, cx.waker()) {
+                        Gate::Wait => Poll::Pending,
+                        _ => Poll::Ready(()),
+                    });
+                    if before_deadline(deadline.as_deref_mut(), waited)
+                        .await
+                        .is_none()
+                    {
+                        return Err(not_sent(deadline.as_deref()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A fence for our request when every request already sent is an
+    /// abandoned query, one of which asked to be cancelled.
+    fn fence_for_ahead(&self, inner: &Inner<S>) -> Option<Fence> {
+        if !self.can_cancel() || inner.machine.has_output() {
+            return None;
+        }
+        let head = inner.machine.current_request()?.0;
+        let end = inner.machine.next_request_id().0;
+        let book = &self.shared.book;
+        if !book.only_unwanted(head, end, None, true) {
+            return None;
+        }
+        Fence::raise(&self.shared, end)
+    }
+
+    /// Sends the requests queued under `locked` since `first` and returns
+    /// the handle that reads their answers in turn. `preparing`: a statement
+    /// the first of them prepare, cached once described. A write the socket
+    /// cannot take whole now is finished by whichever task reads next. With
+    /// a fence, first drains or cancels the abandoned queries ahead.
+    pub(crate) async fn answer<'c>(
+        &'c self,
+        mut locked: Locked<'c, S>,
+        first: u64,
+        waker: &Waker,
+        preparing: Option<Box<Preparing>>,
+        deadline: Option<Deadline>,
+        fence: Option<Fence>,
+    ) -> Result<Answer<'c, S>> {
+        let end = locked.machine.next_request_id().0;
+        if end <= first {
+            return Ok(Answer::empty(self, deadline));
+        }
+        let through = preparing.as_ref().map(|p| p.request);
+        self.shared.book.register(first, end - 1, waker, preparing);
+        self.shared.status.sync_from(&locked.machine);
+        let mut answer = Answer::new(self, first, end - 1, through, deadline, fence);
+        if answer.has_ahead_cancel() {
+            drop(locked);
+            std::future::poll_fn(|cx| answer.poll_clear_ahead(cx)).await?;
+            return Ok(answer);
+        }
+        // With another task reading ahead of us, that task sends what we
+        // queued (with what others queue meanwhile), as a connection task
+        // would: one write and one server wake-up for many requests.
+        if self.shared.book.delegate_flush(first) {
+            return Ok(answer);
+        }
+        let flushed = std::future::poll_fn(|cx| Poll::Ready(locked.poll_flush(cx))).await;
+        match flushed {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Err(e),
+            // The task reading now (if not us) must flush the rest: the
+            // socket may wake only the last task that polled it.
+            Poll::Pending => self.shared.book.wake_head(),
+        }
+        Ok(answer)
+    }
+
+    /// Sends `Terminate` and closes the stream; later calls fail with
+    /// [`Error::Closed`]. Closing twice is fine.
+    pub(crate) async fn close(&self) -> Result<()> {
+        let mut inner = self.lock().await;
+        if inner.is_closed() {
+            return Ok(());
+        }
+        // Tasks waiting for their answers must learn of it now.
+        inner.set_closed();
+        if inner.is_dead() {
+            return Ok(());
+        }
+        if inner.machine.terminate().is_ok() {
+            inner.flush().await?;
+        }
+        inner.close_stream().await
+    }
+}
+
+fn not_sent(deadline: Option<&Deadline>) -> Error {
+    Error::QueryTimeout {
+        after: deadline.map_or_else(Default::default, |d| d.after),
+        outcome: TimeoutOutcome::NotSent,
+    }
+}

@@ -1,0 +1,112 @@
+//! A statement being prepared for the cache: its answer may be read by the
+//! task that asked for it or, if that task's future was dropped, by whoever
+//! reads next. Either way the statement is cached once described, so no
+//! prepared statement is ever left on the server unknown to the cache.
+
+use std::sync::Arc;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use pgwire_proto::message::frontend::Target;
+use pgwire_proto::{Format, Oid, RowDescription};
+
+use crate::error::Result;
+use crate::session::owed::Owed;
+use crate::session::Inner;
+use crate::statements::CachedStatement;
+
+/// Whether results of type `oid` are fetched in binary: every built-in type
+/// with a binary decoder in `pgwire_proto::types`.
+fn binary_result(oid: Oid) -> bool {
+    pgwire_proto::types::has_binary_decoder(oid)
+}
+
+/// The result formats to ask for: binary where a codec exists.
+pub(crate) fn result_formats(description: Option<&RowDescription>) -> Vec<Format> {
+    description.map_or_else(Vec::new, |d| {
+        d.fields()
+            .iter()
+            .map(|f| {
+                if binary_result(f.type_oid) {
+                    Format::Binary
+                } else {
+                    Format::Text
+                }
+            })
+            .collect()
+    })
+}
+
+/// What the answer to a statement's Parse/Describe must catch to cache it.
+#[derive(Debug)]
+pub(crate) struct Preparing {
+    /// The request (Parse/Describe/Sync) preparing it.
+    pub(crate) request: u64,
+    pub(crate) name: String,
+    pub(crate) sql: String,
+    pub(crate) declared: Vec<Oid>,
+    pub(crate) param_types: Vec<Oid>,
+    pub(crate) description: Option<Arc<RowDescription>>,
+    pub(crate) failed: bool,
+    /// The preparation's errors go to the caller (prepared alone), rather
+    /// than being left to the run that follows it in the same write (which
+    /// fails the same way).
+    pub(crate) report_errors: bool,
+}
+
+impl Preparing {
+    /// The cache entry, unless preparing failed.
+    fn into_cached(self) -> Option<(String, Arc<CachedStatement>)> {
+        if self.failed {
+            return None;
+        }
+        let result_formats = result_formats(self.description.as_deref());
+        let stmt = CachedStatement {
+            name: self.name,
+            declared: self.declared,
+            param_types: self.param_types,
+            description: self
+                .description
+                .map(|d| Arc::new(d.with_formats(&result_formats))),
+            result_formats,
+        };
+        Some((self.sql, Arc::new(stmt)))
+    }
+}
+
+impl<S> Inner<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Queues the Parse/Describe of `sql` as a new cached statement, after
+    /// closing the statements evicted to make room; returns its name, or
+    /// `None` when statements being prepared fill the cache (then run the
+    /// query on the unnamed statement).
+    pub(crate) fn queue_prepare(&mut self, sql: &str, declared: &[Oid]) -> Result<Option<String>> {
+        let Some((name, evicted)) = self.cache.start_prepare() else {
+            return Ok(None);
+        };
+        let queued = evicted
+            .iter()
+            .try_for_each(|e| self.machine.close(Target::Statement, e).map(drop))
+            .and_then(|()| self.machine.prepare(&name, sql, declared).map(drop));
+        if let Err(e) = queued {
+            self.cache.prepare_failed();
+            return Err(e.into());
+        }
+        Ok(Some(name))
+    }
+
+    /// Caches a statement whose Parse/Describe has answered; closes the
+    /// twin another task cached meanwhile, or what a lowered capacity
+    /// evicts.
+    pub(crate) fn cache_prepared(&mut self, preparing: Preparing) {
+        match preparing.into_cached() {
+            Some((sql, stmt)) => {
+                for name in self.cache.insert(&sql, stmt) {
+                    self.shared.book.owe(Owed::CloseStatement(name));
+                }
+            }
+            None => self.cache.prepare_failed(),
+        }
+    }
+}
