@@ -415,6 +415,12 @@ pub fn run(options: &Options) -> BResult<()> {
                 .push("peak RSS streaming 10M rows: skipped (--quick or --no-big)".into());
         }
     }
+    if options.selected("mem_param") {
+        crate::memory::big_param(&mut report, options)?;
+    }
+    if options.selected("mem_rows") {
+        crate::memory::kept_rows(&mut report, options)?;
+    }
     if options.selected("callgrind") {
         if options.callgrind {
             child::callgrind(&mut report, options, &dir)?;

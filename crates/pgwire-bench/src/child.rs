@@ -5,6 +5,8 @@
 //!
 //! The child (`pgwire-bench child --client NAME --rows N`) streams and
 //! decodes the bulk query once and prints its [`Bulk`](crate::work::Bulk) figures as JSON.
+//! With `--case big_param|kept_rows` it makes one of the retained-memory
+//! measurements of [`crate::memory`] instead.
 
 use std::path::Path;
 use std::process::Command;
@@ -12,6 +14,7 @@ use std::sync::Arc;
 
 use crate::cases::Client;
 use crate::config::Server;
+use crate::memory::{self, Probe};
 use crate::report::{count, Metric, Report};
 use crate::rt::{AsyncStdRt, Rt, SmolRt, TokioRt};
 use crate::work::{self, BulkMode};
@@ -23,9 +26,18 @@ const CALLGRIND_CLIENTS: [Client; 2] = [Client::PgwireTokio, Client::TokioPostgr
 /// How many functions the hotspot list shows.
 const HOTSPOTS: usize = 10;
 
-/// `pgwire-bench child --client NAME --rows N`.
+/// `pgwire-bench child --client NAME [--case CASE] (--rows N | --bytes N)`.
+///
+/// CASE is `bulk` (the default: stream and decode `--rows` rows once),
+/// `big_param` (one query with a `--bytes`-byte parameter) or `kept_rows`
+/// (`--rows` rows fetched one by one and kept); see [`crate::memory`].
 pub fn main(args: &[String]) -> BResult<()> {
-    let (mut client, mut rows) = (None, None);
+    let (mut client, mut rows, mut bytes, mut probe) = (None, None, None, None);
+    let number = |arg: &str, value: &str| {
+        value
+            .parse::<u64>()
+            .map_err(|_| format!("bad {arg} {value:?}"))
+    };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
@@ -34,19 +46,32 @@ pub fn main(args: &[String]) -> BResult<()> {
                 client =
                     Some(Client::parse(value).ok_or_else(|| format!("unknown client {value:?}"))?);
             }
-            "--rows" => {
-                rows = Some(
-                    value
-                        .parse::<u64>()
-                        .map_err(|_| format!("bad --rows {value:?}"))?,
-                )
+            "--case" if value == "bulk" => probe = None,
+            "--case" => {
+                probe = Some(Probe::parse(value).ok_or_else(|| format!("unknown case {value:?}"))?);
             }
+            "--rows" => rows = Some(number(arg, value)?),
+            "--bytes" => bytes = Some(number(arg, value)?),
             other => return Err(format!("child: unknown argument {other:?}").into()),
         }
     }
-    let (Some(client), Some(rows)) = (client, rows) else {
-        return Err("usage: pgwire-bench child --client NAME --rows N".into());
+    const USAGE: &str =
+        "usage: pgwire-bench child --client NAME [--case CASE] (--rows N | --bytes N)";
+    let Some(client) = client else {
+        return Err(USAGE.into());
     };
+    let size = match probe {
+        Some(Probe::BigParam) => bytes,
+        None | Some(Probe::KeptRows) => rows,
+    };
+    let Some(size) = size else {
+        return Err(USAGE.into());
+    };
+    if let Some(probe) = probe {
+        println!("{}", memory::child(client, probe, size)?);
+        return Ok(());
+    }
+    let rows = size;
     let server = Arc::new(Server::from_env()?);
     let mode = BulkMode::Prepared;
     let bulk = match client {
@@ -72,14 +97,16 @@ pub fn main(args: &[String]) -> BResult<()> {
 }
 
 /// What a child reported.
-struct ChildRun {
-    json: serde_json::Value,
+pub(crate) struct ChildRun {
+    /// The last line the child printed.
+    pub(crate) json: serde_json::Value,
     /// callgrind's instruction count, when run under it.
     instructions: Option<u64>,
 }
 
 impl ChildRun {
-    fn seconds(&self) -> BResult<f64> {
+    /// The `secs` figure (positive).
+    pub(crate) fn seconds(&self) -> BResult<f64> {
         self.json
             .get("secs")
             .and_then(serde_json::Value::as_f64)
@@ -87,7 +114,8 @@ impl ChildRun {
             .ok_or_else(|| format!("child output has no secs: {}", self.json).into())
     }
 
-    fn get(&self, key: &str) -> BResult<u64> {
+    /// An integer figure, an error when missing.
+    pub(crate) fn get(&self, key: &str) -> BResult<u64> {
         self.json
             .get(key)
             .and_then(serde_json::Value::as_u64)
@@ -95,7 +123,18 @@ impl ChildRun {
     }
 }
 
-fn run_child(client: Client, rows: u64, callgrind_out: Option<&Path>) -> BResult<ChildRun> {
+/// The arguments of a bulk-decode child.
+fn bulk_args(rows: u64) -> [String; 2] {
+    ["--rows".to_string(), rows.to_string()]
+}
+
+/// Runs `pgwire-bench child --client CLIENT ARGS...` (under callgrind when
+/// `callgrind_out` is given) and parses the JSON line it prints last.
+pub(crate) fn run_child(
+    client: Client,
+    args: &[String],
+    callgrind_out: Option<&Path>,
+) -> BResult<ChildRun> {
     let exe = std::env::current_exe()?;
     let mut cmd = match callgrind_out {
         Some(out) => {
@@ -107,13 +146,7 @@ fn run_child(client: Client, rows: u64, callgrind_out: Option<&Path>) -> BResult
         }
         None => Command::new(&exe),
     };
-    cmd.args([
-        "child",
-        "--client",
-        client.name(),
-        "--rows",
-        &rows.to_string(),
-    ]);
+    cmd.args(["child", "--client", client.name()]).args(args);
     let out = cmd
         .output()
         .map_err(|e| format!("running {:?}: {e}", cmd.get_program()))?;
@@ -180,7 +213,7 @@ pub fn own_process_bulk(report: &mut Report, options: &Options) -> BResult<()> {
         let mut order = clients.clone();
         order.rotate_left(round % clients.len().max(1));
         for client in order {
-            match run_child(client, rows, None) {
+            match run_child(client, &bulk_args(rows), None) {
                 Ok(run) => {
                     let (secs, cpu_ns) = (run.seconds()?, run.get("cpu_ns")?);
                     let done = run.get("rows")?.max(1) as f64;
@@ -226,7 +259,7 @@ pub fn peak_rss(report: &mut Report, options: &Options) -> BResult<()> {
         if !options.runs(client) {
             continue;
         }
-        match run_child(client, rows, None) {
+        match run_child(client, &bulk_args(rows), None) {
             Ok(run) => {
                 let mib = |kib: u64| kib as f64 / 1024.0;
                 let (before, after) = (run.get("hwm_before_kib")?, run.get("hwm_after_kib")?);
@@ -281,8 +314,8 @@ pub fn callgrind(report: &mut Report, options: &Options, dir: &Path) -> BResult<
         let out = dir.join(format!("callgrind.{}.out", client.name()));
         let base_out = dir.join(format!("callgrind.{}.base.out", client.name()));
         let result = (|| -> BResult<f64> {
-            let base = run_child(client, 1, Some(&base_out))?;
-            let full = run_child(client, rows, Some(&out))?;
+            let base = run_child(client, &bulk_args(1), Some(&base_out))?;
+            let full = run_child(client, &bulk_args(rows), Some(&out))?;
             let (b, f) = (
                 base.instructions.unwrap_or(0),
                 full.instructions.unwrap_or(0),

@@ -6,13 +6,15 @@
 //! Every case runs each client in turn, for several rounds, alternating the
 //! order each round so that drift on the (shared, noisy) machine hits all
 //! clients alike; the table shows per-client medians and their ratios. Peak
-//! memory and instruction counts run in child processes of this binary
-//! (`pgwire-bench child ...`), so that other cases do not pollute them.
+//! memory, retained memory and instruction counts run in child processes of
+//! this binary (`pgwire-bench child ...`), so that other cases do not
+//! pollute them.
 
 mod alloc;
 mod cases;
 mod child;
 mod config;
+mod memory;
 mod pgbench;
 mod report;
 mod rt;
@@ -32,15 +34,16 @@ pub type BResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 const USAGE: &str = "\
 usage: pgwire-bench [--quick] [--rounds N] [--seconds S] [--rows N] [--only ID,...]
                     [--no-callgrind] [--no-big] [--out PATH]
-       pgwire-bench child --client NAME --rows N
+       pgwire-bench child --client NAME [--case CASE] (--rows N | --bytes N)
 
-  --quick         3 rounds of 0.3 s, 200k-row bulk decode, no callgrind, no 10M-row run
+  --quick         3 rounds of 0.3 s, 200k-row bulk decode, no callgrind, no 10M-row run,
+                  one run per client of the retained-memory cases (mem)
   --rounds N      rounds per case (default 10)
   --seconds S     measured seconds per timed sample (default 0.5)
   --rows N        rows of the bulk decode (default 1000000)
   --only ID,...   run only the cases whose id starts with one of these
                   (rt, bulk, bulk_own, connect, shared, conns, magic, peak,
-                  callgrind)
+                  mem_param, mem_rows, callgrind)
   --clients C,... run only these clients (pgwire-tokio, tokio-postgres, pgbench,
                   pgwire-smol, pgwire-async-std)
   --no-callgrind  skip the callgrind instruction counts

@@ -244,6 +244,30 @@ impl Report {
             figure: rss.map_or_else(|| "not measured".into(), |v| format!("{v:.1} MiB")),
             met: rss.map(|v| v < 16.0),
         });
+        // Retained memory. Against tokio-postgres, which keeps two copies
+        // of a big request, a ratio alone would pass a pgwire that kept one
+        // (as it did before its send buffer was given back), so the big
+        // parameter also has an absolute bound: what the idle connection
+        // keeps over its size right after connecting, 1% of the parameter.
+        let param_kept = self
+            .metric("mem_param_increase")
+            .and_then(|m| m.median(Client::PgwireTokio));
+        for (id, what) in [
+            ("mem_param", "RSS idle after a 200 MiB parameter"),
+            ("mem_rows", "RSS of 10k kept fetch_one rows"),
+        ] {
+            let ratio = self.ratio(id, Client::PgwireTokio, Client::TokioPostgres);
+            targets.push(Target {
+                goal: format!("{what} <= 1.10x tokio-postgres"),
+                figure: ratio.map_or_else(|| "not measured".into(), |v| format!("{v:.2}x")),
+                met: ratio.map(|v| v <= 1.10),
+            });
+        }
+        targets.push(Target {
+            goal: "200 MiB parameter: idle RSS < 2 MiB over after-connect".into(),
+            figure: param_kept.map_or_else(|| "not measured".into(), |v| format!("+{v:.2} MiB")),
+            met: param_kept.map(|v| v < 2.0),
+        });
         targets.push(Target {
             goal: "SCRAM connect time <= 1.0x tokio-postgres".into(),
             figure: connect.map_or_else(|| "not measured".into(), |v| format!("{v:.2}x")),

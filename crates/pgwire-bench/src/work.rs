@@ -514,7 +514,7 @@ pub async fn pgwire_bulk<R: Rt>(server: Arc<Server>, rows: u64, mode: BulkMode) 
 type TpParams<'a> = Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)>;
 
 /// Connects and spawns the connection task, as tokio-postgres requires.
-async fn tp_connect(
+pub(crate) async fn tp_connect(
     config: &tokio_postgres::Config,
 ) -> BResult<(tokio_postgres::Client, tokio::task::JoinHandle<BResult<()>>)> {
     let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
@@ -524,7 +524,7 @@ async fn tp_connect(
 
 /// Drops the client (which sends Terminate) and waits for its connection
 /// task to end: the same work as pgwire's `close()`.
-async fn tp_close(
+pub(crate) async fn tp_close(
     client: tokio_postgres::Client,
     task: tokio::task::JoinHandle<BResult<()>>,
 ) -> BResult<()> {
