@@ -321,7 +321,8 @@ pub fn big_param(report: &mut Report, options: &Options) -> BResult<()> {
         "MiB",
         false,
         false,
-    );
+    )
+    .near_zero();
     let mut peak = Metric::new(
         "mem_param_peak",
         "  peak RSS during the query",

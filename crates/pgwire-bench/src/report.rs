@@ -25,6 +25,9 @@ pub struct Metric {
     pub magic: bool,
     pub samples: BTreeMap<Client, Vec<f64>>,
     pub failed: BTreeMap<Client, String>,
+    /// Values may be about 0 (a difference of two figures), where a spread
+    /// relative to the median means nothing: none is shown.
+    pub near_zero: bool,
 }
 
 impl Metric {
@@ -43,7 +46,14 @@ impl Metric {
             magic,
             samples: BTreeMap::new(),
             failed: BTreeMap::new(),
+            near_zero: false,
         }
+    }
+
+    /// Marks a metric whose values may be about 0 (see `near_zero`).
+    pub fn near_zero(mut self) -> Self {
+        self.near_zero = true;
+        self
     }
 
     pub fn median(&self, client: Client) -> Option<f64> {
@@ -61,8 +71,12 @@ impl Metric {
     }
 
     /// The widest spread of any client's samples, (max - min) / median:
-    /// how far to trust the row on a noisy machine.
+    /// how far to trust the row on a noisy machine. None for a
+    /// [`near_zero`](Self::near_zero) metric.
     pub fn spread(&self) -> Option<f64> {
+        if self.near_zero {
+            return None;
+        }
         self.samples
             .iter()
             .filter(|(_, v)| v.len() > 1)
