@@ -9,8 +9,11 @@ use std::future::Future;
 
 use pgwire_conn::{ConnectOptions, Connection, Result, SslMode, SslRootCert};
 
+pub mod drops;
 pub mod runtime;
+pub mod streams;
 
+pub use drops::{after_polls, race, timeout, within, Rng, YieldN};
 pub use runtime::{AsyncStd, Over, Runtime, Smol, Tcp, Tls, Tokio, Unix};
 
 fn env(name: &str) -> String {
@@ -134,6 +137,28 @@ where
     row.try_get(0).expect("count(*) as int4")
 }
 
+/// The cluster's host for TCP.
+pub fn host() -> String {
+    env("PGWIRE_TEST_HOST")
+}
+
+/// A connection as the trust role over a plain TCP stream of the runtime
+/// wrapped by `wrap` (no TLS), with the runtime's hooks.
+pub async fn connect_over<R, W, F>(wrap: F) -> Connection<pgwire_conn::MaybeTls<W>>
+where
+    R: Runtime,
+    W: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+    F: FnOnce(R::Tcp) -> W,
+{
+    let stream = R::tcp(&host(), port()).await.expect("TCP to the cluster");
+    let options = options(Role::Trust, Transport::Tcp);
+    let mut conn = Connection::connect(wrap(stream), &options)
+        .await
+        .expect("startup over a wrapped stream");
+    conn.set_runtime_hooks(R::hooks());
+    conn
+}
+
 /// Opens a connection as the trust role over the runtime's transport.
 pub async fn connect<R: Runtime>() -> Connection<R::Socket> {
     connect_as::<R>(Role::Trust, R::transport()).await
@@ -145,6 +170,29 @@ pub async fn connect_as<R: Runtime>(role: Role, transport: Transport) -> Connect
         Ok(c) => c,
         Err(e) => panic!("connect as {role:?} over {transport:?}: {e}"),
     }
+}
+
+/// Records every notice and warning `conn` receives, as `"SQLSTATE message"`.
+pub fn record_notices<S>(conn: &Connection<S>) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    conn.set_notice_handler(move |notice| {
+        let line = format!("{} {}", notice.sqlstate(), notice.message);
+        sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+    });
+    seen
+}
+
+/// Asserts that none of `notices` is a transaction-state warning: BEGIN
+/// inside a transaction (25001) or COMMIT/ROLLBACK outside one (25P01).
+#[track_caller]
+pub fn assert_no_transaction_warnings(notices: &std::sync::Mutex<Vec<String>>) {
+    let notices = notices.lock().unwrap_or_else(|e| e.into_inner());
+    let bad: Vec<_> = notices
+        .iter()
+        .filter(|n| n.starts_with("25001") || n.starts_with("25P01"))
+        .collect();
+    assert!(bad.is_empty(), "transaction-state warnings: {bad:?}");
 }
 
 /// A table name unique to this process and call site, so that tests running

@@ -34,6 +34,15 @@ pub trait Runtime: 'static {
     fn transport() -> crate::Transport {
         crate::Transport::Tcp
     }
+
+    /// The runtime's plain TCP stream, for tests over a stream of their own.
+    type Tcp: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Opens a plain TCP stream (`TCP_NODELAY` set).
+    fn tcp(host: &str, port: u16) -> impl Future<Output = std::io::Result<Self::Tcp>>;
+
+    /// The adapter's runtime hooks (timer and cancel requests).
+    fn hooks() -> std::sync::Arc<dyn pgwire_conn::RuntimeHooks>;
 }
 
 /// Runtime `R`, with tests connecting over transport `T`.
@@ -96,6 +105,16 @@ impl<R: Runtime, T: TransportMarker> Runtime for Over<R, T> {
     fn transport() -> crate::Transport {
         T::TRANSPORT
     }
+
+    type Tcp = R::Tcp;
+
+    fn tcp(host: &str, port: u16) -> impl Future<Output = std::io::Result<Self::Tcp>> {
+        R::tcp(host, port)
+    }
+
+    fn hooks() -> std::sync::Arc<dyn pgwire_conn::RuntimeHooks> {
+        R::hooks()
+    }
 }
 
 /// tokio (multi-threaded, two workers).
@@ -141,6 +160,19 @@ impl Runtime for Tokio {
     fn cancel(token: &pgwire_conn::CancelToken) -> impl Future<Output = Result<()>> {
         pgwire_tokio::cancel_query(token)
     }
+
+    type Tcp = tokio_util::compat::Compat<tokio::net::TcpStream>;
+
+    async fn tcp(host: &str, port: u16) -> std::io::Result<Self::Tcp> {
+        use tokio_util::compat::TokioAsyncReadCompatExt;
+        let stream = tokio::net::TcpStream::connect((host, port)).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream.compat())
+    }
+
+    fn hooks() -> std::sync::Arc<dyn pgwire_conn::RuntimeHooks> {
+        pgwire_tokio::hooks()
+    }
 }
 
 /// smol.
@@ -173,6 +205,18 @@ impl Runtime for Smol {
     fn cancel(token: &pgwire_conn::CancelToken) -> impl Future<Output = Result<()>> {
         pgwire_smol::cancel_query(token)
     }
+
+    type Tcp = smol::net::TcpStream;
+
+    async fn tcp(host: &str, port: u16) -> std::io::Result<Self::Tcp> {
+        let stream = smol::net::TcpStream::connect((host, port)).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    fn hooks() -> std::sync::Arc<dyn pgwire_conn::RuntimeHooks> {
+        pgwire_smol::hooks()
+    }
 }
 
 /// async-std.
@@ -204,5 +248,17 @@ impl Runtime for AsyncStd {
 
     fn cancel(token: &pgwire_conn::CancelToken) -> impl Future<Output = Result<()>> {
         pgwire_async_std::cancel_query(token)
+    }
+
+    type Tcp = async_std::net::TcpStream;
+
+    async fn tcp(host: &str, port: u16) -> std::io::Result<Self::Tcp> {
+        let stream = async_std::net::TcpStream::connect((host, port)).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    fn hooks() -> std::sync::Arc<dyn pgwire_conn::RuntimeHooks> {
+        pgwire_async_std::hooks()
     }
 }

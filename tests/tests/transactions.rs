@@ -3,8 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::Duration;
+
 use pgwire_conn::{Connection, Error, SqlState};
-use pgwire_integration_tests::{connect, runtime_tests, unique_name, Runtime};
+use pgwire_integration_tests::{
+    after_polls, assert_no_transaction_warnings, connect, record_notices, runtime_tests, timeout,
+    unique_name, within, Runtime,
+};
 
 async fn exists<S>(conn: &Connection<S>, table: &str) -> bool
 where
@@ -167,7 +172,147 @@ async fn dropped_with_transaction_still_rolls_back<R: Runtime>() {
     assert!(conn.ready());
 }
 
+async fn values_in<S>(conn: &Connection<S>, table: &str) -> Vec<i32>
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    conn.fetch(&format!("select n from {table} order by n"), ())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<i32>(0).unwrap())
+        .collect()
+}
+
+/// After a transaction dropped at an await (a timeout, an early `?`, a
+/// dropped `commit()`), `begin()` opens a fresh transaction: BEGIN, never a
+/// SAVEPOINT outside any transaction.
+async fn begin_after_a_dropped_transaction_starts_afresh<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let notices = record_notices(&conn);
+    let t = unique_name("afresh");
+    conn.execute(&format!("create temp table {t} (n int)"), ())
+        .await
+        .unwrap();
+    // Committing row 5 takes a while, so that its COMMIT can be dropped
+    // before the answer comes.
+    conn.simple_query(&format!(
+        "create function pg_temp.slow_commit_{t}() returns trigger language plpgsql \
+         as $$ begin perform pg_sleep(0.3); return null; end $$; \
+         create constraint trigger slow after insert on {t} deferrable initially deferred \
+         for each row when (new.n = 5) execute function pg_temp.slow_commit_{t}()"
+    ))
+    .await
+    .unwrap();
+    let insert = format!("insert into {t} values ($1)");
+    // 1. The whole with_transaction future times out mid-statement.
+    let slow = conn.with_transaction(async |tx| {
+        tx.execute(&insert, (1,)).await?;
+        tx.execute("select pg_sleep(0.5)", ()).await?;
+        Ok::<_, Error>(())
+    });
+    assert!(timeout::<R, _>(Duration::from_millis(100), slow)
+        .await
+        .is_none());
+    conn.with_transaction(async |tx| tx.execute(&insert, (2,)).await)
+        .await
+        .unwrap();
+    // 2. An early `?` return drops the guard.
+    let failed: Result<(), Error> = async {
+        let tx = conn.begin().await?;
+        tx.execute(&insert, (3,)).await?;
+        tx.execute("select * from no_such_table_here", ()).await?;
+        tx.commit().await
+    }
+    .await;
+    assert_eq!(failed.unwrap_err().code(), Some(SqlState::UNDEFINED_TABLE));
+    let tx = conn.begin().await.unwrap();
+    assert!(!tx.is_savepoint());
+    tx.execute(&insert, (4,)).await.unwrap();
+    tx.commit().await.unwrap();
+    // 3. A commit() future dropped once COMMIT was queued: it commits.
+    let tx = conn.begin().await.unwrap();
+    tx.execute(&insert, (5,)).await.unwrap();
+    assert!(after_polls(tx.commit(), 0).await.is_none());
+    let tx = conn.begin().await.unwrap();
+    tx.execute(&insert, (6,)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(values_in(&conn, &t).await, [2, 4, 5, 6]);
+    assert!(!conn.in_transaction());
+    assert_no_transaction_warnings(&notices);
+}
+
+/// A dropped transaction ends on the server at once, not at the next call:
+/// its locks are released while the connection stays otherwise idle.
+async fn a_dropped_transaction_releases_its_locks_at_once<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let other = connect::<R>().await;
+    let t = unique_name("locked");
+    other
+        .execute(&format!("create table {t} (n int)"), ())
+        .await
+        .unwrap();
+    {
+        let tx = conn.begin().await.unwrap();
+        tx.execute(&format!("lock table {t} in access exclusive mode"), ())
+            .await
+            .unwrap();
+        // Dropped here; nothing more is sent on `conn` below.
+    }
+    other.execute("set lock_timeout = '10s'", ()).await.unwrap();
+    let locked = within::<R, _>(
+        60,
+        "locking the table from another session",
+        other.with_transaction(async |tx| {
+            tx.execute(&format!("lock table {t} in access exclusive mode"), ())
+                .await
+        }),
+    )
+    .await;
+    assert!(
+        locked.is_ok(),
+        "the dropped transaction kept its lock: {locked:?}"
+    );
+    other.execute(&format!("drop table {t}"), ()).await.unwrap();
+    assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
+    assert!(!conn.in_transaction());
+}
+
+/// A savepoint borrows its transaction: it cannot outlive it (so its
+/// rollback can never run inside somebody else's later transaction).
+async fn savepoints_inside_with_transaction_nest<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let t = unique_name("nest");
+    conn.execute(&format!("create temp table {t} (n int)"), ())
+        .await
+        .unwrap();
+    let insert = format!("insert into {t} values ($1)");
+    conn.with_transaction(async |tx| {
+        tx.execute(&insert, (1,)).await?;
+        let kept = tx
+            .with_transaction(async |sp| {
+                assert!(sp.is_savepoint());
+                sp.execute(&insert, (2,)).await?;
+                // A savepoint dropped mid-way rolls back to itself only.
+                {
+                    let inner = sp.begin().await?;
+                    inner.execute(&insert, (99,)).await?;
+                }
+                sp.execute(&insert, (3,)).await
+            })
+            .await?;
+        assert_eq!(kept, 1);
+        Ok::<_, Error>(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(values_in(&conn, &t).await, [1, 2, 3]);
+}
+
 runtime_tests!(
+    begin_after_a_dropped_transaction_starts_afresh,
+    a_dropped_transaction_releases_its_locks_at_once,
+    savepoints_inside_with_transaction_nest,
     temp_table_survives_a_committed_transaction,
     error_rolls_back,
     guard_commit_rollback_and_drop,

@@ -187,6 +187,13 @@ impl<S> Connection<S> {
         self.session.shared.status.set_cache_capacity(capacity);
     }
 
+    /// What the statement cache did so far: hits, misses, statements
+    /// prepared, evicted, and twins (prepared by queries that missed at
+    /// once, closed again).
+    pub fn statement_cache_stats(&self) -> crate::StatementCacheStats {
+        self.session.shared.status.cache_counters.snapshot()
+    }
+
     /// A time limit for every query on this connection that sets none of its
     /// own ([`Query::timeout`](crate::Query::timeout)); `None` (the default)
     /// for no limit. Like asyncpg's `command_timeout`. See

@@ -61,7 +61,7 @@ pub use portal::Portal;
 pub use query::StatementResult;
 pub use socket::Socket;
 pub use statement::{PreparedStatementInfo, Query};
-pub use statements::DEFAULT_STATEMENT_CACHE_CAPACITY;
+pub use statements::{StatementCacheStats, DEFAULT_STATEMENT_CACHE_CAPACITY};
 pub use status::NoticeHandler;
 pub use stream::{EventStream, RowStream};
 pub use timeout::{BoxFuture, RuntimeHooks, TimeoutOutcome};

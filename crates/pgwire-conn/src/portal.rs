@@ -11,8 +11,8 @@ use pgwire_proto::{Event, Row, RowDescription};
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::query::{expect_success, Via};
-use crate::session::current_waker;
 use crate::session::owed::Owed;
+use crate::session::{current_waker, Reading};
 use crate::statement::Query;
 use crate::stream::{EventStream, RowStream};
 use crate::transaction::Transaction;
@@ -132,7 +132,15 @@ where
             .machine
             .execute_portal(&self.name, max_rows, description)?;
         let answer = session
-            .answer(locked, first, &waker, None, None, fence)
+            .answer(
+                locked,
+                first,
+                &waker,
+                Reading {
+                    fence,
+                    ..Default::default()
+                },
+            )
             .await?;
         let mut rows = RowStream::new(answer);
         let mut batch = Vec::new();
@@ -155,7 +163,15 @@ where
         locked.machine.close(Target::Portal, &self.name)?;
         self.closed = true;
         let answer = session
-            .answer(locked, first, &waker, None, None, fence)
+            .answer(
+                locked,
+                first,
+                &waker,
+                Reading {
+                    fence,
+                    ..Default::default()
+                },
+            )
             .await?;
         expect_success(&mut EventStream::new(answer)).await
     }

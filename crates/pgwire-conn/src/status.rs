@@ -40,6 +40,7 @@ pub(crate) struct Status {
     /// The default time limit in nanoseconds (0: none).
     default_timeout: AtomicU64,
     read_ahead_limit: AtomicUsize,
+    pub(crate) cache_counters: Arc<crate::statements::CacheCounters>,
 }
 
 impl Default for Status {
@@ -57,6 +58,7 @@ impl Default for Status {
             cache_capacity: AtomicUsize::new(NO_CAPACITY),
             default_timeout: AtomicU64::new(0),
             read_ahead_limit: AtomicUsize::new(DEFAULT_READ_AHEAD_LIMIT),
+            cache_counters: Arc::default(),
         }
     }
 }

@@ -94,7 +94,9 @@ where
     type Item = Result<Event>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Poll::Ready(ready!(self.poll_event(cx, None)).transpose())
+        let polled = ready!(self.poll_event(cx, None));
+        self.answer.unlock(cx);
+        Poll::Ready(polled.transpose())
     }
 }
 
@@ -211,23 +213,63 @@ where
         if let Some(row) = this.batch.pop_front() {
             return Poll::Ready(Some(Ok(row)));
         }
+        let polled = this.poll_rows(cx);
+        // The lock is held only within this poll.
+        this.events.answer.unlock(cx);
+        polled
+    }
+}
+
+impl<S> RowStream<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    fn poll_rows(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Row>>> {
+        let this = self;
         loop {
             match ready!(this.events.poll_event(cx, Some(&mut this.batch))) {
-                Ok(Some(Event::Row(row))) => return Poll::Ready(Some(Ok(row))),
-                Ok(Some(Event::RowDescription(d))) => this.description = Some(d),
-                Ok(Some(Event::CommandComplete(c))) => this.rows_affected = c.rows(),
-                Ok(Some(Event::EmptyQuery)) => this.rows_affected = None,
-                Ok(Some(Event::PortalSuspended)) => this.suspended = true,
-                Ok(Some(Event::Error(e))) => {
-                    // Keep the first; the request goes on to ReadyForQuery.
-                    if this.error.is_none() {
-                        this.error = Some(this.events.database_error(e));
-                    }
+                Ok(Some(Event::Row(row))) => {
+                    // The rest of a short answer is often here already:
+                    // take it under the same hold of the lock.
+                    this.take_buffered(cx);
+                    return Poll::Ready(Some(Ok(row)));
                 }
-                Ok(Some(_)) => {}
+                Ok(Some(event)) => this.take_in(event),
                 Err(e) => return Poll::Ready(Some(Err(e))),
                 Ok(None) => return Poll::Ready(this.error.take().map(Err)),
             }
+        }
+    }
+
+    /// Takes in what of the answer is already received, rows into the batch.
+    fn take_buffered(&mut self, cx: &mut Context<'_>) {
+        while let Some(polled) = self.events.answer.buffered_event(cx, Some(&mut self.batch)) {
+            match polled {
+                Ok(Some(Event::Row(row))) => self.batch.push_back(row),
+                Ok(Some(event)) => self.take_in(event),
+                // Ended: the next poll reports it.
+                Ok(None) => break,
+                // Failed: the stream must not end as if complete.
+                Err(e) => {
+                    self.error.get_or_insert(e);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Records a non-row event of the answer.
+    fn take_in(&mut self, event: Event) {
+        match event {
+            Event::RowDescription(d) => self.description = Some(d),
+            Event::CommandComplete(c) => self.rows_affected = c.rows(),
+            Event::EmptyQuery => self.rows_affected = None,
+            Event::PortalSuspended => self.suspended = true,
+            // Keep the first; the request goes on to ReadyForQuery.
+            Event::Error(e) if self.error.is_none() => {
+                self.error = Some(self.events.database_error(e));
+            }
+            _ => {}
         }
     }
 }

@@ -22,7 +22,7 @@ pub(crate) use results::{collect_statements, expect_success};
 
 use crate::error::{Error, Result};
 use crate::params::Params;
-use crate::session::{current_waker, Answer, Session};
+use crate::session::{current_waker, Answer, Reading, Session};
 use crate::statement::{PreparedStatementInfo, Query, Source};
 use crate::statements::{result_formats, Preparing};
 use crate::stream::{EventStream, RowStream};
@@ -113,13 +113,33 @@ where
                 match locked.queue_portal(query, params, portal, execute, cached)? {
                     Queued::Sent(preset) => {
                         let answer = session
-                            .answer(locked, first, &waker, None, deadline, fence)
+                            .answer(
+                                locked,
+                                first,
+                                &waker,
+                                Reading {
+                                    deadline,
+                                    fence,
+                                    cancel_on_drop: self.reservation.is_none(),
+                                    ..Default::default()
+                                },
+                            )
                             .await?;
                         return Ok((answer, preset));
                     }
                     Queued::Preparing(preparing) => {
                         let answer = session
-                            .answer(locked, first, &waker, Some(preparing), deadline, fence)
+                            .answer(
+                                locked,
+                                first,
+                                &waker,
+                                Reading {
+                                    preparing: Some(preparing),
+                                    deadline,
+                                    fence,
+                                    cancel_on_drop: self.reservation.is_none(),
+                                },
+                            )
                             .await?;
                         return Ok((answer, None));
                     }
@@ -146,7 +166,17 @@ where
             // Its answer caches the statement, whoever reads it; then the
             // next round runs it from the cache.
             let answer = session
-                .answer(locked, first, &waker, Some(preparing), deadline, fence)
+                .answer(
+                    locked,
+                    first,
+                    &waker,
+                    Reading {
+                        preparing: Some(preparing),
+                        deadline,
+                        fence,
+                        cancel_on_drop: self.reservation.is_none(),
+                    },
+                )
                 .await?;
             let mut events = EventStream::new(answer);
             expect_success(&mut events).await?;
@@ -290,7 +320,15 @@ where
         locked.machine.simple_query(sql)?;
         queued(&session.shared.book, &waker);
         let answer = session
-            .answer(locked, first, &waker, None, None, fence)
+            .answer(
+                locked,
+                first,
+                &waker,
+                Reading {
+                    fence,
+                    ..Default::default()
+                },
+            )
             .await?;
         collect_statements(EventStream::new(answer)).await
     }
@@ -308,7 +346,15 @@ where
         let first = locked.machine.next_request_id().0;
         locked.machine.prepare(name, sql, &[])?;
         let answer = session
-            .answer(locked, first, &waker, None, None, fence)
+            .answer(
+                locked,
+                first,
+                &waker,
+                Reading {
+                    fence,
+                    ..Default::default()
+                },
+            )
             .await?;
         let (parameter_types, row_description) = read_described(EventStream::new(answer)).await?;
         let result_formats = result_formats(row_description.as_deref());
@@ -336,7 +382,15 @@ where
         let first = locked.machine.next_request_id().0;
         locked.machine.close(Target::Statement, &statement.name)?;
         let answer = session
-            .answer(locked, first, &waker, None, None, fence)
+            .answer(
+                locked,
+                first,
+                &waker,
+                Reading {
+                    fence,
+                    ..Default::default()
+                },
+            )
             .await?;
         let mut events = EventStream::new(answer);
         while let Some(event) = events.try_next().await? {

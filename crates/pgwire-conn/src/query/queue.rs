@@ -205,7 +205,14 @@ where
     ) -> Result<Queued<'q>> {
         let natural = |i: usize| natural_type(params, given(i));
         if cached && self.cache.enabled() {
-            if let Some(stmt) = self.cache.get(sql, count, natural) {
+            let found = self.cache.get(sql, count, natural);
+            let counters = &self.cache.counters;
+            if found.is_some() {
+                counters.hit();
+            } else {
+                counters.miss();
+            }
+            if let Some(stmt) = found {
                 if stmt.param_types.len() != count {
                     return Err(Error::Params(
                         pgwire_proto::params::ParamError::PositionalCount {

@@ -24,7 +24,7 @@ use crate::session::cancel::{Cancelling, Fence};
 use crate::session::inner::{AheadItem, Inner};
 use crate::session::owed::Owed;
 use crate::session::{Locked, Session, Turn};
-use crate::timeout::{Deadline, TimeoutOutcome};
+use crate::timeout::{BoxFuture, Deadline, TimeoutOutcome};
 
 /// Rows taken from the receive buffer in one hold of the lock, for a row
 /// stream: the lock is then taken once per socket read, not once per row.
@@ -44,9 +44,17 @@ enum Timer {
 
 /// Before our request is sent: a cancel request for abandoned queries ahead.
 enum AheadCancel {
+    /// Draining what already came.
     Fenced(Fence),
+    /// Still running: give them [`CANCEL_GRACE`] to finish on their own
+    /// (a cancel costs the server a new connection).
+    Grace(Fence, BoxFuture<()>),
     Sending(Box<Cancelling>),
 }
+
+/// How long abandoned queries ahead may still run before the request
+/// behind them cancels them.
+const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_millis(10);
 
 pub(crate) struct Answer<'c, S>
 where
@@ -74,6 +82,8 @@ where
     ahead_cancel: Option<AheadCancel>,
     /// The receive buffer's size when last seen, for memory accounting.
     capacity: usize,
+    /// Dropped before its end, its query may be cancelled by the next request.
+    cancel_on_drop: bool,
 }
 
 impl<'c, S> Answer<'c, S>
@@ -104,6 +114,7 @@ where
             timer: Timer::Running,
             ahead_cancel: fence.map(AheadCancel::Fenced),
             capacity: 0,
+            cancel_on_drop: false,
         }
     }
 
@@ -133,6 +144,10 @@ where
         }
     }
 
+    pub(crate) fn set_cancel_on_drop(&mut self, cancel: bool) {
+        self.cancel_on_drop = cancel;
+    }
+
     /// True while a fence holds our request back for a cancel ahead.
     pub(crate) fn has_ahead_cancel(&self) -> bool {
         self.ahead_cancel.is_some()
@@ -160,11 +175,8 @@ where
         }
     }
 
-    fn park(&mut self, cx: &Context<'_>, on_socket: bool) {
-        self.session
-            .shared
-            .book
-            .park(self.first, cx.waker(), on_socket);
+    fn park(&mut self, cx: &Context<'_>) {
+        self.session.shared.book.park(self.first, cx.waker());
         self.parked = true;
     }
 
@@ -187,8 +199,10 @@ where
         Poll::Ready(())
     }
 
-    /// Lets go of the lock at the end of a poll.
-    fn unlock(&mut self, cx: &mut Context<'_>) {
+    /// Lets go of the lock: callers of [`poll_event`](Self::poll_event) do
+    /// this before they return from their own poll (several events may be
+    /// taken in one poll, under one hold of the lock).
+    pub(crate) fn unlock(&mut self, cx: &mut Context<'_>) {
         if let Some(guard) = self.guard.take() {
             self.capacity = guard.machine.receive_capacity();
             guard.release(cx);
@@ -198,6 +212,8 @@ where
     /// The next event of our answers; `None` after the `ReadyForQuery` of
     /// our last request (intermediate ones are not reported). With `batch`,
     /// rows that follow a row in the receive buffer are moved there too.
+    /// Returns holding the lock when it has an event: call
+    /// [`unlock`](Self::unlock) before returning from the caller's poll.
     pub(crate) fn poll_event(
         &mut self,
         cx: &mut Context<'_>,
@@ -210,8 +226,15 @@ where
             self.parked = false;
             self.session.shared.book.unpark(self.first);
         }
+        if self.session.shared.orphan.poll(cx).is_pending() {
+            // A dropped cancel request holds writes back: drive it first.
+            self.park(cx);
+            return Poll::Pending;
+        }
         let polled = self.step(cx, batch);
-        self.unlock(cx);
+        if polled.is_pending() {
+            self.unlock(cx);
+        }
         polled
     }
 
@@ -264,30 +287,77 @@ where
                 ControlFlow::Break(poll) => return poll,
                 ControlFlow::Continue(event) => event,
             };
-            if let Some(through) = self.preparing_through.filter(|&p| head <= p) {
-                let swallowed = self.catch(self.first, head, &event);
-                if head == through && matches!(event, Event::ReadyForQuery(_)) {
-                    self.preparing_through = None;
-                }
-                if swallowed {
-                    continue;
-                }
+            if let ControlFlow::Break(poll) = self.own_event(cx, head, event, batch.as_deref_mut())
+            {
+                return poll;
             }
-            match event {
-                Event::ReadyForQuery(status) if head >= self.last => {
-                    self.status = Some(status);
-                    return self.hand_over(cx);
+        }
+    }
+
+    /// Takes in event `event` of our own request `head`: `Break` with what
+    /// to return, `Continue` to read on (the event was not for the caller).
+    fn own_event(
+        &mut self,
+        cx: &mut Context<'_>,
+        head: u64,
+        event: Event,
+        batch: Option<&mut VecDeque<Row>>,
+    ) -> Step {
+        if let Some(through) = self.preparing_through.filter(|&p| head <= p) {
+            let swallowed = self.catch(self.first, head, &event);
+            if head == through && matches!(event, Event::ReadyForQuery(_)) {
+                self.preparing_through = None;
+            }
+            if swallowed {
+                return ControlFlow::Continue(());
+            }
+        }
+        match event {
+            Event::ReadyForQuery(status) if head >= self.last => {
+                self.status = Some(status);
+                ControlFlow::Break(self.hand_over(cx))
+            }
+            Event::ReadyForQuery(_) => ControlFlow::Continue(()),
+            Event::Row(row) => {
+                if let (Some(batch), Some(inner)) = (batch, self.guard.as_deref_mut()) {
+                    more_rows(inner, batch);
                 }
-                Event::ReadyForQuery(_) => {}
-                Event::Row(row) => {
-                    if let (Some(batch), Some(inner)) =
-                        (batch.as_deref_mut(), self.guard.as_deref_mut())
-                    {
-                        more_rows(inner, batch);
-                    }
-                    return Poll::Ready(Ok(Some(Event::Row(row))));
+                ControlFlow::Break(Poll::Ready(Ok(Some(Event::Row(row)))))
+            }
+            event => ControlFlow::Break(Poll::Ready(Ok(Some(event)))),
+        }
+    }
+
+    /// The next event of ours that is already in the receive buffer, while
+    /// this answer holds the lock in its turn: `None` when reading on would
+    /// mean waiting for the socket. Lets a stream take the rest of a short
+    /// answer in the same hold of the lock.
+    pub(crate) fn buffered_event(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut batch: Option<&mut VecDeque<Row>>,
+    ) -> Option<Result<Option<Event>>> {
+        loop {
+            if self.is_done() {
+                return Some(Ok(None));
+            }
+            let inner = self.guard.as_deref_mut()?;
+            let head = inner
+                .machine
+                .current_request()
+                .map(|r| r.0)
+                .filter(|&h| self.first <= h && h <= self.last)?;
+            let event = match inner.next_buffered()? {
+                Ok(event) => event,
+                Err(e) => {
+                    self.finish();
+                    return Some(Err(e));
                 }
-                event => return Poll::Ready(Ok(Some(event))),
+            };
+            match self.own_event(cx, head, event, batch.as_deref_mut()) {
+                ControlFlow::Continue(()) => {}
+                ControlFlow::Break(Poll::Ready(out)) => return Some(out),
+                ControlFlow::Break(Poll::Pending) => return None,
             }
         }
     }
@@ -312,7 +382,8 @@ where
         let book = &self.session.shared.book;
         match book.turn(self.first, head, cx.waker()) {
             Turn::Wait => {
-                self.park(cx, false);
+                // `turn` parked us.
+                self.parked = true;
                 ControlFlow::Break(Poll::Pending)
             }
             Turn::Drain(owner) => {
@@ -381,7 +452,17 @@ where
                             .into(),
                     ))));
                 }
-                self.park(cx, true);
+                self.park(cx);
+                // A fence lowered since our flush found it up woke nobody
+                // (we were not parked yet): flush now.
+                let book = &self.session.shared.book;
+                let unsent = self
+                    .guard
+                    .as_deref()
+                    .is_some_and(|i| i.machine.has_output() && !i.write_blocked());
+                if unsent && !book.fenced() {
+                    cx.waker().wake_by_ref();
+                }
                 ControlFlow::Break(Poll::Pending)
             }
             Poll::Ready(Err(e)) => {
@@ -451,7 +532,7 @@ where
             let head = *head;
             return match Pin::new(cancelling.as_mut()).poll(cx) {
                 Poll::Pending => {
-                    self.park(cx, false);
+                    self.park(cx);
                     ControlFlow::Break(Poll::Pending)
                 }
                 Poll::Ready(true) => {
@@ -531,7 +612,7 @@ where
         if polled.is_pending() {
             // Waiting, not idle: a task's other requests must not read
             // ahead for us meanwhile.
-            self.park(cx, false);
+            self.park(cx);
         }
         self.unlock(cx);
         polled
@@ -539,6 +620,7 @@ where
 
     fn clear_ahead(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         loop {
+            let mut grace_over = false;
             match &mut self.ahead_cancel {
                 None => return Poll::Ready(Ok(())),
                 Some(AheadCancel::Sending(cancelling)) => {
@@ -546,7 +628,27 @@ where
                     self.ahead_cancel = None;
                     return Poll::Ready(Ok(()));
                 }
+                Some(AheadCancel::Grace(_, sleep)) => {
+                    grace_over = sleep.as_mut().poll(cx).is_ready()
+                }
                 Some(AheadCancel::Fenced(_)) => {}
+            }
+            if grace_over {
+                let fence = match self.ahead_cancel.take() {
+                    Some(AheadCancel::Grace(fence, _)) => fence,
+                    _ => continue,
+                };
+                match self.session.hooks.as_ref().zip(self.session.cancel_token()) {
+                    Some((hooks, token)) => {
+                        self.ahead_cancel = Some(AheadCancel::Sending(Box::new(
+                            Cancelling::start(hooks, token, fence),
+                        )));
+                        // The lock is not needed while it goes.
+                        self.unlock(cx);
+                        continue;
+                    }
+                    None => return Poll::Ready(Ok(())),
+                }
             }
             std::task::ready!(self.poll_lock(cx));
             let head = self
@@ -581,20 +683,20 @@ where
                             return Poll::Ready(Err(e));
                         }
                         Poll::Pending => {
-                            // Still running: cancel it.
-                            let Some(AheadCancel::Fenced(fence)) = self.ahead_cancel.take() else {
-                                continue;
-                            };
-                            let hooks = self.session.hooks.as_ref();
-                            match hooks.zip(self.session.cancel_token()) {
-                                Some((hooks, token)) => {
-                                    self.ahead_cancel = Some(AheadCancel::Sending(Box::new(
-                                        Cancelling::start(hooks, token, fence),
-                                    )));
-                                    // The lock is not needed while it goes.
-                                    self.unlock(cx);
+                            // Still running: after a grace period, cancel.
+                            match self.ahead_cancel.take() {
+                                Some(AheadCancel::Fenced(fence)) => {
+                                    let Some(hooks) = self.session.hooks.as_ref() else {
+                                        return Poll::Ready(Ok(()));
+                                    };
+                                    let sleep = hooks.sleep(CANCEL_GRACE);
+                                    self.ahead_cancel = Some(AheadCancel::Grace(fence, sleep));
                                 }
-                                None => return Poll::Ready(Ok(())),
+                                waiting => {
+                                    // The grace period runs: wait for either.
+                                    self.ahead_cancel = waiting;
+                                    return Poll::Pending;
+                                }
                             }
                         }
                     }
@@ -650,14 +752,24 @@ where
         // Let go of the lock first (sending owed work).
         self.guard = None;
         self.locking = None;
+        // A cancel request already on its way may still land: the next
+        // user of the connection drives it to its end (see `orphan`).
+        if let Timer::Cancelling(cancelling, _) = std::mem::replace(&mut self.timer, Timer::Running)
+        {
+            self.session.shared.orphan.adopt(cancelling);
+        }
+        if let Some(AheadCancel::Sending(cancelling)) = self.ahead_cancel.take() {
+            self.session.shared.orphan.adopt(cancelling);
+        }
         if self.done {
             return;
         }
         let book = &self.session.shared.book;
         // Someone else discards what the server still sends us; our query
-        // may still run, so the next request may cancel it. What was read
-        // ahead for us is freed by the next lock holder.
-        book.abandon(self.first, true);
+        // may still run, so the next request may cancel it (if it may be
+        // cancelled). What was read ahead for us is freed by the next lock
+        // holder.
+        book.abandon(self.first, self.cancel_on_drop);
         book.owe(Owed::DiscardAhead(self.first));
         // Settle now if the lock is free (frees what was read ahead).
         drop(self.session.try_lock());

@@ -28,16 +28,19 @@ pub(crate) struct Book {
     owed: AtomicBool,
     /// A cancel request is on its way: bytes queued meanwhile stay unsent.
     fence: AtomicBool,
+    /// Some abandoned owner asked for a cancel (cheap check).
+    wanted: AtomicBool,
+    /// The reader was asked to send queued requests and has not yet:
+    /// later requests need not wake it again.
+    flush_wanted: AtomicBool,
 }
 
 #[derive(Debug, Default)]
 struct Ledger {
     /// By the first request id of each owner's range.
     owners: BTreeMap<u64, Owner>,
-    /// The owner waiting on a socket read, if one is.
-    socket_reader: Option<u64>,
-    /// The socket reader was asked to send queued requests and has not yet.
-    flush_wanted: bool,
+    /// Abandoned owners that asked for a cancel, not yet drained.
+    cancel_wanted: usize,
     reservation: Option<Reservation>,
     next_reservation: u64,
     /// Requests waiting for the reservation to end.
@@ -164,21 +167,28 @@ impl Book {
     }
 
     /// What reader `first` (with task `waker`) does about the answer to
-    /// request `head`, which comes before its own.
+    /// request `head`, which comes before its own. On [`Turn::Wait`] the
+    /// reader is parked in the same critical section, so that a wake-up
+    /// cannot slip between the check and the park.
     ///
     /// It reads (drains, or reads ahead) only if every live owner before it
     /// is idle in its own task; otherwise a live owner reads for itself, and
     /// only one task at a time waits on the socket (runtimes keep one read
     /// waker per socket: a second reader would take the first's wake-up).
     pub(crate) fn turn(&self, first: u64, head: u64, waker: &Waker) -> Turn {
-        let ledger = self.ledger();
-        for owner in ledger.owners.range(..first).map(|(_, o)| o) {
-            if owner.abandoned || owner.read_done {
-                continue;
+        let mut ledger = self.ledger();
+        let wait = ledger
+            .owners
+            .range(..first)
+            .map(|(_, o)| o)
+            .filter(|o| !o.abandoned && !o.read_done)
+            .any(|o| o.parked || !same_task(o.waker.as_ref(), waker));
+        if wait {
+            if let Some(owner) = ledger.owners.get_mut(&first) {
+                owner.parked = true;
+                remember(&mut owner.waker, waker);
             }
-            if owner.parked || !same_task(owner.waker.as_ref(), waker) {
-                return Turn::Wait;
-            }
+            return Turn::Wait;
         }
         match ledger.owner_of(head) {
             None => Turn::Drain(None),
@@ -187,26 +197,19 @@ impl Book {
         }
     }
 
-    /// Owner `first` waits inside its poll (on the socket if `on_socket`).
-    pub(crate) fn park(&self, first: u64, waker: &Waker, on_socket: bool) {
+    /// Owner `first` waits inside its poll (for its turn or the socket).
+    pub(crate) fn park(&self, first: u64, waker: &Waker) {
         let mut ledger = self.ledger();
         if let Some(owner) = ledger.owners.get_mut(&first) {
             owner.parked = true;
             remember(&mut owner.waker, waker);
         }
-        if on_socket {
-            ledger.socket_reader = Some(first);
-        }
     }
 
     /// Owner `first` is being polled again.
     pub(crate) fn unpark(&self, first: u64) {
-        let mut ledger = self.ledger();
-        if let Some(owner) = ledger.owners.get_mut(&first) {
+        if let Some(owner) = self.ledger().owners.get_mut(&first) {
             owner.parked = false;
-        }
-        if ledger.socket_reader == Some(first) {
-            ledger.socket_reader = None;
         }
     }
 
@@ -214,9 +217,6 @@ impl Book {
     pub(crate) fn finish(&self, first: u64) {
         let mut ledger = self.ledger();
         ledger.owners.remove(&first);
-        if ledger.socket_reader == Some(first) {
-            ledger.socket_reader = None;
-        }
         ledger.wake_head();
     }
 
@@ -241,9 +241,10 @@ impl Book {
             owner.parked = false;
             owner.waker = None;
             owner.cancel_wanted = cancel_wanted;
-        }
-        if ledger.socket_reader == Some(first) {
-            ledger.socket_reader = None;
+            if cancel_wanted {
+                ledger.cancel_wanted += 1;
+                self.wanted.store(true, Ordering::Release);
+            }
         }
         if ledger.fence_owner == Some(first) {
             ledger.fence_owner = None;
@@ -254,7 +255,15 @@ impl Book {
     /// The abandoned owner `first` was drained to its end.
     pub(crate) fn drained(&self, first: u64) {
         let mut ledger = self.ledger();
-        ledger.owners.remove(&first);
+        if ledger
+            .owners
+            .remove(&first)
+            .is_some_and(|o| o.cancel_wanted)
+        {
+            ledger.cancel_wanted -= 1;
+            self.wanted
+                .store(ledger.cancel_wanted > 0, Ordering::Release);
+        }
         ledger.wake_head();
     }
 
@@ -284,6 +293,9 @@ impl Book {
         ours: Option<(u64, u64)>,
         wanted: bool,
     ) -> bool {
+        if wanted && !self.wanted.load(Ordering::Acquire) {
+            return false;
+        }
         let ledger = self.ledger();
         let mut asked = !wanted;
         let mut id = from;
@@ -309,26 +321,32 @@ impl Book {
         self.ledger().wake_head();
     }
 
-    /// If a live owner before `first` waits on the socket, asks it to send
-    /// what was queued (once, however many requests pile up) and returns
-    /// true: one write and one server wake-up for many requests.
+    /// If a live owner reads before `first`, asks it to send what was queued
+    /// (once, however many requests pile up) and returns true: one write and
+    /// one server wake-up for many requests. Its answers come first anyway;
+    /// if it is idle, the first poll of anyone sends the bytes.
     pub(crate) fn delegate_flush(&self, first: u64) -> bool {
-        let mut ledger = self.ledger();
-        let Some(reader) = ledger.socket_reader.filter(|&r| r < first) else {
+        let ledger = self.ledger();
+        let Some(owner) = ledger
+            .owners
+            .range(..first)
+            .map(|(_, o)| o)
+            .find(|o| !o.abandoned && !o.read_done)
+        else {
             return false;
         };
-        if !ledger.flush_wanted {
-            ledger.flush_wanted = true;
-            if let Some(waker) = ledger.owners.get(&reader).and_then(|o| o.waker.as_ref()) {
+        if !self.flush_wanted.swap(true, Ordering::AcqRel) {
+            if let Some(waker) = &owner.waker {
                 waker.wake_by_ref();
             }
         }
         true
     }
 
-    /// Everything queued was sent.
+    /// Everything queued was sent. Called under the connection's lock, as
+    /// requests are queued, so no request is queued unseen in between.
     pub(crate) fn flushed(&self) {
-        self.ledger().flush_wanted = false;
+        self.flush_wanted.store(false, Ordering::Release);
     }
 
     /// Wakes everyone: the connection died or was closed.
@@ -406,6 +424,7 @@ impl Book {
     }
 
     /// True if work is owed (cheap: no lock).
+    #[inline]
     pub(crate) fn has_owed(&self) -> bool {
         self.owed.load(Ordering::Acquire)
     }
@@ -500,10 +519,9 @@ mod tests {
         book.register(0, 0, &aw, None);
         book.register(1, 2, &bw, None);
         book.register(3, 3, &cw, None);
-        book.park(0, &aw, true);
+        book.park(0, &aw);
         assert_eq!(book.turn(1, 0, &bw), Turn::Wait);
-        book.park(1, &bw, false);
-        book.park(3, &cw, false);
+        assert_eq!(book.turn(3, 0, &cw), Turn::Wait);
         book.finish(0);
         assert_eq!((woken(&b), woken(&c)), (1, 0));
         book.finish(1);
@@ -519,8 +537,7 @@ mod tests {
         book.register(1, 2, &aw, None);
         book.register(3, 3, &bw, None);
         book.register(4, 4, &cw, None);
-        book.park(3, &bw, false);
-        // Request 0 is nobody's (an owed command).
+        // Request 0 is nobody's (an owed command); owner 1 drains it.
         assert_eq!(book.turn(3, 0, &bw), Turn::Wait);
         book.abandon(1, false);
         assert_eq!(woken(&b), 1, "the next live owner takes over");
@@ -547,7 +564,7 @@ mod tests {
         book.register(2, 2, &other, None);
         assert_eq!(book.turn(2, 0, &other), Turn::Wait);
         // A parked owner reads for itself.
-        book.park(0, &task, true);
+        book.park(0, &task);
         assert_eq!(book.turn(1, 0, &task), Turn::Wait);
         book.read_done(0);
         assert_eq!(book.turn(2, 1, &other), Turn::Wait);

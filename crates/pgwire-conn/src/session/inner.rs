@@ -14,7 +14,7 @@ use pgwire_proto::{Event, Machine, TransactionStatus};
 use crate::error::{Error, Result};
 use crate::session::owed::Owed;
 use crate::session::Shared;
-use crate::statements::StatementCache;
+use crate::statements::{StatementCache, DEFAULT_STATEMENT_CACHE_CAPACITY};
 
 /// Answers read from the socket on an idle owner's behalf, in order.
 #[derive(Debug, Default)]
@@ -69,13 +69,14 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     pub(crate) fn new(machine: Machine, stream: S, shared: Arc<Shared>) -> Self {
+        let counters = Arc::clone(&shared.status.cache_counters);
         Inner {
             machine,
             stream,
             dead: None,
             closed: false,
             shared,
-            cache: StatementCache::default(),
+            cache: StatementCache::new(DEFAULT_STATEMENT_CACHE_CAPACITY, counters),
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
             write_blocked: false,
@@ -191,6 +192,16 @@ where
                 }
                 Err(e) => return Poll::Ready(Err(self.fail(e.into()))),
             }
+        }
+    }
+
+    /// The next event decodable from what was already received, without
+    /// touching the stream.
+    pub(crate) fn next_buffered(&mut self) -> Option<Result<Event>> {
+        match self.machine.next_event() {
+            Ok(Some(event)) => Some(self.observe(event)),
+            Ok(None) => None,
+            Err(e) => Some(Err(self.fail(e.into()))),
         }
     }
 

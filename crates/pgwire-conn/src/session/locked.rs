@@ -55,6 +55,9 @@ where
             }
         }
         let mut queued = false;
+        if !inner.shared.book.has_owed() {
+            return false;
+        }
         for work in inner.shared.book.take_owed(urgent_only) {
             match work {
                 Owed::DiscardAhead(owner) => inner.discard_ahead(owner),

@@ -17,6 +17,7 @@ mod book;
 mod cancel;
 mod inner;
 mod locked;
+mod orphan;
 pub(crate) mod owed;
 
 use std::sync::Arc;
@@ -43,6 +44,24 @@ use crate::timeout::{before_deadline, Deadline, RuntimeHooks, TimeoutOutcome};
 pub(crate) struct Shared {
     pub(crate) book: Book,
     pub(crate) status: Status,
+    /// A cancel request on its way whose sender was dropped.
+    pub(crate) orphan: orphan::Orphan,
+}
+
+/// How the answer to a request is read ([`Session::answer`]).
+#[derive(Default)]
+pub(crate) struct Reading {
+    /// A statement the first requests prepare, cached once described.
+    pub(crate) preparing: Option<Box<Preparing>>,
+    /// The call's time limit.
+    pub(crate) deadline: Option<Deadline>,
+    /// Raised by [`Session::lock_for`]: abandoned queries run ahead.
+    pub(crate) fence: Option<Fence>,
+    /// If the answer is dropped while its query may run, the next request
+    /// may cancel it: for queries sent outside any transaction only, never
+    /// for transaction control (a queued COMMIT must commit) nor inside a
+    /// transaction (a cancel would fail the whole transaction).
+    pub(crate) cancel_on_drop: bool,
 }
 
 /// The server a connection was opened to, and with which TLS settings.
@@ -138,6 +157,15 @@ where
         mut deadline: Option<&mut Deadline>,
     ) -> Result<(Locked<'_, S>, Option<Fence>)> {
         loop {
+            // A cancel request left on its way goes first: nothing may be
+            // written until the server has handled it.
+            let orphan = std::future::poll_fn(|cx| self.shared.orphan.poll(cx));
+            if before_deadline(deadline.as_deref_mut(), orphan)
+                .await
+                .is_none()
+            {
+                return Err(not_sent(deadline.as_deref()));
+            }
             let locking = self.inner.lock();
             let Some(guard) = before_deadline(deadline.as_deref_mut(), locking).await else {
                 return Err(not_sent(deadline.as_deref()));
@@ -192,19 +220,23 @@ where
     }
 
     /// Sends the requests queued under `locked` since `first` and returns
-    /// the handle that reads their answers in turn. `preparing`: a statement
-    /// the first of them prepare, cached once described. A write the socket
-    /// cannot take whole now is finished by whichever task reads next. With
-    /// a fence, first drains or cancels the abandoned queries ahead.
+    /// the handle that reads their answers in turn, as `reading` says. A
+    /// write the socket cannot take whole now is finished by whichever task
+    /// reads next. With a fence, first drains or cancels the abandoned
+    /// queries ahead.
     pub(crate) async fn answer<'c>(
         &'c self,
         mut locked: Locked<'c, S>,
         first: u64,
         waker: &Waker,
-        preparing: Option<Box<Preparing>>,
-        deadline: Option<Deadline>,
-        fence: Option<Fence>,
+        reading: Reading,
     ) -> Result<Answer<'c, S>> {
+        let Reading {
+            preparing,
+            deadline,
+            fence,
+            cancel_on_drop,
+        } = reading;
         let end = locked.machine.next_request_id().0;
         if end <= first {
             return Ok(Answer::empty(self, deadline));
@@ -213,6 +245,7 @@ where
         self.shared.book.register(first, end - 1, waker, preparing);
         self.shared.status.sync_from(&locked.machine);
         let mut answer = Answer::new(self, first, end - 1, through, deadline, fence);
+        answer.set_cancel_on_drop(cancel_on_drop);
         if answer.has_ahead_cancel() {
             drop(locked);
             std::future::poll_fn(|cx| answer.poll_clear_ahead(cx)).await?;

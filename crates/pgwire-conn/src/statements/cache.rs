@@ -16,12 +16,66 @@
 //! to come): when they fill it, a query runs on the unnamed statement.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use pgwire_proto::{Format, Oid, RowDescription};
 
 /// Default number of statements kept per connection.
 pub const DEFAULT_STATEMENT_CACHE_CAPACITY: usize = 256;
+
+/// What a connection's statement cache did so far
+/// ([`Connection::statement_cache_stats`](crate::Connection::statement_cache_stats)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatementCacheStats {
+    /// Queries that found their statement prepared.
+    pub hits: u64,
+    /// Queries that did not (and prepared it, or ran it unnamed).
+    pub misses: u64,
+    /// Statements prepared for the cache.
+    pub prepared: u64,
+    /// Statements closed to make room.
+    pub evicted: u64,
+    /// Statements prepared twice by queries that missed at once, the second
+    /// closed.
+    pub twins: u64,
+}
+
+/// The cache's counters, readable without the connection's lock.
+#[derive(Debug, Default)]
+pub(crate) struct CacheCounters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    prepared: AtomicU64,
+    evicted: AtomicU64,
+    twins: AtomicU64,
+}
+
+impl CacheCounters {
+    fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn hit(&self) {
+        Self::add(&self.hits, 1);
+    }
+
+    pub(crate) fn miss(&self) {
+        Self::add(&self.misses, 1);
+    }
+
+    pub(crate) fn snapshot(&self) -> StatementCacheStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StatementCacheStats {
+            hits: get(&self.hits),
+            misses: get(&self.misses),
+            prepared: get(&self.prepared),
+            evicted: get(&self.evicted),
+            twins: get(&self.twins),
+        }
+    }
+}
 
 /// What the cache knows about one prepared statement.
 #[derive(Debug)]
@@ -46,22 +100,18 @@ pub(crate) struct StatementCache {
     next: u64,
     /// Statements prepared but not yet described (or failed).
     in_flight: usize,
-}
-
-impl Default for StatementCache {
-    fn default() -> Self {
-        StatementCache::new(DEFAULT_STATEMENT_CACHE_CAPACITY)
-    }
+    pub(crate) counters: Arc<CacheCounters>,
 }
 
 impl StatementCache {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize, counters: Arc<CacheCounters>) -> Self {
         StatementCache {
             capacity,
             map: HashMap::new(),
             order: VecDeque::new(),
             next: 0,
             in_flight: 0,
+            counters,
         }
     }
 
@@ -104,6 +154,7 @@ impl StatementCache {
         }
         let evicted = self.evict_to(self.capacity - self.in_flight - 1);
         self.in_flight += 1;
+        CacheCounters::add(&self.counters.prepared, 1);
         self.next += 1;
         Some((format!("pgwire_s{}", self.next), evicted))
     }
@@ -131,6 +182,7 @@ impl StatementCache {
             }
             evicted.push(stmt.name.clone());
         }
+        CacheCounters::add(&self.counters.evicted, evicted.len());
         evicted
     }
 
@@ -147,6 +199,7 @@ impl StatementCache {
             })
             .is_some()
         {
+            CacheCounters::add(&self.counters.twins, 1);
             return vec![stmt.name.clone()];
         }
         self.order.push_back((sql.to_owned(), Arc::clone(&stmt)));
@@ -184,9 +237,13 @@ mod tests {
         evicted
     }
 
+    fn cache(capacity: usize) -> StatementCache {
+        StatementCache::new(capacity, Arc::default())
+    }
+
     #[test]
     fn evicts_oldest_first_and_keys_on_declared_types() {
-        let mut c = StatementCache::new(2);
+        let mut c = cache(2);
         add(&mut c, "a", &[]);
         add(&mut c, "b", &[23]);
         assert_eq!(add(&mut c, "c", &[]), ["pgwire_s1"]);
@@ -209,18 +266,20 @@ mod tests {
 
     #[test]
     fn a_twin_prepared_meanwhile_is_returned_for_closing() {
-        let mut c = StatementCache::new(4);
+        let mut c = cache(4);
         let (s1, _) = c.start_prepare().unwrap();
         let (s2, _) = c.start_prepare().unwrap();
         assert!(c.insert("q", stmt(&s1, &[23])).is_empty());
         assert_eq!(c.insert("q", stmt(&s2, &[23])), [s2]);
         add(&mut c, "q", &[20]);
         assert_eq!(c.clear(), ["pgwire_s1", "pgwire_s3"]);
+        let stats = c.counters.snapshot();
+        assert_eq!((stats.prepared, stats.twins, stats.evicted), (3, 1, 0));
     }
 
     #[test]
     fn preparations_in_flight_count_against_the_capacity() {
-        let mut c = StatementCache::new(2);
+        let mut c = cache(2);
         add(&mut c, "a", &[]);
         let (s2, evicted) = c.start_prepare().unwrap();
         assert!(evicted.is_empty());

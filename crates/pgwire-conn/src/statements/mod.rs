@@ -4,6 +4,6 @@
 mod cache;
 mod preparing;
 
-pub use cache::DEFAULT_STATEMENT_CACHE_CAPACITY;
-pub(crate) use cache::{CachedStatement, StatementCache};
+pub(crate) use cache::{CacheCounters, CachedStatement, StatementCache};
+pub use cache::{StatementCacheStats, DEFAULT_STATEMENT_CACHE_CAPACITY};
 pub(crate) use preparing::{result_formats, Preparing};

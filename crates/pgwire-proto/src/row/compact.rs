@@ -49,8 +49,16 @@ impl Row {
 /// Rows may come from different result sets and share chunks in any
 /// order. A row that [`Clone`]s another's is copied once per clone.
 pub fn compact_rows(rows: &mut [Row]) {
+    if let [row] = rows {
+        // One row (a `fetch_one`): the common case, without the counting.
+        if row.chunk.len() > (row.end - row.start + DATA_ROW_HEADER) * 2 + SLACK {
+            *row = row.detach();
+        }
+        return;
+    }
     let mut own = 0usize;
     let mut retained = 0usize;
+    let mut runs = 0usize;
     let mut previous: Option<&Arc<[u8]>> = None;
     for row in rows.iter() {
         own = own.saturating_add(row.end - row.start + DATA_ROW_HEADER);
@@ -58,12 +66,14 @@ pub fn compact_rows(rows: &mut [Row]) {
         if !previous.is_some_and(|chunk| Arc::ptr_eq(chunk, &row.chunk)) {
             retained = retained.saturating_add(row.chunk.len());
             previous = Some(&row.chunk);
+            runs += 1;
         }
     }
     let budget = own.saturating_mul(2).saturating_add(SLACK);
     // The pass above counts a chunk again after each row from another one:
-    // rows reordered by the caller are counted exactly before any copy.
-    if retained <= budget || retained_total(rows) <= budget {
+    // rows reordered by the caller are counted exactly before any copy
+    // (one run of rows is one chunk, counted exactly already).
+    if retained <= budget || (runs > 1 && retained_total(rows) <= budget) {
         return;
     }
     let len = rows.iter().map(|row| row.end - row.start).sum();
