@@ -6,7 +6,7 @@
 use futures_util::TryStreamExt;
 use pgwire_conn::{Error, SqlState};
 use pgwire_integration_tests::{
-    assert_code, connect, prepared_count, runtime_tests, unique_name, Runtime,
+    after_polls, assert_code, connect, prepared_count, runtime_tests, unique_name, Runtime,
 };
 
 async fn prepared_insert_with_and_without_parameters<R: Runtime>() {
@@ -169,7 +169,36 @@ async fn rowless_statements_are_prepared_while_they_run<R: Runtime>() {
     assert!(conn.ready());
 }
 
+/// Cache misses whose futures are dropped during their Parse/Describe
+/// leave no statement the cache does not know: the server ends with at
+/// most the cache's capacity, and the statements are cached.
+async fn dropped_preparations_leave_at_most_the_capacity<R: Runtime>() {
+    let conn = connect::<R>().await;
+    conn.set_statement_cache_capacity(16);
+    let tag = unique_name("dropped_prep");
+    for i in 0..300 {
+        let sql = format!("select {i}::int4 as {tag}");
+        // One poll: the preparation is queued (and maybe sent), then dropped.
+        let _ = after_polls(conn.fetch_one(sql.as_str(), ()), 0).await;
+    }
+    let named = "select count(*)::int4 from pg_prepared_statements where name like 'pgwire\\_s%'";
+    let count = |row: Option<pgwire_conn::Row>| row.unwrap().try_get::<i32>(0).unwrap();
+    let on_server = count(conn.fetch_one(named, ()).await.unwrap());
+    assert!(on_server <= 16, "{on_server} statements on the server");
+    // Once everything owed has gone out, the server holds what the cache holds.
+    let again = count(conn.fetch_one(named, ()).await.unwrap());
+    assert!(again <= 16, "{again} statements on the server");
+    let stats = conn.statement_cache_stats();
+    assert!(stats.prepared >= 1, "{stats:?}");
+    assert_eq!(
+        i64::from(again),
+        (stats.prepared - stats.evicted - stats.twins) as i64,
+        "every statement prepared is cached or closed: {stats:?}"
+    );
+}
+
 runtime_tests!(
+    dropped_preparations_leave_at_most_the_capacity,
     rowless_statements_are_prepared_while_they_run,
     statement_cache_recovers_from_schema_changes_and_deallocate,
     prepared_insert_with_and_without_parameters,

@@ -19,6 +19,35 @@
 //! conn.close().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! ## Sharing one connection
+//!
+//! Every method takes `&self`; share a connection between tasks with an
+//! `Arc`. Requests are pipelined: each goes out whole while earlier answers
+//! are still coming, and each task reads its own answers in turn, with no
+//! background task. The rules (see [`Connection`] for more):
+//!
+//! - A stream holds the connection only while it is being polled; queries
+//!   sent before it are answered whether or not it is read.
+//! - A [`Transaction`] reserves the session: its own queries go ahead,
+//!   everyone else's wait for it to end and then run outside it. Give
+//!   transactions that must run in parallel connections of their own.
+//! - Nothing ever waits for its own task: where that would happen (a task
+//!   sends outside the transaction it holds, or waits for a later answer
+//!   while an unread stream of its own exceeds the read-ahead limit) the call
+//!   fails with [`Error::WouldDeadlock`].
+//! - Any future may be dropped at any await point: the connection stays
+//!   correct, a dropped transaction is rolled back at once, and a dropped
+//!   query still running is cancelled on the server by the next request when
+//!   that cannot hit anyone else's query.
+//! - Time limits ([`Query::timeout`], [`Connection::set_default_timeout`])
+//!   cancel on the server under the same rule and fail with
+//!   [`Error::QueryTimeout`], which says what became of the statement.
+//!
+//! The internals follow the same layering: `session/` is the core (the
+//! lock, the pump between machine and stream, the ledger of whose answers
+//! come next, reservations, owed work, the cancel fence); the statement
+//! cache, the query API, transactions and portals sit on top of it.
 
 mod cancel;
 mod connection;

@@ -251,3 +251,21 @@ fn fatal_error_between_queries() {
     assert!(!err.is_recoverable());
     assert!(conn.dead());
 }
+
+#[test]
+fn a_time_limit_without_a_timer_is_refused_before_sending() {
+    let (conn, stream) = connected();
+    let limited = crate::Query::new("select 1").timeout(std::time::Duration::from_secs(1));
+    let err = block_on(conn.execute(limited, ())).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(why) if why.contains("runtime hooks")),
+        "{err:?}"
+    );
+    conn.set_default_timeout(Some(std::time::Duration::from_secs(1)));
+    assert!(matches!(
+        block_on(conn.fetch("select 1", ())),
+        Err(Error::InvalidInput(_))
+    ));
+    assert!(stream.written().is_empty(), "nothing was sent");
+    assert!(conn.ready());
+}

@@ -1,11 +1,17 @@
 //! The `cargo xtask demo` program: connect, create a table, insert, select,
-//! print the rows as a table, and catch an SQL error without losing the
-//! connection.
+//! print the rows as a table, catch an SQL error without losing the
+//! connection, share the connection between tasks (pipelined queries, a
+//! transaction that reserves it), and cancel a query past its time limit.
 //!
 //! It is configured the way libpq is: from the PG* environment variables
 //! (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, ...).
 
-use pgwire_tokio::{named, open_database_connection, ConnectOptions, Row, SqlState};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pgwire_tokio::{
+    named, open_database_connection, ConnectOptions, Error, PgConnection, Query, Row, SqlState,
+};
 
 fn print_table(rows: &[Row]) -> Result<(), pgwire_tokio::Error> {
     let Some(first) = rows.first() else {
@@ -158,6 +164,73 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     print_table(&rows)?;
+
+    shared(Arc::new(conn)).await
+}
+
+/// One connection, many tasks: their queries are pipelined; a transaction
+/// reserves the connection (the others wait and never run inside it); a
+/// query past its time limit is cancelled on the server.
+async fn shared(conn: Arc<PgConnection>) -> Result<(), Box<dyn std::error::Error>> {
+    println!("\n16 tasks share the connection, 100 queries each (pipelined):");
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..16i32 {
+        let conn = Arc::clone(&conn);
+        tasks.push(tokio::spawn(async move {
+            for i in 0..100 {
+                let n = task * 1000 + i;
+                let row = conn.fetch_one("select $1::int4 * 2", (n,)).await?;
+                let twice: i32 = row.map_or(Ok(0), |r| r.try_get(0))?;
+                if twice != n * 2 {
+                    return Err(format!("task {task} asked for {n} * 2, got {twice}").into());
+                }
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        }));
+    }
+    for task in tasks {
+        task.await?.map_err(|e| e as Box<dyn std::error::Error>)?;
+    }
+    println!(
+        "  1600 answers, each to its own task, in {:.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+
+    println!("\na transaction reserves the connection; another task's insert waits for it:");
+    conn.execute("create temp table ledger (who text)", ())
+        .await?;
+    let tx = conn.begin().await?;
+    tx.execute("insert into ledger values ('the transaction')", ())
+        .await?;
+    let other = tokio::spawn({
+        let conn = Arc::clone(&conn);
+        async move {
+            conn.execute("insert into ledger values ('another task')", ())
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    tx.rollback().await?;
+    other.await??;
+    let rows = conn.fetch("select who from ledger", ()).await?;
+    print_table(&rows)?;
+    println!("  (the rollback took only the transaction's own row)");
+
+    println!("\nselect pg_sleep(30) with a 200 ms time limit:");
+    let started = Instant::now();
+    let slow = Query::new("select pg_sleep(30)").timeout(Duration::from_millis(200));
+    match conn.execute(slow, ()).await {
+        Err(e @ Error::QueryTimeout { .. }) => println!(
+            "  {e} (after {:.0} ms)",
+            started.elapsed().as_secs_f64() * 1000.0
+        ),
+        other => return Err(format!("expected a timeout, got {other:?}").into()),
+    }
+    let row = conn
+        .fetch_one("select 'answered at once' as next", ())
+        .await?;
+    print_table(&row.into_iter().collect::<Vec<_>>())?;
 
     conn.close().await?;
     println!("\nclosed the connection cleanly");
