@@ -64,6 +64,24 @@ impl Tally {
     }
 }
 
+/// Records what a commit that completed (or was dropped) says of row `i`.
+fn saved<T: std::fmt::Debug>(
+    out: &Option<pgwire_conn::Result<T>>,
+    i: i64,
+    committed: &mut BTreeSet<i64>,
+    maybe: &mut BTreeSet<i64>,
+) {
+    match out {
+        Some(result) => {
+            result.as_ref().unwrap();
+            committed.insert(i);
+        }
+        None => {
+            maybe.insert(i);
+        }
+    }
+}
+
 async fn row_i64<S>(conn: &Connection<S>, sql: &str, n: i64) -> i64
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
@@ -148,15 +166,7 @@ async fn random_drops_never_corrupt_the_connection<R: Runtime>() {
                     Ok::<_, Error>(())
                 });
                 let out = race::<R, _>(op, &mut rng).await;
-                match &out {
-                    Some(result) => {
-                        result.as_ref().unwrap();
-                        committed.insert(i);
-                    }
-                    None => {
-                        maybe.insert(i);
-                    }
-                }
+                saved(&out, i, &mut committed, &mut maybe);
                 tally.count(kind, &out);
             }
             5 => {
@@ -202,15 +212,7 @@ async fn random_drops_never_corrupt_the_connection<R: Runtime>() {
                     tx.commit().await
                 };
                 let out = race::<R, _>(op, &mut rng).await;
-                match &out {
-                    Some(result) => {
-                        result.as_ref().unwrap();
-                        committed.insert(i);
-                    }
-                    None => {
-                        maybe.insert(i);
-                    }
-                }
+                saved(&out, i, &mut committed, &mut maybe);
                 tally.count(kind, &out);
             }
             8 => {
@@ -230,15 +232,7 @@ async fn random_drops_never_corrupt_the_connection<R: Runtime>() {
                 let tx = conn.begin().await.unwrap();
                 tx.execute(&insert, (i,)).await.unwrap();
                 let out = race::<R, _>(tx.commit(), &mut rng).await;
-                match &out {
-                    Some(result) => {
-                        result.as_ref().unwrap();
-                        committed.insert(i);
-                    }
-                    None => {
-                        maybe.insert(i);
-                    }
-                }
+                saved(&out, i, &mut committed, &mut maybe);
                 tally.count(kind, &out);
             }
         }

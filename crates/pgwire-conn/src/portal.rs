@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::query::{expect_success, Via};
 use crate::session::owed::Owed;
-use crate::session::{current_waker, Reading};
 use crate::statement::Query;
 use crate::stream::{EventStream, RowStream};
 use crate::transaction::Transaction;
@@ -124,25 +123,15 @@ where
         let Some(description) = self.description.clone().filter(|_| !self.exhausted) else {
             return Ok(Vec::new());
         };
-        let session = self.via.session;
-        let waker = current_waker().await;
-        let (mut locked, fence) = session.lock_for(self.via.reservation, &waker, None).await?;
-        let first = locked.machine.next_request_id().0;
-        locked
-            .machine
-            .execute_portal(&self.name, max_rows, description)?;
-        let answer = session
-            .answer(
-                locked,
-                first,
-                &waker,
-                Reading {
-                    fence,
-                    ..Default::default()
-                },
-            )
+        let name = &self.name;
+        let events = self
+            .via
+            .request(|inner, _, _| {
+                let queued = inner.machine.execute_portal(name, max_rows, description);
+                Ok(queued.map(drop)?)
+            })
             .await?;
-        let mut rows = RowStream::new(answer);
+        let mut rows = RowStream::from_events(events);
         let mut batch = Vec::new();
         while let Some(row) = rows.try_next().await? {
             batch.push(row);
@@ -156,24 +145,17 @@ where
 
     /// Closes the portal, freeing its resources on the server.
     pub async fn close(mut self) -> Result<()> {
-        let session = self.via.session;
-        let waker = current_waker().await;
-        let (mut locked, fence) = session.lock_for(self.via.reservation, &waker, None).await?;
-        let first = locked.machine.next_request_id().0;
-        locked.machine.close(Target::Portal, &self.name)?;
-        self.closed = true;
-        let answer = session
-            .answer(
-                locked,
-                first,
-                &waker,
-                Reading {
-                    fence,
-                    ..Default::default()
-                },
-            )
+        // Marked closed once queued: dropped later, nothing is owed.
+        let (via, name) = (self.via, self.name.clone());
+        let closed = &mut self.closed;
+        let mut events = via
+            .request(|inner, _, _| {
+                inner.machine.close(Target::Portal, &name)?;
+                *closed = true;
+                Ok(())
+            })
             .await?;
-        expect_success(&mut EventStream::new(answer)).await
+        expect_success(&mut events).await
     }
 }
 

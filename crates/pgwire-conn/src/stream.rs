@@ -150,8 +150,12 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     pub(crate) fn new(answer: Answer<'c, S>) -> Self {
+        Self::from_events(EventStream::new(answer))
+    }
+
+    pub(crate) fn from_events(events: EventStream<'c, S>) -> Self {
         RowStream {
-            events: EventStream::new(answer),
+            events,
             batch: VecDeque::new(),
             description: None,
             rows_affected: None,

@@ -100,6 +100,7 @@ where
     ) -> Result<(Answer<'c, S>, Option<Arc<RowDescription>>)> {
         let session = self.session;
         let waker = current_waker().await;
+        let cancel_on_drop = self.reservation.is_none();
         let mut misses = 0;
         loop {
             let (mut locked, fence) = session
@@ -109,75 +110,43 @@ where
             // Other tasks may evict a statement between its preparation and
             // its use; after a second miss the unnamed statement does.
             let mut cached = cached && misses < 2;
-            let (name, sql, declared) = loop {
+            let (preset, preparing, prepared_alone) = loop {
                 match locked.queue_portal(query, params, portal, execute, cached)? {
-                    Queued::Sent(preset) => {
-                        let answer = session
-                            .answer(
-                                locked,
-                                first,
-                                &waker,
-                                Reading {
-                                    deadline,
-                                    fence,
-                                    cancel_on_drop: self.reservation.is_none(),
-                                    ..Default::default()
-                                },
-                            )
-                            .await?;
-                        return Ok((answer, preset));
-                    }
-                    Queued::Preparing(preparing) => {
-                        let answer = session
-                            .answer(
-                                locked,
-                                first,
-                                &waker,
-                                Reading {
-                                    preparing: Some(preparing),
-                                    deadline,
-                                    fence,
-                                    cancel_on_drop: self.reservation.is_none(),
-                                },
-                            )
-                            .await?;
-                        return Ok((answer, None));
-                    }
+                    Queued::Sent(preset) => break (preset, None, false),
+                    Queued::Preparing(preparing) => break (None, Some(preparing), false),
                     Queued::Miss { sql, declared } => {
-                        match locked.queue_prepare(&sql, &declared)? {
-                            Some(name) => break (name, sql.into_owned(), declared),
+                        let Some(name) = locked.queue_prepare(&sql, &declared)? else {
                             // Preparations in flight fill the cache.
-                            None => cached = false,
-                        }
+                            cached = false;
+                            continue;
+                        };
+                        let preparing = Box::new(Preparing {
+                            request: locked.machine.next_request_id().0.saturating_sub(1),
+                            name,
+                            sql: sql.into_owned(),
+                            declared,
+                            param_types: Vec::new(),
+                            description: None,
+                            failed: false,
+                            report_errors: true,
+                        });
+                        break (None, Some(preparing), true);
                     }
                 }
             };
+            let reading = Reading {
+                preparing,
+                deadline,
+                fence,
+                cancel_on_drop,
+            };
+            let answer = session.answer(locked, first, &waker, reading).await?;
+            if !prepared_alone {
+                return Ok((answer, preset));
+            }
+            // The statement was prepared alone: its answer caches it (whoever
+            // reads it), then the next round runs it from the cache.
             misses += 1;
-            let preparing = Box::new(Preparing {
-                request: locked.machine.next_request_id().0.saturating_sub(1),
-                name,
-                sql,
-                declared,
-                param_types: Vec::new(),
-                description: None,
-                failed: false,
-                report_errors: true,
-            });
-            // Its answer caches the statement, whoever reads it; then the
-            // next round runs it from the cache.
-            let answer = session
-                .answer(
-                    locked,
-                    first,
-                    &waker,
-                    Reading {
-                        preparing: Some(preparing),
-                        deadline,
-                        fence,
-                        cancel_on_drop: self.reservation.is_none(),
-                    },
-                )
-                .await?;
             let mut events = EventStream::new(answer);
             expect_success(&mut events).await?;
             deadline = events.take_deadline();
@@ -305,32 +274,48 @@ where
         Ok(results)
     }
 
+    /// Queues one request with `queue` (under the lock, once the gate lets
+    /// it; `queue` also gets the ledger and the task, to reserve the session)
+    /// and returns the stream of its answer. No time limit, and never
+    /// cancelled when dropped: for transaction control, portals and
+    /// statements prepared by name.
+    pub(crate) async fn request(
+        &self,
+        queue: impl FnOnce(
+            &mut crate::session::Inner<S>,
+            &crate::session::Book,
+            &std::task::Waker,
+        ) -> Result<()>,
+    ) -> Result<EventStream<'c, S>> {
+        let session = self.session;
+        let waker = current_waker().await;
+        let (mut locked, fence) = session.lock_for(self.reservation, &waker, None).await?;
+        let first = locked.machine.next_request_id().0;
+        queue(&mut locked, &session.shared.book, &waker)?;
+        let reading = Reading {
+            fence,
+            ..Default::default()
+        };
+        let answer = session.answer(locked, first, &waker, reading).await?;
+        Ok(EventStream::new(answer))
+    }
+
     /// Runs transaction-control SQL (BEGIN, COMMIT, SAVEPOINT, ...) over the
-    /// simple protocol, with no time limit, once `locked` let it through;
-    /// `queued` runs right after it is queued (under the lock).
+    /// simple protocol; `queued` runs right after it is queued (under the
+    /// lock).
     pub(crate) async fn control(
         &self,
         sql: &str,
         queued: impl FnOnce(&crate::session::Book, &std::task::Waker),
     ) -> Result<Vec<StatementResult>> {
-        let session = self.session;
-        let waker = current_waker().await;
-        let (mut locked, fence) = session.lock_for(self.reservation, &waker, None).await?;
-        let first = locked.machine.next_request_id().0;
-        locked.machine.simple_query(sql)?;
-        queued(&session.shared.book, &waker);
-        let answer = session
-            .answer(
-                locked,
-                first,
-                &waker,
-                Reading {
-                    fence,
-                    ..Default::default()
-                },
-            )
+        let events = self
+            .request(|inner, book, waker| {
+                inner.machine.simple_query(sql)?;
+                queued(book, waker);
+                Ok(())
+            })
             .await?;
-        collect_statements(EventStream::new(answer)).await
+        collect_statements(events).await
     }
 
     /// See [`Connection::create_prepared_statement`](crate::Connection::create_prepared_statement).
@@ -340,23 +325,10 @@ where
         sql: &str,
     ) -> Result<PreparedStatementInfo> {
         refuse_copy_in(sql)?;
-        let session = self.session;
-        let waker = current_waker().await;
-        let (mut locked, fence) = session.lock_for(self.reservation, &waker, None).await?;
-        let first = locked.machine.next_request_id().0;
-        locked.machine.prepare(name, sql, &[])?;
-        let answer = session
-            .answer(
-                locked,
-                first,
-                &waker,
-                Reading {
-                    fence,
-                    ..Default::default()
-                },
-            )
+        let events = self
+            .request(|inner, _, _| Ok(inner.machine.prepare(name, sql, &[]).map(drop)?))
             .await?;
-        let (parameter_types, row_description) = read_described(EventStream::new(answer)).await?;
+        let (parameter_types, row_description) = read_described(events).await?;
         let result_formats = result_formats(row_description.as_deref());
         let bound_description = row_description
             .as_ref()
@@ -376,23 +348,14 @@ where
         &self,
         statement: &PreparedStatementInfo,
     ) -> Result<()> {
-        let session = self.session;
-        let waker = current_waker().await;
-        let (mut locked, fence) = session.lock_for(self.reservation, &waker, None).await?;
-        let first = locked.machine.next_request_id().0;
-        locked.machine.close(Target::Statement, &statement.name)?;
-        let answer = session
-            .answer(
-                locked,
-                first,
-                &waker,
-                Reading {
-                    fence,
-                    ..Default::default()
-                },
-            )
+        let mut events = self
+            .request(|inner, _, _| {
+                Ok(inner
+                    .machine
+                    .close(Target::Statement, &statement.name)
+                    .map(drop)?)
+            })
             .await?;
-        let mut events = EventStream::new(answer);
         while let Some(event) = events.try_next().await? {
             if let Event::Error(e) = event {
                 return Err(Error::Database(e));
