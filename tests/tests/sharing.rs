@@ -132,10 +132,16 @@ async fn the_bare_connection_inside_its_own_transaction_is_an_error<R: Runtime>(
 /// answer, sent before it: A is answered.
 async fn an_unread_stream_does_not_hold_up_earlier_queries<R: Runtime>() {
     let conn = Arc::new(connect::<R>().await);
+    // Both statements prepared already: each query is a single request, and
+    // B's stream is handed out as soon as its request is sent.
+    conn.fetch_one("select 1::int4, pg_sleep($1)", (0f64,))
+        .await
+        .unwrap();
+    conn.fetch_one("select 2::int4", ()).await.unwrap();
     let a = R::spawn({
         let conn = Arc::clone(&conn);
         async move {
-            conn.fetch_one("select 1::int4, pg_sleep(0.2)", ())
+            conn.fetch_one("select 1::int4, pg_sleep($1)", (0.2f64,))
                 .await
                 .unwrap()
                 .unwrap()

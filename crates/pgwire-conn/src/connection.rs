@@ -47,6 +47,28 @@ use crate::tls::MaybeTls;
 ///   call when the connection is free), and a dropped query still running
 ///   on the server is cancelled by the next request when nothing else is
 ///   queued behind it.
+///
+/// # Cancel requests
+///
+/// PostgreSQL cancels whatever the session runs when a CancelRequest
+/// arrives, so with pipelined requests a cancel meant for one query could
+/// hit the next. pgwire sends one (for a time limit that passed, or for a
+/// dropped query) only when every request already on its way from the one
+/// running onwards is unwanted (the timed-out one, or abandoned ones), and
+/// holds every other write back until the server has handled the cancel.
+/// So a cancel is **not** sent, and the statement runs to its end while its
+/// answer is discarded, when:
+///
+/// - another task's request is already on its way behind it (the time limit
+///   then fails with [`TimeoutOutcome::Abandoned`](crate::TimeoutOutcome));
+/// - the dropped query was sent through a transaction (a cancel would fail
+///   the whole transaction), or it was a COMMIT, ROLLBACK or SAVEPOINT (a
+///   queued COMMIT commits), or a dropped transaction's ROLLBACK is already
+///   queued behind it;
+/// - the connection has no [`RuntimeHooks`] or no server address (opened
+///   over a caller's own stream without [`set_runtime_hooks`](Self::set_runtime_hooks));
+/// - a dropped query's answer completes within 10 ms of the next request
+///   (not worth the server a new connection).
 pub struct Connection<S> {
     pub(crate) session: Session<S>,
 }

@@ -172,7 +172,18 @@ where
         self.savepoint.is_some()
     }
 
-    /// A nested transaction: a savepoint, inside this one.
+    /// A nested transaction: a savepoint, inside this one. It borrows this
+    /// transaction, so it cannot outlive it (its rollback could otherwise
+    /// run inside somebody else's later transaction):
+    ///
+    /// ```compile_fail
+    /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {
+    /// let tx = conn.begin().await?;
+    /// let savepoint = tx.begin().await?;
+    /// tx.commit().await?; // error: `tx` is borrowed by `savepoint`
+    /// savepoint.rollback().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn begin(&self) -> Result<Transaction<'_, S>> {
         let name = format!(
             "pgwire_savepoint_{}",

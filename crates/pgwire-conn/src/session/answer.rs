@@ -551,6 +551,10 @@ where
         let Some(inner) = self.guard.as_deref() else {
             return ControlFlow::Continue(());
         };
+        if inner.has_ahead_for(self.first) {
+            // Answers of ours are here already: read them first.
+            return ControlFlow::Continue(());
+        }
         let Some(head) = inner.machine.current_request().map(|r| r.0) else {
             return ControlFlow::Continue(());
         };

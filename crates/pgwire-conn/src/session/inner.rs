@@ -275,6 +275,11 @@ where
         !self.ahead.is_empty()
     }
 
+    /// True if answers were read ahead for `owner`.
+    pub(crate) fn has_ahead_for(&self, owner: u64) -> bool {
+        self.ahead.contains_key(&owner)
+    }
+
     /// Stores an answer of `owner`'s read on its behalf; returns the total
     /// size of what is stored for everyone.
     pub(crate) fn push_ahead(&mut self, owner: u64, event: Event) -> usize {
