@@ -130,7 +130,55 @@ async fn stream_bounded<R: Runtime>(n: u64) {
     );
 }
 
+/// Rows come in the order the server sent them, however many the receive
+/// buffer holds at once (a stream takes them in batches), for eager and
+/// lazy results, one statement or several.
+async fn rows_come_in_order<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let sql = "select g, repeat('x', g % 7) from generate_series(1, 50000) g";
+    let in_order = |rows: &[pgwire_conn::Row]| {
+        for (i, row) in rows.iter().enumerate() {
+            let g: i32 = row.try_get(0).unwrap();
+            assert_eq!(g as usize, i + 1, "row {i}");
+            assert_eq!(row.try_get::<&str>(1).unwrap().len(), (g % 7) as usize);
+        }
+    };
+    let fetched = conn.fetch(sql, ()).await.unwrap();
+    assert_eq!(fetched.len(), 50_000);
+    in_order(&fetched);
+    let streamed: Vec<_> = conn
+        .query(sql, ())
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    in_order(&streamed);
+    // The same rows read slowly: a batch at a time with pauses.
+    let mut rows = conn.query(sql, ()).await.unwrap();
+    let mut slow = Vec::new();
+    while let Some(row) = rows.try_next().await.unwrap() {
+        slow.push(row);
+        if slow.len() % 5000 == 0 {
+            R::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    in_order(&slow);
+    let results = conn
+        .simple_query(
+            "select g from generate_series(1, 3000) g; select g from generate_series(1, 3000) g",
+        )
+        .await
+        .unwrap();
+    for result in &results {
+        for (i, row) in result.rows.iter().enumerate() {
+            assert_eq!(row.text(0).unwrap().unwrap(), (i + 1).to_string());
+        }
+    }
+}
+
 runtime_tests!(
+    rows_come_in_order,
     stream_rows_and_row_count,
     dropped_stream_is_drained_by_the_next_query,
     error_after_rows_ends_the_stream,

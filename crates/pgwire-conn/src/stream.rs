@@ -247,14 +247,19 @@ where
 
     /// Takes in what of the answer is already received, rows into the batch.
     fn take_buffered(&mut self, cx: &mut Context<'_>) {
-        while let Some(polled) = self.events.answer.buffered_event(cx, Some(&mut self.batch)) {
-            match polled {
-                Ok(Some(Event::Row(row))) => self.batch.push_back(row),
-                Ok(Some(event)) => self.take_in(event),
+        loop {
+            // Rows in order, straight from the receive buffer, up to a batch.
+            if !self.events.answer.take_rows(&mut self.batch) {
+                break;
+            }
+            match self.events.answer.buffered_event(cx) {
+                None => break,
+                Some(Ok(Some(Event::Row(row)))) => self.batch.push_back(row),
+                Some(Ok(Some(event))) => self.take_in(event),
                 // Ended: the next poll reports it.
-                Ok(None) => break,
+                Some(Ok(None)) => break,
                 // Failed: the stream must not end as if complete.
-                Err(e) => {
+                Some(Err(e)) => {
                     self.error.get_or_insert(e);
                     break;
                 }

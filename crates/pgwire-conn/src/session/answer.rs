@@ -328,15 +328,27 @@ where
         }
     }
 
+    /// Moves the rows of ours complete in the receive buffer to `batch`, up
+    /// to a batch, while this answer holds the lock in its turn. False if
+    /// the batch is full.
+    pub(crate) fn take_rows(&mut self, batch: &mut VecDeque<Row>) -> bool {
+        let ours = |inner: &Inner<S>| {
+            inner
+                .machine
+                .current_request()
+                .is_some_and(|r| self.first <= r.0 && r.0 <= self.last)
+        };
+        if let Some(inner) = self.guard.as_deref_mut().filter(|i| ours(i)) {
+            more_rows(inner, batch);
+        }
+        batch.len() < ROW_BATCH
+    }
+
     /// The next event of ours that is already in the receive buffer, while
     /// this answer holds the lock in its turn: `None` when reading on would
     /// mean waiting for the socket. Lets a stream take the rest of a short
     /// answer in the same hold of the lock.
-    pub(crate) fn buffered_event(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut batch: Option<&mut VecDeque<Row>>,
-    ) -> Option<Result<Option<Event>>> {
+    pub(crate) fn buffered_event(&mut self, cx: &mut Context<'_>) -> Option<Result<Option<Event>>> {
         loop {
             if self.is_done() {
                 return Some(Ok(None));
@@ -354,7 +366,7 @@ where
                     return Some(Err(e));
                 }
             };
-            match self.own_event(cx, head, event, batch.as_deref_mut()) {
+            match self.own_event(cx, head, event, None) {
                 ControlFlow::Continue(()) => {}
                 ControlFlow::Break(Poll::Ready(out)) => return Some(out),
                 ControlFlow::Break(Poll::Pending) => return None,
