@@ -382,6 +382,9 @@ where
             Some(inner) if inner.machine.has_output() => inner.poll_flush(cx),
             _ => Poll::Ready(Ok(())),
         };
+        // Let go of the lock before waking the next owner, so that it finds
+        // the lock free (not woken twice: by us, then by the lock).
+        self.unlock(cx);
         self.finish();
         match flushed {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
