@@ -181,6 +181,31 @@ async fn a_task_reads_its_second_stream_first<R: Runtime>() {
     assert!(conn.ready());
 }
 
+/// A stream and a later query of the same task awaited together (`join`):
+/// whatever order they are polled in, both finish.
+async fn a_stream_and_a_later_query_joined_in_one_task<R: Runtime>() {
+    let conn = connect::<R>().await;
+    within::<R, _>(30, "a joined stream and query", async {
+        let mut rows = conn
+            .query("select g, pg_sleep(0.05) from generate_series(1, 3) g", ())
+            .await
+            .unwrap();
+        let (first, later) =
+            futures_util::future::join(rows.try_next(), conn.fetch_one("select 7::int4", ())).await;
+        assert_eq!(first.unwrap().unwrap().try_get::<i32>(0).unwrap(), 1);
+        assert_eq!(later.unwrap().unwrap().try_get::<i32>(0).unwrap(), 7);
+        let (later, rest) = futures_util::future::join(
+            conn.fetch_one("select 8::int4", ()),
+            rows.try_collect::<Vec<_>>(),
+        )
+        .await;
+        assert_eq!(later.unwrap().unwrap().try_get::<i32>(0).unwrap(), 8);
+        assert_eq!(rest.unwrap().len(), 2);
+    })
+    .await;
+    assert!(conn.ready());
+}
+
 /// The common pattern "for each row of a query, run another on the same
 /// connection" works: the rest of the stream is read ahead.
 async fn a_query_per_row_of_a_stream_on_the_same_connection<R: Runtime>() {
@@ -271,6 +296,7 @@ runtime_tests!(
     an_unread_stream_does_not_hold_up_earlier_queries,
     a_task_reads_its_second_stream_first,
     a_query_per_row_of_a_stream_on_the_same_connection,
+    a_stream_and_a_later_query_joined_in_one_task,
     reading_ahead_past_the_limit_is_a_typed_error,
     connection_calls_never_wait_for_an_idle_stream,
 );

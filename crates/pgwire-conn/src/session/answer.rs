@@ -720,7 +720,11 @@ where
                         }
                     }
                 }
-                _ => {
+                turn => {
+                    // A live owner ahead after all: it reads; nothing to
+                    // cancel. (`turn` parked us on `Wait`: unpark on the
+                    // next poll.)
+                    self.parked |= turn == Turn::Wait;
                     self.ahead_cancel = None;
                     return Poll::Ready(Ok(()));
                 }

@@ -69,6 +69,10 @@ struct Owner {
     preparing: Option<Box<Preparing>>,
     /// Dropped while its query may still run: the next request may cancel it.
     cancel_wanted: bool,
+    /// A later owner of the same task waits because this one was parked:
+    /// when this one is polled again (and may go idle), its task must look
+    /// again (then the later owner reads ahead for it).
+    wake_on_idle: bool,
 }
 
 #[derive(Debug)]
@@ -162,6 +166,7 @@ impl Book {
                 read_done: false,
                 preparing,
                 cancel_wanted: false,
+                wake_on_idle: false,
             },
         );
     }
@@ -177,13 +182,16 @@ impl Book {
     /// waker per socket: a second reader would take the first's wake-up).
     pub(crate) fn turn(&self, first: u64, head: u64, waker: &Waker) -> Turn {
         let mut ledger = self.ledger();
-        let wait = ledger
+        let blocker = ledger
             .owners
-            .range(..first)
+            .range_mut(..first)
             .map(|(_, o)| o)
             .filter(|o| !o.abandoned && !o.read_done)
-            .any(|o| o.parked || !same_task(o.waker.as_ref(), waker));
-        if wait {
+            .find(|o| o.parked || !same_task(o.waker.as_ref(), waker));
+        if let Some(blocker) = blocker {
+            // Parked in our own task: it may go idle (its poll returning to
+            // a caller that then waits for us) without anything waking us.
+            blocker.wake_on_idle |= same_task(blocker.waker.as_ref(), waker);
             if let Some(owner) = ledger.owners.get_mut(&first) {
                 owner.parked = true;
                 remember(&mut owner.waker, waker);
@@ -210,6 +218,13 @@ impl Book {
     pub(crate) fn unpark(&self, first: u64) {
         if let Some(owner) = self.ledger().owners.get_mut(&first) {
             owner.parked = false;
+            if std::mem::take(&mut owner.wake_on_idle) {
+                // Its task polls the later owner again, which then reads
+                // ahead for this one if it went idle.
+                if let Some(waker) = &owner.waker {
+                    waker.wake_by_ref();
+                }
+            }
         }
     }
 
@@ -568,6 +583,24 @@ mod tests {
         assert_eq!(book.turn(1, 0, &task), Turn::Wait);
         book.read_done(0);
         assert_eq!(book.turn(2, 1, &other), Turn::Wait);
+    }
+
+    #[test]
+    fn an_owner_going_idle_wakes_its_task_for_the_owner_waiting_behind() {
+        let book = Book::default();
+        let (t, task) = counter();
+        book.register(0, 0, &task, None);
+        book.register(1, 1, &task, None);
+        // The first waits on the socket; the second, same task, waits too.
+        book.park(0, &task);
+        assert_eq!(book.turn(1, 0, &task), Turn::Wait);
+        assert_eq!(woken(&t), 0);
+        // The first is polled again (and may return to its caller idle):
+        // the task is woken to look at the second again, which now reads
+        // ahead.
+        book.unpark(0);
+        assert_eq!(woken(&t), 1);
+        assert_eq!(book.turn(1, 0, &task), Turn::ReadAhead(0, 0));
     }
 
     #[test]
