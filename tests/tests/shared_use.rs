@@ -28,6 +28,8 @@ struct Tally {
 }
 
 const KINDS: usize = 10;
+/// The kinds that take long enough to be dropped midway whatever the load.
+const SLOW_KINDS: [usize; 5] = [2, 3, 4, 7, 8];
 const KIND_NAMES: [&str; KINDS] = [
     "fetch",
     "execute",
@@ -49,15 +51,21 @@ impl Tally {
         }
     }
 
-    /// Every kind both completed and was dropped, and drops were many.
+    /// Every kind completed, the slow kinds (streams held, transactions,
+    /// savepoints, time limits) were also dropped many times, and drops
+    /// were many in all. (Quick kinds are dropped only when the race beats
+    /// them, which a busy machine may make rare.)
     #[track_caller]
     fn assert_both_ways(&self, total_drops: u32) {
         for (kind, name) in KIND_NAMES.iter().enumerate() {
             let (done, dropped) = (self.completed[kind], self.dropped[kind]);
             assert!(
-                done >= 2 && dropped >= 2,
+                done >= 2,
                 "{name}: {done} completed, {dropped} dropped: {self:?}"
             );
+            if SLOW_KINDS.contains(&kind) {
+                assert!(dropped >= 10, "{name}: only {dropped} dropped: {self:?}");
+            }
         }
         let dropped: u32 = self.dropped.iter().sum();
         assert!(dropped >= total_drops, "only {dropped} drops: {self:?}");
