@@ -114,10 +114,12 @@ const KEYS: &[(&str, Option<&str>, Kind)] = &[
     // Checked only: the session is always UTF8 (the machine decodes
     // everything as UTF-8), so another encoding is refused, not ignored.
     ("client_encoding", None, Kind::Used),
-    ("keepalives", None, Kind::Ignored),
-    ("keepalives_idle", None, Kind::Ignored),
-    ("keepalives_interval", None, Kind::Ignored),
-    ("keepalives_count", None, Kind::Ignored),
+    // libpq reads no environment variable for the TCP options.
+    ("keepalives", None, Kind::Used),
+    ("keepalives_idle", None, Kind::Used),
+    ("keepalives_interval", None, Kind::Used),
+    ("keepalives_count", None, Kind::Used),
+    ("tcp_user_timeout", None, Kind::Used),
     ("sslcompression", None, Kind::Ignored),
     ("gssencmode", None, Kind::Ignored),
 ];
@@ -139,7 +141,6 @@ const UNSUPPORTED: &[&str] = &[
     "gsslib",
     "gssdelegation",
     "replication",
-    "tcp_user_timeout",
 ];
 
 /// The value of each key after the environment has filled the gaps.
@@ -244,6 +245,7 @@ pub(super) fn resolve(
     options.fallback_application_name = values.string("fallback_application_name");
     options.options = values.string("options");
     options.connect_timeout = values.parsed("connect_timeout", parse_timeout)?.flatten();
+    options.tcp = super::keepalive::from_values(|key| values.get(key))?;
 
     let ssl_mode = values.parsed("sslmode", SslMode::parse_in)?;
     options.ssl_negotiation = values
@@ -327,13 +329,12 @@ fn check_ignored(values: &Values) -> Result<(), OptionsError> {
                 }
                 matches!(value, "disable" | "prefer")
             }
-            _ => value.trim().parse::<i64>().is_ok(),
+            _ => false,
         };
         if !valid {
             let expected = match key {
                 "sslcompression" => "0 or 1",
-                "gssencmode" => "disable or prefer",
-                _ => "a whole number",
+                _ => "disable or prefer",
             };
             return Err(OptionsError::invalid(key, value, origin, Some(expected)));
         }
@@ -870,7 +871,7 @@ mod tests {
     #[test]
     fn accepted_and_ignored_keys() {
         test_parse(
-            "keepalives=1 keepalives_idle=30 keepalives_interval=10 keepalives_count=3 sslcompression=0 gssencmode=prefer client_encoding=UTF8",
+            "sslcompression=0 gssencmode=prefer client_encoding=UTF8",
             &[],
         )
         .unwrap();

@@ -10,6 +10,7 @@
 mod conninfo;
 mod env;
 mod error;
+mod keepalive;
 mod pgpass;
 mod url;
 
@@ -446,6 +447,7 @@ pub struct ConnectOptions {
     require_auth: Option<RequireAuth>,
     target_session_attrs: TargetSessionAttrs,
     load_balance_hosts: LoadBalanceHosts,
+    tcp: crate::TcpSettings,
 }
 
 /// Stands in for the first host if the never-empty invariant were broken,
@@ -490,6 +492,7 @@ impl ConnectOptions {
             require_auth: None,
             target_session_attrs: TargetSessionAttrs::default(),
             load_balance_hosts: LoadBalanceHosts::default(),
+            tcp: crate::TcpSettings::default(),
         }
     }
 
@@ -509,9 +512,13 @@ impl ConnectOptions {
     /// 0 or negative means none), `sslmode`, `sslnegotiation`,
     /// `sslrootcert` (`system` for the OS trust store), `sslcert`, `sslkey`,
     /// `channel_binding`, `require_auth`, `target_session_attrs`,
-    /// `load_balance_hosts` and `client_encoding` (only `UTF8`). Accepted
-    /// and ignored: `keepalives`, `keepalives_idle`, `keepalives_interval`,
-    /// `keepalives_count` (whole numbers), `sslcompression` (0 or 1: no TLS
+    /// `load_balance_hosts`, `client_encoding` (only `UTF8`), `keepalives`
+    /// (0 off, any other whole number on; on by default),
+    /// `keepalives_idle` and `keepalives_interval` (seconds),
+    /// `keepalives_count`, `tcp_user_timeout` (milliseconds): for these
+    /// four, 0 or a negative number means the system default; libpq reads
+    /// no environment variable for them. Accepted and ignored:
+    /// `sslcompression` (0 or 1: no TLS
     /// library compresses any more) and `gssencmode` (`disable` or
     /// `prefer`: GSSAPI encryption is not implemented, so `prefer` goes on
     /// without it). An empty value means the default and stops the
@@ -932,6 +939,7 @@ impl fmt::Debug for ConnectOptions {
             .field("require_auth", &self.require_auth)
             .field("target_session_attrs", &self.target_session_attrs)
             .field("load_balance_hosts", &self.load_balance_hosts)
+            .field("tcp", &self.tcp)
             .finish()
     }
 }
