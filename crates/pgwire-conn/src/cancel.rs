@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -14,7 +15,7 @@ use pgwire_proto::BackendKey;
 use crate::negotiate::{negotiate, TlsPlan};
 use crate::open::open_socket;
 use crate::options::HostSpec;
-use crate::{Error, Result};
+use crate::{Error, Result, Socket, TcpSettings};
 
 /// What it takes to cancel the query a connection is running, usable from
 /// any task. PostgreSQL cancels whatever the session runs when the request
@@ -37,6 +38,8 @@ pub struct CancelToken {
     pub(crate) key: BackendKey,
     pub(crate) host: HostSpec,
     pub(crate) tls: Option<TlsPlan>,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) tcp: TcpSettings,
 }
 
 impl CancelToken {
@@ -45,9 +48,23 @@ impl CancelToken {
         self.key
     }
 
-    /// The server the session is connected to.
+    /// The server the session is connected to, as the options named it
+    /// (TLS checks the cancel connection's certificate against this name).
     pub fn host(&self) -> &HostSpec {
         &self.host
+    }
+
+    /// The address the session's TCP socket is connected to, where the
+    /// cancel request goes (`None` over a Unix socket). Not a new lookup of
+    /// the host name: with several addresses behind one name (round-robin
+    /// DNS), that could reach another server, which would cancel nothing.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// The TCP options the cancel request's socket gets: the session's.
+    pub fn tcp_settings(&self) -> TcpSettings {
+        self.tcp
     }
 }
 
@@ -57,18 +74,31 @@ impl CancelToken {
 /// has landed (a session idle by then ignores it). Whether the query was
 /// still running is not reported (as in libpq): the cancelled query fails
 /// with SQLSTATE 57014 (query_canceled).
+///
+/// Over TCP the request goes to [`CancelToken::peer_addr`], with the
+/// session's [`TcpSettings`]; `tcp` and `unix` are the constructors of
+/// [`open_with`](crate::open_with).
 pub async fn cancel_with<T, U, FT, FU>(
     token: &CancelToken,
-    tcp: impl Fn(String, u16) -> FT,
+    tcp: impl Fn(String, u16, TcpSettings) -> FT,
     unix: impl Fn(PathBuf) -> FU,
 ) -> Result<()>
 where
     T: AsyncRead + AsyncWrite + Unpin,
     U: AsyncRead + AsyncWrite + Unpin,
-    FT: Future<Output = io::Result<T>>,
+    FT: Future<Output = io::Result<(T, SocketAddr)>>,
     FU: Future<Output = io::Result<U>>,
 {
-    let socket = open_socket(&token.host, &tcp, &unix).await?;
+    let socket = match token.peer {
+        Some(peer) => tcp(ip_literal(&peer), peer.port(), token.tcp)
+            .await
+            .map(|(stream, _)| Socket::Tcp(stream))
+            .map_err(|source| Error::Connect {
+                address: peer.to_string(),
+                source,
+            })?,
+        None => open_socket(&token.host, token.tcp, &tcp, &unix).await?.0,
+    };
     let (mut stream, _machine) = negotiate(socket, token.tls.as_ref()).await?;
     let mut request = bytes::BytesMut::with_capacity(16);
     frontend::cancel_request(&mut request, token.key.process_id, token.key.secret_key);
@@ -84,4 +114,37 @@ where
     }
     let _ = stream.close().await;
     Ok(())
+}
+
+/// The address as a host for the adapters' constructors: an IP literal,
+/// which they connect to without a name lookup. An IPv6 address keeps its
+/// zone (`fe80::1%2`), without which a link-local address is unreachable.
+fn ip_literal(addr: &SocketAddr) -> String {
+    match addr {
+        SocketAddr::V6(v6) if v6.scope_id() != 0 => format!("{}%{}", v6.ip(), v6.scope_id()),
+        _ => addr.ip().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+
+    #[test]
+    fn ip_literals_keep_the_ipv6_zone() {
+        let v4: SocketAddr = "10.1.2.3:5432".parse().unwrap();
+        assert_eq!(ip_literal(&v4), "10.1.2.3");
+        let v6: SocketAddr = "[2001:db8::1]:5432".parse().unwrap();
+        assert_eq!(ip_literal(&v6), "2001:db8::1");
+        let zoned = SocketAddr::V6(std::net::SocketAddrV6::new(
+            "fe80::1".parse().unwrap(),
+            5432,
+            0,
+            3,
+        ));
+        assert_eq!(ip_literal(&zoned), "fe80::1%3");
+        assert!(ip_literal(&v6).parse::<IpAddr>().is_ok());
+    }
 }

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use crate::options::{
 use crate::session::Origin;
 use crate::timeout::RuntimeHooks;
 use crate::tls::{client_config, server_end_point, MaybeTls, Roots, Verify};
-use crate::{Connection, Error, Result, Socket};
+use crate::{Connection, Error, Result, Socket, TcpSettings};
 
 /// A connection opened by [`open_with`].
 pub type Opened<T, U> = Connection<MaybeTls<Socket<T, U>>>;
@@ -30,20 +31,23 @@ pub type Opened<T, U> = Connection<MaybeTls<Socket<T, U>>>;
 /// Opens a connection with the runtime's `tcp` and `unix` socket
 /// constructors and its `hooks`.
 ///
-/// `tcp` receives a host (name or IP) and port and should enable
-/// `TCP_NODELAY` (requests go out as one write each; Nagle would only add
-/// latency). The hooks' timer bounds each attempt by `connect_timeout`, and
-/// the connection keeps the hooks for time limits and cancel requests.
+/// `tcp` receives a host (name or IP), a port and the options'
+/// [`TcpSettings`]; it connects (to each address of a name in turn),
+/// applies the settings with [`TcpSettings::apply`] and returns the stream
+/// with the address it reached, where cancel requests will go (a name may
+/// resolve elsewhere by then). The hooks' timer bounds each attempt by
+/// `connect_timeout`, and the connection keeps the hooks for time limits
+/// and cancel requests.
 pub async fn open_with<T, U, FT, FU>(
     options: &ConnectOptions,
-    tcp: impl Fn(String, u16) -> FT,
+    tcp: impl Fn(String, u16, TcpSettings) -> FT,
     unix: impl Fn(PathBuf) -> FU,
     hooks: Arc<dyn RuntimeHooks>,
 ) -> Result<Opened<T, U>>
 where
     T: AsyncRead + AsyncWrite + Unpin,
     U: AsyncRead + AsyncWrite + Unpin,
-    FT: Future<Output = io::Result<T>>,
+    FT: Future<Output = io::Result<(T, SocketAddr)>>,
     FU: Future<Output = io::Result<U>>,
 {
     let hosts = ordered_hosts(options);
@@ -122,13 +126,13 @@ async fn connect_host<T, U, FT, FU>(
     options: &ConnectOptions,
     host: &HostSpec,
     tls_config: &mut Option<Arc<ClientConfig>>,
-    tcp: &impl Fn(String, u16) -> FT,
+    tcp: &impl Fn(String, u16, TcpSettings) -> FT,
     unix: &impl Fn(PathBuf) -> FU,
 ) -> Result<Opened<T, U>>
 where
     T: AsyncRead + AsyncWrite + Unpin,
     U: AsyncRead + AsyncWrite + Unpin,
-    FT: Future<Output = io::Result<T>>,
+    FT: Future<Output = io::Result<(T, SocketAddr)>>,
     FU: Future<Output = io::Result<U>>,
 {
     let plan = tls_plan(options, host, tls_config)?;
@@ -151,20 +155,22 @@ async fn attempt<T, U, FT, FU>(
     options: &ConnectOptions,
     host: &HostSpec,
     plan: Option<&TlsPlan>,
-    tcp: &impl Fn(String, u16) -> FT,
+    tcp: &impl Fn(String, u16, TcpSettings) -> FT,
     unix: &impl Fn(PathBuf) -> FU,
 ) -> Result<Opened<T, U>>
 where
     T: AsyncRead + AsyncWrite + Unpin,
     U: AsyncRead + AsyncWrite + Unpin,
-    FT: Future<Output = io::Result<T>>,
+    FT: Future<Output = io::Result<(T, SocketAddr)>>,
     FU: Future<Output = io::Result<U>>,
 {
-    let socket = open_socket(host, tcp, unix).await?;
+    let (socket, peer) = open_socket(host, options.tcp_settings(), tcp, unix).await?;
     let mut conn = connect_over(socket, options, host, plan).await?;
     conn.set_origin(Origin {
         host: host.clone(),
         tls: plan.cloned(),
+        peer,
+        tcp: options.tcp_settings(),
     });
     Ok(conn)
 }
@@ -210,32 +216,38 @@ where
     Connection::start(machine, stream, &config).await
 }
 
-/// Opens the socket for `host`: its `hostaddr` if set, else its name.
+/// Opens the socket for `host`: its `hostaddr` if set, else its name; with
+/// the address a TCP socket reached.
 pub(crate) async fn open_socket<T, U, FT, FU>(
     host: &HostSpec,
-    tcp: &impl Fn(String, u16) -> FT,
+    settings: TcpSettings,
+    tcp: &impl Fn(String, u16, TcpSettings) -> FT,
     unix: &impl Fn(PathBuf) -> FU,
-) -> Result<Socket<T, U>>
+) -> Result<(Socket<T, U>, Option<SocketAddr>)>
 where
-    FT: Future<Output = io::Result<T>>,
+    FT: Future<Output = io::Result<(T, SocketAddr)>>,
     FU: Future<Output = io::Result<U>>,
 {
     let connect_error = |source| Error::Connect {
         address: host.describe(),
         source,
     };
+    let opened = |(stream, peer)| (Socket::Tcp(stream), Some(peer));
     if let Some(addr) = host.socket_addr() {
-        return tcp(addr.ip().to_string(), addr.port())
+        return tcp(addr.ip().to_string(), addr.port(), settings)
             .await
-            .map(Socket::Tcp)
+            .map(opened)
             .map_err(connect_error);
     }
     match (host.tcp_address(), host.unix_socket_path()) {
-        (Some((name, port)), _) => tcp(name.to_owned(), port)
+        (Some((name, port)), _) => tcp(name.to_owned(), port, settings)
             .await
-            .map(Socket::Tcp)
+            .map(opened)
             .map_err(connect_error),
-        (None, Some(path)) => unix(path).await.map(Socket::Unix).map_err(connect_error),
+        (None, Some(path)) => unix(path)
+            .await
+            .map(|stream| (Socket::Unix(stream), None))
+            .map_err(connect_error),
         (None, None) => Err(Error::InvalidInput("no host given".into())),
     }
 }

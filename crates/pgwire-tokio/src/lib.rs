@@ -21,6 +21,7 @@
 //! ```
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,14 +50,14 @@ pub type PgConnection = Connection<TokioStream>;
 /// the host means a Unix socket (the socket file, or the directory holding
 /// `.s.PGSQL.<port>`).
 pub async fn open_database_connection(options: &ConnectOptions) -> Result<PgConnection> {
-    open_with(options, tcp, unix, hooks()).await
+    open_with(options, connect_tcp, unix, hooks()).await
 }
 
 /// Cancels the query the connection of `token` is running
 /// ([`Connection::cancel_token`]), over a new connection to the same server.
 /// The cancelled query fails with SQLSTATE 57014, and its connection stays usable.
 pub async fn cancel_query(token: &CancelToken) -> Result<()> {
-    cancel_with(token, tcp, unix).await
+    cancel_with(token, connect_tcp, unix).await
 }
 
 /// This runtime's timer and cancel requests, which every connection this
@@ -75,14 +76,23 @@ impl RuntimeHooks for TokioHooks {
     }
 
     fn cancel(&self, token: CancelToken) -> BoxFuture<Result<()>> {
-        Box::pin(async move { cancel_with(&token, tcp, unix).await })
+        Box::pin(async move { cancel_with(&token, connect_tcp, unix).await })
     }
 }
 
-async fn tcp(host: String, port: u16) -> io::Result<Compat<tokio::net::TcpStream>> {
+/// Opens a TCP connection to `host:port` (a name's addresses are tried in
+/// turn) with `settings` applied (`TCP_NODELAY`, keepalives,
+/// `TCP_USER_TIMEOUT`), and returns it with the address it reached: the
+/// socket constructor this crate hands [`open_with`] and [`cancel_with`].
+pub async fn connect_tcp(
+    host: String,
+    port: u16,
+    settings: TcpSettings,
+) -> io::Result<(Compat<tokio::net::TcpStream>, SocketAddr)> {
     let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
-    stream.set_nodelay(true)?;
-    Ok(stream.compat())
+    settings.apply(&stream)?;
+    let peer = stream.peer_addr()?;
+    Ok((stream.compat(), peer))
 }
 
 #[cfg(unix)]

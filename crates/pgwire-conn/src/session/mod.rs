@@ -69,6 +69,10 @@ pub(crate) struct Reading {
 pub(crate) struct Origin {
     pub(crate) host: crate::options::HostSpec,
     pub(crate) tls: Option<crate::negotiate::TlsPlan>,
+    /// The address the TCP socket reached, where cancel requests go.
+    pub(crate) peer: Option<std::net::SocketAddr>,
+    /// The socket options, for the cancel requests' sockets too.
+    pub(crate) tcp: crate::TcpSettings,
 }
 
 pub(crate) struct Session<S> {
@@ -94,6 +98,8 @@ impl<S> Session<S> {
             key: self.key?,
             host: origin.host.clone(),
             tls: origin.tls.clone(),
+            peer: origin.peer,
+            tcp: origin.tcp,
         })
     }
 
