@@ -32,6 +32,7 @@
 //! The scan is a single pass over the bytes; only ASCII bytes have meaning to
 //! it, so it is safe on any UTF-8 text and never splits a character.
 
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 
 /// The highest parameter number PostgreSQL accepts: the Bind message counts
@@ -64,6 +65,12 @@ pub enum ParamError {
         /// Byte offset of its `$`.
         position: usize,
     },
+    /// More parameters than PostgreSQL takes (65,535: the protocol counts
+    /// them in 16 bits): more values given, or more distinct `:name`s used.
+    TooMany {
+        /// The number of values or names.
+        count: usize,
+    },
     /// The number of values does not match the highest `$n` of the statement.
     PositionalCount {
         /// The highest `$n` used by the statement.
@@ -93,6 +100,10 @@ impl fmt::Display for ParamError {
             ParamError::InvalidPositional { position } => write!(
                 f,
                 "invalid positional parameter at byte {position}: parameters are numbered $1 to ${MAX_PARAM}"
+            ),
+            ParamError::TooMany { count } => write!(
+                f,
+                "{count} parameters, but PostgreSQL takes at most {MAX_PARAM}"
             ),
             ParamError::PositionalCount { expected, given } => write!(
                 f,
@@ -129,14 +140,35 @@ pub fn max_positional(sql: &str) -> Result<usize, ParamError> {
 ///
 /// # Errors
 ///
+/// [`ParamError::TooMany`] for more than 65,535 values,
 /// [`ParamError::PositionalCount`] on a mismatch, and the errors of
 /// [`max_positional`].
 pub fn check_positional(sql: &str, given: usize) -> Result<(), ParamError> {
+    check_count(given)?;
     let expected = max_positional(sql)?;
     if expected == given {
         Ok(())
     } else {
         Err(ParamError::PositionalCount { expected, given })
+    }
+}
+
+/// [`ParamError::TooMany`] for more than 65,535 parameters.
+///
+/// ```
+/// use pgwire_proto::params::{check_count, ParamError};
+/// assert_eq!(check_count(65_535), Ok(()));
+/// assert_eq!(check_count(65_536), Err(ParamError::TooMany { count: 65_536 }));
+/// ```
+///
+/// # Errors
+///
+/// [`ParamError::TooMany`] when `count` is above 65,535.
+pub fn check_count(count: usize) -> Result<(), ParamError> {
+    if count > MAX_PARAM as usize {
+        Err(ParamError::TooMany { count })
+    } else {
+        Ok(())
     }
 }
 
@@ -160,12 +192,13 @@ pub struct NamedSql {
 ///
 /// [`ParamError::MixedStyles`] if the statement also contains `$n`
 /// placeholders, [`ParamError::Unterminated`] for an unclosed quote or
-/// comment, [`ParamError::InvalidPositional`] for `$0` and the like.
+/// comment, [`ParamError::InvalidPositional`] for `$0` and the like,
+/// [`ParamError::TooMany`] for more than 65,535 distinct names.
 pub fn rewrite_named(sql: &str) -> Result<NamedSql, ParamError> {
     // Each `:name` becomes `$n`, which is at most a few bytes longer (only for
     // one-letter names past $9), so a little slack avoids regrowing.
     let mut out = String::with_capacity(sql.len() + 16);
-    let mut names: Vec<String> = Vec::new();
+    let mut names = NameIndex::default();
     let mut copied = 0;
     let mut positional = false;
     scan(sql, |placeholder| {
@@ -178,28 +211,75 @@ pub fn rewrite_named(sql: &str) -> Result<NamedSql, ParamError> {
                 // at the end), so these `get`s always succeed.
                 out.push_str(sql.get(copied..start).unwrap_or_default());
                 let name = sql.get(start + 1..end).unwrap_or_default();
-                // Statements have few parameters; a linear search beats
-                // hashing every name.
-                let number = match names.iter().position(|n| n == name) {
-                    Some(index) => index + 1,
-                    None => {
-                        names.push(name.to_owned());
-                        names.len()
-                    }
-                };
+                let number = names.number(name);
                 // Writing to a String cannot fail.
                 let _ = write!(out, "${number}");
                 copied = end;
             }
         }
-        if positional && !names.is_empty() {
+        if positional && !names.names.is_empty() {
             return Err(ParamError::MixedStyles);
         }
         Ok(())
     })?;
+    check_count(names.names.len())?;
     // Without placeholders nothing was copied yet, so this is the whole text.
     out.push_str(sql.get(copied..).unwrap_or_default());
+    let names = names.names.into_iter().map(str::to_owned).collect();
     Ok(NamedSql { sql: out, names })
+}
+
+/// Up to this many names, finding one is a linear search: statements have
+/// few parameters, and that beats hashing every name. Past it a hash map
+/// takes over, so that a statement with thousands of names stays linear.
+const LINEAR_NAMES: usize = 16;
+
+/// Distinct names in order of first use, each numbered by its position.
+#[derive(Default)]
+struct NameIndex<'a> {
+    names: Vec<&'a str>,
+    /// Empty until there are more than [`LINEAR_NAMES`] names.
+    map: HashMap<&'a str, usize>,
+}
+
+impl<'a> NameIndex<'a> {
+    fn from_names(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut index = NameIndex::default();
+        for name in names {
+            index.number(name);
+        }
+        index
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        if self.map.is_empty() {
+            self.names.iter().position(|&n| n == name)
+        } else {
+            self.map.get(name).copied()
+        }
+    }
+
+    /// The `$n` of `name`, numbering it if it is new.
+    fn number(&mut self, name: &'a str) -> usize {
+        if let Some(index) = self.position(name) {
+            return index + 1;
+        }
+        self.names.push(name);
+        let count = self.names.len();
+        if count > LINEAR_NAMES {
+            if self.map.is_empty() {
+                self.map = self
+                    .names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &n)| (n, i))
+                    .collect();
+            } else {
+                self.map.insert(name, count - 1);
+            }
+        }
+        count
+    }
 }
 
 impl NamedSql {
@@ -220,13 +300,9 @@ impl NamedSql {
     ) -> Result<Vec<usize>, ParamError> {
         // usize::MAX marks "no value yet"; no caller can supply that many.
         let mut slots = vec![usize::MAX; self.names.len()];
+        let names = NameIndex::from_names(self.names.iter().map(String::as_str));
         for (index, name) in given.into_iter().enumerate() {
-            let Some(slot) = self
-                .names
-                .iter()
-                .position(|n| n == name)
-                .and_then(|p| slots.get_mut(p))
-            else {
+            let Some(slot) = names.position(name).and_then(|p| slots.get_mut(p)) else {
                 return Err(ParamError::UnusedValue(name.to_owned()));
             };
             if *slot != usize::MAX {
@@ -723,6 +799,43 @@ mod tests {
             "select a[1:2], a[:3], a[lo: hi]"
         );
         assert!(rewrite("select a[1:2]").1.is_empty());
+    }
+
+    #[test]
+    fn parameter_counts_are_capped_at_65535() {
+        assert_eq!(check_count(65_535), Ok(()));
+        assert_eq!(
+            check_count(65_536),
+            Err(ParamError::TooMany { count: 65_536 })
+        );
+        assert_eq!(
+            check_positional("select $1", 65_536),
+            Err(ParamError::TooMany { count: 65_536 })
+        );
+        let names = |n: usize| {
+            (0..n)
+                .map(|i| format!(":p{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        // Each name once and each twice: tens of thousands of names take a
+        // moment, not a quadratic search.
+        let sql = format!("select {}, {0}", names(65_535));
+        let named = rewrite_named(&sql).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(named.names.len(), 65_535);
+        assert_eq!(max_positional(&named.sql), Ok(65_535));
+        assert!(named.sql.starts_with("select $1,$2,"));
+        assert!(named.sql.ends_with(",$65534,$65535"));
+        let given: Vec<String> = (0..65_535).rev().map(|i| format!("p{i}")).collect();
+        let order = named.order(given.iter().map(String::as_str));
+        assert_eq!(order, Ok((0..65_535).rev().collect::<Vec<_>>()));
+        assert_eq!(
+            rewrite_named(&names(65_536)),
+            Err(ParamError::TooMany { count: 65_536 })
+        );
+        assert!(ParamError::TooMany { count: 65_536 }
+            .to_string()
+            .contains("65535"));
     }
 
     #[test]
