@@ -17,17 +17,32 @@
 //! * `--` line comments and nesting `/* ... */` block comments;
 //! * `::` casts and `:=` assignments.
 //!
+//! A named placeholder is a `:` followed by an identifier as PostgreSQL
+//! lexes one (letters, digits, `_` and `$`, any non-ASCII character counting
+//! as a letter; not starting with a digit or `$`), and the `:` must not be
+//! glued to a letter, digit, `_`, `$` or non-ASCII character before it.
+//! Such a colon is SQL's own and left alone (`a[lo:hi]` is an array slice,
+//! `limit:n` and `$:x` stay as written): the `$n` put in its place would
+//! join the token before it (`a$1` is one identifier, `$$1` opens a dollar
+//! quote) and change what the statement means. The same rule for the name's
+//! end keeps `$n` from running into the text after it, so the rewritten text
+//! reads as the same tokens as the original, each `:name` replaced by one
+//! `$n`.
+//!
 //! Unterminated strings, identifiers, dollar quotes and block comments are
 //! errors: guessing where they end could bind values to the wrong places.
 //!
 //! # Limitations
 //!
-//! * In named mode every `:` directly followed by an identifier outside the
-//!   contexts above is a placeholder, including the upper bound of an array
-//!   slice such as `a[lo:hi]`. Write `a[lo: hi]` (or `a[lo : hi]`) there.
+//! * In named mode every `:` directly followed by an identifier and not
+//!   glued to the token before it is a placeholder, including the upper
+//!   bound of an array slice written `a[:hi]` or `a[lo :hi]`. Write
+//!   `a[: hi]` or `a[lo:hi]` there.
 //! * A session running with `standard_conforming_strings = off` treats `\'`
 //!   in plain strings as an escape; this lexer does not.
-//! * Named placeholders consist of letters, digits and `_` (no `$`).
+//! * A placeholder name ends where PostgreSQL's identifier would, so
+//!   `:a$b` names `a$b` and `:a→b` names `a→b` (non-ASCII characters count
+//!   as letters, as they do in identifiers and in psql's `:variables`).
 //!
 //! The scan is a single pass over the bytes; only ASCII bytes have meaning to
 //! it, so it is safe on any UTF-8 text and never splits a character.
@@ -501,7 +516,16 @@ fn scan(
                 // A cast (`x::int`) or an assignment (`x := 1`): skip both
                 // bytes so the second colon cannot start a placeholder.
                 Some(b':' | b'=') => i + 2,
-                _ => match name_end(sql, i + 1) {
+                // Glued to an identifier character before it (`a[lo:hi]`,
+                // `limit:n`, `$:x`): a `$n` here would join that token.
+                _ if i
+                    .checked_sub(1)
+                    .and_then(|before| b.get(before))
+                    .is_some_and(|&c| is_ident_cont(c)) =>
+                {
+                    i + 1
+                }
+                _ => match name_end(b, i + 1) {
                     Some(end) => {
                         visit(Placeholder::Named { start: i, end })?;
                         end
@@ -680,25 +704,35 @@ fn skip_dollar(b: &[u8], start: usize) -> Result<usize, ParamError> {
 }
 
 /// If a placeholder name starts at byte `from`, returns the index just past
-/// it. Names are letters (including non-ASCII ones), digits and `_`, not
-/// starting with a digit.
-fn name_end(sql: &str, from: usize) -> Option<usize> {
-    let rest = sql.get(from..)?;
-    let mut chars = rest.char_indices();
-    let (_, first) = chars.next()?;
-    if !(first.is_ascii_alphabetic()
-        || first == '_'
-        || (!first.is_ascii() && first.is_alphabetic()))
-    {
+/// it. A name is an identifier as PostgreSQL lexes one, so that it ends
+/// where the server's token would: a shorter name would leave `$n` glued
+/// to the rest (`$1→b` is trailing junk after a parameter to PostgreSQL 16).
+/// The end is at an ASCII byte or the end of the text, so on a character
+/// boundary.
+fn name_end(b: &[u8], from: usize) -> Option<usize> {
+    if !b.get(from).is_some_and(|&c| is_ident_start(c)) {
         return None;
     }
-    let len = chars
-        .find(|&(_, c)| {
-            !(c.is_ascii_alphanumeric() || c == '_' || (!c.is_ascii() && c.is_alphanumeric()))
-        })
-        .map_or(rest.len(), |(at, _)| at);
-    Some(from + len)
+    let mut end = from + 1;
+    while b.get(end).is_some_and(|&c| is_ident_cont(c)) {
+        end += 1;
+    }
+    // `e'...'`, `b'...'`, `x'...'`, `n'...'`, `u&'...'` and `u&"..."` are
+    // one string or identifier to PostgreSQL (the longer match), so the
+    // colon before them stands alone.
+    let prefix = matches!(
+        (b.get(from..end), b.get(end), b.get(end + 1)),
+        (
+            Some([b'b' | b'B' | b'e' | b'E' | b'n' | b'N' | b'x' | b'X']),
+            Some(b'\''),
+            _
+        ) | (Some([b'u' | b'U']), Some(b'&'), Some(b'\'' | b'"'))
+    );
+    (!prefix).then_some(end)
 }
+
+#[cfg(test)]
+mod lexing_tests;
 
 #[cfg(test)]
 mod tests {
@@ -872,10 +906,11 @@ mod tests {
         let (sql, names) = rewrite("select 'é' || :name || '→', \"ünï\" = :ünï, :名前");
         assert_eq!(sql, "select 'é' || $1 || '→', \"ünï\" = $2, $3");
         assert_eq!(names, ["name", "ünï", "名前"]);
-        // A non-letter after the name ends it.
-        let (sql, names) = rewrite(":a→b");
-        assert_eq!(sql, "$1→b");
-        assert_eq!(names, ["a"]);
+        // Every non-ASCII character is a letter to PostgreSQL, so the name
+        // runs on: `$1→b` would be trailing junk after a parameter.
+        let (sql, names) = rewrite(":a→b + :c");
+        assert_eq!(sql, "$1 + $2");
+        assert_eq!(names, ["a→b", "c"]);
         // Non-ASCII identifiers may contain `$`.
         assert_eq!(max_positional("select é$1"), Ok(0));
     }
