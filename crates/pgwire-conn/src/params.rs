@@ -113,6 +113,20 @@ tuple_params!(12; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L);
 
 /// Values for `:name` placeholders. Build it with [`named!`](crate::named)
 /// or from a slice of `(name, value)` pairs.
+///
+/// A placeholder is a `:` followed by an identifier (letters, digits, `_`
+/// and `$`, not starting with a digit or `$`; any non-ASCII character
+/// counts as a letter), outside strings, quoted identifiers, dollar quotes
+/// and comments, and not part of `::` or `:=`. Each distinct name becomes
+/// one `$n`, up to 65,535 of them.
+///
+/// A `:` glued to the character before it (a letter, digit, `_`, `$` or
+/// non-ASCII character) is not a placeholder and stays as written:
+/// `a[lo:hi]` is an array slice, and in `limit:n`, `a:b`, `$:b` or `$yd:C`
+/// a `$n` would join the token before it (`limit$1` is one identifier,
+/// `$$1` opens a dollar quote), so the statement would mean something else.
+/// Write `limit :n` for a placeholder there; a value given for a name that
+/// is left alone is a [`ParamError::UnusedValue`](crate::ParamError::UnusedValue).
 #[derive(Debug, Clone, Copy)]
 pub struct Named<'a>(pub &'a [(&'a str, &'a (dyn ToSql + Sync))]);
 
@@ -132,6 +146,10 @@ impl Params for Named<'_> {
 }
 
 /// Builds [`Named`] parameters: `named! { id: 42, name: "x" }`.
+///
+/// The placeholders are `:id` and `:name` written apart from the token
+/// before them (`limit :n`, not `limit:n`, which is left alone); see
+/// [`Named`] for the rules.
 #[macro_export]
 macro_rules! named {
     ($($name:ident : $value:expr),* $(,)?) => {

@@ -17,21 +17,37 @@
 //! * `--` line comments and nesting `/* ... */` block comments;
 //! * `::` casts and `:=` assignments.
 //!
+//! A named placeholder is a `:` followed by an identifier as PostgreSQL
+//! lexes one (letters, digits, `_` and `$`, any non-ASCII character counting
+//! as a letter; not starting with a digit or `$`), and the `:` must not be
+//! glued to a letter, digit, `_`, `$` or non-ASCII character before it.
+//! Such a colon is SQL's own and left alone (`a[lo:hi]` is an array slice,
+//! `limit:n` and `$:x` stay as written): the `$n` put in its place would
+//! join the token before it (`a$1` is one identifier, `$$1` opens a dollar
+//! quote) and change what the statement means. The same rule for the name's
+//! end keeps `$n` from running into the text after it, so the rewritten text
+//! reads as the same tokens as the original, each `:name` replaced by one
+//! `$n`.
+//!
 //! Unterminated strings, identifiers, dollar quotes and block comments are
 //! errors: guessing where they end could bind values to the wrong places.
 //!
 //! # Limitations
 //!
-//! * In named mode every `:` directly followed by an identifier outside the
-//!   contexts above is a placeholder, including the upper bound of an array
-//!   slice such as `a[lo:hi]`. Write `a[lo: hi]` (or `a[lo : hi]`) there.
+//! * In named mode every `:` directly followed by an identifier and not
+//!   glued to the token before it is a placeholder, including the upper
+//!   bound of an array slice written `a[:hi]` or `a[lo :hi]`. Write
+//!   `a[: hi]` or `a[lo:hi]` there.
 //! * A session running with `standard_conforming_strings = off` treats `\'`
 //!   in plain strings as an escape; this lexer does not.
-//! * Named placeholders consist of letters, digits and `_` (no `$`).
+//! * A placeholder name ends where PostgreSQL's identifier would, so
+//!   `:a$b` names `a$b` and `:a→b` names `a→b` (non-ASCII characters count
+//!   as letters, as they do in identifiers and in psql's `:variables`).
 //!
 //! The scan is a single pass over the bytes; only ASCII bytes have meaning to
 //! it, so it is safe on any UTF-8 text and never splits a character.
 
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 
 /// The highest parameter number PostgreSQL accepts: the Bind message counts
@@ -64,6 +80,12 @@ pub enum ParamError {
         /// Byte offset of its `$`.
         position: usize,
     },
+    /// More parameters than PostgreSQL takes (65,535: the protocol counts
+    /// them in 16 bits): more values given, or more distinct `:name`s used.
+    TooMany {
+        /// The number of values or names.
+        count: usize,
+    },
     /// The number of values does not match the highest `$n` of the statement.
     PositionalCount {
         /// The highest `$n` used by the statement.
@@ -93,6 +115,10 @@ impl fmt::Display for ParamError {
             ParamError::InvalidPositional { position } => write!(
                 f,
                 "invalid positional parameter at byte {position}: parameters are numbered $1 to ${MAX_PARAM}"
+            ),
+            ParamError::TooMany { count } => write!(
+                f,
+                "{count} parameters, but PostgreSQL takes at most {MAX_PARAM}"
             ),
             ParamError::PositionalCount { expected, given } => write!(
                 f,
@@ -129,14 +155,35 @@ pub fn max_positional(sql: &str) -> Result<usize, ParamError> {
 ///
 /// # Errors
 ///
+/// [`ParamError::TooMany`] for more than 65,535 values,
 /// [`ParamError::PositionalCount`] on a mismatch, and the errors of
 /// [`max_positional`].
 pub fn check_positional(sql: &str, given: usize) -> Result<(), ParamError> {
+    check_count(given)?;
     let expected = max_positional(sql)?;
     if expected == given {
         Ok(())
     } else {
         Err(ParamError::PositionalCount { expected, given })
+    }
+}
+
+/// [`ParamError::TooMany`] for more than 65,535 parameters.
+///
+/// ```
+/// use pgwire_proto::params::{check_count, ParamError};
+/// assert_eq!(check_count(65_535), Ok(()));
+/// assert_eq!(check_count(65_536), Err(ParamError::TooMany { count: 65_536 }));
+/// ```
+///
+/// # Errors
+///
+/// [`ParamError::TooMany`] when `count` is above 65,535.
+pub fn check_count(count: usize) -> Result<(), ParamError> {
+    if count > MAX_PARAM as usize {
+        Err(ParamError::TooMany { count })
+    } else {
+        Ok(())
     }
 }
 
@@ -160,12 +207,13 @@ pub struct NamedSql {
 ///
 /// [`ParamError::MixedStyles`] if the statement also contains `$n`
 /// placeholders, [`ParamError::Unterminated`] for an unclosed quote or
-/// comment, [`ParamError::InvalidPositional`] for `$0` and the like.
+/// comment, [`ParamError::InvalidPositional`] for `$0` and the like,
+/// [`ParamError::TooMany`] for more than 65,535 distinct names.
 pub fn rewrite_named(sql: &str) -> Result<NamedSql, ParamError> {
     // Each `:name` becomes `$n`, which is at most a few bytes longer (only for
     // one-letter names past $9), so a little slack avoids regrowing.
     let mut out = String::with_capacity(sql.len() + 16);
-    let mut names: Vec<String> = Vec::new();
+    let mut names = NameIndex::default();
     let mut copied = 0;
     let mut positional = false;
     scan(sql, |placeholder| {
@@ -178,28 +226,75 @@ pub fn rewrite_named(sql: &str) -> Result<NamedSql, ParamError> {
                 // at the end), so these `get`s always succeed.
                 out.push_str(sql.get(copied..start).unwrap_or_default());
                 let name = sql.get(start + 1..end).unwrap_or_default();
-                // Statements have few parameters; a linear search beats
-                // hashing every name.
-                let number = match names.iter().position(|n| n == name) {
-                    Some(index) => index + 1,
-                    None => {
-                        names.push(name.to_owned());
-                        names.len()
-                    }
-                };
+                let number = names.number(name);
                 // Writing to a String cannot fail.
                 let _ = write!(out, "${number}");
                 copied = end;
             }
         }
-        if positional && !names.is_empty() {
+        if positional && !names.names.is_empty() {
             return Err(ParamError::MixedStyles);
         }
         Ok(())
     })?;
+    check_count(names.names.len())?;
     // Without placeholders nothing was copied yet, so this is the whole text.
     out.push_str(sql.get(copied..).unwrap_or_default());
+    let names = names.names.into_iter().map(str::to_owned).collect();
     Ok(NamedSql { sql: out, names })
+}
+
+/// Up to this many names, finding one is a linear search: statements have
+/// few parameters, and that beats hashing every name. Past it a hash map
+/// takes over, so that a statement with thousands of names stays linear.
+const LINEAR_NAMES: usize = 16;
+
+/// Distinct names in order of first use, each numbered by its position.
+#[derive(Default)]
+struct NameIndex<'a> {
+    names: Vec<&'a str>,
+    /// Empty until there are more than [`LINEAR_NAMES`] names.
+    map: HashMap<&'a str, usize>,
+}
+
+impl<'a> NameIndex<'a> {
+    fn from_names(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut index = NameIndex::default();
+        for name in names {
+            index.number(name);
+        }
+        index
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        if self.map.is_empty() {
+            self.names.iter().position(|&n| n == name)
+        } else {
+            self.map.get(name).copied()
+        }
+    }
+
+    /// The `$n` of `name`, numbering it if it is new.
+    fn number(&mut self, name: &'a str) -> usize {
+        if let Some(index) = self.position(name) {
+            return index + 1;
+        }
+        self.names.push(name);
+        let count = self.names.len();
+        if count > LINEAR_NAMES {
+            if self.map.is_empty() {
+                self.map = self
+                    .names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &n)| (n, i))
+                    .collect();
+            } else {
+                self.map.insert(name, count - 1);
+            }
+        }
+        count
+    }
 }
 
 impl NamedSql {
@@ -220,13 +315,9 @@ impl NamedSql {
     ) -> Result<Vec<usize>, ParamError> {
         // usize::MAX marks "no value yet"; no caller can supply that many.
         let mut slots = vec![usize::MAX; self.names.len()];
+        let names = NameIndex::from_names(self.names.iter().map(String::as_str));
         for (index, name) in given.into_iter().enumerate() {
-            let Some(slot) = self
-                .names
-                .iter()
-                .position(|n| n == name)
-                .and_then(|p| slots.get_mut(p))
-            else {
+            let Some(slot) = names.position(name).and_then(|p| slots.get_mut(p)) else {
                 return Err(ParamError::UnusedValue(name.to_owned()));
             };
             if *slot != usize::MAX {
@@ -425,7 +516,16 @@ fn scan(
                 // A cast (`x::int`) or an assignment (`x := 1`): skip both
                 // bytes so the second colon cannot start a placeholder.
                 Some(b':' | b'=') => i + 2,
-                _ => match name_end(sql, i + 1) {
+                // Glued to an identifier character before it (`a[lo:hi]`,
+                // `limit:n`, `$:x`): a `$n` here would join that token.
+                _ if i
+                    .checked_sub(1)
+                    .and_then(|before| b.get(before))
+                    .is_some_and(|&c| is_ident_cont(c)) =>
+                {
+                    i + 1
+                }
+                _ => match name_end(b, i + 1) {
                     Some(end) => {
                         visit(Placeholder::Named { start: i, end })?;
                         end
@@ -604,25 +704,35 @@ fn skip_dollar(b: &[u8], start: usize) -> Result<usize, ParamError> {
 }
 
 /// If a placeholder name starts at byte `from`, returns the index just past
-/// it. Names are letters (including non-ASCII ones), digits and `_`, not
-/// starting with a digit.
-fn name_end(sql: &str, from: usize) -> Option<usize> {
-    let rest = sql.get(from..)?;
-    let mut chars = rest.char_indices();
-    let (_, first) = chars.next()?;
-    if !(first.is_ascii_alphabetic()
-        || first == '_'
-        || (!first.is_ascii() && first.is_alphabetic()))
-    {
+/// it. A name is an identifier as PostgreSQL lexes one, so that it ends
+/// where the server's token would: a shorter name would leave `$n` glued
+/// to the rest (`$1→b` is trailing junk after a parameter to PostgreSQL 16).
+/// The end is at an ASCII byte or the end of the text, so on a character
+/// boundary.
+fn name_end(b: &[u8], from: usize) -> Option<usize> {
+    if !b.get(from).is_some_and(|&c| is_ident_start(c)) {
         return None;
     }
-    let len = chars
-        .find(|&(_, c)| {
-            !(c.is_ascii_alphanumeric() || c == '_' || (!c.is_ascii() && c.is_alphanumeric()))
-        })
-        .map_or(rest.len(), |(at, _)| at);
-    Some(from + len)
+    let mut end = from + 1;
+    while b.get(end).is_some_and(|&c| is_ident_cont(c)) {
+        end += 1;
+    }
+    // `e'...'`, `b'...'`, `x'...'`, `n'...'`, `u&'...'` and `u&"..."` are
+    // one string or identifier to PostgreSQL (the longer match), so the
+    // colon before them stands alone.
+    let prefix = matches!(
+        (b.get(from..end), b.get(end), b.get(end + 1)),
+        (
+            Some([b'b' | b'B' | b'e' | b'E' | b'n' | b'N' | b'x' | b'X']),
+            Some(b'\''),
+            _
+        ) | (Some([b'u' | b'U']), Some(b'&'), Some(b'\'' | b'"'))
+    );
+    (!prefix).then_some(end)
 }
+
+#[cfg(test)]
+mod lexing_tests;
 
 #[cfg(test)]
 mod tests {
@@ -726,6 +836,43 @@ mod tests {
     }
 
     #[test]
+    fn parameter_counts_are_capped_at_65535() {
+        assert_eq!(check_count(65_535), Ok(()));
+        assert_eq!(
+            check_count(65_536),
+            Err(ParamError::TooMany { count: 65_536 })
+        );
+        assert_eq!(
+            check_positional("select $1", 65_536),
+            Err(ParamError::TooMany { count: 65_536 })
+        );
+        let names = |n: usize| {
+            (0..n)
+                .map(|i| format!(":p{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        // Each name once and each twice: tens of thousands of names take a
+        // moment, not a quadratic search.
+        let sql = format!("select {}, {0}", names(65_535));
+        let named = rewrite_named(&sql).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(named.names.len(), 65_535);
+        assert_eq!(max_positional(&named.sql), Ok(65_535));
+        assert!(named.sql.starts_with("select $1,$2,"));
+        assert!(named.sql.ends_with(",$65534,$65535"));
+        let given: Vec<String> = (0..65_535).rev().map(|i| format!("p{i}")).collect();
+        let order = named.order(given.iter().map(String::as_str));
+        assert_eq!(order, Ok((0..65_535).rev().collect::<Vec<_>>()));
+        assert_eq!(
+            rewrite_named(&names(65_536)),
+            Err(ParamError::TooMany { count: 65_536 })
+        );
+        assert!(ParamError::TooMany { count: 65_536 }
+            .to_string()
+            .contains("65535"));
+    }
+
+    #[test]
     fn casts_are_not_placeholders() {
         let (sql, names) = rewrite("select x::int, :v::numeric(10,2), y :: text");
         assert_eq!(sql, "select x::int, $1::numeric(10,2), y :: text");
@@ -759,10 +906,11 @@ mod tests {
         let (sql, names) = rewrite("select 'é' || :name || '→', \"ünï\" = :ünï, :名前");
         assert_eq!(sql, "select 'é' || $1 || '→', \"ünï\" = $2, $3");
         assert_eq!(names, ["name", "ünï", "名前"]);
-        // A non-letter after the name ends it.
-        let (sql, names) = rewrite(":a→b");
-        assert_eq!(sql, "$1→b");
-        assert_eq!(names, ["a"]);
+        // Every non-ASCII character is a letter to PostgreSQL, so the name
+        // runs on: `$1→b` would be trailing junk after a parameter.
+        let (sql, names) = rewrite(":a→b + :c");
+        assert_eq!(sql, "$1 + $2");
+        assert_eq!(names, ["a→b", "c"]);
         // Non-ASCII identifiers may contain `$`.
         assert_eq!(max_positional("select é$1"), Ok(0));
     }

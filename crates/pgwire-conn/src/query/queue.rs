@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_proto::params::{
-    check_positional, copies_from_stdin, has_several_statements, may_return_rows, rewrite_named,
+    check_count, check_positional, copies_from_stdin, has_several_statements, may_return_rows,
+    rewrite_named,
 };
 use pgwire_proto::types::Encoded;
 use pgwire_proto::{machine::Bind, Format, Oid, RowDescription};
@@ -115,6 +116,10 @@ where
         cached: bool,
     ) -> Result<Queued<'q>> {
         let unbounded = portal.is_empty() && execute == Some(0);
+        // Before any other check, so that 65,536 values are called too many
+        // rather than the wrong number for the statement (which could not
+        // take them either).
+        check_count(params.count())?;
         if let Source::Sql(sql) = query.source {
             refuse_copy_in(sql)?;
         }

@@ -255,8 +255,10 @@ impl BackendMessage {
             }
             b't' => {
                 let mut r = Reader::new(&body, "ParameterDescription");
-                let n = r.i16()?;
-                let n = usize::try_from(n).map_err(|_| r.malformed("negative count"))?;
+                // The count is unsigned: PostgreSQL takes up to 65,535
+                // parameters, and a signed read would call 32,768 and more
+                // negative.
+                let n = usize::from(r.u16()?);
                 if r.remaining() != n * 4 {
                     return Err(r.malformed("count does not match length"));
                 }
@@ -517,5 +519,25 @@ mod tests {
         assert!(decode(b'S', b"name\0value").is_err());
         assert!(decode(b'T', &[0x7f, 0xff]).is_err());
         assert!(decode(b'E', b"Mmsg\0").is_err());
+    }
+
+    #[test]
+    fn parameter_descriptions_count_up_to_65535() {
+        for n in [0usize, 1, 32_767, 32_768, 40_000, 65_535] {
+            let mut body = u16::try_from(n).unwrap().to_be_bytes().to_vec();
+            for i in 0..n {
+                body.extend_from_slice(&u32::try_from(i).unwrap().to_be_bytes());
+            }
+            match decode(b't', &body) {
+                Ok(BackendMessage::ParameterDescription(oids)) => {
+                    assert_eq!(oids.len(), n);
+                    assert!(oids.iter().enumerate().all(|(i, &oid)| oid as usize == i));
+                }
+                other => panic!("{n}: {other:?}"),
+            }
+        }
+        // A count the body does not hold is still malformed.
+        assert!(decode(b't', &[0xff, 0xff, 0, 0, 0, 23]).is_err());
+        assert!(decode(b't', &[0, 1, 0, 0, 0, 23, 0]).is_err());
     }
 }

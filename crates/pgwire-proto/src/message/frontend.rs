@@ -139,21 +139,26 @@ pub fn copy_fail(buf: &mut BytesMut, reason: &str) -> Result<(), Error> {
 /// `Parse`: prepares `sql` as statement `name` ("" for the unnamed one), with
 /// declared parameter types (0 lets the server infer one).
 pub fn parse(buf: &mut BytesMut, name: &str, sql: &str, param_types: &[u32]) -> Result<(), Error> {
-    let count = i16::try_from(param_types.len()).map_err(|_| {
-        Error::InvalidInput(format!(
-            "{} parameters given; the protocol allows at most {}",
-            param_types.len(),
-            i16::MAX
-        ))
-    })?;
+    let count = param_count(param_types.len())?;
     message(buf, Some(b'P'), |buf| {
         cstr(buf, name, "the statement name")?;
         cstr(buf, sql, "the SQL text")?;
-        buf.put_i16(count);
+        buf.put_u16(count);
         for &oid in param_types {
             buf.put_u32(oid);
         }
         Ok(())
+    })
+}
+
+/// A parameter count as Parse and Bind carry it. PostgreSQL reads it as an
+/// unsigned 16-bit number, so 65,535 is the limit, not `i16::MAX`.
+fn param_count(count: usize) -> Result<u16, Error> {
+    u16::try_from(count).map_err(|_| {
+        Error::InvalidInput(format!(
+            "{count} parameters given; PostgreSQL allows at most {}",
+            u16::MAX
+        ))
     })
 }
 
@@ -171,21 +176,16 @@ pub fn bind(
     mut encode: impl FnMut(usize, &mut BytesMut) -> Result<Option<Format>, Error>,
     result_formats: &[Format],
 ) -> Result<(), Error> {
-    let count = i16::try_from(param_count).map_err(|_| {
-        Error::InvalidInput(format!(
-            "{param_count} parameters given; the protocol allows at most {}",
-            i16::MAX
-        ))
-    })?;
+    let count = self::param_count(param_count)?;
     let result_count = i16::try_from(result_formats.len())
         .map_err(|_| Error::InvalidInput("too many result columns".into()))?;
     message(buf, Some(b'B'), |buf| {
         cstr(buf, portal, "the portal name")?;
         cstr(buf, statement, "the statement name")?;
-        buf.put_i16(count);
+        buf.put_u16(count);
         let formats_at = buf.len();
         buf.put_bytes(0, param_count * 2);
-        buf.put_i16(count);
+        buf.put_u16(count);
         for i in 0..param_count {
             let len_at = buf.len();
             buf.put_i32(0);
@@ -343,6 +343,37 @@ mod tests {
             &[],
         );
         assert!(r.is_err());
+        assert_eq!(&buf[..], b"S\0\0\0\x04");
+    }
+
+    #[test]
+    fn parse_and_bind_take_up_to_65535_parameters() {
+        for n in [32_767usize, 32_768, 40_000, 65_535] {
+            let mut buf = BytesMut::new();
+            parse(&mut buf, "", "select", &vec![23; n]).unwrap();
+            // Tag, length, two empty C strings... "select\0", then the count.
+            assert_eq!(&buf[13..15], &u16::try_from(n).unwrap().to_be_bytes());
+            assert_eq!(buf.len(), 15 + 4 * n);
+            let mut buf = BytesMut::new();
+            bind(&mut buf, "", "", n, |_, _| Ok(None), &[]).unwrap();
+            let count = u16::try_from(n).unwrap().to_be_bytes();
+            // The format codes' count, then (after them) the values' count.
+            assert_eq!(&buf[7..9], &count);
+            assert_eq!(&buf[9 + 2 * n..11 + 2 * n], &count);
+            assert_eq!(buf.len(), 11 + 2 * n + 4 * n + 2);
+        }
+        let mut buf = BytesMut::new();
+        sync(&mut buf);
+        let too_many = parse(&mut buf, "", "select", &vec![23; 65_536]);
+        assert!(
+            matches!(too_many, Err(Error::InvalidInput(_))),
+            "{too_many:?}"
+        );
+        let too_many = bind(&mut buf, "", "", 65_536, |_, _| Ok(None), &[]);
+        assert!(
+            matches!(too_many, Err(Error::InvalidInput(_))),
+            "{too_many:?}"
+        );
         assert_eq!(&buf[..], b"S\0\0\0\x04");
     }
 

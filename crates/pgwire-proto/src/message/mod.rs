@@ -138,6 +138,11 @@ impl<'a> Reader<'a> {
         Ok(self.bytes(1)?[0])
     }
 
+    pub(crate) fn u16(&mut self) -> Result<u16, ProtocolError> {
+        let b = self.bytes(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
     pub(crate) fn i16(&mut self) -> Result<i16, ProtocolError> {
         let b = self.bytes(2)?;
         Ok(i16::from_be_bytes([b[0], b[1]]))
