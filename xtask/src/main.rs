@@ -18,6 +18,7 @@ mod privilege;
 mod process;
 mod roles;
 mod signals;
+mod sqlstate;
 mod state;
 
 use error::{bail, Result};
@@ -42,6 +43,12 @@ commands:
                   benchmarks (pgwire vs tokio-postgres vs pgbench) against it,
                   stop it; table on stdout, target/bench/results.json;
                   ARGS go to the benchmark (`cargo xtask bench --help`)
+  gen-sqlstate [ERRCODES]
+                  write pgwire-proto's SQLSTATE constants
+                  (crates/pgwire-proto/src/sqlstate/codes.rs) from
+                  xtask/data/errcodes.txt; with a path (Debian:
+                  /usr/share/postgresql/<major>/errcodes.txt), copy that
+                  file there first
   help            this text
 
 The cluster lives in target/pgwire-cluster/ (data/, socket/, certs/, server.log)
@@ -93,6 +100,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         ["test", ..] => commands::test(&args[1..]),
         ["demo"] => commands::demo(),
         ["bench", ..] => bench::bench(&args[1..]),
+        ["gen-sqlstate", ..] => sqlstate::gen_sqlstate(&args[1..]),
         [other, ..] => bail!("unknown command '{other}'; see `cargo xtask help`"),
     }
 }

@@ -9,6 +9,11 @@ use pgwire_proto::{AuthError, ColumnError, DatabaseError, ProtocolError, SqlStat
 
 /// Everything a connection operation can fail with.
 ///
+/// The SQLSTATE of a database error is [`code`](Error::code), and the
+/// predicates below test the ones programs handle most
+/// ([`is_unique_violation`](Error::is_unique_violation),
+/// [`is_serialization_failure`](Error::is_serialization_failure), ...).
+///
 /// ```
 /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send>(conn: &pgwire_conn::Connection<S>) {
 /// use pgwire_conn::SqlState;
@@ -136,6 +141,36 @@ impl Error {
         }
     }
 }
+
+/// The predicates of [`SqlState`], on the SQLSTATE of a database error.
+macro_rules! sqlstate_predicates {
+    ($($name:ident),* $(,)?) => {
+        impl Error {
+            $(
+                #[doc = concat!(
+                    "[`SqlState::", stringify!($name), "`] of a database error's ",
+                    "SQLSTATE; false for every other error."
+                )]
+                pub fn $name(&self) -> bool {
+                    self.code().is_some_and(SqlState::$name)
+                }
+            )*
+        }
+    };
+}
+
+sqlstate_predicates!(
+    is_unique_violation,
+    is_foreign_key_violation,
+    is_not_null_violation,
+    is_check_violation,
+    is_exclusion_violation,
+    is_integrity_constraint_violation,
+    is_serialization_failure,
+    is_deadlock_detected,
+    is_transaction_rollback,
+    is_query_canceled,
+);
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
