@@ -1,12 +1,109 @@
-//! Errors as users read them: the SQLSTATE constants and predicates match
-//! what the server sends.
+//! Errors as users read them: each layer's `Display` says its own part once
+//! and `source()` chains to the rest, so both `{}` and an anyhow-style report
+//! of the whole chain read cleanly; and the SQLSTATE constants and
+//! predicates match what the server sends.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pgwire_conn::{Error, SqlState};
+use std::path::PathBuf;
+
+use pgwire_conn::{Error, SqlState, SslRootCert, TlsError};
 use pgwire_integration_tests::{
-    connect_as, runtime_only_tests, unique_name, Role, Runtime, Transport,
+    connect_as, options, report, runtime_only_tests, unique_name, Role, Runtime, Transport,
 };
+
+async fn unique_violation_says_the_message_once<R: Runtime>() {
+    let conn = connect_as::<R>(Role::Trust, Transport::Tcp).await;
+    let table = unique_name("uv");
+    conn.execute(
+        &format!("create temp table {table} (id int primary key)"),
+        (),
+    )
+    .await
+    .unwrap();
+    let insert = format!("insert into {table} values (1)");
+    conn.execute(&insert, ()).await.unwrap();
+    let err = conn.execute(&insert, ()).await.unwrap_err();
+    let expected = format!(
+        "ERROR 23505: duplicate key value violates unique constraint \"{table}_pkey\" \
+         (detail: Key (id)=(1) already exists.)"
+    );
+    assert_eq!(err.to_string(), expected);
+    assert_eq!(report(&err), expected);
+    let db = err.as_database().unwrap();
+    assert_eq!(db.to_string(), expected);
+    assert_eq!(report(db), expected);
+}
+
+async fn column_decode_error_names_the_column_once<R: Runtime>() {
+    let conn = connect_as::<R>(Role::Trust, Transport::Tcp).await;
+    let row = conn
+        .fetch_one("select 7::int4 as seven, null::int4 as nothing", ())
+        .await
+        .unwrap()
+        .unwrap();
+    let err: Error = row.try_get::<String>("seven").unwrap_err().into();
+    assert_eq!(err.to_string(), "cannot decode column 0 (\"seven\")");
+    assert_eq!(
+        report(&err),
+        "cannot decode column 0 (\"seven\"): cannot convert between PostgreSQL type int4 \
+         and Rust type alloc::string::String"
+    );
+    let err = row.try_get::<i32>("nothing").unwrap_err();
+    assert_eq!(err.to_string(), "cannot decode column 1 (\"nothing\")");
+    assert_eq!(
+        report(&err),
+        "cannot decode column 1 (\"nothing\"): unexpected NULL (use an Option to accept NULL)"
+    );
+    // A parameter that does not fit its type: the same shape.
+    let stmt = conn
+        .create_prepared_statement(&unique_name("ps"), "select $1::int2")
+        .await
+        .unwrap();
+    let err = conn.fetch(&stmt, (100_000i32,)).await.unwrap_err();
+    assert!(matches!(err, Error::Encode { index: 0, .. }), "{err:?}");
+    assert_eq!(err.to_string(), "cannot encode parameter $1");
+    assert_eq!(
+        report(&err),
+        "cannot encode parameter $1: value out of range converting between PostgreSQL \
+         type int2 and Rust type i32"
+    );
+}
+
+async fn connect_error_names_the_address_once<R: Runtime>() {
+    // Bind and drop a listener to find a port nothing listens on.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let opts = pgwire_conn::ConnectOptions::new("127.0.0.1", "x").port(free);
+    let err = R::open(&opts).await.unwrap_err();
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!("could not connect to 127.0.0.1:{free}")
+    );
+    assert_eq!(
+        report(&err),
+        format!("could not connect to 127.0.0.1:{free}: Connection refused (os error 111)")
+    );
+}
+
+async fn tls_error_says_the_handshake_failed_once<R: Runtime>() {
+    // A bundle of public CAs, none of which signed the cluster's certificate.
+    let other_ca = PathBuf::from("/etc/ssl/certs/ca-certificates.crt");
+    if !other_ca.exists() {
+        return;
+    }
+    let opts = options(Role::Scram, Transport::Tls).ssl_root_cert(SslRootCert::File(other_ca));
+    let err = R::open(&opts).await.unwrap_err();
+    assert!(matches!(err, Error::Tls(TlsError::Handshake(_))), "{err:?}");
+    assert_eq!(err.to_string(), "TLS handshake failed");
+    assert_eq!(
+        report(&err),
+        "TLS handshake failed: invalid peer certificate: UnknownIssuer"
+    );
+}
 
 /// Each predicate against the condition PL/pgSQL raises by that name, and
 /// against every other condition of the list.
@@ -91,4 +188,10 @@ async fn predicates_match_the_conditions_the_server_raises<R: Runtime>() {
     assert!(!err.is_integrity_constraint_violation());
 }
 
-runtime_only_tests!(predicates_match_the_conditions_the_server_raises);
+runtime_only_tests!(
+    unique_violation_says_the_message_once,
+    column_decode_error_names_the_column_once,
+    connect_error_names_the_address_once,
+    tls_error_says_the_handshake_failed_once,
+    predicates_match_the_conditions_the_server_raises,
+);

@@ -41,21 +41,23 @@ pub enum Error {
     InvalidInput(String),
 }
 
+// Each variant says its own part once and `source()` leads to the rest, so
+// a report of the whole chain repeats nothing; a variant that only wraps
+// another error is transparent (its `Display` and `source()` are the inner
+// error's, as std's `io::Error` does for a custom error).
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Protocol(e) => write!(f, "protocol error: {e}"),
-            Error::Auth(e) => write!(f, "authentication failed: {e}"),
+            Error::Protocol(e) => e.fmt(f),
+            Error::Auth(e) => e.fmt(f),
             Error::InvalidState { command, state } => {
                 write!(
                     f,
                     "`{command}` is not allowed while the connection is {state}"
                 )
             }
-            Error::SessionEnded(e) => write!(f, "the server ended the session: {e}"),
-            Error::Encode { index, source } => {
-                write!(f, "parameter ${}: {source}", index + 1)
-            }
+            Error::SessionEnded(_) => f.write_str("the server ended the session"),
+            Error::Encode { index, .. } => write!(f, "cannot encode parameter ${}", index + 1),
             Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
         }
     }
@@ -64,8 +66,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Protocol(e) => Some(e),
-            Error::Auth(e) => Some(e),
+            Error::Protocol(e) => e.source(),
+            Error::Auth(e) => e.source(),
             Error::SessionEnded(e) => Some(e),
             Error::Encode { source, .. } => Some(source),
             _ => None,
@@ -218,7 +220,8 @@ impl fmt::Display for AuthError {
                 "none of the server's SASL mechanisms is supported: {}",
                 m.join(", ")
             ),
-            AuthError::Scram(e) => write!(f, "SCRAM: {e}"),
+            // Transparent: every SCRAM message says SCRAM already.
+            AuthError::Scram(e) => e.fmt(f),
             AuthError::MethodNotAllowed(m) => write!(
                 f,
                 "the server asked for authentication method \"{m}\", which require_auth does not allow"
@@ -233,7 +236,7 @@ impl fmt::Display for AuthError {
 impl std::error::Error for AuthError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            AuthError::Scram(e) => Some(e),
+            AuthError::Scram(e) => std::error::Error::source(e),
             _ => None,
         }
     }
