@@ -12,6 +12,7 @@ mod env;
 mod error;
 mod layout;
 mod lock;
+mod manifest;
 mod output;
 mod pgbin;
 mod privilege;
@@ -49,6 +50,12 @@ commands:
                   xtask/data/errcodes.txt; with a path (Debian:
                   /usr/share/postgresql/<major>/errcodes.txt), copy that
                   file there first
+  check-msrv      check that the workspace's rust-version is the newest
+                  rust-version among the dependencies of the published
+                  crates (from `cargo metadata`, all features)
+  check-features  check that every pgwire-proto feature is a feature of
+                  pgwire-conn and each adapter, and that docs.rs builds the
+                  published crates with all features
   help            this text
 
 The cluster lives in target/pgwire-cluster/ (data/, socket/, certs/, server.log)
@@ -101,6 +108,8 @@ fn dispatch(args: &[String]) -> Result<i32> {
         ["demo"] => commands::demo(),
         ["bench", ..] => bench::bench(&args[1..]),
         ["gen-sqlstate", ..] => sqlstate::gen_sqlstate(&args[1..]),
+        ["check-msrv"] => manifest::check_msrv(),
+        ["check-features"] => manifest::check_features(),
         [other, ..] => bail!("unknown command '{other}'; see `cargo xtask help`"),
     }
 }
