@@ -216,6 +216,19 @@ pub fn assert_code<T: std::fmt::Debug>(result: Result<T>, code: pgwire_conn::Sql
     }
 }
 
+/// An error and every error of its `source()` chain, joined with ": ", as
+/// anyhow's `{:#}` and eyre print it.
+pub fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
+}
+
 /// Runs a future to completion on runtime `R` (for test entry points).
 pub fn run<R: Runtime, F: Future<Output = ()>>(f: F) {
     R::block_on(f)

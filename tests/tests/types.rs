@@ -510,7 +510,7 @@ async fn conversion_errors_are_typed_and_harmless<R: Runtime>() {
         .unwrap()
         .unwrap();
     let err = row.try_get::<String>("seven").unwrap_err();
-    let text = err.to_string();
+    let text = pgwire_integration_tests::report(&err);
     assert!(
         text.contains("seven") && text.contains("int4") && text.contains("String"),
         "{text}"
@@ -552,7 +552,7 @@ async fn conversion_errors_are_typed_and_harmless<R: Runtime>() {
         .unwrap();
     match conn.fetch(&stmt, (vec![1u8, 2],)).await {
         Err(e @ Error::Encode { index: 0, .. }) => {
-            let text = e.to_string();
+            let text = pgwire_integration_tests::report(&e);
             assert!(text.contains("int4"), "{text}");
         }
         other => panic!("{other:?}"),

@@ -12,12 +12,14 @@ mod env;
 mod error;
 mod layout;
 mod lock;
+mod manifest;
 mod output;
 mod pgbin;
 mod privilege;
 mod process;
 mod roles;
 mod signals;
+mod sqlstate;
 mod state;
 
 use error::{bail, Result};
@@ -42,6 +44,18 @@ commands:
                   benchmarks (pgwire vs tokio-postgres vs pgbench) against it,
                   stop it; table on stdout, target/bench/results.json;
                   ARGS go to the benchmark (`cargo xtask bench --help`)
+  gen-sqlstate [ERRCODES]
+                  write pgwire-proto's SQLSTATE constants
+                  (crates/pgwire-proto/src/sqlstate/codes.rs) from
+                  xtask/data/errcodes.txt; with a path (Debian:
+                  /usr/share/postgresql/<major>/errcodes.txt), copy that
+                  file there first
+  check-msrv      check that the workspace's rust-version is the newest
+                  rust-version among the dependencies of the published
+                  crates (from `cargo metadata`, all features)
+  check-features  check that every pgwire-proto feature is a feature of
+                  pgwire-conn and each adapter, and that docs.rs builds the
+                  published crates with all features
   help            this text
 
 The cluster lives in target/pgwire-cluster/ (data/, socket/, certs/, server.log)
@@ -93,6 +107,9 @@ fn dispatch(args: &[String]) -> Result<i32> {
         ["test", ..] => commands::test(&args[1..]),
         ["demo"] => commands::demo(),
         ["bench", ..] => bench::bench(&args[1..]),
+        ["gen-sqlstate", ..] => sqlstate::gen_sqlstate(&args[1..]),
+        ["check-msrv"] => manifest::check_msrv(),
+        ["check-features"] => manifest::check_features(),
         [other, ..] => bail!("unknown command '{other}'; see `cargo xtask help`"),
     }
 }

@@ -9,6 +9,19 @@ use pgwire_proto::{AuthError, ColumnError, DatabaseError, ProtocolError, SqlStat
 
 /// Everything a connection operation can fail with.
 ///
+/// `{}` says what went wrong at the outermost layer that knows something of
+/// its own (the address of a failed connect, the column that did not
+/// decode), and [`source()`](std::error::Error::source) leads to the cause;
+/// an error that only wraps another (a database error, a protocol error)
+/// shows that one. Printing the whole chain, as anyhow's `{:#}` does, thus
+/// says each thing once: `could not connect to 127.0.0.1:5432: Connection
+/// refused (os error 111)`.
+///
+/// The SQLSTATE of a database error is [`code`](Error::code), and the
+/// predicates below test the ones programs handle most
+/// ([`is_unique_violation`](Error::is_unique_violation),
+/// [`is_serialization_failure`](Error::is_serialization_failure), ...).
+///
 /// ```
 /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send>(conn: &pgwire_conn::Connection<S>) {
 /// use pgwire_conn::SqlState;
@@ -137,13 +150,47 @@ impl Error {
     }
 }
 
+/// The predicates of [`SqlState`], on the SQLSTATE of a database error.
+macro_rules! sqlstate_predicates {
+    ($($name:ident),* $(,)?) => {
+        impl Error {
+            $(
+                #[doc = concat!(
+                    "[`SqlState::", stringify!($name), "`] of a database error's ",
+                    "SQLSTATE; false for every other error."
+                )]
+                pub fn $name(&self) -> bool {
+                    self.code().is_some_and(SqlState::$name)
+                }
+            )*
+        }
+    };
+}
+
+sqlstate_predicates!(
+    is_unique_violation,
+    is_foreign_key_violation,
+    is_not_null_violation,
+    is_check_violation,
+    is_exclusion_violation,
+    is_integrity_constraint_violation,
+    is_serialization_failure,
+    is_deadlock_detected,
+    is_transaction_rollback,
+    is_query_canceled,
+);
+
+// Each variant says its own part once, and `source()` leads to the rest:
+// printing the whole chain (anyhow's `{:#}`, eyre) then repeats nothing. A
+// variant that only wraps another error adds nothing of its own, so it is
+// transparent: its `Display` and `source()` are the inner error's, as std's
+// `io::Error` does for a custom error. `Error::Dead` keeps a cause that was
+// printed in full, since its source is gone by then.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Connect { address, source } => {
-                write!(f, "could not connect to {address}: {source}")
-            }
-            Error::Tls(e) => write!(f, "TLS error: {e}"),
+            Error::Connect { address, .. } => write!(f, "could not connect to {address}"),
+            Error::Tls(e) => e.fmt(f),
             Error::Timeout { address, after } => {
                 write!(f, "connecting to {address} timed out after {after:?}")
             }
@@ -156,18 +203,18 @@ impl fmt::Display for Error {
                     rejected.join(", ")
                 }
             ),
-            Error::Config(e) => write!(f, "invalid connection options: {e}"),
-            Error::Database(e) => write!(f, "database error: {e}"),
-            Error::Auth(e) => write!(f, "authentication failed: {e}"),
-            Error::Protocol(e) => write!(f, "protocol error: {e}"),
-            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Config(e) => e.fmt(f),
+            Error::Database(e) => e.fmt(f),
+            Error::Auth(e) => e.fmt(f),
+            Error::Protocol(e) => e.fmt(f),
+            Error::Io(e) => e.fmt(f),
             Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
-            Error::Params(e) => write!(f, "parameter error: {e}"),
-            Error::Encode { index, source } => write!(f, "parameter ${}: {source}", index + 1),
+            Error::Params(e) => e.fmt(f),
+            Error::Encode { index, .. } => write!(f, "cannot encode parameter ${}", index + 1),
             Error::TransactionRolledBack => f.write_str(
                 "COMMIT failed: the transaction had failed and was rolled back, nothing was saved",
             ),
-            Error::Column(e) => write!(f, "column error: {e}"),
+            Error::Column(e) => e.fmt(f),
             Error::QueryTimeout { after, outcome } => {
                 write!(f, "the query took longer than {after:?}; {outcome}")
             }
@@ -182,18 +229,32 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Connect { source, .. } => Some(source),
-            Error::Tls(e) => Some(e),
-            Error::Config(e) => Some(e),
-            Error::Database(e) => Some(e),
-            Error::Auth(e) => Some(e),
-            Error::Protocol(e) => Some(e),
-            Error::Io(e) => Some(e),
-            Error::Column(e) => Some(e),
-            Error::Params(e) => Some(e),
             Error::Encode { source, .. } => Some(source),
+            // Transparent: the inner error has been displayed already.
+            Error::Tls(e) => e.source(),
+            Error::Config(e) => e.source(),
+            Error::Database(e) => e.source(),
+            Error::Auth(e) => e.source(),
+            Error::Protocol(e) => e.source(),
+            Error::Io(e) => e.source(),
+            Error::Column(e) => e.source(),
+            Error::Params(e) => e.source(),
             _ => None,
         }
     }
+}
+
+/// `error` and every error of its `source()` chain, joined with ": ", for a
+/// cause kept as text.
+fn full_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
 }
 
 impl From<pgwire_proto::Error> for Error {
@@ -207,7 +268,7 @@ impl From<pgwire_proto::Error> for Error {
             pgwire_proto::Error::InvalidState { command, state } => {
                 Error::Dead(format!("`{command}` refused: the session is {state}"))
             }
-            other => Error::Dead(other.to_string()),
+            other => Error::Dead(full_text(&other)),
         }
     }
 }
@@ -244,3 +305,6 @@ impl From<io::Error> for Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests;

@@ -116,7 +116,8 @@ impl std::fmt::Display for TlsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TlsError::Refused => f.write_str("the server does not accept TLS connections"),
-            TlsError::Handshake(e) => write!(f, "TLS handshake failed: {e}"),
+            // rustls' reason is the source, which a report prints next.
+            TlsError::Handshake(_) => f.write_str("TLS handshake failed"),
             TlsError::Config(why) => write!(f, "TLS configuration: {why}"),
         }
     }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::ops::Deref;
 
 use crate::auth::scram::ScramError;
+pub use crate::sqlstate::SqlState;
 
 /// Everything a [`Machine`](crate::Machine) operation can fail with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,21 +41,23 @@ pub enum Error {
     InvalidInput(String),
 }
 
+// Each variant says its own part once and `source()` leads to the rest, so
+// a report of the whole chain repeats nothing; a variant that only wraps
+// another error is transparent (its `Display` and `source()` are the inner
+// error's, as std's `io::Error` does for a custom error).
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Protocol(e) => write!(f, "protocol error: {e}"),
-            Error::Auth(e) => write!(f, "authentication failed: {e}"),
+            Error::Protocol(e) => e.fmt(f),
+            Error::Auth(e) => e.fmt(f),
             Error::InvalidState { command, state } => {
                 write!(
                     f,
                     "`{command}` is not allowed while the connection is {state}"
                 )
             }
-            Error::SessionEnded(e) => write!(f, "the server ended the session: {e}"),
-            Error::Encode { index, source } => {
-                write!(f, "parameter ${}: {source}", index + 1)
-            }
+            Error::SessionEnded(_) => f.write_str("the server ended the session"),
+            Error::Encode { index, .. } => write!(f, "cannot encode parameter ${}", index + 1),
             Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
         }
     }
@@ -63,8 +66,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Protocol(e) => Some(e),
-            Error::Auth(e) => Some(e),
+            Error::Protocol(e) => e.source(),
+            Error::Auth(e) => e.source(),
             Error::SessionEnded(e) => Some(e),
             Error::Encode { source, .. } => Some(source),
             _ => None,
@@ -217,7 +220,8 @@ impl fmt::Display for AuthError {
                 "none of the server's SASL mechanisms is supported: {}",
                 m.join(", ")
             ),
-            AuthError::Scram(e) => write!(f, "SCRAM: {e}"),
+            // Transparent: every SCRAM message says SCRAM already.
+            AuthError::Scram(e) => e.fmt(f),
             AuthError::MethodNotAllowed(m) => write!(
                 f,
                 "the server asked for authentication method \"{m}\", which require_auth does not allow"
@@ -232,7 +236,7 @@ impl fmt::Display for AuthError {
 impl std::error::Error for AuthError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            AuthError::Scram(e) => Some(e),
+            AuthError::Scram(e) => std::error::Error::source(e),
             _ => None,
         }
     }
@@ -241,99 +245,6 @@ impl std::error::Error for AuthError {
 impl From<ScramError> for AuthError {
     fn from(e: ScramError) -> Self {
         AuthError::Scram(e)
-    }
-}
-
-/// A five-character SQLSTATE code, such as `42P01` (undefined table).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SqlState([u8; 5]);
-
-macro_rules! sqlstates {
-    ($($(#[$doc:meta])* $name:ident = $code:literal;)*) => {
-        impl SqlState {
-            $($(#[$doc])* pub const $name: SqlState = SqlState(*$code);)*
-        }
-    };
-}
-
-sqlstates! {
-    /// `00000` successful_completion.
-    SUCCESSFUL_COMPLETION = b"00000";
-    /// `08P01` protocol_violation.
-    PROTOCOL_VIOLATION = b"08P01";
-    /// `0A000` feature_not_supported.
-    FEATURE_NOT_SUPPORTED = b"0A000";
-    /// `23502` not_null_violation.
-    NOT_NULL_VIOLATION = b"23502";
-    /// `23503` foreign_key_violation.
-    FOREIGN_KEY_VIOLATION = b"23503";
-    /// `23505` unique_violation.
-    UNIQUE_VIOLATION = b"23505";
-    /// `23514` check_violation.
-    CHECK_VIOLATION = b"23514";
-    /// `22012` division_by_zero.
-    DIVISION_BY_ZERO = b"22012";
-    /// `25P02` in_failed_sql_transaction.
-    IN_FAILED_SQL_TRANSACTION = b"25P02";
-    /// `28000` invalid_authorization_specification (for example an unknown role).
-    INVALID_AUTHORIZATION_SPECIFICATION = b"28000";
-    /// `28P01` invalid_password.
-    INVALID_PASSWORD = b"28P01";
-    /// `3D000` invalid_catalog_name (unknown database).
-    INVALID_CATALOG_NAME = b"3D000";
-    /// `40001` serialization_failure.
-    SERIALIZATION_FAILURE = b"40001";
-    /// `40P01` deadlock_detected.
-    DEADLOCK_DETECTED = b"40P01";
-    /// `42601` syntax_error.
-    SYNTAX_ERROR = b"42601";
-    /// `42703` undefined_column.
-    UNDEFINED_COLUMN = b"42703";
-    /// `42883` undefined_function.
-    UNDEFINED_FUNCTION = b"42883";
-    /// `42P01` undefined_table.
-    UNDEFINED_TABLE = b"42P01";
-    /// `42P05` duplicate_prepared_statement.
-    DUPLICATE_PREPARED_STATEMENT = b"42P05";
-    /// `42P07` duplicate_table.
-    DUPLICATE_TABLE = b"42P07";
-    /// `57014` query_canceled.
-    QUERY_CANCELED = b"57014";
-    /// `57P01` admin_shutdown.
-    ADMIN_SHUTDOWN = b"57P01";
-}
-
-impl SqlState {
-    /// Parses a code as sent by the server: exactly five ASCII letters or digits.
-    pub fn from_code(code: &str) -> Option<SqlState> {
-        let b = code.as_bytes();
-        let arr: [u8; 5] = b.try_into().ok()?;
-        arr.iter()
-            .all(u8::is_ascii_alphanumeric)
-            .then_some(SqlState(arr))
-    }
-
-    /// The code as text.
-    pub fn code(&self) -> &str {
-        // Constructed only from ASCII alphanumerics, so this never fails.
-        std::str::from_utf8(&self.0).unwrap_or("?????")
-    }
-
-    /// The two-character class (`42` for syntax errors and access rule violations).
-    pub fn class(&self) -> &str {
-        &self.code()[..2]
-    }
-}
-
-impl fmt::Debug for SqlState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SqlState({})", self.code())
-    }
-}
-
-impl fmt::Display for SqlState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
     }
 }
 
@@ -391,7 +302,7 @@ impl ErrorFields {
 
     /// The SQLSTATE, or `XX000` (internal_error) when the server sent none.
     pub fn sqlstate(&self) -> SqlState {
-        self.code.unwrap_or(SqlState(*b"XX000"))
+        self.code.unwrap_or(SqlState::INTERNAL_ERROR)
     }
 }
 
@@ -418,7 +329,10 @@ impl fmt::Display for ErrorFields {
 ///
 /// [`is_recoverable`](DatabaseError::is_recoverable) tells whether the
 /// connection survives it: ordinary `ERROR`s end the current query only;
-/// `FATAL` and `PANIC` end the session.
+/// `FATAL` and `PANIC` end the session. It displays as
+/// `SEVERITY SQLSTATE: message (detail: ...) (hint: ...)`, and predicates
+/// such as [`is_unique_violation`](DatabaseError::is_unique_violation) test
+/// its [`sqlstate`](ErrorFields::sqlstate).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseError(Box<ErrorFields>);
 

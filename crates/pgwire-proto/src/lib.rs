@@ -53,6 +53,7 @@ pub mod machine;
 pub mod message;
 pub mod params;
 pub mod row;
+mod sqlstate;
 pub mod startup;
 pub mod types;
 

@@ -435,11 +435,10 @@ impl std::fmt::Display for ColumnError {
                     ") arrived in binary, not text: decode it with try_get or get_value"
                 )
             }
-            ColumnError::Decode {
-                index,
-                column,
-                source,
-            } => write!(f, "column {index} ({column:?}): {source}"),
+            // The reason is the source, which a report prints next.
+            ColumnError::Decode { index, column, .. } => {
+                write!(f, "cannot decode column {index} ({column:?})")
+            }
         }
     }
 }

@@ -373,7 +373,14 @@ mod tests {
                 },
             })
         );
-        let message = err.map_err(|e| e.to_string()).err().unwrap_or_default();
+        // The column is the error's own part, the types are its source's.
+        let message = err
+            .map_err(|e| {
+                let source = std::error::Error::source(&e).map(ToString::to_string);
+                format!("{e}: {}", source.unwrap_or_default())
+            })
+            .err()
+            .unwrap_or_default();
         for part in ["0", "\"id\"", "int4", "alloc::string::String"] {
             assert!(message.contains(part), "{message:?} lacks {part:?}");
         }
