@@ -208,6 +208,22 @@ async fn rows_before_the_report_are_refused<R: Runtime>() {
         .await
         .unwrap_err();
     assert_refused(&err);
+    assert!(
+        matches!(err, Error::ClientEncoding { sent: true, .. }),
+        "{err:?}"
+    );
+    conn.simple_query("reset client_encoding").await.unwrap();
+    // A lazy stream cannot take back the rows it yielded: it ends in the
+    // refusal, not as if they were right.
+    let mut rows = conn
+        .query(
+            "select set_config('client_encoding', 'LATIN1', false), chr(195) || chr(169)",
+            (),
+        )
+        .await
+        .unwrap();
+    assert!(rows.try_next().await.unwrap().is_some());
+    assert_refused(&rows.try_next().await.unwrap_err());
     conn.simple_query("reset client_encoding").await.unwrap();
     assert_eq!(simple_text(&conn, "select chr(233)").await, "é");
 }

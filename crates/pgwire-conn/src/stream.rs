@@ -175,6 +175,11 @@ where
 /// Rows are zero-copy views of the receive buffer: a row kept alive keeps
 /// the buffer chunk it arrived in (see [`Row`]); the eager methods
 /// (`fetch`, ...) compact what they return.
+///
+/// A stream that ends in [`Error::ClientEncoding`] ran a statement that
+/// changed `client_encoding` away from UTF8, which the server reports only
+/// after its rows: the rows it yielded before that error must be thrown
+/// away (the eager methods do so themselves).
 pub struct RowStream<'c, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
