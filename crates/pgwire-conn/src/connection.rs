@@ -184,7 +184,16 @@ impl<S> Connection<S> {
         self.session.shared.status.parameters()
     }
 
-    /// The server's `TimeZone` parameter.
+    /// The server's `TimeZone` parameter: the zone the server prints
+    /// `timestamptz` text in and reads zone-less input in.
+    ///
+    /// It does not change decoded values: a `timestamptz` always decodes to
+    /// an `OffsetDateTime` in UTC, whether it arrived in binary (extended
+    /// protocol) or as text in this zone (`simple_query`), alone, in arrays
+    /// and ranges or as a [`Value`](crate::Value), so the same row gives the
+    /// same value, offset included, on every path. Convert it with
+    /// `to_offset` to show it in a zone; [`Row::text`](crate::Row::text)
+    /// still gives the server's own text.
     pub fn server_timezone(&self) -> Option<String> {
         self.connection_parameters().get("TimeZone").cloned()
     }

@@ -114,6 +114,19 @@ pub enum Error {
     /// this call was sent, or its answer is discarded. The connection is
     /// fine.
     WouldDeadlock(String),
+    /// The server reports `client_encoding` `encoding`, not UTF8, and
+    /// pgwire reads and writes only UTF-8 (see [`pgwire_proto::encoding`]):
+    /// the call was refused so that no value comes out (or goes in) wrong.
+    /// With `sent: false` nothing was sent (the request had parameters or
+    /// non-ASCII text); with `sent: true` the request ran on the server, but
+    /// rows came back in that encoding, or before the server reported it.
+    /// The connection is fine: `SET client_encoding TO 'UTF8'` puts it back.
+    ClientEncoding {
+        /// The session's client_encoding.
+        encoding: String,
+        /// Whether the request was sent (and ran).
+        sent: bool,
+    },
     /// The connection died earlier (the cause is given) and cannot be used.
     Dead(String),
     /// [`Connection::close`](crate::Connection::close) was called.
@@ -131,6 +144,7 @@ impl Error {
             | Error::Encode { .. }
             | Error::QueryTimeout { .. }
             | Error::WouldDeadlock(_)
+            | Error::ClientEncoding { .. }
             | Error::TransactionRolledBack => true,
             _ => false,
         }
@@ -219,6 +233,14 @@ impl fmt::Display for Error {
                 write!(f, "the query took longer than {after:?}; {outcome}")
             }
             Error::WouldDeadlock(why) => write!(f, "the call would wait for itself: {why}"),
+            Error::ClientEncoding { encoding, sent } => {
+                f.write_str(&pgwire_proto::encoding::refusal(encoding))?;
+                f.write_str(if *sent {
+                    "; the request ran, but its rows are refused"
+                } else {
+                    "; nothing was sent"
+                })
+            }
             Error::Dead(cause) => write!(f, "the connection is dead: {cause}"),
             Error::Closed => f.write_str("the connection was closed"),
         }
@@ -265,6 +287,10 @@ impl From<pgwire_proto::Error> for Error {
             pgwire_proto::Error::SessionEnded(d) => Error::Database(d),
             pgwire_proto::Error::InvalidInput(why) => Error::InvalidInput(why),
             pgwire_proto::Error::Encode { index, source } => Error::Encode { index, source },
+            pgwire_proto::Error::ClientEncoding(encoding) => Error::ClientEncoding {
+                encoding,
+                sent: false,
+            },
             pgwire_proto::Error::InvalidState { command, state } => {
                 Error::Dead(format!("`{command}` refused: the session is {state}"))
             }

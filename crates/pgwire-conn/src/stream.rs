@@ -25,12 +25,59 @@ use crate::timeout::{Deadline, TimeoutOutcome};
 /// `ReadyForQuery`: what [`Connection::lowlevel_query`](crate::Connection::lowlevel_query)
 /// returns. Server errors arrive as [`Event::Error`] items, not as `Err`;
 /// `Err` means the connection itself failed (or the call's time limit
-/// passed without a cancel).
+/// passed without a cancel), or, as the last item, that rows came back
+/// while the session's client_encoding was not UTF8
+/// ([`Error::ClientEncoding`]).
 pub struct EventStream<'c, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     answer: Answer<'c, S>,
+    encoding: EncodingWatch,
+}
+
+/// What an answer showed of the session's client encoding. The machine
+/// marks the rows that arrive once the server has reported another
+/// encoding than UTF8, but the server reports a change only at the end of
+/// the request that made it, after that request's own rows: an answer with
+/// rows and such a report, or with marked rows, ends in
+/// [`Error::ClientEncoding`] instead of passing for right.
+#[derive(Debug, Default)]
+struct EncodingWatch {
+    rows: bool,
+    foreign: Option<String>,
+}
+
+impl EncodingWatch {
+    #[inline]
+    fn see(&mut self, event: &Event) {
+        match event {
+            Event::Row(row) => self.see_row(row),
+            Event::ParameterStatus { name, value }
+                if name == "client_encoding" && !pgwire_proto::encoding::is_utf8(value) =>
+            {
+                self.foreign.get_or_insert_with(|| value.clone());
+            }
+            _ => {}
+        }
+    }
+
+    #[inline]
+    fn see_row(&mut self, row: &Row) {
+        self.rows = true;
+        if let Some(encoding) = row.description().client_encoding() {
+            self.foreign.get_or_insert_with(|| encoding.to_owned());
+        }
+    }
+
+    /// At the end of the answer: the refusal, once, if it is owed.
+    fn finish(&mut self) -> Option<Error> {
+        let encoding = self.foreign.take().filter(|_| self.rows)?;
+        Some(Error::ClientEncoding {
+            encoding,
+            sent: true,
+        })
+    }
 }
 
 impl<'c, S> EventStream<'c, S>
@@ -38,7 +85,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     pub(crate) fn new(answer: Answer<'c, S>) -> Self {
-        EventStream { answer }
+        EventStream {
+            answer,
+            encoding: EncodingWatch::default(),
+        }
     }
 
     /// The allocated size of the connection's receive buffer when this
@@ -72,7 +122,14 @@ where
         cx: &mut Context<'_>,
         batch: Option<&mut VecDeque<Row>>,
     ) -> Poll<Result<Option<Event>>> {
-        self.answer.poll_event(cx, batch)
+        Poll::Ready(match ready!(self.answer.poll_event(cx, batch)) {
+            Ok(Some(event)) => {
+                self.encoding.see(&event);
+                Ok(Some(event))
+            }
+            Ok(None) => self.encoding.finish().map_or(Ok(None), Err),
+            Err(e) => Err(e),
+        })
     }
 }
 
@@ -118,6 +175,11 @@ where
 /// Rows are zero-copy views of the receive buffer: a row kept alive keeps
 /// the buffer chunk it arrived in (see [`Row`]); the eager methods
 /// (`fetch`, ...) compact what they return.
+///
+/// A stream that ends in [`Error::ClientEncoding`] ran a statement that
+/// changed `client_encoding` away from UTF8, which the server reports only
+/// after its rows: the rows it yielded before that error must be thrown
+/// away (the eager methods do so themselves).
 pub struct RowStream<'c, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -254,8 +316,14 @@ where
             }
             match self.events.answer.buffered_event(cx) {
                 None => break,
-                Some(Ok(Some(Event::Row(row)))) => self.batch.push_back(row),
-                Some(Ok(Some(event))) => self.take_in(event),
+                Some(Ok(Some(Event::Row(row)))) => {
+                    self.events.encoding.see_row(&row);
+                    self.batch.push_back(row);
+                }
+                Some(Ok(Some(event))) => {
+                    self.events.encoding.see(&event);
+                    self.take_in(event);
+                }
                 // Ended: the next poll reports it.
                 Some(Ok(None)) => break,
                 // Failed: the stream must not end as if complete.

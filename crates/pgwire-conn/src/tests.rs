@@ -269,3 +269,24 @@ fn a_time_limit_without_a_timer_is_refused_before_sending() {
     assert!(stream.written().is_empty(), "nothing was sent");
     assert!(conn.ready());
 }
+
+#[test]
+fn fatal_error_that_is_not_utf8_keeps_its_sqlstate() {
+    let (conn, stream) = connected();
+    // A hostile (or LATIN1) server's FATAL: its text is read lossily, and
+    // its SQLSTATE and severity are kept, not lost to a protocol error.
+    stream.send(&msg(
+        b'E',
+        b"SFATAL\0VFATAL\0C57P01\0Marr\xeat imm\xe9diat\0\0",
+    ));
+    stream.close();
+    let err = block_on(conn.execute("select 1", ())).unwrap_err();
+    let Error::Database(db) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(db.sqlstate().code(), "57P01");
+    assert_eq!(db.severity(), "FATAL");
+    assert_eq!(db.message, "arr\u{fffd}t imm\u{fffd}diat");
+    assert!(!err.is_recoverable());
+    assert!(conn.dead());
+}

@@ -39,6 +39,11 @@ pub enum Error {
     /// An argument cannot be encoded on the wire (a NUL byte inside SQL text,
     /// too many parameters, ...). Nothing was queued.
     InvalidInput(String),
+    /// The server reported this `client_encoding`, not UTF8, and the
+    /// request would have sent text or parameters that mean something else
+    /// in it. Nothing was queued; the session is fine (see
+    /// [`encoding`](crate::encoding)).
+    ClientEncoding(String),
 }
 
 // Each variant says its own part once and `source()` leads to the rest, so
@@ -59,6 +64,10 @@ impl fmt::Display for Error {
             Error::SessionEnded(_) => f.write_str("the server ended the session"),
             Error::Encode { index, .. } => write!(f, "cannot encode parameter ${}", index + 1),
             Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
+            Error::ClientEncoding(encoding) => {
+                f.write_str(&crate::encoding::refusal(encoding))?;
+                f.write_str("; nothing was sent")
+            }
         }
     }
 }

@@ -48,6 +48,7 @@
 //! ```
 
 pub mod auth;
+pub mod encoding;
 pub mod error;
 pub mod machine;
 pub mod message;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 
+use crate::encoding::ClientEncoding;
 use crate::error::{DatabaseError, Error, Notice, ProtocolError};
 use crate::message::backend::check_values;
 use crate::message::backend::{BackendMessage, CommandComplete, Notification, TransactionStatus};
@@ -205,6 +206,11 @@ enum TakeRow {
 /// in copy-in mode). Do not queue requests behind such a COPY: the server
 /// would read them as COPY data. [`params::copies_from_stdin`](crate::params::copies_from_stdin)
 /// finds such statements in a text before it is sent.
+///
+/// While the server reports a `client_encoding` other than UTF8, requests
+/// with non-ASCII text or with parameters are refused
+/// ([`Error::ClientEncoding`]) and the rows that arrive refuse to decode:
+/// see [`encoding`](crate::encoding).
 #[derive(Debug)]
 pub struct Machine {
     phase: Phase,
@@ -223,6 +229,9 @@ pub struct Machine {
     description: Option<Arc<RowDescription>>,
     /// Newest minor protocol version, when the server negotiated one down.
     negotiated_minor: Option<i32>,
+    /// The reported client_encoding, which decides what may be sent and
+    /// which rows are marked (see [`encoding`](crate::encoding)).
+    encoding: ClientEncoding,
 }
 
 impl Default for Machine {
@@ -248,6 +257,7 @@ impl Machine {
             next_request: 0,
             description: None,
             negotiated_minor: None,
+            encoding: ClientEncoding::default(),
         }
     }
 
@@ -464,20 +474,24 @@ impl Machine {
 
     /// Installs the preset row description of the request now answering.
     fn activate_front(&mut self) {
-        self.description = self.pending.front().and_then(|p| p.description.clone());
+        let preset = self.pending.front().and_then(|p| p.description.clone());
+        self.description = preset.map(|d| self.encoding.mark(d));
     }
 
     /// Queues the messages `write` produces as one request, or nothing at
-    /// all if it fails half-way.
+    /// all if it fails half-way. `texts` and `params` are what it sends,
+    /// for the [client encoding](crate::encoding) check.
     fn extended(
         &mut self,
         command: &'static str,
+        (texts, params): (&[&str], usize),
         description: Option<Arc<RowDescription>>,
         write: impl FnOnce(&mut BytesMut) -> Result<(), Error>,
     ) -> Result<RequestId, Error> {
         if !matches!(self.phase, Phase::Ready) {
             return Err(self.refuse(command));
         }
+        self.encoding.check(texts, params)?;
         let mark = self.out.len();
         if let Err(e) = write(&mut self.out) {
             self.out.truncate(mark);
@@ -496,7 +510,7 @@ impl Machine {
         sql: &str,
         param_types: &[u32],
     ) -> Result<RequestId, Error> {
-        self.extended("prepare", None, |out| {
+        self.extended("prepare", (&[name, sql], 0), None, |out| {
             frontend::parse(out, name, sql, param_types)?;
             frontend::describe(out, frontend::Target::Statement, name)
         })
@@ -517,7 +531,7 @@ impl Machine {
     where
         F: FnMut(usize, &mut BytesMut) -> Result<Option<crate::row::Format>, Error>,
     {
-        self.extended("query", None, |out| {
+        self.extended("query", (&[sql, portal], bind.param_count), None, |out| {
             frontend::parse(out, "", sql, param_types)?;
             frontend::bind(
                 out,
@@ -550,7 +564,8 @@ impl Machine {
         F: FnMut(usize, &mut BytesMut) -> Result<Option<crate::row::Format>, Error>,
     {
         let describe = description.is_none();
-        self.extended("bind_execute", description, |out| {
+        let sent = (&[statement, portal][..], bind.param_count);
+        self.extended("bind_execute", sent, description, |out| {
             frontend::bind(
                 out,
                 portal,
@@ -577,7 +592,7 @@ impl Machine {
         max_rows: u32,
         description: Arc<RowDescription>,
     ) -> Result<RequestId, Error> {
-        self.extended("execute_portal", Some(description), |out| {
+        self.extended("execute_portal", (&[portal], 0), Some(description), |out| {
             frontend::execute(out, portal, max_rows)
         })
     }
@@ -585,7 +600,9 @@ impl Machine {
     /// Closes a prepared statement or portal. The answer: `CloseComplete`,
     /// then `ReadyForQuery`.
     pub fn close(&mut self, target: frontend::Target, name: &str) -> Result<RequestId, Error> {
-        self.extended("close", None, |out| frontend::close(out, target, name))
+        self.extended("close", (&[name], 0), None, |out| {
+            frontend::close(out, target, name)
+        })
     }
 
     /// Queues a simple-protocol `Query`. The answer: for each statement a
@@ -596,6 +613,7 @@ impl Machine {
         if !matches!(self.phase, Phase::Ready) {
             return Err(self.refuse("simple_query"));
         }
+        self.encoding.check(&[sql], 0)?;
         frontend::query(&mut self.out, sql)?;
         Ok(self.push_request(RequestKind::SimpleQuery, None))
     }
@@ -651,10 +669,11 @@ impl Machine {
                 }
                 return Ok(None);
             };
-            let message = match BackendMessage::decode(tag, body) {
+            let mut message = match BackendMessage::decode(tag, body) {
                 Ok(m) => m,
                 Err(e) => return Err(self.fail(e.into())),
             };
+            self.encoding.sanitize(&mut message);
             match self.handle(message) {
                 Ok(Some(event)) => return Ok(Some(event)),
                 Ok(None) => continue,
@@ -758,6 +777,10 @@ impl Machine {
             }
             BackendMessage::NotificationResponse(n) => return Ok(Some(Event::Notification(n))),
             BackendMessage::ParameterStatus { name, value } => {
+                if name == "client_encoding" && self.encoding.report(&value) {
+                    // Rows from here on arrive in the new encoding.
+                    self.description = self.description.take().map(|d| self.encoding.mark(d));
+                }
                 self.parameters.insert(name.clone(), value.clone());
                 return Ok(Some(Event::ParameterStatus { name, value }));
             }
@@ -853,7 +876,7 @@ impl Machine {
             BackendMessage::PortalSuspended if extended => Event::PortalSuspended,
             BackendMessage::CloseComplete if extended => Event::CloseComplete,
             BackendMessage::RowDescription(description) => {
-                let description = Arc::new(description);
+                let description = self.encoding.mark(Arc::new(description));
                 self.description = Some(Arc::clone(&description));
                 Event::RowDescription(description)
             }

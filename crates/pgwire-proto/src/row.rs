@@ -46,11 +46,33 @@ pub struct FieldDescription {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowDescription {
     fields: Vec<FieldDescription>,
+    /// The session's client_encoding when rows of this description arrived
+    /// (or it was described) in another encoding than UTF8.
+    pub(crate) client_encoding: Option<Arc<str>>,
 }
 
 impl RowDescription {
     pub(crate) fn new(fields: Vec<FieldDescription>) -> Self {
-        RowDescription { fields }
+        RowDescription {
+            fields,
+            client_encoding: None,
+        }
+    }
+
+    /// The session's `client_encoding` when it was not UTF8 as these
+    /// columns were described or their rows arrived: then the values of
+    /// such rows are text in that encoding, which pgwire does not read, so
+    /// decoding them fails with [`ColumnError::ClientEncoding`] (the raw
+    /// bytes stay readable), and the column names were decoded lossily.
+    /// `None` in a UTF8 session. See [`encoding`](crate::encoding).
+    pub fn client_encoding(&self) -> Option<&str> {
+        self.client_encoding.as_deref()
+    }
+
+    /// The columns, to correct their names (see
+    /// [`encoding`](crate::encoding)).
+    pub(crate) fn fields_mut(&mut self) -> &mut [FieldDescription] {
+        &mut self.fields
     }
 
     /// The columns, in order.
@@ -80,7 +102,10 @@ impl RowDescription {
                 many => many.get(i).copied().unwrap_or(Format::Text),
             };
         }
-        RowDescription { fields }
+        RowDescription {
+            fields,
+            client_encoding: self.client_encoding.clone(),
+        }
     }
 
     /// The index of the first column named `name`.
@@ -229,6 +254,7 @@ impl Row {
     /// or [`get_value`](Self::get_value) instead.
     pub fn text(&self, index: usize) -> Result<Option<&str>, ColumnError> {
         if let Some(field) = self.description.fields().get(index) {
+            self.check_encoding(index)?;
             if field.format == Format::Binary && !crate::types::is_text(field.type_oid) {
                 return Err(ColumnError::NotText {
                     index,
@@ -274,11 +300,22 @@ impl Row {
         ) else {
             return Err(self.out_of_range(index));
         };
+        self.check_encoding(index)?;
         match value {
             None => T::from_null(field.type_oid),
             Some(raw) => T::from_sql(field.type_oid, field.format, raw),
         }
         .map_err(|source| decode_error(index, field, source))
+    }
+
+    /// Refuses to decode column `index` of a row that arrived in another
+    /// client encoding than UTF8.
+    #[inline]
+    pub(crate) fn check_encoding(&self, index: usize) -> Result<(), ColumnError> {
+        match &self.description.client_encoding {
+            None => Ok(()),
+            Some(encoding) => Err(foreign_encoding(index, encoding)),
+        }
     }
 
     #[cold]
@@ -312,6 +349,15 @@ fn decode_error(index: usize, field: &FieldDescription, source: TypeError) -> Co
         index,
         column: field.name.clone(),
         source,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn foreign_encoding(index: usize, encoding: &str) -> ColumnError {
+    ColumnError::ClientEncoding {
+        index,
+        encoding: encoding.to_owned(),
     }
 }
 
@@ -402,6 +448,16 @@ pub enum ColumnError {
         /// The column's type.
         type_oid: u32,
     },
+    /// The row arrived while the session's `client_encoding` was
+    /// `encoding`, not UTF8 (or its columns were described then): its text
+    /// would be read wrong, so no value of it is decoded. See
+    /// [`RowDescription::client_encoding`].
+    ClientEncoding {
+        /// The column index.
+        index: usize,
+        /// The session's client_encoding then.
+        encoding: String,
+    },
     /// The value could not be converted to the Rust type asked for.
     Decode {
         /// The column index.
@@ -435,6 +491,13 @@ impl std::fmt::Display for ColumnError {
                     ") arrived in binary, not text: decode it with try_get or get_value"
                 )
             }
+            ColumnError::ClientEncoding { index, encoding } => write!(
+                f,
+                "column {index} is not decoded: its row arrived (or its columns were described) \
+                 while the session's client_encoding was {encoding}, not UTF8, and pgwire reads \
+                 only UTF-8; set client_encoding back to UTF8 and run the query again (prepare \
+                 a statement described meanwhile again)"
+            ),
             // The reason is the source, which a report prints next.
             ColumnError::Decode { index, column, .. } => {
                 write!(f, "cannot decode column {index} ({column:?})")

@@ -100,6 +100,19 @@ where
     /// twin another task cached meanwhile, or what a lowered capacity
     /// evicts.
     pub(crate) fn cache_prepared(&mut self, preparing: Preparing) {
+        let foreign = preparing
+            .description
+            .as_ref()
+            .is_some_and(|d| d.client_encoding().is_some());
+        if foreign && !preparing.failed {
+            // Described in another client encoding than UTF8: its columns
+            // stay marked, and every run would refuse its rows (see
+            // `pgwire_proto::encoding`). Closed, so that none is left on
+            // the server unknown to the cache.
+            self.shared.book.owe(Owed::CloseStatement(preparing.name));
+            self.cache.prepare_failed();
+            return;
+        }
         match preparing.into_cached() {
             Some((sql, stmt)) => {
                 for name in self.cache.insert(&sql, stmt) {

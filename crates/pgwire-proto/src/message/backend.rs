@@ -244,8 +244,8 @@ impl BackendMessage {
             b'A' => {
                 let mut r = Reader::new(&body, "NotificationResponse");
                 let process_id = r.i32()?;
-                let channel = r.cstr()?.to_owned();
-                let payload = r.cstr()?.to_owned();
+                let channel = r.cstr_lossy()?.into_owned();
+                let payload = r.cstr_lossy()?.into_owned();
                 r.finish()?;
                 BackendMessage::NotificationResponse(Notification {
                     process_id,
@@ -270,8 +270,8 @@ impl BackendMessage {
             }
             b'S' => {
                 let mut r = Reader::new(&body, "ParameterStatus");
-                let name = r.cstr()?.to_owned();
-                let value = r.cstr()?.to_owned();
+                let name = r.cstr_lossy()?.into_owned();
+                let value = r.cstr_lossy()?.into_owned();
                 r.finish()?;
                 BackendMessage::ParameterStatus { name, value }
             }
@@ -335,6 +335,11 @@ fn decode_auth(body: Bytes) -> Result<Authentication, ProtocolError> {
     Ok(auth)
 }
 
+/// The fields of an ErrorResponse or NoticeResponse. Their text is decoded
+/// lossily: a message in another encoding than UTF-8 (a session whose
+/// `client_encoding` was changed, a server that misbehaves) keeps its
+/// severity and SQLSTATE, which are ASCII, and a notice never ends the
+/// session.
 fn decode_fields(body: &[u8], name: &'static str) -> Result<ErrorFields, ProtocolError> {
     let mut r = Reader::new(body, name);
     let mut f = ErrorFields::default();
@@ -343,7 +348,8 @@ fn decode_fields(body: &[u8], name: &'static str) -> Result<ErrorFields, Protoco
         if code == 0 {
             break;
         }
-        let value = r.cstr()?;
+        let value = r.cstr_lossy()?;
+        let value = value.as_ref();
         let owned = || Some(value.to_owned());
         match code {
             b'S' => f.severity = value.to_owned(),
@@ -382,7 +388,9 @@ fn decode_row_description(body: &[u8]) -> Result<RowDescription, ProtocolError> 
     }
     let mut fields = Vec::with_capacity(n);
     for _ in 0..n {
-        let name = r.cstr()?.to_owned();
+        // Lossy, like all server text: a name in another encoding must not
+        // end the session (the machine marks such a description).
+        let name = r.cstr_lossy()?.into_owned();
         let table_oid = r.u32()?;
         let column_id = r.i16()?;
         let type_oid = r.u32()?;

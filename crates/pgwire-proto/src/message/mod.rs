@@ -157,17 +157,32 @@ impl<'a> Reader<'a> {
         Ok(self.i32()? as u32)
     }
 
-    /// A NUL-terminated UTF-8 string (the session encoding is always UTF8).
+    /// A NUL-terminated UTF-8 string, for protocol words (mechanism and
+    /// option names, command tags), which are ASCII in every encoding.
     pub(crate) fn cstr(&mut self) -> Result<&'a str, ProtocolError> {
+        let bytes = self.cbytes()?;
+        std::str::from_utf8(bytes).map_err(|_| self.malformed("string is not valid UTF-8"))
+    }
+
+    /// A NUL-terminated string of server text (messages, names, parameter
+    /// values), decoded as UTF-8 with U+FFFD for invalid bytes: a session
+    /// whose `client_encoding` was changed away from UTF8 sends such text,
+    /// and it must not end the session (the machine refuses the values
+    /// that arrive in it; see [`encoding`](crate::encoding)).
+    pub(crate) fn cstr_lossy(&mut self) -> Result<std::borrow::Cow<'a, str>, ProtocolError> {
+        Ok(String::from_utf8_lossy(self.cbytes()?))
+    }
+
+    /// The bytes of a NUL-terminated string, without the NUL.
+    fn cbytes(&mut self) -> Result<&'a [u8], ProtocolError> {
         let end = self
             .buf
             .iter()
             .position(|&b| b == 0)
             .ok_or_else(|| self.malformed("string without terminating NUL"))?;
-        let s = std::str::from_utf8(&self.buf[..end])
-            .map_err(|_| self.malformed("string is not valid UTF-8"))?;
-        self.buf = &self.buf[end + 1..];
-        Ok(s)
+        let (bytes, rest) = self.buf.split_at(end);
+        self.buf = rest.get(1..).unwrap_or_default();
+        Ok(bytes)
     }
 
     pub(crate) fn rest(&mut self) -> &'a [u8] {

@@ -28,10 +28,16 @@
 //! **Text format.** Values are read in the `ISO` `DateStyle`, which the
 //! startup sequence selects, and intervals in the `postgres` (default),
 //! `postgres_verbose` or `iso_8601` `IntervalStyle` (not `sql_standard`).
-//! A `timestamptz` in text is in the session's `TimeZone`: the offset it was
-//! printed with is kept, while the binary format always gives UTC. The
-//! instants are equal either way (`OffsetDateTime`'s `==` compares
-//! instants).
+//!
+//! **`timestamptz` is always decoded in UTC.** The binary format carries an
+//! instant, which comes back at offset zero; in text the server prints the
+//! instant in the session's `TimeZone`, and that offset is not kept: the
+//! value is converted to UTC, so the same row gives the same
+//! `OffsetDateTime`, offset included, whichever path fetched it (extended
+//! protocol in binary, the simple protocol or a type without a binary codec
+//! in text, arrays, ranges, [`Value`](super::Value)). `Row::text` still
+//! gives the server's text as printed. Encoding keeps whatever offset a
+//! value has; the server stores only the instant.
 
 use std::fmt;
 use std::str::FromStr;
@@ -708,13 +714,14 @@ fn decode_timestamptz<T>(
                 instant_from_pg(us).ok_or_else(|| TypeError::out_of_range::<T>(ty))?,
             ),
             Infinite::Value(RawStamp::Local(dt, offset)) => {
-                let t = dt.assume_offset(offset.unwrap_or(UtcOffset::UTC));
-                // As in binary, the instant must be one `time` can hold in
-                // UTC (9999-12-31 23:00-05 is not), or converting it later
-                // would panic in `time`.
-                if t.checked_to_offset(UtcOffset::UTC).is_none() {
-                    return Err(TypeError::out_of_range::<T>(ty));
-                }
+                // Printed in the session's TimeZone; in UTC like binary
+                // values, so that the path that fetched a value does not
+                // change it. The instant must be one `time` can hold in UTC
+                // (9999-12-31 23:00-05 is not).
+                let t = dt
+                    .assume_offset(offset.unwrap_or(UtcOffset::UTC))
+                    .checked_to_offset(UtcOffset::UTC)
+                    .ok_or_else(|| TypeError::out_of_range::<T>(ty))?;
                 Infinite::Value(t)
             }
         },
@@ -861,7 +868,7 @@ fn encode_timestamptz<T>(
 /// `ToSql` and `FromSql` for a date-like type and its `Infinite`, from
 /// functions on `Infinite` values generic over the Rust type named in errors.
 macro_rules! date_like {
-    ($rust:ty, $natural:expr, $fast:ident, $decode:ident, $encode:ident) => {
+    ($rust:ty, $natural:expr, $fast:ident, $decode:ident, $encode:ident, $decoded:literal) => {
         impl ToSql for $rust {
             fn natural_type(&self) -> Oid {
                 $natural
@@ -876,6 +883,7 @@ macro_rules! date_like {
             }
         }
 
+        #[doc = $decoded]
         impl FromSql<'_> for $rust {
             #[inline]
             fn from_sql(ty: Oid, format: Format, raw: &[u8]) -> Result<Self, TypeError> {
@@ -900,6 +908,7 @@ macro_rules! date_like {
             }
         }
 
+        #[doc = $decoded]
         impl FromSql<'_> for Infinite<$rust> {
             #[inline]
             fn from_sql(ty: Oid, format: Format, raw: &[u8]) -> Result<Self, TypeError> {
@@ -942,20 +951,31 @@ fn binary_timestamptz(ty: Oid, format: Format, raw: &[u8]) -> Option<OffsetDateT
     }
 }
 
-date_like!(Date, oid::DATE, binary_date, decode_date, encode_date);
+date_like!(
+    Date,
+    oid::DATE,
+    binary_date,
+    decode_date,
+    encode_date,
+    "From `date`, in binary or text."
+);
 date_like!(
     PrimitiveDateTime,
     oid::TIMESTAMP,
     binary_timestamp,
     decode_timestamp,
-    encode_timestamp
+    encode_timestamp,
+    "From `timestamp`, in binary or text."
 );
 date_like!(
     OffsetDateTime,
     oid::TIMESTAMPTZ,
     binary_timestamptz,
     decode_timestamptz,
-    encode_timestamptz
+    encode_timestamptz,
+    "From `timestamptz`, always in UTC: binary values are instants, and text \
+     (printed in the session's `TimeZone`) is converted to UTC, so that a value \
+     is the same, offset included, whichever path fetched it."
 );
 
 impl ToSql for Time {
@@ -1727,9 +1747,16 @@ mod tests {
         ] {
             let v = OffsetDateTime::from_sql(oid::TIMESTAMPTZ, Format::Text, text).unwrap();
             assert_eq!(v, instant, "{text:?}");
-            assert_eq!(v.offset(), offset(east));
-            // The text the value prints is the text it came from.
-            assert_eq!(text_of(&v).as_bytes(), text);
+            // In UTC, as in binary: the session's offset is not kept.
+            assert_eq!(v.offset(), UtcOffset::UTC);
+            let infinite =
+                Infinite::<OffsetDateTime>::from_sql(oid::TIMESTAMPTZ, Format::Text, text);
+            assert_eq!(
+                infinite.map(|t| t.finite().map(|t| t.offset())),
+                Ok(Some(UtcOffset::UTC))
+            );
+            // At its offset, the value prints the text it came from.
+            assert_eq!(text_of(&v.to_offset(offset(east))).as_bytes(), text);
             // Binary gives the same instant, in UTC.
             let (encoded, bytes) = encode(&v, 0).unwrap();
             assert_eq!(encoded, Encoded::Binary);
@@ -1751,7 +1778,7 @@ mod tests {
         for v in values {
             assert_eq!(round_trip(&v, 0), Ok(v), "{v}");
             let t = text_round_trip(&v, oid::TIMESTAMPTZ).unwrap();
-            assert_eq!((t, t.offset()), (v, v.offset()), "{v}");
+            assert_eq!((t, t.offset()), (v, UtcOffset::UTC), "{v}");
         }
         assert_eq!(
             text_of(&dt(-43, 3, 15, 0, 0, 0, 0).assume_offset(offset(3_208))),
@@ -1773,9 +1800,8 @@ mod tests {
             Err(TypeError::out_of_range::<OffsetDateTime>(oid::TIMESTAMPTZ))
         );
         assert_eq!(
-            OffsetDateTime::from_sql(oid::TIMESTAMPTZ, Format::Text, b"9999-12-31 23:00:00+05")
-                .map(|t| t.offset()),
-            Ok(offset(18_000))
+            OffsetDateTime::from_sql(oid::TIMESTAMPTZ, Format::Text, b"9999-12-31 23:00:00+05"),
+            Ok(dt(9999, 12, 31, 18, 0, 0, 0).assume_utc())
         );
         for text in [
             &b"2024-02-29 12:00:00"[..],

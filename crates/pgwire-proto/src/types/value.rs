@@ -697,6 +697,7 @@ impl Row {
                 len: self.len(),
             });
         };
+        self.check_encoding(index)?;
         registry
             .decode_nullable(field.type_oid, field.format, raw)
             .map_err(|source| ColumnError::Decode {
