@@ -86,7 +86,8 @@ impl TcpSettings {
     /// on systems without it, as in libpq). Zero means the system default;
     /// whole milliseconds (a fraction rounds up).
     pub fn tcp_user_timeout(mut self, timeout: Duration) -> Self {
-        let millis = timeout.as_millis() + u128::from(timeout.subsec_nanos() % 1_000_000 > 0);
+        let millis =
+            timeout.as_millis() + u128::from(!timeout.subsec_nanos().is_multiple_of(1_000_000));
         self.user_timeout =
             (millis > 0).then(|| Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX)));
         self
