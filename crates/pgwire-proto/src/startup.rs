@@ -189,6 +189,11 @@ impl fmt::Debug for StartupConfig {
 pub(crate) enum Auth {
     /// Waiting for the server's first authentication request.
     Waiting,
+    /// A cleartext or MD5 password answered the server's request; only
+    /// `AuthenticationOk` (or an error) may follow. The method was checked
+    /// against `require_auth` before the password went out, so the Ok that
+    /// follows is that method's outcome, not a login without one ("none").
+    PasswordSent,
     /// A SCRAM exchange is under way.
     Scram(Box<ScramSha256>),
     /// SCRAM finished and the server proved it knows the password.
@@ -230,7 +235,8 @@ impl Auth {
                 }
                 Ok(AuthStep::Done)
             }
-            (_, Authentication::Ok) => {
+            (Auth::PasswordSent, Authentication::Ok) => Ok(AuthStep::Done),
+            (Auth::Waiting, Authentication::Ok) => {
                 config.check_allowed(AuthMethods::NONE, "none")?;
                 config.refuse_without_binding("the server authenticated without it")?;
                 Ok(AuthStep::Done)
@@ -239,6 +245,7 @@ impl Auth {
                 config.check_allowed(AuthMethods::PASSWORD, "password")?;
                 config.refuse_without_binding("the server asked for a cleartext password")?;
                 frontend::password(out, password("cleartext")?)?;
+                *self = Auth::PasswordSent;
                 Ok(AuthStep::Continue)
             }
             (Auth::Waiting, Authentication::Md5Password(salt)) => {
@@ -246,6 +253,7 @@ impl Auth {
                 config.refuse_without_binding("the server asked for an MD5 password")?;
                 let hashed = md5_password(config.user.as_bytes(), password("md5")?, salt);
                 frontend::password(out, hashed.as_bytes())?;
+                *self = Auth::PasswordSent;
                 Ok(AuthStep::Continue)
             }
             (Auth::Waiting, Authentication::Sasl(mechanisms)) => {
