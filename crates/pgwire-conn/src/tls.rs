@@ -1,9 +1,10 @@
 //! TLS for every runtime at once: futures-rustls over any futures-io stream.
 //!
 //! What each `sslmode` checks (as libpq): `require` (and `prefer`, `allow`
-//! when TLS happens) encrypts without checking the certificate; `verify-ca`
-//! checks the chain against the root certificates but not the host name;
-//! `verify-full` checks both.
+//! when TLS happens) encrypts without checking the certificate, unless root
+//! certificates are given (or `~/.postgresql/root.crt` exists): then it
+//! checks the chain like `verify-ca`; `verify-ca` checks the chain against
+//! the root certificates but not the host name; `verify-full` checks both.
 
 use std::io;
 use std::path::Path;

@@ -208,10 +208,14 @@ keyword_enum! {
         Disable = "disable",
         /// Try without TLS first, then with TLS if the server insists.
         Allow = "allow",
-        /// Use TLS if the server supports it, else go on without (the default).
+        /// Use TLS if the server supports it, else go on without (the
+        /// default); also without when the TLS attempt fails.
         #[default]
         Prefer = "prefer",
-        /// Use TLS, but do not verify the server's certificate.
+        /// Use TLS; verify the server's certificate chain only if root
+        /// certificates are given (`sslrootcert`, `PGSSLROOTCERT` or
+        /// `~/.postgresql/root.crt`), as libpq does. This holds for `allow`
+        /// and `prefer` when they use TLS, too.
         Require = "require",
         /// Use TLS and verify that the certificate chains to a trusted CA.
         VerifyCa = "verify-ca",
@@ -553,9 +557,11 @@ impl ConnectOptions {
     /// the first of the first two that exists, else `localhost` over TCP;
     /// the port is 5432; the user is the operating-system user; the
     /// database is named like the user; `sslrootcert` is
-    /// `~/.postgresql/root.crt` for the `verify-*` modes if that file exists,
-    /// and `sslcert` / `sslkey` are `~/.postgresql/postgresql.crt` / `.key`
-    /// if they exist.
+    /// `~/.postgresql/root.crt` if that file exists and `sslmode` is not
+    /// `disable` (as in libpq, a root certificate makes `require`, `prefer`
+    /// and `allow` check the server's chain as `verify-ca` does), and
+    /// `sslcert` / `sslkey` are `~/.postgresql/postgresql.crt` / `.key` if
+    /// they exist.
     pub fn from_env() -> Result<Self, OptionsError> {
         Self::parse_with("", &Env::process())
     }
@@ -634,7 +640,8 @@ impl ConnectOptions {
         self
     }
 
-    /// `sslrootcert`: the CA certificates that verify the server.
+    /// `sslrootcert`: the CA certificates that verify the server: in every
+    /// mode that uses TLS (the chain; `verify-full` also checks the name).
     pub fn ssl_root_cert(mut self, root_cert: SslRootCert) -> Self {
         self.ssl_root_cert = Some(root_cert);
         self
