@@ -104,6 +104,9 @@ impl StartupConfig {
     /// Declares that the stream is TLS-protected. With `server_end_point` (the
     /// RFC 5929 `tls-server-end-point` hash of the server certificate), SCRAM
     /// uses channel binding (`SCRAM-SHA-256-PLUS`) when the server offers it.
+    /// Without it (a certificate whose signature algorithm names no hash,
+    /// such as Ed25519), SCRAM goes without binding (GS2 header `n`), and
+    /// [`require_channel_binding`](Self::require_channel_binding) fails.
     pub fn tls(mut self, server_end_point: Option<Vec<u8>>) -> Self {
         self.tls = true;
         self.tls_server_end_point = server_end_point;
@@ -265,7 +268,7 @@ impl Auth {
                     }
                     if config.tls_server_end_point.is_none() {
                         config.refuse_without_binding(
-                            "the server certificate's hash is unavailable",
+                            "the server certificate's signature algorithm names no hash for tls-server-end-point (Ed25519 and Ed448 have none), so the binding value cannot be computed",
                         )?;
                     }
                     if !offers(SCRAM_SHA_256_PLUS) {
@@ -283,6 +286,10 @@ impl Auth {
                             mechanisms,
                         )))
                     }
+                    // Over TLS without the certificate's hash, a server
+                    // that offers -PLUS would take "y" for a downgrade
+                    // attack and refuse: say "n" (no binding) instead.
+                    (None, true) if offers(SCRAM_SHA_256_PLUS) => ChannelBinding::Unsupported,
                     (_, true) => ChannelBinding::NotUsedByServer,
                     (_, false) => ChannelBinding::Unsupported,
                 };

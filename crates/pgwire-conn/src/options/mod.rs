@@ -245,9 +245,14 @@ keyword_enum! {
         /// Never use channel binding.
         Disable = "disable",
         /// Use it when TLS is on and the server offers it (the default).
+        /// The binding value is the server certificate's hash by the hash
+        /// of its signature algorithm (for RSA-PSS, the one its parameters
+        /// name); a certificate whose algorithm names none (Ed25519, Ed448)
+        /// has no value, and SCRAM goes without binding.
         #[default]
         Prefer = "prefer",
-        /// Fail unless authentication used channel binding.
+        /// Fail unless authentication used channel binding (also with a
+        /// certificate that gives no binding value, such as Ed25519).
         Require = "require",
     }
 }

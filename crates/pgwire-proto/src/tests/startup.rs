@@ -393,3 +393,40 @@ fn a_second_password_request_is_a_protocol_error() {
     assert!(matches!(m.next_event(), Err(Error::Protocol(_))));
     assert!(sent(&mut m).is_empty(), "the password is sent once");
 }
+
+/// Over TLS without the certificate's hash (Ed25519, ...), a server that
+/// offers -PLUS gets `n,,`: `y,,` would tell it that the client thinks the
+/// server cannot bind, which PostgreSQL refuses as a downgrade attack.
+#[test]
+fn tls_without_hash_to_a_plus_server_says_n() {
+    let mut m = Machine::new();
+    m.start(&StartupConfig::new("bob").password("pw").tls(None))
+        .unwrap();
+    sent(&mut m);
+    assert!(feed(&mut m, &auth(10, b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0")).is_empty());
+    let initial = sent(&mut m);
+    assert!(initial.windows(14).any(|w| w == b"SCRAM-SHA-256\0"));
+    assert!(!initial.windows(19).any(|w| w == b"SCRAM-SHA-256-PLUS\0"));
+    assert!(initial.windows(4).any(|w| w == b"n,,n"), "{initial:?}");
+    assert!(!initial.windows(3).any(|w| w == b"y,,"), "{initial:?}");
+}
+
+#[test]
+fn required_binding_without_hash_fails_clearly() {
+    let mut m = Machine::new();
+    let config = StartupConfig::new("bob")
+        .password("pw")
+        .tls(None)
+        .require_channel_binding(true);
+    m.start(&config).unwrap();
+    sent(&mut m);
+    m.receive(&auth(10, b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0"));
+    match m.next_event() {
+        Err(Error::Auth(e @ AuthError::ChannelBindingRequired(_))) => {
+            let text = e.to_string();
+            assert!(text.contains("signature algorithm"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(sent(&mut m).is_empty(), "nothing of SCRAM goes out");
+}
