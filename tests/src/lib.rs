@@ -275,6 +275,27 @@ macro_rules! runtime_only_tests {
     };
 }
 
+/// A CA certificate (PEM file) that has signed nothing of the cluster's:
+/// a root certificate that must not vouch for the server. Made once per
+/// process, in the cluster's directory (which goes with the cluster).
+pub fn unrelated_ca() -> std::path::PathBuf {
+    static FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "unrelated test CA");
+        let cert = params.self_signed(&key).unwrap();
+        let path = std::path::Path::new(&env("PGWIRE_TEST_CLUSTER_DIR"))
+            .join(format!("unrelated-ca-{}.crt", std::process::id()));
+        std::fs::write(&path, cert.pem()).unwrap();
+        path
+    })
+    .clone()
+}
+
 /// The README's examples, compiled as doctests so that they stay true.
 #[doc = include_str!("../../README.md")]
 mod readme {}

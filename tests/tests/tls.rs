@@ -196,6 +196,10 @@ runtime_only_tests!(
     require_auth_refuses_other_methods,
     tls_required_but_refused,
     callers_rustls_config_is_used,
+    prefer_goes_on_without_tls_when_the_handshake_fails,
+    prefer_keeps_the_error_of_each_attempt,
+    allow_keeps_the_error_of_each_attempt,
+    prefer_goes_on_without_tls_past_an_unvouched_certificate,
 );
 
 /// pg-purepy's `ssl_context`: the caller's own rustls configuration.
@@ -224,4 +228,222 @@ async fn callers_rustls_config_is_used<R: Runtime>() {
         .unwrap()
         .unwrap();
     assert!(row.try_get::<bool>(0).unwrap());
+}
+
+/// What a scripted server does with one connection.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// Answers the SSLRequest with "S", then sends bytes that are no TLS.
+    BrokenTls,
+    /// Refuses the StartupMessage with a FATAL 28000.
+    Fatal,
+    /// Lets the client in.
+    Accept,
+}
+
+/// A server that takes one connection per step, in order, and reports what
+/// each connection opened with: `"ssl"` (an SSLRequest) or `"startup"`.
+fn scripted_server(steps: Vec<Step>) -> (u16, std::thread::JoinHandle<Vec<&'static str>>) {
+    fn message(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        out.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+    /// Reads what the client still sends (so that closing sends no reset
+    /// over unread bytes), until it closes or `Terminate` comes; bounded in
+    /// time, since `Connection::close` takes `&self`: the socket itself
+    /// stays open until the connection is dropped (async-std's close does
+    /// not shut down the write side).
+    fn drain(stream: &mut std::net::TcpStream) {
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        let mut buf = [0u8; 512];
+        while let Ok(n @ 1..) = stream.read(&mut buf) {
+            if buf[..n].contains(&b'X') {
+                break;
+            }
+        }
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for step in steps {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut head = [0u8; 8];
+            stream.read_exact(&mut head).unwrap();
+            let ssl_request = head[4..] == [4, 210, 22, 47];
+            seen.push(if ssl_request { "ssl" } else { "startup" });
+            match step {
+                Step::BrokenTls => {
+                    assert!(ssl_request, "{seen:?}");
+                    stream.write_all(b"S").unwrap();
+                    let mut hello = [0u8; 5];
+                    let _ = stream.read_exact(&mut hello);
+                    let _ = stream.write_all(b"HTTP/1.1 400 this is no TLS\r\n\r\n");
+                    drain(&mut stream);
+                }
+                Step::Fatal | Step::Accept => {
+                    assert!(!ssl_request, "{seen:?}");
+                    let len = u32::from_be_bytes(head[..4].try_into().unwrap()) as usize;
+                    let mut rest = vec![0u8; len - 8];
+                    stream.read_exact(&mut rest).unwrap();
+                    let answer = match step {
+                        Step::Fatal => message(
+                            b'E',
+                            b"SFATAL\0VFATAL\0C28000\0Mno pg_hba.conf entry, no encryption\0\0",
+                        ),
+                        _ => [message(b'R', &[0, 0, 0, 0]), message(b'Z', b"I")].concat(),
+                    };
+                    stream.write_all(&answer).unwrap();
+                    drain(&mut stream);
+                }
+            }
+        }
+        seen
+    });
+    (port, server)
+}
+
+fn scripted_options(port: u16, mode: SslMode) -> ConnectOptions {
+    ConnectOptions::new("127.0.0.1", "x")
+        .port(port)
+        .ssl_mode(mode)
+}
+
+async fn prefer_goes_on_without_tls_when_the_handshake_fails<R: Runtime>() {
+    let (port, server) = scripted_server(vec![Step::BrokenTls, Step::Accept]);
+    let conn = R::open(&scripted_options(port, SslMode::Prefer))
+        .await
+        .unwrap();
+    assert!(conn.ready());
+    conn.close().await.unwrap();
+    assert_eq!(server.join().unwrap(), ["ssl", "startup"]);
+}
+
+async fn prefer_keeps_the_error_of_each_attempt<R: Runtime>() {
+    let (port, server) = scripted_server(vec![Step::BrokenTls, Step::Fatal]);
+    let err = R::open(&scripted_options(port, SslMode::Prefer))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::BothAttempts {
+            tls_first: true,
+            first,
+            second,
+        } => {
+            assert!(
+                matches!(**first, Error::Tls(TlsError::Handshake(_))),
+                "{first:?}"
+            );
+            assert!(matches!(**second, Error::Database(_)), "{second:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        err.code(),
+        Some(pgwire_conn::SqlState::INVALID_AUTHORIZATION_SPECIFICATION)
+    );
+    // Display says the first attempt whole; the second is the source.
+    let tls = "TLS handshake failed: received corrupt message of type InvalidContentType";
+    let hba = "FATAL 28000: no pg_hba.conf entry, no encryption";
+    assert_eq!(
+        err.to_string(),
+        format!("with TLS: {tls}; then without TLS")
+    );
+    assert_eq!(
+        pgwire_integration_tests::report(&err),
+        format!("with TLS: {tls}; then without TLS: {hba}")
+    );
+    assert_eq!(server.join().unwrap(), ["ssl", "startup"]);
+}
+
+async fn allow_keeps_the_error_of_each_attempt<R: Runtime>() {
+    let (port, server) = scripted_server(vec![Step::Fatal, Step::BrokenTls]);
+    let err = R::open(&scripted_options(port, SslMode::Allow))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::BothAttempts {
+            tls_first: false,
+            first,
+            second,
+        } => {
+            assert!(matches!(**first, Error::Database(_)), "{first:?}");
+            assert!(
+                matches!(**second, Error::Tls(TlsError::Handshake(_))),
+                "{second:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The server's answer is the first attempt's.
+    assert_eq!(
+        err.code(),
+        Some(pgwire_conn::SqlState::INVALID_AUTHORIZATION_SPECIFICATION)
+    );
+    let tls = "TLS handshake failed: received corrupt message of type InvalidContentType";
+    let hba = "FATAL 28000: no pg_hba.conf entry, no encryption";
+    assert_eq!(
+        err.to_string(),
+        format!("without TLS: {hba}; then with TLS")
+    );
+    assert_eq!(
+        pgwire_integration_tests::report(&err),
+        format!("without TLS: {hba}; then with TLS: {tls}")
+    );
+    assert_eq!(server.join().unwrap(), ["startup", "ssl"]);
+}
+
+/// Against the cluster: a root certificate that does not vouch for the
+/// server fails the TLS attempt of `prefer` (libpq checks the chain in
+/// every mode when it has root certificates), which then goes on without
+/// TLS where the server allows it, and keeps both errors where it does not.
+async fn prefer_goes_on_without_tls_past_an_unvouched_certificate<R: Runtime>() {
+    let unrelated = SslRootCert::File(pgwire_integration_tests::unrelated_ca());
+    let opts = options(Role::Scram, Transport::Tcp)
+        .ssl_mode(SslMode::Prefer)
+        .ssl_root_cert(unrelated.clone());
+    let conn = R::open(&opts).await.unwrap();
+    let row = conn
+        .fetch_one(
+            "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            (),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!row.try_get::<bool>(0).unwrap(), "not over TLS");
+    conn.close().await.unwrap();
+
+    let opts = options(Role::Ssl, Transport::Tcp)
+        .ssl_mode(SslMode::Prefer)
+        .ssl_root_cert(unrelated.clone());
+    match R::open(&opts).await {
+        Err(Error::BothAttempts {
+            tls_first: true,
+            first,
+            second,
+        }) => {
+            match *first {
+                Error::Tls(TlsError::Handshake(e)) => {
+                    assert!(e.to_string().to_lowercase().contains("issuer"), "{e}")
+                }
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(
+                second.code(),
+                Some(pgwire_conn::SqlState::INVALID_AUTHORIZATION_SPECIFICATION)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // require has nothing to fall back to.
+    let opts = options(Role::Ssl, Transport::Tcp)
+        .ssl_mode(SslMode::Require)
+        .ssl_root_cert(unrelated);
+    assert!(matches!(
+        R::open(&opts).await,
+        Err(Error::Tls(TlsError::Handshake(_)))
+    ));
 }

@@ -131,6 +131,20 @@ pub enum Error {
     Dead(String),
     /// [`Connection::close`](crate::Connection::close) was called.
     Closed,
+    /// `sslmode=prefer` or `allow` tried the host both with and without TLS
+    /// (as libpq does: `prefer` without TLS when the TLS attempt fails in
+    /// its handshake or the server turns the session down, `allow` with TLS
+    /// when the server turns down the session without), and both attempts
+    /// failed. [`code`](Error::code) is the second attempt's SQLSTATE if it
+    /// has one, else the first's.
+    BothAttempts {
+        /// Whether the first attempt used TLS (`prefer`) or not (`allow`).
+        tls_first: bool,
+        /// Why the first attempt failed.
+        first: Box<Error>,
+        /// Why the second attempt, the other way, failed.
+        second: Box<Error>,
+    },
 }
 
 impl Error {
@@ -155,10 +169,14 @@ impl Error {
         self.as_database().map(|e| e.sqlstate())
     }
 
-    /// The database error, if this is one.
+    /// The database error, if this is one (of both attempts, the second's
+    /// if it is one, else the first's).
     pub fn as_database(&self) -> Option<&DatabaseError> {
         match self {
             Error::Database(e) => Some(e),
+            Error::BothAttempts { first, second, .. } => {
+                second.as_database().or_else(|| first.as_database())
+            }
             _ => None,
         }
     }
@@ -243,6 +261,18 @@ impl fmt::Display for Error {
             }
             Error::Dead(cause) => write!(f, "the connection is dead: {cause}"),
             Error::Closed => f.write_str("the connection was closed"),
+            Error::BothAttempts {
+                tls_first, first, ..
+            } => {
+                let (first_way, second_way) = if *tls_first {
+                    ("with TLS", "without TLS")
+                } else {
+                    ("without TLS", "with TLS")
+                };
+                // The second attempt's error is the source, which a report
+                // prints next; the first is in no chain, so it is said whole.
+                write!(f, "{first_way}: {}; then {second_way}", full_text(&**first))
+            }
         }
     }
 }
@@ -261,6 +291,7 @@ impl std::error::Error for Error {
             Error::Io(e) => e.source(),
             Error::Column(e) => e.source(),
             Error::Params(e) => e.source(),
+            Error::BothAttempts { second, .. } => Some(second.as_ref()),
             _ => None,
         }
     }

@@ -72,6 +72,8 @@ mod transaction;
 mod type_registry;
 
 #[cfg(test)]
+mod channel_binding_tests;
+#[cfg(test)]
 mod direct_tls_tests;
 #[cfg(test)]
 mod tests;

@@ -136,15 +136,31 @@ where
     FU: Future<Output = io::Result<U>>,
 {
     let plan = tls_plan(options, host, tls_config)?;
+    // Each attempt opens a socket of its own; when both fail, the error
+    // keeps both causes, as libpq's message does.
+    let both = |tls_first, first, second| Error::BothAttempts {
+        tls_first,
+        first: Box::new(first),
+        second: Box::new(second),
+    };
     match (options.get_ssl_mode(), plan.as_ref()) {
         // allow: plain first; TLS only if the server turns that down.
         (SslMode::Allow, Some(tls)) => match attempt(options, host, None, tcp, unix).await {
-            Err(Error::Database(_)) => attempt(options, host, Some(tls), tcp, unix).await,
+            Err(first @ Error::Database(_)) => attempt(options, host, Some(tls), tcp, unix)
+                .await
+                .map_err(|second| both(false, first, second)),
             other => other,
         },
-        // prefer: TLS first; plain if the server turns the TLS session down.
+        // prefer: TLS first; plain if TLS fails (the handshake, or a
+        // certificate the root certificates do not vouch for: libpq
+        // retries on any failure of the TLS layer) or the server turns the
+        // TLS session down.
         (SslMode::Prefer, Some(tls)) => match attempt(options, host, Some(tls), tcp, unix).await {
-            Err(Error::Database(_)) => attempt(options, host, None, tcp, unix).await,
+            Err(first @ (Error::Tls(_) | Error::Database(_))) => {
+                attempt(options, host, None, tcp, unix)
+                    .await
+                    .map_err(|second| both(true, first, second))
+            }
             other => other,
         },
         (_, plan) => attempt(options, host, plan, tcp, unix).await,
@@ -298,8 +314,9 @@ pub(crate) fn tls_plan(
             let verify = match mode {
                 SslMode::VerifyFull => Verify::Full,
                 SslMode::VerifyCa => Verify::Chain,
-                // libpq: with a root certificate, require checks the chain.
-                SslMode::Require if roots.is_some() => Verify::Chain,
+                // libpq: with a root certificate, every mode that uses TLS
+                // checks the chain (require acts like verify-ca).
+                _ if roots.is_some() => Verify::Chain,
                 _ => Verify::Nothing,
             };
             let client = options.get_ssl_cert().zip(options.get_ssl_key());

@@ -1,9 +1,10 @@
 //! TLS for every runtime at once: futures-rustls over any futures-io stream.
 //!
 //! What each `sslmode` checks (as libpq): `require` (and `prefer`, `allow`
-//! when TLS happens) encrypts without checking the certificate; `verify-ca`
-//! checks the chain against the root certificates but not the host name;
-//! `verify-full` checks both.
+//! when TLS happens) encrypts without checking the certificate, unless root
+//! certificates are given (or `~/.postgresql/root.crt` exists): then it
+//! checks the chain like `verify-ca`; `verify-ca` checks the chain against
+//! the root certificates but not the host name; `verify-full` checks both.
 
 use std::io;
 use std::path::Path;
@@ -23,7 +24,7 @@ use futures_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerNam
 use futures_rustls::rustls::{
     self, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use sha2::{Digest, Sha224, Sha256, Sha384, Sha512, Sha512_224, Sha512_256};
 
 /// A stream that is either plain or TLS-protected.
 #[derive(Debug)]
@@ -268,44 +269,123 @@ where
 
 /// The RFC 5929 `tls-server-end-point` channel binding data: the hash of the
 /// server certificate, with the hash of its signature algorithm (SHA-256 in
-/// place of MD5 and SHA-1). `None` for algorithms without a single hash
-/// (Ed25519, RSA-PSS), as PostgreSQL does.
+/// place of MD5 and SHA-1); for RSA-PSS, the hash its parameters name.
+/// `None` when the algorithm names no hash (Ed25519, Ed448) or one this
+/// code does not know: then there is no binding value to send, and SCRAM
+/// goes without binding (or fails, for `channel_binding=require`).
 pub(crate) fn server_end_point(cert: &[u8]) -> Option<Vec<u8>> {
-    const RSA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01];
-    const ECDSA_SHA2: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03];
-    const ECDSA_SHA1: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x01];
-    enum Hash {
-        S256,
-        S384,
-        S512,
-    }
-    let oid = signature_algorithm(cert)?;
-    let hash = match oid {
-        [rest @ .., last] if rest == RSA => match last {
-            0x04 | 0x05 | 0x0B => Hash::S256,
-            0x0C => Hash::S384,
-            0x0D => Hash::S512,
-            _ => return None,
-        },
-        [rest @ .., last] if rest == ECDSA_SHA2 => match last {
-            0x02 => Hash::S256,
-            0x03 => Hash::S384,
-            0x04 => Hash::S512,
-            _ => return None,
-        },
-        o if o == ECDSA_SHA1 => Hash::S256,
-        _ => return None,
-    };
-    Some(match hash {
-        Hash::S256 => Sha256::digest(cert).to_vec(),
-        Hash::S384 => Sha384::digest(cert).to_vec(),
-        Hash::S512 => Sha512::digest(cert).to_vec(),
+    let (oid, params) = signature_algorithm(cert)?;
+    Some(match end_point_hash(oid, params)? {
+        Hash::Sha224 => Sha224::digest(cert).to_vec(),
+        Hash::Sha256 => Sha256::digest(cert).to_vec(),
+        Hash::Sha384 => Sha384::digest(cert).to_vec(),
+        Hash::Sha512 => Sha512::digest(cert).to_vec(),
+        Hash::Sha512_224 => Sha512_224::digest(cert).to_vec(),
+        Hash::Sha512_256 => Sha512_256::digest(cert).to_vec(),
     })
 }
 
-/// The signature algorithm OID of an X.509 certificate:
-/// `Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm SEQUENCE { OID, .. }, .. }`.
-fn signature_algorithm(cert: &[u8]) -> Option<&[u8]> {
+/// The hashes a certificate signature can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hash {
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+    Sha512_224,
+    Sha512_256,
+}
+
+/// 1.2.840.113549.1.1.x: PKCS #1 (RSA).
+const PKCS1: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01];
+/// 1.2.840.10045.4.3.x: ECDSA with a SHA-2 hash.
+const ECDSA_SHA2: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03];
+/// 1.2.840.10045.4.1: ECDSA with SHA-1.
+const ECDSA_SHA1: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x01];
+/// 2.16.840.1.101.3.4.2.x: the NIST hash algorithms.
+const NIST_HASH: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02];
+/// 1.3.14.3.2.26: SHA-1.
+const SHA1: &[u8] = &[0x2B, 0x0E, 0x03, 0x02, 0x1A];
+/// 1.2.840.113549.1.1.10: RSASSA-PSS, whose hash is in its parameters.
+const RSASSA_PSS: u8 = 0x0A;
+
+/// The hash RFC 5929 takes for a signature algorithm (`oid`, with its DER
+/// `params`): the algorithm's own, SHA-256 for MD5 and SHA-1.
+fn end_point_hash(oid: &[u8], params: &[u8]) -> Option<Hash> {
+    match oid {
+        [rest @ .., last] if rest == PKCS1 => match last {
+            // md5WithRSAEncryption, sha1WithRSAEncryption
+            0x04 | 0x05 | 0x0B => Some(Hash::Sha256),
+            0x0C => Some(Hash::Sha384),
+            0x0D => Some(Hash::Sha512),
+            0x0E => Some(Hash::Sha224),
+            0x0F => Some(Hash::Sha512_224),
+            0x10 => Some(Hash::Sha512_256),
+            &RSASSA_PSS => pss_hash(params),
+            _ => None,
+        },
+        [rest @ .., last] if rest == ECDSA_SHA2 => match last {
+            0x01 => Some(Hash::Sha224),
+            0x02 => Some(Hash::Sha256),
+            0x03 => Some(Hash::Sha384),
+            0x04 => Some(Hash::Sha512),
+            _ => None,
+        },
+        o if o == ECDSA_SHA1 => Some(Hash::Sha256),
+        _ => None,
+    }
+}
+
+/// The hash of RSASSA-PSS parameters (RFC 4055):
+/// `SEQUENCE { hashAlgorithm [0] AlgorithmIdentifier DEFAULT sha1, .. }`.
+/// Absent parameters or hash mean SHA-1, which RFC 5929 replaces by SHA-256.
+fn pss_hash(params: &[u8]) -> Option<Hash> {
+    let Some((tag, body, _)) = der_element(params) else {
+        // No parameters at all: every default, SHA-1.
+        return params.is_empty().then_some(Hash::Sha256);
+    };
+    if tag != 0x30 {
+        return None;
+    }
+    let hash_oid = match der_element(body) {
+        None if body.is_empty() => return Some(Hash::Sha256),
+        None => return None,
+        // [0] EXPLICIT AlgorithmIdentifier
+        Some((0xA0, explicit, _)) => {
+            let (tag, alg, _) = der_element(explicit)?;
+            if tag != 0x30 {
+                return None;
+            }
+            let (tag, oid, _) = der_element(alg)?;
+            if tag != 0x06 {
+                return None;
+            }
+            oid
+        }
+        // Another field first ([1] mask generation, ...): the hash is the
+        // default.
+        Some((0xA1..=0xA3, _, _)) => return Some(Hash::Sha256),
+        Some(_) => return None,
+    };
+    match hash_oid {
+        o if o == SHA1 => Some(Hash::Sha256),
+        [rest @ .., last] if rest == NIST_HASH => match last {
+            0x01 => Some(Hash::Sha256),
+            0x02 => Some(Hash::Sha384),
+            0x03 => Some(Hash::Sha512),
+            0x04 => Some(Hash::Sha224),
+            0x05 => Some(Hash::Sha512_224),
+            0x06 => Some(Hash::Sha512_256),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The signature algorithm of an X.509 certificate, its OID and its
+/// parameters (DER, empty when absent):
+/// `Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm SEQUENCE { OID, params }, .. }`.
+fn signature_algorithm(cert: &[u8]) -> Option<(&[u8], &[u8])> {
     let (tag, body, _) = der_element(cert)?;
     if tag != 0x30 {
         return None;
@@ -315,8 +395,8 @@ fn signature_algorithm(cert: &[u8]) -> Option<&[u8]> {
     if tag != 0x30 {
         return None;
     }
-    let (tag, oid, _) = der_element(alg)?;
-    (tag == 0x06).then_some(oid)
+    let (tag, oid, params) = der_element(alg)?;
+    (tag == 0x06).then_some((oid, params))
 }
 
 /// One DER element: (tag, contents, what follows).
@@ -466,6 +546,72 @@ mod tests {
         let mut sha384 = cert;
         sha384[15] = 0x03;
         assert_eq!(server_end_point(&sha384).map(|h| h.len()), Some(48));
+    }
+
+    /// A certificate of `alg` (the contents of its AlgorithmIdentifier):
+    /// SEQUENCE { SEQUENCE {} (tbs), SEQUENCE { alg }, BIT STRING }.
+    fn cert_with(alg: &[u8]) -> Vec<u8> {
+        let mut cert = vec![0x30, 0x00, 0x30, 0x00, 0x30, alg.len() as u8];
+        cert.extend_from_slice(alg);
+        cert.extend_from_slice(&[0x03, 0x02, 0x00, 0x00]);
+        cert[1] = (cert.len() - 2) as u8;
+        cert
+    }
+
+    const PSS_OID: &[u8] = &[
+        0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0A,
+    ];
+
+    /// RSASSA-PSS parameters naming `hash` (the last byte of a NIST hash
+    /// OID), then the mask generation function, as OpenSSL writes them.
+    fn pss_params(hash: u8) -> Vec<u8> {
+        let hash_alg = [
+            0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, hash, 0x05,
+            0x00,
+        ];
+        let mut body = vec![0xA0, hash_alg.len() as u8];
+        body.extend_from_slice(&hash_alg);
+        body.extend_from_slice(&[0xA2, 0x03, 0x02, 0x01, 0x20]); // saltLength 32
+        let mut out = vec![0x30, body.len() as u8];
+        out.extend_from_slice(&body);
+        out
+    }
+
+    #[test]
+    fn rsa_pss_hashes_with_the_hash_of_its_parameters() {
+        for (hash, len) in [(0x01, 32), (0x02, 48), (0x03, 64), (0x04, 28)] {
+            let cert = cert_with(&[PSS_OID, &pss_params(hash)].concat());
+            assert_eq!(
+                server_end_point(&cert).map(|h| h.len()),
+                Some(len),
+                "{hash}"
+            );
+        }
+        let sha384 = cert_with(&[PSS_OID, &pss_params(0x02)].concat());
+        assert_eq!(
+            server_end_point(&sha384),
+            Some(Sha384::digest(&sha384).to_vec())
+        );
+        // The default hash is SHA-1, which RFC 5929 replaces by SHA-256:
+        // no parameters, empty parameters, or parameters without a hash.
+        for params in [
+            &[][..],
+            &[0x30, 0x00],
+            &[0x30, 0x05, 0xA2, 0x03, 0x02, 0x01, 0x14],
+        ] {
+            let cert = cert_with(&[PSS_OID, params].concat());
+            assert_eq!(
+                server_end_point(&cert),
+                Some(Sha256::digest(&cert).to_vec()),
+                "{params:?}"
+            );
+        }
+        // A hash it does not know (SHA3-256): no value rather than a wrong one.
+        let sha3 = cert_with(&[PSS_OID, &pss_params(0x08)].concat());
+        assert_eq!(server_end_point(&sha3), None);
+        // Ed25519 (1.3.101.112) names no hash.
+        let ed25519 = cert_with(&[0x06, 0x03, 0x2B, 0x65, 0x70]);
+        assert_eq!(server_end_point(&ed25519), None);
     }
 
     #[test]

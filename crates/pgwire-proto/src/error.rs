@@ -231,6 +231,11 @@ impl fmt::Display for AuthError {
             ),
             // Transparent: every SCRAM message says SCRAM already.
             AuthError::Scram(e) => e.fmt(f),
+            // AuthenticationOk without any request: libpq's "server did
+            // not complete authentication".
+            AuthError::MethodNotAllowed("none") => f.write_str(
+                "the server let the client in without authentication (method \"none\"), which require_auth does not allow"
+            ),
             AuthError::MethodNotAllowed(m) => write!(
                 f,
                 "the server asked for authentication method \"{m}\", which require_auth does not allow"

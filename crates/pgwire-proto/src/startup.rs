@@ -104,6 +104,9 @@ impl StartupConfig {
     /// Declares that the stream is TLS-protected. With `server_end_point` (the
     /// RFC 5929 `tls-server-end-point` hash of the server certificate), SCRAM
     /// uses channel binding (`SCRAM-SHA-256-PLUS`) when the server offers it.
+    /// Without it (a certificate whose signature algorithm names no hash,
+    /// such as Ed25519), SCRAM goes without binding (GS2 header `n`), and
+    /// [`require_channel_binding`](Self::require_channel_binding) fails.
     pub fn tls(mut self, server_end_point: Option<Vec<u8>>) -> Self {
         self.tls = true;
         self.tls_server_end_point = server_end_point;
@@ -189,6 +192,11 @@ impl fmt::Debug for StartupConfig {
 pub(crate) enum Auth {
     /// Waiting for the server's first authentication request.
     Waiting,
+    /// A cleartext or MD5 password answered the server's request; only
+    /// `AuthenticationOk` (or an error) may follow. The method was checked
+    /// against `require_auth` before the password went out, so the Ok that
+    /// follows is that method's outcome, not a login without one ("none").
+    PasswordSent,
     /// A SCRAM exchange is under way.
     Scram(Box<ScramSha256>),
     /// SCRAM finished and the server proved it knows the password.
@@ -230,7 +238,8 @@ impl Auth {
                 }
                 Ok(AuthStep::Done)
             }
-            (_, Authentication::Ok) => {
+            (Auth::PasswordSent, Authentication::Ok) => Ok(AuthStep::Done),
+            (Auth::Waiting, Authentication::Ok) => {
                 config.check_allowed(AuthMethods::NONE, "none")?;
                 config.refuse_without_binding("the server authenticated without it")?;
                 Ok(AuthStep::Done)
@@ -239,6 +248,7 @@ impl Auth {
                 config.check_allowed(AuthMethods::PASSWORD, "password")?;
                 config.refuse_without_binding("the server asked for a cleartext password")?;
                 frontend::password(out, password("cleartext")?)?;
+                *self = Auth::PasswordSent;
                 Ok(AuthStep::Continue)
             }
             (Auth::Waiting, Authentication::Md5Password(salt)) => {
@@ -246,6 +256,7 @@ impl Auth {
                 config.refuse_without_binding("the server asked for an MD5 password")?;
                 let hashed = md5_password(config.user.as_bytes(), password("md5")?, salt);
                 frontend::password(out, hashed.as_bytes())?;
+                *self = Auth::PasswordSent;
                 Ok(AuthStep::Continue)
             }
             (Auth::Waiting, Authentication::Sasl(mechanisms)) => {
@@ -257,7 +268,7 @@ impl Auth {
                     }
                     if config.tls_server_end_point.is_none() {
                         config.refuse_without_binding(
-                            "the server certificate's hash is unavailable",
+                            "the server certificate's signature algorithm names no hash for tls-server-end-point (Ed25519 and Ed448 have none), so the binding value cannot be computed",
                         )?;
                     }
                     if !offers(SCRAM_SHA_256_PLUS) {
@@ -275,6 +286,10 @@ impl Auth {
                             mechanisms,
                         )))
                     }
+                    // Over TLS without the certificate's hash, a server
+                    // that offers -PLUS would take "y" for a downgrade
+                    // attack and refuse: say "n" (no binding) instead.
+                    (None, true) if offers(SCRAM_SHA_256_PLUS) => ChannelBinding::Unsupported,
                     (_, true) => ChannelBinding::NotUsedByServer,
                     (_, false) => ChannelBinding::Unsupported,
                 };

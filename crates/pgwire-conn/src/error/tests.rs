@@ -151,6 +151,27 @@ fn layers_with_facts_of_their_own_chain_to_the_cause() {
 }
 
 #[test]
+fn both_attempts_say_each_error_once() {
+    let handshake = io::Error::new(
+        io::ErrorKind::InvalidData,
+        "invalid peer certificate: UnknownIssuer",
+    );
+    let both = Error::BothAttempts {
+        tls_first: true,
+        first: Box::new(Error::Tls(TlsError::Handshake(handshake))),
+        second: Box::new(Error::Database(unique_violation())),
+    };
+    check(
+        &both,
+        "with TLS: TLS handshake failed: invalid peer certificate: UnknownIssuer; \
+         then without TLS",
+        "with TLS: TLS handshake failed: invalid peer certificate: UnknownIssuer; \
+         then without TLS: ERROR 23505: duplicate key value violates unique constraint \
+         \"t_pkey\" (detail: Key (id)=(1) already exists.)",
+    );
+}
+
+#[test]
 fn the_protocol_layer_says_its_part_once() {
     let mut fields = ErrorFields::default();
     fields.severity = "FATAL".into();

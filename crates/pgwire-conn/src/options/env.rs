@@ -283,9 +283,10 @@ pub(super) fn resolve(
     options.ssl_key = values.path("sslkey");
     if let Some(dir) = cert_dir(env) {
         let existing = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
-        if options.ssl_root_cert.is_none()
-            && matches!(options.ssl_mode, SslMode::VerifyCa | SslMode::VerifyFull)
-        {
+        // libpq loads the default root certificate whenever it may use TLS,
+        // and checks the server's chain against it in every such mode: with
+        // it, require (and prefer, allow) verify as verify-ca does.
+        if options.ssl_root_cert.is_none() && options.ssl_mode != SslMode::Disable {
             options.ssl_root_cert = existing("root.crt").map(SslRootCert::File);
         }
         if options.ssl_cert.is_none() {
@@ -943,8 +944,19 @@ mod tests {
                 opts.get_ssl_key(),
                 Some(dir.join("postgresql.key").as_path())
             );
-            // root.crt is a default only for the verifying modes.
-            let opts = test_parse("sslmode=require", &[("HOME", home_str)]).unwrap();
+            // root.crt is the default for every mode that may use TLS (and
+            // makes them check the chain), not for disable.
+            for mode in ["allow", "prefer", "require", "verify-ca"] {
+                let opts = test_parse(&format!("sslmode={mode}"), &[("HOME", home_str)]).unwrap();
+                assert_eq!(
+                    opts.get_ssl_root_cert(),
+                    Some(&SslRootCert::File(dir.join("root.crt"))),
+                    "{mode}"
+                );
+            }
+            let opts = test_parse("", &[("HOME", home_str)]).unwrap();
+            assert!(opts.get_ssl_root_cert().is_some(), "prefer, the default");
+            let opts = test_parse("sslmode=disable", &[("HOME", home_str)]).unwrap();
             assert_eq!(opts.get_ssl_root_cert(), None);
             // Given values win over the files.
             let opts = test_parse(

@@ -209,10 +209,14 @@ keyword_enum! {
         Disable = "disable",
         /// Try without TLS first, then with TLS if the server insists.
         Allow = "allow",
-        /// Use TLS if the server supports it, else go on without (the default).
+        /// Use TLS if the server supports it, else go on without (the
+        /// default); also without when the TLS attempt fails.
         #[default]
         Prefer = "prefer",
-        /// Use TLS, but do not verify the server's certificate.
+        /// Use TLS; verify the server's certificate chain only if root
+        /// certificates are given (`sslrootcert`, `PGSSLROOTCERT` or
+        /// `~/.postgresql/root.crt`), as libpq does. This holds for `allow`
+        /// and `prefer` when they use TLS, too.
         Require = "require",
         /// Use TLS and verify that the certificate chains to a trusted CA.
         VerifyCa = "verify-ca",
@@ -242,9 +246,14 @@ keyword_enum! {
         /// Never use channel binding.
         Disable = "disable",
         /// Use it when TLS is on and the server offers it (the default).
+        /// The binding value is the server certificate's hash by the hash
+        /// of its signature algorithm (for RSA-PSS, the one its parameters
+        /// name); a certificate whose algorithm names none (Ed25519, Ed448)
+        /// has no value, and SCRAM goes without binding.
         #[default]
         Prefer = "prefer",
-        /// Fail unless authentication used channel binding.
+        /// Fail unless authentication used channel binding (also with a
+        /// certificate that gives no binding value, such as Ed25519).
         Require = "require",
     }
 }
@@ -560,9 +569,11 @@ impl ConnectOptions {
     /// the first of the first two that exists, else `localhost` over TCP;
     /// the port is 5432; the user is the operating-system user; the
     /// database is named like the user; `sslrootcert` is
-    /// `~/.postgresql/root.crt` for the `verify-*` modes if that file exists,
-    /// and `sslcert` / `sslkey` are `~/.postgresql/postgresql.crt` / `.key`
-    /// if they exist.
+    /// `~/.postgresql/root.crt` if that file exists and `sslmode` is not
+    /// `disable` (as in libpq, a root certificate makes `require`, `prefer`
+    /// and `allow` check the server's chain as `verify-ca` does), and
+    /// `sslcert` / `sslkey` are `~/.postgresql/postgresql.crt` / `.key` if
+    /// they exist.
     pub fn from_env() -> Result<Self, OptionsError> {
         Self::parse_with("", &Env::process())
     }
@@ -641,7 +652,8 @@ impl ConnectOptions {
         self
     }
 
-    /// `sslrootcert`: the CA certificates that verify the server.
+    /// `sslrootcert`: the CA certificates that verify the server: in every
+    /// mode that uses TLS (the chain; `verify-full` also checks the name).
     pub fn ssl_root_cert(mut self, root_cert: SslRootCert) -> Self {
         self.ssl_root_cert = Some(root_cert);
         self

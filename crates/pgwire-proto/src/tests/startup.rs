@@ -343,3 +343,90 @@ fn tls_without_plus_offer_says_y() {
     let initial = sent(&mut m);
     assert!(initial.windows(4).any(|w| w == b"y,,n"));
 }
+
+/// The AuthenticationOk that follows a password is that method's outcome:
+/// `require_auth` lists of the password methods (and `!none`) let it in.
+#[test]
+fn require_auth_accepts_ok_after_an_allowed_password() {
+    use crate::AuthMethods;
+    let allowed_sets = [
+        AuthMethods::PASSWORD,
+        AuthMethods::MD5,
+        AuthMethods::PASSWORD.union(AuthMethods::MD5),
+        // !none
+        AuthMethods::PASSWORD
+            .union(AuthMethods::MD5)
+            .union(AuthMethods::SCRAM_SHA_256),
+    ];
+    let requests = [
+        (AuthMethods::PASSWORD, auth(3, &[])),
+        (AuthMethods::MD5, auth(5, &[1, 2, 3, 4])),
+    ];
+    for allowed in allowed_sets {
+        for (method, request) in &requests {
+            if !allowed.contains(*method) {
+                continue;
+            }
+            let mut m = Machine::new();
+            let config = StartupConfig::new("bob")
+                .password("pw")
+                .allowed_auth(allowed);
+            m.start(&config).unwrap();
+            sent(&mut m);
+            assert!(feed(&mut m, request).is_empty());
+            assert_eq!(sent(&mut m)[0], b'p', "{allowed:?}: the password goes out");
+            let events = feed(&mut m, &concat(&[auth_ok(), ready(b'I')]));
+            assert_eq!(events[0], Event::Authenticated, "{allowed:?}");
+            assert!(m.is_ready(), "{allowed:?}");
+        }
+    }
+}
+
+#[test]
+fn a_second_password_request_is_a_protocol_error() {
+    let mut m = Machine::new();
+    m.start(&StartupConfig::new("bob").password("pw")).unwrap();
+    sent(&mut m);
+    feed(&mut m, &auth(3, &[]));
+    sent(&mut m);
+    m.receive(&auth(3, &[]));
+    assert!(matches!(m.next_event(), Err(Error::Protocol(_))));
+    assert!(sent(&mut m).is_empty(), "the password is sent once");
+}
+
+/// Over TLS without the certificate's hash (Ed25519, ...), a server that
+/// offers -PLUS gets `n,,`: `y,,` would tell it that the client thinks the
+/// server cannot bind, which PostgreSQL refuses as a downgrade attack.
+#[test]
+fn tls_without_hash_to_a_plus_server_says_n() {
+    let mut m = Machine::new();
+    m.start(&StartupConfig::new("bob").password("pw").tls(None))
+        .unwrap();
+    sent(&mut m);
+    assert!(feed(&mut m, &auth(10, b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0")).is_empty());
+    let initial = sent(&mut m);
+    assert!(initial.windows(14).any(|w| w == b"SCRAM-SHA-256\0"));
+    assert!(!initial.windows(19).any(|w| w == b"SCRAM-SHA-256-PLUS\0"));
+    assert!(initial.windows(4).any(|w| w == b"n,,n"), "{initial:?}");
+    assert!(!initial.windows(3).any(|w| w == b"y,,"), "{initial:?}");
+}
+
+#[test]
+fn required_binding_without_hash_fails_clearly() {
+    let mut m = Machine::new();
+    let config = StartupConfig::new("bob")
+        .password("pw")
+        .tls(None)
+        .require_channel_binding(true);
+    m.start(&config).unwrap();
+    sent(&mut m);
+    m.receive(&auth(10, b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0"));
+    match m.next_event() {
+        Err(Error::Auth(e @ AuthError::ChannelBindingRequired(_))) => {
+            let text = e.to_string();
+            assert!(text.contains("signature algorithm"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(sent(&mut m).is_empty(), "nothing of SCRAM goes out");
+}
