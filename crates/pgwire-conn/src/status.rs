@@ -41,6 +41,8 @@ pub(crate) struct Status {
     default_timeout: AtomicU64,
     read_ahead_limit: AtomicUsize,
     pub(crate) cache_counters: Arc<crate::statements::CacheCounters>,
+    /// How this connection's cached statements are named (unique to it).
+    statement_prefix: String,
 }
 
 impl Default for Status {
@@ -59,6 +61,7 @@ impl Default for Status {
             default_timeout: AtomicU64::new(0),
             read_ahead_limit: AtomicUsize::new(DEFAULT_READ_AHEAD_LIMIT),
             cache_counters: Arc::default(),
+            statement_prefix: crate::statements::statement_prefix(),
         }
     }
 }
@@ -171,6 +174,11 @@ impl Status {
 
     pub(crate) fn read_ahead_limit(&self) -> usize {
         self.read_ahead_limit.load(Ordering::Acquire)
+    }
+
+    /// The prefix of every statement name the cache gives out.
+    pub(crate) fn statement_prefix(&self) -> &str {
+        &self.statement_prefix
     }
 
     /// A number unique on this connection, for savepoint and portal names.

@@ -230,13 +230,15 @@ where
                 let encode = |i: usize, buf: &mut bytes::BytesMut| {
                     encode(params, given(i), types.get(i).copied().unwrap_or(0), buf)
                 };
-                self.machine.bind_execute(
+                let request = self.machine.bind_execute(
                     &stmt.name,
                     portal,
                     bind(count, encode, &stmt.result_formats, execute),
                     stmt.description.clone(),
                 )?;
-                return Ok(Queued::Sent(stmt.description.clone()));
+                let description = stmt.description.clone();
+                self.record_hit(request.0, stmt);
+                return Ok(Queued::Sent(description));
             }
         }
         // Only on a miss: on a hit the server has told us the count.

@@ -14,7 +14,7 @@ use pgwire_proto::{Event, Machine, TransactionStatus};
 use crate::error::{Error, Result};
 use crate::session::owed::Owed;
 use crate::session::Shared;
-use crate::statements::{StatementCache, DEFAULT_STATEMENT_CACHE_CAPACITY};
+use crate::statements::{CachedStatement, StatementCache, DEFAULT_STATEMENT_CACHE_CAPACITY};
 
 /// Answers read from the socket on an idle owner's behalf, in order.
 #[derive(Debug, Default)]
@@ -40,12 +40,25 @@ pub(crate) struct Inner<S> {
     closed: bool,
     pub(crate) shared: Arc<Shared>,
     pub(crate) cache: StatementCache,
+    /// Requests that bind a cached statement, oldest first, so that an
+    /// answer saying the server lacks (or can no longer use) it acts on
+    /// that statement alone.
+    hits: VecDeque<Hit>,
     ahead: BTreeMap<u64, Ahead>,
     /// The approximate size of the events in `ahead`.
     ahead_bytes: usize,
     /// A write or flush returned `Pending`: some task waits for the socket
     /// to take more, and a write from elsewhere would take its wake-up.
     write_blocked: bool,
+}
+
+/// A request binding a cached statement.
+#[derive(Debug)]
+struct Hit {
+    request: u64,
+    stmt: Arc<CachedStatement>,
+    /// Its `BindComplete` arrived: errors after it come from running it.
+    bound: bool,
 }
 
 /// The size charged to the read-ahead budget for one event.
@@ -70,13 +83,15 @@ where
 {
     pub(crate) fn new(machine: Machine, stream: S, shared: Arc<Shared>) -> Self {
         let counters = Arc::clone(&shared.status.cache_counters);
+        let prefix = shared.status.statement_prefix().to_owned();
         Inner {
             machine,
             stream,
             dead: None,
             closed: false,
             shared,
-            cache: StatementCache::new(DEFAULT_STATEMENT_CACHE_CAPACITY, counters),
+            cache: StatementCache::new(DEFAULT_STATEMENT_CACHE_CAPACITY, prefix, counters),
+            hits: VecDeque::new(),
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
             write_blocked: false,
@@ -213,24 +228,49 @@ where
     fn observe(&mut self, event: Event) -> Result<Event> {
         let status = &self.shared.status;
         match &event {
-            Event::ReadyForQuery(_) => status.sync_from(&self.machine),
+            Event::ReadyForQuery(_) => {
+                status.sync_from(&self.machine);
+                self.current_hit();
+            }
             Event::ParameterStatus { .. } => status.sync_parameters(&self.machine),
             Event::Notice(n) => status.notice(n),
             Event::Notification(n) => status.push_notification(n.clone()),
             Event::Error(e) if !e.is_recoverable() => {
                 return Err(self.fail(Error::Database(e.clone())));
             }
-            // The server lost (or can no longer use) a cached statement:
-            // prepare afresh next time rather than fail forever. Closing
-            // the old names frees any the server still has (closing one it
-            // does not have is not an error).
+            Event::BindComplete => {
+                if let Some(hit) = self.current_hit() {
+                    hit.bound = true;
+                }
+            }
+            // The server session we reached lacks a cached statement at
+            // its Bind (`DEALLOCATE`, or a transaction-mode pooler put us
+            // on another session): nothing ran. Forget that statement
+            // alone, without a Close: there is nothing of ours to close
+            // there, and the other names are still valid where they live.
             Event::Error(e)
-                if e.sqlstate().code() == "26000"
-                    || (e.sqlstate() == pgwire_proto::SqlState::FEATURE_NOT_SUPPORTED
-                        && e.message.contains("cached plan")) =>
+                if e.sqlstate() == pgwire_proto::SqlState::INVALID_SQL_STATEMENT_NAME =>
             {
-                for name in self.cache.clear() {
-                    self.shared.book.owe(Owed::CloseStatement(name));
+                if let Some(hit) = self.current_hit().filter(|h| !h.bound) {
+                    let stmt = Arc::clone(&hit.stmt);
+                    self.cache.forget(&stmt);
+                }
+            }
+            // The server can no longer use a cached statement (a table
+            // under it changed shape): prepare it afresh next time. It is
+            // ours and on this session (the server just named it), so it
+            // is closed.
+            Event::Error(e)
+                if e.sqlstate() == pgwire_proto::SqlState::FEATURE_NOT_SUPPORTED
+                    && e.message.contains("cached plan") =>
+            {
+                if let Some(hit) = self.current_hit() {
+                    let stmt = Arc::clone(&hit.stmt);
+                    if self.cache.forget(&stmt) {
+                        self.shared
+                            .book
+                            .owe(Owed::CloseStatement(stmt.name.clone()));
+                    }
                 }
             }
             // The server already dropped every statement.
@@ -240,6 +280,25 @@ where
             _ => {}
         }
         Ok(event)
+    }
+
+    /// Records that request `request` binds the cached `stmt`.
+    pub(crate) fn record_hit(&mut self, request: u64, stmt: Arc<CachedStatement>) {
+        self.hits.push_back(Hit {
+            request,
+            stmt,
+            bound: false,
+        });
+    }
+
+    /// The cached statement the request now answering binds, if any;
+    /// forgets those of requests already answered.
+    fn current_hit(&mut self) -> Option<&mut Hit> {
+        let current = self.machine.current_request().map_or(u64::MAX, |r| r.0);
+        while self.hits.front().is_some_and(|h| h.request < current) {
+            self.hits.pop_front();
+        }
+        self.hits.front_mut().filter(|h| h.request == current)
     }
 
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
