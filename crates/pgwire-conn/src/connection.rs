@@ -212,8 +212,11 @@ impl<S> Connection<S> {
     /// 256; 0 disables the cache, for poolers in transaction mode that
     /// cannot keep named statements: then statements without parameters go
     /// over the simple protocol, those with parameters as one unnamed
-    /// Parse/Bind/Execute). Takes effect with the next request, which also
-    /// closes on the server the statements a smaller capacity evicts.
+    /// Parse/Bind/Describe/Execute/Sync asking for binary results; see
+    /// [`ConnectOptions::statement_cache_capacity`](crate::ConnectOptions::statement_cache_capacity),
+    /// which sets it from the first statement on). Takes effect with the
+    /// next request, which also closes on the server the statements a
+    /// smaller capacity evicts.
     pub fn set_statement_cache_capacity(&self, capacity: usize) {
         self.session.shared.status.set_cache_capacity(capacity);
     }

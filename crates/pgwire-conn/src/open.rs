@@ -213,7 +213,10 @@ where
         }
         config = config.allowed_auth(allowed);
     }
-    Connection::start(machine, stream, &config).await
+    let conn = Connection::start(machine, stream, &config).await?;
+    // Before any statement, the connection's own checks included.
+    conn.set_statement_cache_capacity(options.get_statement_cache_capacity());
+    Ok(conn)
 }
 
 /// Opens the socket for `host`: its `hostaddr` if set, else its name; with
