@@ -2,6 +2,8 @@
 //! cache expects: what a transaction-mode pooler (PgBouncer) does, here
 //! simulated with SQL on a direct connection. Every query gets its own
 //! correct answer or a typed error, never another statement's rows.
+//! Pooler detection (which would turn the cache off at these signs, see
+//! `pooler_detection.rs`) is off here, to see the cache cope on its own.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -72,6 +74,7 @@ async fn statement_names_are_unique_per_connection<R: Runtime>() {
 /// transaction the query is prepared again and answers.
 async fn a_lost_statement_is_prepared_again_and_the_others_stay<R: Runtime>() {
     let conn = connect::<R>().await;
+    conn.set_pooler_detection(false);
     let tag = unique_name("lost");
     let lost = format!("select $1::int4 + 1 as {tag}");
     let kept = format!("select $1::int4 * 2 as {tag}");
@@ -86,6 +89,7 @@ async fn a_lost_statement_is_prepared_again_and_the_others_stay<R: Runtime>() {
     // Eager methods rerun it once, re-prepared.
     assert_eq!(plus_one(&conn, &lost, 41).await, 42);
     assert_eq!(names_for(&conn, &lost).await.len(), 1);
+    assert!(!conn.pooler_detected());
     // The other statement was neither closed nor forgotten: it still runs
     // from the cache, under its name.
     assert_eq!(plus_one(&conn, &kept, 21).await, 42);
@@ -141,6 +145,7 @@ async fn a_lost_statement_is_prepared_again_and_the_others_stay<R: Runtime>() {
 /// it, and answers its own query.
 async fn a_taken_name_is_never_used_nor_closed<R: Runtime>() {
     let conn = connect::<R>().await;
+    conn.set_pooler_detection(false);
     let tag = unique_name("taken");
     let first = format!("select $1::int4 + 1 as {tag}");
     assert_eq!(plus_one(&conn, &first, 1).await, 2);

@@ -216,6 +216,7 @@ where
     let conn = Connection::start(machine, stream, &config).await?;
     // Before any statement, the connection's own checks included.
     conn.set_statement_cache_capacity(options.get_statement_cache_capacity());
+    conn.set_pooler_detection(options.get_pgbouncer_detect());
     Ok(conn)
 }
 

@@ -122,6 +122,7 @@ const KEYS: &[(&str, Option<&str>, Kind)] = &[
     ("tcp_user_timeout", None, Kind::Used),
     ("statement_cache_capacity", None, Kind::Used),
     ("pgbouncer", None, Kind::Used),
+    ("pgbouncer_detect", None, Kind::Used),
     ("sslcompression", None, Kind::Ignored),
     ("gssencmode", None, Kind::Ignored),
 ];
@@ -250,6 +251,7 @@ pub(super) fn resolve(
     options.connect_timeout = values.parsed("connect_timeout", parse_timeout)?.flatten();
     options.tcp = super::keepalive::from_values(|key| values.get(key))?;
     options.statement_cache_capacity = super::statements::from_values(|key| values.get(key))?;
+    options.pgbouncer_detect = super::statements::detect_from_values(|key| values.get(key))?;
 
     let ssl_mode = values.parsed("sslmode", SslMode::parse_in)?;
     options.ssl_negotiation = values

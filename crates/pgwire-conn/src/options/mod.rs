@@ -451,6 +451,7 @@ pub struct ConnectOptions {
     tcp: crate::TcpSettings,
     /// `None`: the default capacity.
     statement_cache_capacity: Option<usize>,
+    pgbouncer_detect: bool,
 }
 
 /// Stands in for the first host if the never-empty invariant were broken,
@@ -497,6 +498,7 @@ impl ConnectOptions {
             load_balance_hosts: LoadBalanceHosts::default(),
             tcp: crate::TcpSettings::default(),
             statement_cache_capacity: None,
+            pgbouncer_detect: true,
         }
     }
 
@@ -525,7 +527,9 @@ impl ConnectOptions {
     /// `statement_cache_capacity` (also `statement-cache-capacity`, as sqlx
     /// spells it) and `pgbouncer` (`true` or `false`; `true` means capacity
     /// 0, for transaction-mode poolers): see
-    /// [`statement_cache_capacity`](Self::statement_cache_capacity).
+    /// [`statement_cache_capacity`](Self::statement_cache_capacity);
+    /// `pgbouncer_detect` (`true`, the default, or `false`): see
+    /// [`pgbouncer_detect`](Self::pgbouncer_detect).
     /// Accepted and ignored:
     /// `sslcompression` (0 or 1: no TLS
     /// library compresses any more) and `gssencmode` (`disable` or
@@ -949,6 +953,7 @@ impl fmt::Debug for ConnectOptions {
             .field("target_session_attrs", &self.target_session_attrs)
             .field("load_balance_hosts", &self.load_balance_hosts)
             .field("statement_cache_capacity", &self.statement_cache_capacity)
+            .field("pgbouncer_detect", &self.pgbouncer_detect)
             .field("tcp", &self.tcp)
             .finish()
     }

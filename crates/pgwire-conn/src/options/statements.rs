@@ -1,7 +1,8 @@
 //! How the connection runs statements, on [`ConnectOptions`]: the statement
 //! cache's capacity (`statement_cache_capacity`, sqlx's
-//! `statement-cache-capacity`) and `pgbouncer` (Prisma's name), which turns
-//! the cache off for poolers in transaction mode.
+//! `statement-cache-capacity`), `pgbouncer` (Prisma's name), which turns
+//! the cache off for poolers in transaction mode, and `pgbouncer_detect`,
+//! which lets the connection turn it off itself when it finds one.
 
 use super::error::{OptionsError, Origin};
 use super::ConnectOptions;
@@ -50,6 +51,28 @@ impl ConnectOptions {
         self
     }
 
+    /// `pgbouncer_detect`: whether the connection watches for the signs of
+    /// a transaction-mode pooler and, at the first, turns its statement
+    /// cache off as `pgbouncer=true` does (on by default). The signs: the
+    /// server session lacks a statement this connection cached (`26000` at
+    /// its Bind: PgBouncer put us on another server session, or ran its
+    /// `DISCARD ALL` between our transactions) or already has one of this
+    /// connection's names (`42P05`). An SQL `DEALLOCATE` of one of the
+    /// connection's own statements looks the same; the switch is correct
+    /// either way, only slower. The switch is logged once (`log` target
+    /// `pgwire::statements`, level warn) and shows in
+    /// [`Connection::pooler_detected`](crate::Connection::pooler_detected).
+    /// Off, such a statement alone is forgotten and prepared again.
+    pub fn pgbouncer_detect(mut self, on: bool) -> Self {
+        self.pgbouncer_detect = on;
+        self
+    }
+
+    /// `pgbouncer_detect`.
+    pub fn get_pgbouncer_detect(&self) -> bool {
+        self.pgbouncer_detect
+    }
+
     /// `statement_cache_capacity` (0 with `pgbouncer`).
     pub fn get_statement_cache_capacity(&self) -> usize {
         self.statement_cache_capacity
@@ -96,6 +119,16 @@ pub(super) fn from_values<'a>(
     }
 }
 
+/// `pgbouncer_detect`, true unless set.
+pub(super) fn detect_from_values<'a>(
+    get: impl Fn(&'static str) -> Option<(&'a str, Origin)>,
+) -> Result<bool, OptionsError> {
+    get("pgbouncer_detect")
+        .map(|(v, origin)| parse_bool("pgbouncer_detect", v, origin))
+        .transpose()
+        .map(|on| on.unwrap_or(true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::env::test_parse;
@@ -131,6 +164,21 @@ mod tests {
             let e = capacity(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn detection_switch() {
+        let detect = |s: &str| test_parse(s, &[]).map(|o| o.get_pgbouncer_detect());
+        assert!(detect("host=h").unwrap());
+        assert!(!detect("pgbouncer_detect=false").unwrap());
+        assert!(!detect("postgresql://h/db?pgbouncer_detect=off").unwrap());
+        assert!(detect("pgbouncer_detect=on").unwrap());
+        let e = detect("pgbouncer_detect=sometimes")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("invalid pgbouncer_detect"), "{e}");
+        let o = super::ConnectOptions::new("h", "u");
+        assert!(!o.pgbouncer_detect(false).get_pgbouncer_detect());
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::session::{current_waker, Answer, Reading, Session};
 use crate::statement::{PreparedStatementInfo, Query, Source};
-use crate::statements::{result_formats, Preparing};
+use crate::statements::{names_ours, result_formats, Preparing};
 use crate::stream::{EventStream, RowStream};
 use crate::timeout::{Deadline, TimeoutOutcome};
 
@@ -77,16 +77,6 @@ fn replannable(
                 && e.message.contains("cached plan must not change result type"))
                 || (e.sqlstate() == pgwire_proto::SqlState::INVALID_SQL_STATEMENT_NAME
                     && names_ours(&e.message, prefix)))
-}
-
-/// Whether a server message quotes one of this connection's statement
-/// names (the name is the same in every server language).
-fn names_ours(message: &str, prefix: &str) -> bool {
-    message
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .any(|quoted| quoted.starts_with(prefix))
 }
 
 impl<'c, S> Via<'c, S>

@@ -14,7 +14,9 @@ use pgwire_proto::{Event, Machine, TransactionStatus};
 use crate::error::{Error, Result};
 use crate::session::owed::Owed;
 use crate::session::Shared;
-use crate::statements::{CachedStatement, StatementCache, DEFAULT_STATEMENT_CACHE_CAPACITY};
+use crate::statements::{
+    names_ours, CachedStatement, StatementCache, DEFAULT_STATEMENT_CACHE_CAPACITY,
+};
 
 /// Answers read from the socket on an idle owner's behalf, in order.
 #[derive(Debug, Default)]
@@ -254,7 +256,16 @@ where
                 if let Some(hit) = self.current_hit().filter(|h| !h.bound) {
                     let stmt = Arc::clone(&hit.stmt);
                     self.cache.forget(&stmt);
+                    self.pooler_sign(&e.message);
                 }
+            }
+            // Our Parse met a name of ours that the session already has:
+            // not prepared by us there, so someone else's session.
+            Event::Error(e)
+                if e.sqlstate() == pgwire_proto::SqlState::DUPLICATE_PREPARED_STATEMENT
+                    && names_ours(&e.message, status.statement_prefix()) =>
+            {
+                self.pooler_sign(&e.message);
             }
             // The server can no longer use a cached statement (a table
             // under it changed shape): prepare it afresh next time. It is
@@ -280,6 +291,32 @@ where
             _ => {}
         }
         Ok(event)
+    }
+
+    /// The server session lacks a statement this connection prepared, or
+    /// has one it did not prepare there: the signs of a transaction-mode
+    /// pooler (PgBouncer) moving us between server sessions, or of SQL
+    /// `DEALLOCATE`/`PREPARE` of our names. Unless detection is off, the
+    /// cache is turned off for good (as `statement_cache_capacity=0`):
+    /// correct either way, and behind such a pooler the only way that
+    /// works. The names evicted are closed: they are ours alone, so a
+    /// Close that reaches another session finds nothing there to drop.
+    fn pooler_sign(&mut self, message: &str) {
+        let status = &self.shared.status;
+        if !status.pooler_detection() || !self.cache.enabled() {
+            return;
+        }
+        for name in self.cache.set_capacity(0) {
+            self.shared.book.owe(Owed::CloseStatement(name));
+        }
+        if status.set_pooler_detected() {
+            log::warn!(
+                target: "pgwire::statements",
+                "the server session does not hold this connection's prepared statements ({message}): \
+                 a pooler in transaction mode? Statements now run unnamed (statement_cache_capacity=0); \
+                 set pgbouncer=true to start so, or pgbouncer_detect=false to keep the cache"
+            );
+        }
     }
 
     /// Records that request `request` binds the cached `stmt`.

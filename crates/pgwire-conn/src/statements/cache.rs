@@ -54,6 +54,17 @@ pub(crate) fn statement_prefix() -> String {
     format!("pgwire_s{:012x}_", hasher.finish() & 0xffff_ffff_ffff)
 }
 
+/// Whether a server message quotes one of the statement names of the
+/// connection whose prefix is `prefix` (the name is the same in every
+/// server language).
+pub(crate) fn names_ours(message: &str, prefix: &str) -> bool {
+    message
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .any(|quoted| quoted.starts_with(prefix))
+}
+
 /// What a connection's statement cache did so far
 /// ([`Connection::statement_cache_stats`](crate::Connection::statement_cache_stats)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
