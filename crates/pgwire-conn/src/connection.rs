@@ -212,10 +212,32 @@ impl<S> Connection<S> {
     /// 256; 0 disables the cache, for poolers in transaction mode that
     /// cannot keep named statements: then statements without parameters go
     /// over the simple protocol, those with parameters as one unnamed
-    /// Parse/Bind/Execute). Takes effect with the next request, which also
-    /// closes on the server the statements a smaller capacity evicts.
+    /// Parse/Bind/Describe/Execute/Sync asking for binary results; see
+    /// [`ConnectOptions::statement_cache_capacity`](crate::ConnectOptions::statement_cache_capacity),
+    /// which sets it from the first statement on). Takes effect with the
+    /// next request, which also closes on the server the statements a
+    /// smaller capacity evicts.
     pub fn set_statement_cache_capacity(&self, capacity: usize) {
         self.session.shared.status.set_cache_capacity(capacity);
+    }
+
+    /// Turns the detection of a transaction-mode pooler on (the default)
+    /// or off: with it, the first sign that the server session does not
+    /// hold what this connection prepared (`26000` at the Bind of a cached
+    /// statement, `42P05` for one of its names) turns the statement cache
+    /// off for good, as `statement_cache_capacity=0` does, and logs once
+    /// (`log` target `pgwire::statements`). Without it, only that statement
+    /// is forgotten and prepared again. Set from `pgbouncer_detect`
+    /// ([`ConnectOptions::pgbouncer_detect`](crate::ConnectOptions::pgbouncer_detect)).
+    pub fn set_pooler_detection(&self, on: bool) {
+        self.session.shared.status.set_pooler_detection(on);
+    }
+
+    /// Whether the connection saw the signs of a transaction-mode pooler
+    /// and turned its statement cache off (see
+    /// [`set_pooler_detection`](Self::set_pooler_detection)).
+    pub fn pooler_detected(&self) -> bool {
+        self.session.shared.status.pooler_detected()
     }
 
     /// What the statement cache did so far: hits, misses, statements

@@ -229,7 +229,11 @@ where
         }
         config = config.allowed_auth(allowed);
     }
-    Connection::start(machine, stream, &config).await
+    let conn = Connection::start(machine, stream, &config).await?;
+    // Before any statement, the connection's own checks included.
+    conn.set_statement_cache_capacity(options.get_statement_cache_capacity());
+    conn.set_pooler_detection(options.get_pgbouncer_detect());
+    Ok(conn)
 }
 
 /// Opens the socket for `host`: its `hostaddr` if set, else its name; with

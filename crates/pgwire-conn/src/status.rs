@@ -41,6 +41,12 @@ pub(crate) struct Status {
     default_timeout: AtomicU64,
     read_ahead_limit: AtomicUsize,
     pub(crate) cache_counters: Arc<crate::statements::CacheCounters>,
+    /// How this connection's cached statements are named (unique to it).
+    statement_prefix: String,
+    /// Whether signs of a transaction-mode pooler turn the cache off.
+    pooler_detection: AtomicBool,
+    /// They did.
+    pooler_detected: AtomicBool,
 }
 
 impl Default for Status {
@@ -59,6 +65,9 @@ impl Default for Status {
             default_timeout: AtomicU64::new(0),
             read_ahead_limit: AtomicUsize::new(DEFAULT_READ_AHEAD_LIMIT),
             cache_counters: Arc::default(),
+            statement_prefix: crate::statements::statement_prefix(),
+            pooler_detection: AtomicBool::new(true),
+            pooler_detected: AtomicBool::new(false),
         }
     }
 }
@@ -171,6 +180,28 @@ impl Status {
 
     pub(crate) fn read_ahead_limit(&self) -> usize {
         self.read_ahead_limit.load(Ordering::Acquire)
+    }
+
+    /// The prefix of every statement name the cache gives out.
+    pub(crate) fn statement_prefix(&self) -> &str {
+        &self.statement_prefix
+    }
+
+    pub(crate) fn set_pooler_detection(&self, on: bool) {
+        self.pooler_detection.store(on, Ordering::Release);
+    }
+
+    pub(crate) fn pooler_detection(&self) -> bool {
+        self.pooler_detection.load(Ordering::Acquire)
+    }
+
+    /// Records that a pooler was detected; true the first time.
+    pub(crate) fn set_pooler_detected(&self) -> bool {
+        !self.pooler_detected.swap(true, Ordering::AcqRel)
+    }
+
+    pub(crate) fn pooler_detected(&self) -> bool {
+        self.pooler_detected.load(Ordering::Acquire)
     }
 
     /// A number unique on this connection, for savepoint and portal names.

@@ -120,6 +120,9 @@ const KEYS: &[(&str, Option<&str>, Kind)] = &[
     ("keepalives_interval", None, Kind::Used),
     ("keepalives_count", None, Kind::Used),
     ("tcp_user_timeout", None, Kind::Used),
+    ("statement_cache_capacity", None, Kind::Used),
+    ("pgbouncer", None, Kind::Used),
+    ("pgbouncer_detect", None, Kind::Used),
     ("sslcompression", None, Kind::Ignored),
     ("gssencmode", None, Kind::Ignored),
 ];
@@ -156,6 +159,7 @@ impl Values {
     ) -> Result<Self, OptionsError> {
         let mut map = HashMap::new();
         for (key, value) in pairs {
+            let key = super::statements::canonical(key);
             let Some(&(name, _, _)) = KEYS.iter().find(|(name, _, _)| *name == key) else {
                 let problem = if UNSUPPORTED.contains(&key.as_str()) {
                     format!("connection option \"{key}\" is not supported")
@@ -246,6 +250,8 @@ pub(super) fn resolve(
     options.options = values.string("options");
     options.connect_timeout = values.parsed("connect_timeout", parse_timeout)?.flatten();
     options.tcp = super::keepalive::from_values(|key| values.get(key))?;
+    options.statement_cache_capacity = super::statements::from_values(|key| values.get(key))?;
+    options.pgbouncer_detect = super::statements::detect_from_values(|key| values.get(key))?;
 
     let ssl_mode = values.parsed("sslmode", SslMode::parse_in)?;
     options.ssl_negotiation = values

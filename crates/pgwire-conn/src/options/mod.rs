@@ -14,6 +14,7 @@ mod host;
 mod keepalive;
 mod modes;
 mod pgpass;
+mod statements;
 mod url;
 
 use std::fmt;
@@ -78,6 +79,9 @@ pub struct ConnectOptions {
     target_session_attrs: TargetSessionAttrs,
     load_balance_hosts: LoadBalanceHosts,
     tcp: crate::TcpSettings,
+    /// `None`: the default capacity.
+    statement_cache_capacity: Option<usize>,
+    pgbouncer_detect: bool,
 }
 
 /// Stands in for the first host if the never-empty invariant were broken,
@@ -123,6 +127,8 @@ impl ConnectOptions {
             target_session_attrs: TargetSessionAttrs::default(),
             load_balance_hosts: LoadBalanceHosts::default(),
             tcp: crate::TcpSettings::default(),
+            statement_cache_capacity: None,
+            pgbouncer_detect: true,
         }
     }
 
@@ -147,7 +153,14 @@ impl ConnectOptions {
     /// `keepalives_idle` and `keepalives_interval` (seconds),
     /// `keepalives_count`, `tcp_user_timeout` (milliseconds): for these
     /// four, 0 or a negative number means the system default; libpq reads
-    /// no environment variable for them. Accepted and ignored:
+    /// no environment variable for them. Not libpq's:
+    /// `statement_cache_capacity` (also `statement-cache-capacity`, as sqlx
+    /// spells it) and `pgbouncer` (`true` or `false`; `true` means capacity
+    /// 0, for transaction-mode poolers): see
+    /// [`statement_cache_capacity`](Self::statement_cache_capacity);
+    /// `pgbouncer_detect` (`true`, the default, or `false`): see
+    /// [`pgbouncer_detect`](Self::pgbouncer_detect).
+    /// Accepted and ignored:
     /// `sslcompression` (0 or 1: no TLS
     /// library compresses any more) and `gssencmode` (`disable` or
     /// `prefer`: GSSAPI encryption is not implemented, so `prefer` goes on
@@ -572,6 +585,8 @@ impl fmt::Debug for ConnectOptions {
             .field("require_auth", &self.require_auth)
             .field("target_session_attrs", &self.target_session_attrs)
             .field("load_balance_hosts", &self.load_balance_hosts)
+            .field("statement_cache_capacity", &self.statement_cache_capacity)
+            .field("pgbouncer_detect", &self.pgbouncer_detect)
             .field("tcp", &self.tcp)
             .finish()
     }

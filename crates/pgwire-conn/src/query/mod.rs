@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::session::{current_waker, Answer, Reading, Session};
 use crate::statement::{PreparedStatementInfo, Query, Source};
-use crate::statements::{result_formats, Preparing};
+use crate::statements::{names_ours, result_formats, Preparing};
 use crate::stream::{EventStream, RowStream};
 use crate::timeout::{Deadline, TimeoutOutcome};
 
@@ -58,12 +58,25 @@ impl<S> std::fmt::Debug for Via<'_, S> {
 /// has let the statement go, so a second run prepares it afresh. In a
 /// transaction the error stands (the transaction is aborted), as it does
 /// for a lazy `query`.
-fn replannable(query: Query<'_>, error: &Error, status: Option<TransactionStatus>) -> bool {
+///
+/// The same goes for a cached statement the server session does not have
+/// (`26000` naming one of this connection's statements, whose names
+/// nobody else uses: see [`statement_prefix`](crate::statements)): the
+/// Bind failed, so nothing ran, and the cache has forgotten it. This is
+/// what a transaction-mode pooler (or a `DEALLOCATE`) leads to.
+fn replannable(
+    query: Query<'_>,
+    error: &Error,
+    status: Option<TransactionStatus>,
+    prefix: &str,
+) -> bool {
     matches!(query.source, Source::Sql(_))
         && status == Some(TransactionStatus::Idle)
         && matches!(error, Error::Database(e)
-            if e.sqlstate() == pgwire_proto::SqlState::FEATURE_NOT_SUPPORTED
+            if (e.sqlstate() == pgwire_proto::SqlState::FEATURE_NOT_SUPPORTED
                 && e.message.contains("cached plan must not change result type"))
+                || (e.sqlstate() == pgwire_proto::SqlState::INVALID_SQL_STATEMENT_NAME
+                    && names_ours(&e.message, prefix)))
 }
 
 impl<'c, S> Via<'c, S>
@@ -148,8 +161,23 @@ where
             // reads it), then the next round runs it from the cache.
             misses += 1;
             let mut events = EventStream::new(answer);
-            expect_success(&mut events).await?;
+            let prepared = expect_success(&mut events).await;
             deadline = events.take_deadline();
+            match prepared {
+                // The server session already has a statement of that name
+                // (someone else's, on a session a pooler lent us): it is
+                // neither used nor closed, and, outside a transaction (where
+                // the failed Parse aborted nothing), the next round prepares
+                // under a fresh name or runs on the unnamed statement.
+                Err(Error::Database(e))
+                    if e.sqlstate() == pgwire_proto::SqlState::DUPLICATE_PREPARED_STATEMENT
+                        && events.final_status() == Some(TransactionStatus::Idle)
+                        && names_ours(&e.message, session.shared.status.statement_prefix()) =>
+                {
+                    log::debug!(target: "pgwire::statements", "{e}; preparing afresh");
+                }
+                other => other?,
+            }
             if let Some(d) = deadline.as_mut() {
                 let passed = std::future::poll_fn(|cx| std::task::Poll::Ready(d.poll_passed(cx)));
                 if passed.await {
@@ -219,7 +247,15 @@ where
             }
             .await;
             match drained {
-                Err(e) if again && replannable(query, &e, rows.final_status()) => {
+                Err(e)
+                    if again
+                        && replannable(
+                            query,
+                            &e,
+                            rows.final_status(),
+                            self.session.shared.status.statement_prefix(),
+                        ) =>
+                {
                     again = false;
                     deadline = rows.take_deadline();
                 }

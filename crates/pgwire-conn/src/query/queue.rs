@@ -12,7 +12,9 @@
 //! binary from the first run on. Text holding several statements goes over
 //! the simple protocol (one `Query` message, results in text), as does
 //! everything when the statement cache is disabled and there are no
-//! parameters.
+//! parameters. With the cache disabled (transaction pooling), a statement
+//! with parameters is one unnamed Parse/Bind/Describe/Execute/Sync asking
+//! for binary results: every request is self-contained within one Sync.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -230,25 +232,39 @@ where
                 let encode = |i: usize, buf: &mut bytes::BytesMut| {
                     encode(params, given(i), types.get(i).copied().unwrap_or(0), buf)
                 };
-                self.machine.bind_execute(
+                let request = self.machine.bind_execute(
                     &stmt.name,
                     portal,
                     bind(count, encode, &stmt.result_formats, execute),
                     stmt.description.clone(),
                 )?;
-                return Ok(Queued::Sent(stmt.description.clone()));
+                let description = stmt.description.clone();
+                self.record_hit(request.0, stmt);
+                return Ok(Queued::Sent(description));
             }
         }
         // Only on a miss: on a hit the server has told us the count.
         check_positional(sql, count)?;
         let declared: Vec<Oid> = (0..count).map(natural).collect();
+        // With the cache off (transaction pooling), every run is unnamed and
+        // undescribed beforehand: every column is asked for in binary, and
+        // the portal's Describe in the same request says what came (see
+        // `ConnectOptions::statement_cache_capacity`).
+        let formats: &[Format] = if cached && !self.cache.enabled() {
+            &[Format::Binary]
+        } else {
+            &[]
+        };
         let unnamed = |inner: &mut Self| -> Result<Queued<'q>> {
             let encode = |i: usize, buf: &mut bytes::BytesMut| {
                 encode(params, given(i), declared.get(i).copied().unwrap_or(0), buf)
             };
-            inner
-                .machine
-                .query(sql, &declared, portal, bind(count, encode, &[], execute))?;
+            inner.machine.query(
+                sql,
+                &declared,
+                portal,
+                bind(count, encode, formats, execute),
+            )?;
             Ok(Queued::Sent(None))
         };
         if !(cached && self.cache.enabled()) {

@@ -14,7 +14,9 @@ use pgwire_proto::{Event, Machine, TransactionStatus};
 use crate::error::{Error, Result};
 use crate::session::owed::Owed;
 use crate::session::Shared;
-use crate::statements::{StatementCache, DEFAULT_STATEMENT_CACHE_CAPACITY};
+use crate::statements::{
+    names_ours, CachedStatement, StatementCache, DEFAULT_STATEMENT_CACHE_CAPACITY,
+};
 
 /// Answers read from the socket on an idle owner's behalf, in order.
 #[derive(Debug, Default)]
@@ -40,12 +42,25 @@ pub(crate) struct Inner<S> {
     closed: bool,
     pub(crate) shared: Arc<Shared>,
     pub(crate) cache: StatementCache,
+    /// Requests that bind a cached statement, oldest first, so that an
+    /// answer saying the server lacks (or can no longer use) it acts on
+    /// that statement alone.
+    hits: VecDeque<Hit>,
     ahead: BTreeMap<u64, Ahead>,
     /// The approximate size of the events in `ahead`.
     ahead_bytes: usize,
     /// A write or flush returned `Pending`: some task waits for the socket
     /// to take more, and a write from elsewhere would take its wake-up.
     write_blocked: bool,
+}
+
+/// A request binding a cached statement.
+#[derive(Debug)]
+struct Hit {
+    request: u64,
+    stmt: Arc<CachedStatement>,
+    /// Its `BindComplete` arrived: errors after it come from running it.
+    bound: bool,
 }
 
 /// The size charged to the read-ahead budget for one event.
@@ -70,13 +85,15 @@ where
 {
     pub(crate) fn new(machine: Machine, stream: S, shared: Arc<Shared>) -> Self {
         let counters = Arc::clone(&shared.status.cache_counters);
+        let prefix = shared.status.statement_prefix().to_owned();
         Inner {
             machine,
             stream,
             dead: None,
             closed: false,
             shared,
-            cache: StatementCache::new(DEFAULT_STATEMENT_CACHE_CAPACITY, counters),
+            cache: StatementCache::new(DEFAULT_STATEMENT_CACHE_CAPACITY, prefix, counters),
+            hits: VecDeque::new(),
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
             write_blocked: false,
@@ -213,24 +230,58 @@ where
     fn observe(&mut self, event: Event) -> Result<Event> {
         let status = &self.shared.status;
         match &event {
-            Event::ReadyForQuery(_) => status.sync_from(&self.machine),
+            Event::ReadyForQuery(_) => {
+                status.sync_from(&self.machine);
+                self.current_hit();
+            }
             Event::ParameterStatus { .. } => status.sync_parameters(&self.machine),
             Event::Notice(n) => status.notice(n),
             Event::Notification(n) => status.push_notification(n.clone()),
             Event::Error(e) if !e.is_recoverable() => {
                 return Err(self.fail(Error::Database(e.clone())));
             }
-            // The server lost (or can no longer use) a cached statement:
-            // prepare afresh next time rather than fail forever. Closing
-            // the old names frees any the server still has (closing one it
-            // does not have is not an error).
+            Event::BindComplete => {
+                if let Some(hit) = self.current_hit() {
+                    hit.bound = true;
+                }
+            }
+            // The server session we reached lacks a cached statement at
+            // its Bind (`DEALLOCATE`, or a transaction-mode pooler put us
+            // on another session): nothing ran. Forget that statement
+            // alone, without a Close: there is nothing of ours to close
+            // there, and the other names are still valid where they live.
             Event::Error(e)
-                if e.sqlstate().code() == "26000"
-                    || (e.sqlstate() == pgwire_proto::SqlState::FEATURE_NOT_SUPPORTED
-                        && e.message.contains("cached plan")) =>
+                if e.sqlstate() == pgwire_proto::SqlState::INVALID_SQL_STATEMENT_NAME =>
             {
-                for name in self.cache.clear() {
-                    self.shared.book.owe(Owed::CloseStatement(name));
+                if let Some(hit) = self.current_hit().filter(|h| !h.bound) {
+                    let stmt = Arc::clone(&hit.stmt);
+                    self.cache.forget(&stmt);
+                    self.pooler_sign(&e.message);
+                }
+            }
+            // Our Parse met a name of ours that the session already has:
+            // not prepared by us there, so someone else's session.
+            Event::Error(e)
+                if e.sqlstate() == pgwire_proto::SqlState::DUPLICATE_PREPARED_STATEMENT
+                    && names_ours(&e.message, status.statement_prefix()) =>
+            {
+                self.pooler_sign(&e.message);
+            }
+            // The server can no longer use a cached statement (a table
+            // under it changed shape): prepare it afresh next time. It is
+            // ours and on this session (the server just named it), so it
+            // is closed.
+            Event::Error(e)
+                if e.sqlstate() == pgwire_proto::SqlState::FEATURE_NOT_SUPPORTED
+                    && e.message.contains("cached plan") =>
+            {
+                if let Some(hit) = self.current_hit() {
+                    let stmt = Arc::clone(&hit.stmt);
+                    if self.cache.forget(&stmt) {
+                        self.shared
+                            .book
+                            .owe(Owed::CloseStatement(stmt.name.clone()));
+                    }
                 }
             }
             // The server already dropped every statement.
@@ -240,6 +291,51 @@ where
             _ => {}
         }
         Ok(event)
+    }
+
+    /// The server session lacks a statement this connection prepared, or
+    /// has one it did not prepare there: the signs of a transaction-mode
+    /// pooler (PgBouncer) moving us between server sessions, or of SQL
+    /// `DEALLOCATE`/`PREPARE` of our names. Unless detection is off, the
+    /// cache is turned off for good (as `statement_cache_capacity=0`):
+    /// correct either way, and behind such a pooler the only way that
+    /// works. The names evicted are closed: they are ours alone, so a
+    /// Close that reaches another session finds nothing there to drop.
+    fn pooler_sign(&mut self, message: &str) {
+        let status = &self.shared.status;
+        if !status.pooler_detection() || !self.cache.enabled() {
+            return;
+        }
+        for name in self.cache.set_capacity(0) {
+            self.shared.book.owe(Owed::CloseStatement(name));
+        }
+        if status.set_pooler_detected() {
+            log::warn!(
+                target: "pgwire::statements",
+                "the server session does not hold this connection's prepared statements ({message}): \
+                 a pooler in transaction mode? Statements now run unnamed (statement_cache_capacity=0); \
+                 set pgbouncer=true to start so, or pgbouncer_detect=false to keep the cache"
+            );
+        }
+    }
+
+    /// Records that request `request` binds the cached `stmt`.
+    pub(crate) fn record_hit(&mut self, request: u64, stmt: Arc<CachedStatement>) {
+        self.hits.push_back(Hit {
+            request,
+            stmt,
+            bound: false,
+        });
+    }
+
+    /// The cached statement the request now answering binds, if any;
+    /// forgets those of requests already answered.
+    fn current_hit(&mut self) -> Option<&mut Hit> {
+        let current = self.machine.current_request().map_or(u64::MAX, |r| r.0);
+        while self.hits.front().is_some_and(|h| h.request < current) {
+            self.hits.pop_front();
+        }
+        self.hits.front_mut().filter(|h| h.request == current)
     }
 
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {

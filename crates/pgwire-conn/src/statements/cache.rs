@@ -6,16 +6,27 @@
 //! every result column whose type has a binary codec fetched in binary.
 //!
 //! When the server can no longer use a statement (a table under it changed
-//! shape: `cached plan must not change result type`), the cache forgets
-//! every statement, and the eager query methods run the failed one again
-//! once when no transaction was open.
+//! shape: `cached plan must not change result type`) or does not have it
+//! (`26000` at its Bind), the cache forgets that statement alone (closing
+//! it only in the first case: in the second there is nothing of ours on
+//! that session to close), and the eager query methods run the failed one
+//! again once when no transaction was open.
 //!
 //! Statements being prepared count against the capacity too, so that the
 //! server never holds more than the capacity, however many preparations
 //! are in flight (or abandoned by dropped futures, whose answers are still
 //! to come): when they fill it, a query runs on the unnamed statement.
+//!
+//! Names are unique per connection, not just per cache: each starts with a
+//! random prefix of the connection's ([`statement_prefix`]). Behind a
+//! transaction-mode pooler (PgBouncer) a request may reach another
+//! client's server session; there a Bind of one of our names fails with
+//! `26000` instead of running someone else's statement, and our Parse never
+//! meets a name someone else prepared (`42P05`) unless they chose ours.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -23,6 +34,36 @@ use pgwire_proto::{Format, Oid, RowDescription};
 
 /// Default number of statements kept per connection.
 pub const DEFAULT_STATEMENT_CACHE_CAPACITY: usize = 256;
+
+/// A fresh prefix for one connection's statement names: `pgwire_s`, then
+/// 12 hex digits, then `_` (a valid identifier, short enough that a name
+/// stays far below PostgreSQL's 63 bytes).
+///
+/// The digits hash a process-wide counter and the time with a
+/// `RandomState` (seeded randomly per process), so that two connections,
+/// in one process or in two, practically never share a prefix.
+pub(crate) fn statement_prefix() -> String {
+    static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(CONNECTIONS.fetch_add(1, Ordering::Relaxed));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    hasher.write_u128(now.as_nanos());
+    hasher.write_u32(std::process::id());
+    format!("pgwire_s{:012x}_", hasher.finish() & 0xffff_ffff_ffff)
+}
+
+/// Whether a server message quotes one of the statement names of the
+/// connection whose prefix is `prefix` (the name is the same in every
+/// server language).
+pub(crate) fn names_ours(message: &str, prefix: &str) -> bool {
+    message
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .any(|quoted| quoted.starts_with(prefix))
+}
 
 /// What a connection's statement cache did so far
 /// ([`Connection::statement_cache_stats`](crate::Connection::statement_cache_stats)).
@@ -98,18 +139,21 @@ pub(crate) struct StatementCache {
     /// Insertion order, for eviction.
     order: VecDeque<(String, Arc<CachedStatement>)>,
     next: u64,
+    /// The connection's name prefix ([`statement_prefix`]).
+    prefix: String,
     /// Statements prepared but not yet described (or failed).
     in_flight: usize,
     pub(crate) counters: Arc<CacheCounters>,
 }
 
 impl StatementCache {
-    pub(crate) fn new(capacity: usize, counters: Arc<CacheCounters>) -> Self {
+    pub(crate) fn new(capacity: usize, prefix: String, counters: Arc<CacheCounters>) -> Self {
         StatementCache {
             capacity,
             map: HashMap::new(),
             order: VecDeque::new(),
             next: 0,
+            prefix,
             in_flight: 0,
             counters,
         }
@@ -156,7 +200,7 @@ impl StatementCache {
         self.in_flight += 1;
         CacheCounters::add(&self.counters.prepared, 1);
         self.next += 1;
-        Some((format!("pgwire_s{}", self.next), evicted))
+        Some((format!("{}{}", self.prefix, self.next), evicted))
     }
 
     /// A statement being prepared failed (or will never be described).
@@ -207,6 +251,25 @@ impl StatementCache {
         self.evict_to(self.capacity.saturating_sub(self.in_flight))
     }
 
+    /// Forgets `stmt` without closing it: the server session we reached
+    /// does not have it (`26000`), so there is nothing to close, and a
+    /// Close could only reach a session where it is not ours to judge.
+    /// True if it was cached.
+    pub(crate) fn forget(&mut self, stmt: &Arc<CachedStatement>) -> bool {
+        let Some(at) = self.order.iter().position(|(_, s)| Arc::ptr_eq(s, stmt)) else {
+            return false;
+        };
+        if let Some((sql, _)) = self.order.remove(at) {
+            if let Some(entries) = self.map.get_mut(&sql) {
+                entries.retain(|s| !Arc::ptr_eq(s, stmt));
+                if entries.is_empty() {
+                    self.map.remove(&sql);
+                }
+            }
+        }
+        true
+    }
+
     /// Forgets everything (after `DISCARD ALL` / `DEALLOCATE ALL`, or when
     /// the server lost or can no longer use a statement) and returns the
     /// names, so that the caller can close any the server still has.
@@ -238,7 +301,7 @@ mod tests {
     }
 
     fn cache(capacity: usize) -> StatementCache {
-        StatementCache::new(capacity, Arc::default())
+        StatementCache::new(capacity, "pgwire_s".into(), Arc::default())
     }
 
     #[test]
@@ -262,6 +325,29 @@ mod tests {
         add(&mut c, "c", &[]);
         assert_eq!(c.set_capacity(0), ["pgwire_s5"]);
         assert!(!c.enabled());
+    }
+
+    #[test]
+    fn forgetting_one_statement_keeps_the_others() {
+        let mut c = cache(4);
+        add(&mut c, "a", &[]);
+        add(&mut c, "b", &[]);
+        let a = c.get("a", 0, |_| 0).unwrap();
+        assert!(c.forget(&a));
+        assert!(!c.forget(&a), "already gone");
+        assert!(c.get("a", 0, |_| 0).is_none());
+        assert_eq!(c.clear(), ["pgwire_s2"]);
+    }
+
+    #[test]
+    fn prefixes_are_unique_identifiers() {
+        let a = statement_prefix();
+        let b = statement_prefix();
+        assert_ne!(a, b);
+        assert!(a.len() < 30, "{a}");
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_'));
     }
 
     #[test]

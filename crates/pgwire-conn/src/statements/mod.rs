@@ -4,6 +4,8 @@
 mod cache;
 mod preparing;
 
-pub(crate) use cache::{CacheCounters, CachedStatement, StatementCache};
+pub(crate) use cache::{
+    names_ours, statement_prefix, CacheCounters, CachedStatement, StatementCache,
+};
 pub use cache::{StatementCacheStats, DEFAULT_STATEMENT_CACHE_CAPACITY};
 pub(crate) use preparing::{result_formats, Preparing};

@@ -1,0 +1,247 @@
+//! The mode for transaction-mode poolers (`pgbouncer=true`,
+//! `statement_cache_capacity=0`): no statement is left on the server, every
+//! request is self-contained within one Sync, and results still come in
+//! binary where a statement has parameters.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use pgwire_conn::types::Value;
+use pgwire_conn::{ConnectOptions, Connection, Format, TargetSessionAttrs};
+use pgwire_integration_tests::{
+    host, options, port, runtime_only_tests, runtime_tests, unique_name, Role, Runtime, Transport,
+};
+
+/// Records every byte the client writes.
+struct Recording<S> {
+    inner: S,
+    written: Arc<Mutex<Vec<u8>>>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Recording<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Recording<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = polled {
+            self.written.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+        polled
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+/// The type bytes of the messages in `bytes` (after startup).
+fn message_types(bytes: &[u8]) -> String {
+    let mut types = String::new();
+    let mut at = 0;
+    while let Some(&[t, a, b, c, d]) = bytes.get(at..at + 5).and_then(|s| s.first_chunk()) {
+        types.push(char::from(t));
+        at += 1 + u32::from_be_bytes([a, b, c, d]) as usize;
+    }
+    types
+}
+
+/// How many statements the session has prepared by name.
+async fn prepared<S>(conn: &Connection<S>) -> i64
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let rows = conn
+        .simple_query("select count(*) from pg_prepared_statements")
+        .await
+        .unwrap();
+    rows[0].rows[0].try_get::<i64>(0).unwrap()
+}
+
+/// Typical statements in the mode, with parameters of many types: right
+/// values, binary results where a codec exists, raw binary bytes for a
+/// type without one, and nothing prepared on the server.
+async fn typical_queries_in_the_mode<R: Runtime>() {
+    let opts = options(Role::Trust, R::transport())
+        .pgbouncer(true)
+        .target_session_attrs(TargetSessionAttrs::ReadWrite);
+    let conn = R::open(&opts).await.unwrap();
+    let t = unique_name("unnamed");
+    conn.execute(
+        &format!("create temp table {t} (id int4 primary key, name text, score float8, at timestamptz, tags text[], n numeric)"),
+        (),
+    )
+    .await
+    .unwrap();
+    let insert = format!("insert into {t} values ($1, $2, $3, now(), $4, $5::numeric)");
+    for id in 1..=3 {
+        let tags = vec![format!("t{id}")];
+        let added = conn
+            .execute(
+                &insert,
+                (id, format!("n{id}"), f64::from(id) / 2.0, tags, "1.50"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(added, 1);
+    }
+    let updated = conn
+        .execute(
+            &format!("update {t} set score = score * $1 where id >= $2"),
+            (10.0, 2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated, 2);
+    let rows = conn
+        .fetch(
+            &format!("select id, name, score, tags, n, at, id > $1 as big from {t} where id >= $1 order by id"),
+            (2,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, id) in rows.iter().zip([2, 3]) {
+        assert_eq!(row.try_get::<i32>("id").unwrap(), id);
+        assert_eq!(row.try_get::<String>("name").unwrap(), format!("n{id}"));
+        assert_eq!(row.try_get::<f64>("score").unwrap(), f64::from(id) * 5.0);
+        assert_eq!(
+            row.try_get::<Vec<String>>("tags").unwrap(),
+            [format!("t{id}")]
+        );
+        assert_eq!(row.try_get::<bool>("big").unwrap(), id > 2);
+        assert!(matches!(
+            row.try_get::<Value>("at").unwrap(),
+            Value::TimestampTz(_)
+        ));
+        assert_eq!(row.try_get::<Value>("n").unwrap().to_string(), "1.50");
+    }
+    // Every column came in binary.
+    let columns = rows[0].description();
+    assert!(columns.fields().iter().all(|f| f.format == Format::Binary));
+    // `point` has no binary codec here: its binary bytes, never a misread.
+    let row = conn
+        .fetch_one("select point($1, 2) as p, $1 + 1 as q", (1.5f64,))
+        .await
+        .unwrap()
+        .unwrap();
+    match row.try_get::<Value>("p").unwrap() {
+        Value::Unknown { format, bytes, .. } => {
+            assert_eq!(format, Format::Binary);
+            let mut expected = 1.5f64.to_be_bytes().to_vec();
+            expected.extend_from_slice(&2.0f64.to_be_bytes());
+            assert_eq!(bytes, expected);
+        }
+        other => panic!("point as {other:?}"),
+    }
+    assert!(row.try_get::<&str>("p").is_err());
+    assert_eq!(row.try_get::<f64>("q").unwrap(), 2.5);
+    // Without parameters: the simple protocol, in text.
+    let row = conn
+        .fetch_one("select 41 + 1 as answer, point(1, 2) as p", ())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<i32>("answer").unwrap(), 42);
+    match row.try_get::<Value>("p").unwrap() {
+        Value::Unknown { format, bytes, .. } => {
+            assert_eq!((format, bytes.as_slice()), (Format::Text, &b"(1,2)"[..]));
+        }
+        other => panic!("point as {other:?}"),
+    }
+    // Nothing was ever prepared by name, in transactions neither.
+    conn.with_transaction(async |tx| {
+        tx.fetch_one("select $1::int4", (7,)).await?;
+        tx.execute(&format!("delete from {t} where id = $1"), (1,))
+            .await
+    })
+    .await
+    .unwrap();
+    assert_eq!(prepared(&conn).await, 0);
+    let stats = conn.statement_cache_stats();
+    assert_eq!((stats.prepared, stats.hits), (0, 0), "{stats:?}");
+}
+
+/// Every request is one write ending in its only Sync: a statement with
+/// parameters is Parse/Bind/Describe/Execute/Sync, one without is a simple
+/// Query; the option applies from the first statement on (URL spelling).
+async fn every_request_is_self_contained<R: Runtime>() {
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let stream = R::tcp(&host(), port()).await.unwrap();
+    let stream = Recording {
+        inner: stream,
+        written: Arc::clone(&written),
+    };
+    let base = options(Role::Trust, Transport::Tcp);
+    let url = format!(
+        "postgresql://{}@{}:{}/{}?statement-cache-capacity=0&sslmode=disable",
+        base.user(),
+        host(),
+        port(),
+        base.get_database().unwrap()
+    );
+    let opts = ConnectOptions::parse(&url).unwrap();
+    assert_eq!(opts.get_statement_cache_capacity(), 0);
+    let conn = Connection::connect(stream, &opts).await.unwrap();
+    let take = || {
+        let bytes = std::mem::take(&mut *written.lock().unwrap());
+        message_types(&bytes)
+    };
+    take();
+    for round in 0..3 {
+        let row = conn
+            .fetch_one("select $1::int4 + 1", (round,))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<i32>(0).unwrap(), round + 1);
+        assert_eq!(take(), "PBDES", "round {round}");
+        assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
+        assert_eq!(take(), "Q", "round {round}");
+    }
+}
+
+/// `pgbouncer=true` in a key=value string means the same.
+async fn conninfo_spelling<R: Runtime>() {
+    let base = options(Role::Trust, Transport::Tcp);
+    let conninfo = format!(
+        "host={} port={} user={} dbname={} pgbouncer=true",
+        host(),
+        port(),
+        base.user(),
+        base.get_database().unwrap()
+    );
+    let opts = ConnectOptions::parse(&conninfo).unwrap();
+    let conn = R::open(&opts).await.unwrap();
+    for n in 0..3 {
+        let row = conn.fetch_one("select $1::int8 * 2", (n,)).await.unwrap();
+        assert_eq!(row.unwrap().try_get::<i64>(0).unwrap(), n * 2);
+    }
+    assert_eq!(prepared(&conn).await, 0);
+}
+
+runtime_tests!(typical_queries_in_the_mode);
+
+/// Tests that choose their own transport.
+mod own_transport {
+    use super::*;
+    runtime_only_tests!(every_request_is_self_contained, conninfo_spelling);
+}
