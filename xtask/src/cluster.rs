@@ -403,7 +403,8 @@ pub fn stop(
 ) -> Result<Stopped> {
     let state = State::load(layout).unwrap_or(None);
     // PgBouncer first: its server connections then close as clients do.
-    let pgbouncer = bouncer::stop(layout, state.as_ref())?;
+    // Its failure is reported after the servers are stopped all the same.
+    let pgbouncer = bouncer::stop(layout, state.as_ref());
     // Prefer the pg_ctl that started the servers.
     let recorded = state.as_ref().map(|s| PgBin::at(s.bindir.clone()));
     let bin = recorded
@@ -436,7 +437,7 @@ pub fn stop(
     Ok(Stopped {
         primary,
         standby,
-        pgbouncer,
+        pgbouncer: pgbouncer?,
     })
 }
 
