@@ -120,6 +120,96 @@ pub fn options(role: Role, transport: Transport) -> ConnectOptions {
     opts
 }
 
+/// A PgBouncer listener of the test cluster (see `xtask/src/bouncer.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolMode {
+    /// `pool_mode = transaction`, 2 server connections in all: consecutive
+    /// transactions (and statements outside one) of one client may run on
+    /// different server sessions.
+    Transaction,
+    /// `pool_mode = session`: a server session per client, as without
+    /// PgBouncer.
+    Session,
+}
+
+/// How to reach PgBouncer (it has no TLS in the test cluster).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// 127.0.0.1 and the listener's port, `sslmode=disable`.
+    Tcp,
+    /// The listener's socket directory.
+    Unix,
+}
+
+impl Via {
+    /// Both.
+    pub const ALL: [Via; 2] = [Via::Tcp, Via::Unix];
+}
+
+impl PoolMode {
+    /// Both.
+    pub const ALL: [PoolMode; 2] = [PoolMode::Transaction, PoolMode::Session];
+
+    fn env_name(self) -> &'static str {
+        match self {
+            PoolMode::Transaction => "PGWIRE_TEST_PGBOUNCER",
+            PoolMode::Session => "PGWIRE_TEST_PGBOUNCER_SESSION",
+        }
+    }
+
+    /// The listener's TCP port.
+    pub fn port(self) -> u16 {
+        bouncer_env(&format!("{}_PORT", self.env_name()))
+            .parse()
+            .unwrap_or_else(|e| panic!("{}_PORT: {e}", self.env_name()))
+    }
+
+    /// The listener's socket directory.
+    pub fn socket_dir(self) -> String {
+        bouncer_env(&format!("{}_SOCKET_DIR", self.env_name()))
+    }
+}
+
+fn bouncer_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: the test cluster runs without PgBouncer (install the Debian \
+             package 'pgbouncer' and run `cargo xtask test`, or `cargo xtask pg start` without \
+             --no-pgbouncer / PGWIRE_XTASK_NO_PGBOUNCER)"
+        )
+    })
+}
+
+/// Options for the SCRAM role (the only one PgBouncer knows) through the
+/// PgBouncer listener `mode`, over `via`.
+pub fn pgbouncer_options(mode: PoolMode, via: Via) -> ConnectOptions {
+    let host = match via {
+        Via::Tcp => host(),
+        Via::Unix => mode.socket_dir(),
+    };
+    let role = Role::Scram;
+    let mut opts = ConnectOptions::new(&host, role.user())
+        .port(mode.port())
+        .database(database())
+        .application_name("pgwire-tests")
+        .ssl_mode(SslMode::Disable);
+    if let Some(pw) = role.password() {
+        opts = opts.password(pw);
+    }
+    opts
+}
+
+/// A connection through PgBouncer (see [`pgbouncer_options`]), panicking
+/// with the error if it fails. It has the default statement cache: in
+/// transaction mode, a test of today's explicit mode turns it off with
+/// `conn.set_statement_cache_capacity(0)`.
+pub async fn connect_pgbouncer<R: Runtime>(mode: PoolMode, via: Via) -> Connection<R::Socket> {
+    match R::open(&pgbouncer_options(mode, via)).await {
+        Ok(c) => c,
+        Err(e) => panic!("connect through PgBouncer ({mode:?} mode) over {via:?}: {e}"),
+    }
+}
+
 /// How many statements the session of `conn` has prepared with the text
 /// `sql` (from `pg_prepared_statements`).
 pub async fn prepared_count<S>(conn: &Connection<S>, sql: &str) -> i32

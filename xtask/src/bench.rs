@@ -1,5 +1,5 @@
 //! `cargo xtask bench [--quick] [ARGS]`: the pgwire-bench binary against a
-//! fresh cluster (no standby: nothing here reads from one).
+//! fresh cluster (no standby nor PgBouncer: nothing here reads from them).
 
 use std::ffi::OsString;
 use std::process::Command;
@@ -34,8 +34,8 @@ pub fn bench(args: &[String]) -> Result<i32> {
         .join("target")
         .join("bench")
         .join("results.json");
-    // No standby: nothing here reads from one.
-    commands::with_cluster(false, |state, _layout| {
+    // No standby nor PgBouncer: nothing here reads from them.
+    commands::with_cluster(commands::Parts::PRIMARY_ONLY, |state, _layout| {
         let mut cmd = cargo_run();
         if !args.iter().any(|a| a == "--out") {
             cmd.arg("--out").arg(&results);

@@ -12,6 +12,9 @@
 //! multi-host `target_session_attrs` handling meets a real read-only server.
 //! It gets the same isolation (own data directory, port, socket directory
 //! and log) and is always stopped before the primary.
+//!
+//! Unless skipped, PgBouncer runs in front of the primary (`bouncer.rs`),
+//! started after the servers and stopped before them.
 
 use std::fs::{self, OpenOptions, Permissions};
 use std::io::Write;
@@ -21,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::bouncer;
 use crate::certs::{self, CertPaths};
 use crate::error::{bail, Context, Error, Result};
 use crate::layout::Layout;
@@ -114,6 +118,8 @@ pub enum StopMode {
 pub struct Stopped {
     pub primary: NodeStopped,
     pub standby: NodeStopped,
+    /// The PgBouncer pids that were running.
+    pub pgbouncer: Vec<u32>,
 }
 
 /// What [`stop`] found for one server.
@@ -128,7 +134,7 @@ pub struct NodeStopped {
 impl Stopped {
     /// Whether any server process of the cluster was running.
     pub fn was_running(&self) -> bool {
-        self.primary.was_running || self.standby.was_running
+        self.primary.was_running || self.standby.was_running || !self.pgbouncer.is_empty()
     }
 
     /// " (pid 1, standby pid 2)" for messages: the pids of what was running.
@@ -140,6 +146,9 @@ impl Stopped {
         if let (true, Some(pid)) = (self.standby.was_running, self.standby.pid) {
             pids.push(format!("standby pid {pid}"));
         }
+        for pid in &self.pgbouncer {
+            pids.push(format!("pgbouncer pid {pid}"));
+        }
         if pids.is_empty() {
             String::new()
         } else {
@@ -149,7 +158,8 @@ impl Stopped {
 }
 
 /// Create, configure and start a fresh cluster, then create the test roles
-/// and database, then (if `with_standby`) clone and start the standby.
+/// and database, then (if `with_standby`) clone and start the standby,
+/// then (given the `pgbouncer` binary) PgBouncer in front of the primary.
 /// `owner_pid` is the xtask process that will stop it (0: none).
 pub fn start(
     layout: &Layout,
@@ -157,6 +167,7 @@ pub fn start(
     user: &RunAs,
     owner_pid: u32,
     with_standby: bool,
+    pgbouncer: Option<&Path>,
 ) -> Result<State> {
     clear_stale(layout, bin, user)?;
     if with_standby {
@@ -183,6 +194,7 @@ pub fn start(
         bindir: bin.dir.clone(),
         owner_pid,
         standby: None,
+        bouncers: Vec::new(),
     };
     launch(
         layout,
@@ -201,6 +213,9 @@ pub fn start(
     provision(layout, bin, user, &state)?;
     if with_standby {
         start_standby(layout, bin, user, &certs, &mut state)?;
+    }
+    if let Some(binary) = pgbouncer {
+        bouncer::start(layout, bin, user, binary, &mut state)?;
     }
     Ok(state)
 }
@@ -387,6 +402,9 @@ pub fn stop(
     mode: StopMode,
 ) -> Result<Stopped> {
     let state = State::load(layout).unwrap_or(None);
+    // PgBouncer first: its server connections then close as clients do.
+    // Its failure is reported after the servers are stopped all the same.
+    let pgbouncer = bouncer::stop(layout, state.as_ref());
     // Prefer the pg_ctl that started the servers.
     let recorded = state.as_ref().map(|s| PgBin::at(s.bindir.clone()));
     let bin = recorded
@@ -416,7 +434,11 @@ pub fn stop(
         }
         _ => {}
     }
-    Ok(Stopped { primary, standby })
+    Ok(Stopped {
+        primary,
+        standby,
+        pgbouncer: pgbouncer?,
+    })
 }
 
 /// Stop one server: `pg_ctl stop` if it looks alive, then SIGKILL whatever
@@ -514,7 +536,7 @@ fn create_log(log: &Path, user: &RunAs) -> Result<()> {
 
 /// Create `dir` with exactly `mode` (the umask is not applied) and give it
 /// to `owner` if given.
-fn make_dir(dir: &Path, mode: u32, owner: Option<&RunAs>, parents: bool) -> Result<()> {
+pub(crate) fn make_dir(dir: &Path, mode: u32, owner: Option<&RunAs>, parents: bool) -> Result<()> {
     let created = if parents {
         fs::create_dir_all(dir)
     } else {
@@ -623,7 +645,7 @@ fn write_server_settings(
 /// A port that is free on 127.0.0.1 right now and has no socket file in
 /// the usual socket directories. (Another process could take it before the
 /// server binds it; [`start`] retries in that case.)
-fn pick_port() -> Result<u16> {
+pub(crate) fn pick_port() -> Result<u16> {
     for _ in 0..50 {
         let listener =
             TcpListener::bind(("127.0.0.1", 0)).context("looking for a free TCP port")?;
@@ -665,16 +687,16 @@ fn socket_dir_for(layout: &Layout, node: Node, port: u16, user: &RunAs) -> Resul
     Ok(dir)
 }
 
-fn fits_in_sun_path(dir: &Path, port: u16) -> bool {
+pub(crate) fn fits_in_sun_path(dir: &Path, port: u16) -> bool {
     socket_path(dir, port).as_os_str().len() <= MAX_SOCKET_PATH
 }
 
-fn private_socket_dir(port: u16) -> PathBuf {
+pub(crate) fn private_socket_dir(port: u16) -> PathBuf {
     PathBuf::from(format!("/tmp/pgwire-{port}"))
 }
 
 /// Remove a socket directory we made under /tmp (never anything else).
-fn remove_private_socket_dir(dir: &Path) {
+pub(crate) fn remove_private_socket_dir(dir: &Path) {
     let ours = dir
         .to_str()
         .and_then(|d| d.strip_prefix("/tmp/pgwire-"))
@@ -716,17 +738,17 @@ fn pg_ctl_stop(data: &Path, bin: &PgBin, user: &RunAs, mode: &str) -> bool {
     cmd.output().is_ok_and(|out| out.status.success())
 }
 
-fn lost_port_race(log: &str) -> bool {
+pub(crate) fn lost_port_race(log: &str) -> bool {
     log.contains("could not bind") || log.contains("Address already in use")
 }
 
-fn read_log_from(path: &Path, offset: u64) -> String {
+pub(crate) fn read_log_from(path: &Path, offset: u64) -> String {
     let bytes = fs::read(path).unwrap_or_default();
     let start = usize::try_from(offset).unwrap_or(0).min(bytes.len());
     String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
-fn tail(text: &str, lines: usize) -> String {
+pub(crate) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     let tail = &all[all.len().saturating_sub(lines)..];
     if tail.is_empty() {
@@ -793,7 +815,7 @@ fn provision(layout: &Layout, bin: &PgBin, user: &RunAs, state: &State) -> Resul
 }
 
 /// Run `cmd` quietly; on failure, the error includes its output.
-fn check(cmd: &mut Command, what: &str) -> Result<()> {
+pub(crate) fn check(cmd: &mut Command, what: &str) -> Result<()> {
     let out = process::output(cmd, what)?;
     if out.status.success() {
         return Ok(());

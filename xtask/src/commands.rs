@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::process::Command;
 
+use crate::bouncer::{self, Pool};
 use crate::cluster::{self, StopMode};
 use crate::env;
 use crate::error::{bail, Result};
@@ -33,12 +34,51 @@ pub fn want_standby(no_standby_flag: bool) -> bool {
 }
 
 fn env_skips_standby(value: Option<&std::ffi::OsStr>) -> bool {
+    env_flag(value)
+}
+
+/// Set (to anything but empty or `0`) to start clusters without PgBouncer
+/// (for local use where it is not installed; the PgBouncer tests then fail).
+pub const NO_PGBOUNCER_ENV: &str = "PGWIRE_XTASK_NO_PGBOUNCER";
+
+/// Whether to start PgBouncer: not with `--no-pgbouncer` nor when
+/// [`NO_PGBOUNCER_ENV`] says so.
+pub fn want_pgbouncer(no_pgbouncer_flag: bool) -> bool {
+    !no_pgbouncer_flag && !env_flag(std::env::var_os(NO_PGBOUNCER_ENV).as_deref())
+}
+
+fn env_flag(value: Option<&std::ffi::OsStr>) -> bool {
     value.is_some_and(|v| !v.is_empty() && v != "0")
 }
 
+/// Which servers besides the primary a cluster gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// The streaming-replication standby.
+    pub standby: bool,
+    /// PgBouncer (transaction and session mode) in front of the primary.
+    pub pgbouncer: bool,
+}
+
+impl Parts {
+    /// What `test` starts: everything the environment does not skip.
+    pub fn from_env() -> Self {
+        Self {
+            standby: want_standby(false),
+            pgbouncer: want_pgbouncer(false),
+        }
+    }
+
+    /// The primary alone (`bench`: nothing there reads from the others).
+    pub const PRIMARY_ONLY: Parts = Parts {
+        standby: false,
+        pgbouncer: false,
+    };
+}
+
 /// `cargo xtask pg start`: a fresh cluster that keeps running after we exit.
-pub fn pg_start(with_standby: bool) -> Result<i32> {
-    let (state, guard) = start_guarded(0, with_standby)?;
+pub fn pg_start(parts: Parts) -> Result<i32> {
+    let (state, guard) = start_guarded(0, parts)?;
     // From here on the cluster is meant to outlive us (this also releases
     // the lock: a later start may replace the cluster).
     guard.disarm();
@@ -61,8 +101,27 @@ pub fn pg_start(with_standby: bool) -> Result<i32> {
         }
         None => say!("no standby (--no-standby or {NO_STANDBY_ENV})"),
     }
+    say_bouncers(&state, &layout);
     say!("environment: eval \"$(cargo xtask pg env)\"; stop with: cargo xtask pg stop");
     Ok(0)
+}
+
+/// The PgBouncer lines of `pg start`.
+fn say_bouncers(state: &State, layout: &Layout) {
+    if state.bouncers.is_empty() {
+        say!("no pgbouncer (--no-pgbouncer or {NO_PGBOUNCER_ENV})");
+    }
+    for b in &state.bouncers {
+        say!("pgbouncer, {} mode", b.pool.name());
+        say!("  pid         {}", b.pid);
+        say!("  address     {}:{}", env::HOST, b.port);
+        say!("  socket dir  {}", b.socket_dir.display());
+        say!(
+            "  files       {}/{}.*",
+            layout.pgbouncer().display(),
+            b.pool.name()
+        );
+    }
 }
 
 /// `cargo xtask pg stop`.
@@ -112,13 +171,24 @@ pub fn pg_status() -> Result<i32> {
         Some(standby) => say!("standby is not running (pid {} is gone)", standby.pid),
         None => say!("no standby (started with --no-standby or {NO_STANDBY_ENV})"),
     }
+    let bouncers_up = bouncers_running(&state);
+    for b in &state.bouncers {
+        let up = bouncer::is_running(&layout, b);
+        let what = if up { "running" } else { "not running" };
+        say!(
+            "pgbouncer ({} mode) is {what}: pid {}, port {}",
+            b.pool.name(),
+            b.pid,
+            b.port
+        );
+    }
     if primary_up && state.owner_pid != 0 {
         say!(
             "owned by cargo xtask (pid {}), which stops it when done",
             state.owner_pid
         );
     }
-    if primary_up && standby_up != Some(false) {
+    if primary_up && standby_up != Some(false) && bouncers_up {
         Ok(0)
     } else {
         Ok(NOT_RUNNING_EXIT_CODE)
@@ -138,7 +208,7 @@ pub fn pg_env() -> Result<i32> {
 /// `cargo xtask test [args]`: `cargo test --workspace --no-fail-fast [args]`
 /// against a fresh cluster.
 pub fn test(extra: &[String]) -> Result<i32> {
-    with_cluster(want_standby(false), |state, layout| {
+    with_cluster(Parts::from_env(), |state, layout| {
         let mut cmd = cargo(layout);
         // --all-features: the optional type conversions (rust_decimal, uuid,
         // serde_json) are tested too.
@@ -152,7 +222,11 @@ pub fn test(extra: &[String]) -> Result<i32> {
 
 /// `cargo xtask demo`: the pgwire-tokio demo example against a fresh cluster.
 pub fn demo() -> Result<i32> {
-    with_cluster(want_standby(false), |state, layout| {
+    let parts = Parts {
+        pgbouncer: false,
+        ..Parts::from_env()
+    };
+    with_cluster(parts, |state, layout| {
         let mut cmd = cargo(layout);
         cmd.args(["run", "--quiet", "-p", "pgwire-tokio", "--example", "demo"]);
         add_test_env(&mut cmd, state);
@@ -172,15 +246,21 @@ pub fn demo() -> Result<i32> {
 /// Start a cluster owned by this process, run `body`, and stop the cluster
 /// however `body` ends (including Ctrl-C and panics).
 pub(crate) fn with_cluster(
-    with_standby: bool,
+    parts: Parts,
     body: impl FnOnce(&State, &Layout) -> Result<i32>,
 ) -> Result<i32> {
-    let (state, guard) = start_guarded(std::process::id(), with_standby)?;
+    let (state, guard) = start_guarded(std::process::id(), parts)?;
     let layout = Layout::discover()?;
     let standby = match &state.standby {
         Some(s) => format!("; standby pid {}, port {}", s.pid, s.port),
         None => "; no standby".to_string(),
     };
+    let bouncers: String = state
+        .bouncers
+        .iter()
+        .map(|b| format!("; pgbouncer {} mode port {}", b.pool.name(), b.port))
+        .collect();
+    let standby = standby + &bouncers;
     say!(
         "pgwire test cluster running (pid {}, port {}, socket dir {}{standby})",
         state.pid,
@@ -199,10 +279,16 @@ pub(crate) fn with_cluster(
 /// created so that a failed or interrupted start leaves nothing running.
 /// The guard also holds the workspace's cluster lock, so the lock lasts as
 /// long as the cluster is ours and is released however we end.
-fn start_guarded(owner_pid: u32, with_standby: bool) -> Result<(State, CleanupGuard)> {
+fn start_guarded(owner_pid: u32, parts: Parts) -> Result<(State, CleanupGuard)> {
     signals::install()?;
     let layout = Layout::discover()?;
     let bin = PgBin::find()?;
+    // Fail before starting anything when PgBouncer is wanted but missing.
+    let pgbouncer = if parts.pgbouncer {
+        Some(bouncer::find()?)
+    } else {
+        None
+    };
     let user = RunAs::detect()?;
     // Before arming: without the lock the cluster is not ours to stop.
     let lock = ClusterLock::acquire(&layout)?;
@@ -217,7 +303,14 @@ fn start_guarded(owner_pid: u32, with_standby: bool) -> Result<(State, CleanupGu
             drop(lock);
         })
     };
-    let state = cluster::start(&layout, &bin, &user, owner_pid, with_standby)?;
+    let state = cluster::start(
+        &layout,
+        &bin,
+        &user,
+        owner_pid,
+        parts.standby,
+        pgbouncer.as_deref(),
+    )?;
     if signals::interrupted() {
         bail!("interrupted");
     }
@@ -237,7 +330,25 @@ fn running_state() -> Result<State> {
              with `cargo xtask pg start`"
         );
     }
+    if !bouncers_running(&state) {
+        bail!(
+            "a PgBouncer of the pgwire test cluster is not running; restart the cluster \
+             with `cargo xtask pg start`"
+        );
+    }
     Ok(state)
+}
+
+/// Whether every recorded PgBouncer is alive (and ours).
+fn bouncers_running(state: &State) -> bool {
+    let Ok(layout) = Layout::discover() else {
+        return false;
+    };
+    Pool::ALL.iter().all(|&pool| {
+        state
+            .bouncer(pool)
+            .is_none_or(|b| bouncer::is_running(&layout, b))
+    })
 }
 
 /// The cargo that runs us (`$CARGO`), in the workspace root.

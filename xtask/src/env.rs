@@ -9,6 +9,13 @@
 //! - with a standby (the default): `PGWIRE_TEST_STANDBY_PORT` and
 //!   `PGWIRE_TEST_STANDBY_SOCKET_DIR` (same host, roles and passwords: they
 //!   are replicated); unset when the cluster was started without one;
+//! - with PgBouncer (the default for `test` and `pg start`): the
+//!   transaction-mode one (pool of 2 server connections) at
+//!   `PGWIRE_TEST_PGBOUNCER_PORT` and `PGWIRE_TEST_PGBOUNCER_SOCKET_DIR`, the
+//!   session-mode one at `PGWIRE_TEST_PGBOUNCER_SESSION_PORT` and
+//!   `PGWIRE_TEST_PGBOUNCER_SESSION_SOCKET_DIR`; same host and database, and
+//!   only the SCRAM role (`PGWIRE_TEST_SCRAM_*`) may log in through them;
+//!   unset when the cluster was started without PgBouncer;
 //! - per role: `PGWIRE_TEST_<KEY>_USER` and `PGWIRE_TEST_<KEY>_PASSWORD`
 //!   (empty when the role has no password).
 //!
@@ -20,6 +27,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
+use crate::bouncer::Pool;
 use crate::certs::CertPaths;
 use crate::roles::{self, Method, Role, ROLES};
 use crate::state::State;
@@ -53,6 +61,16 @@ pub fn test_env(state: &State) -> Vec<(String, String)> {
     if let Some(standby) = &state.standby {
         vars.push(var("STANDBY_PORT", &standby.port.to_string()));
         vars.push(var("STANDBY_SOCKET_DIR", &standby.socket_dir));
+    }
+    for pool in Pool::ALL {
+        if let Some(b) = state.bouncer(pool) {
+            let name = match pool {
+                Pool::Transaction => "PGBOUNCER",
+                Pool::Session => "PGBOUNCER_SESSION",
+            };
+            vars.push(var(&format!("{name}_PORT"), &b.port.to_string()));
+            vars.push(var(&format!("{name}_SOCKET_DIR"), &b.socket_dir));
+        }
     }
     for role in ROLES {
         vars.push(var(&format!("{}_USER", role.key), &role.name));
@@ -115,6 +133,15 @@ pub fn render(state: &State) -> String {
             standby.pid,
             standby.port,
             multi_host_url(state.port, standby.port),
+        );
+    }
+    for b in &state.bouncers {
+        out += &format!(
+            "#\n# pgbouncer, {} mode (pid {}): {HOST}:{}, socket dir {}, the SCRAM role only\n",
+            b.pool.name(),
+            b.pid,
+            b.port,
+            b.socket_dir.display()
         );
     }
     out
@@ -222,7 +249,7 @@ pub fn shell_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Standby;
+    use crate::state::{Bouncer, Standby};
 
     fn state() -> State {
         State {
@@ -233,6 +260,27 @@ mod tests {
             bindir: "/usr/lib/postgresql/15/bin".into(),
             owner_pid: 0,
             standby: None,
+            bouncers: Vec::new(),
+        }
+    }
+
+    fn state_with_bouncers() -> State {
+        State {
+            bouncers: vec![
+                Bouncer {
+                    pool: Pool::Transaction,
+                    pid: 101,
+                    port: 6432,
+                    socket_dir: "/w/target/pgwire-cluster/pgbouncer/transaction-socket".into(),
+                },
+                Bouncer {
+                    pool: Pool::Session,
+                    pid: 102,
+                    port: 6433,
+                    socket_dir: "/tmp/pgwire-6433".into(),
+                },
+            ],
+            ..state()
         }
     }
 
@@ -331,6 +379,36 @@ mod tests {
         // The primary's variables are unchanged.
         assert_eq!(get(&vars, "PGWIRE_TEST_PORT"), Some("5555"));
         assert_eq!(vars.len(), test_env(&state()).len() + 2);
+    }
+
+    #[test]
+    fn env_describes_pgbouncer() {
+        let vars = test_env(&state_with_bouncers());
+        assert_eq!(get(&vars, "PGWIRE_TEST_PGBOUNCER_PORT"), Some("6432"));
+        assert_eq!(
+            get(&vars, "PGWIRE_TEST_PGBOUNCER_SOCKET_DIR"),
+            Some("/w/target/pgwire-cluster/pgbouncer/transaction-socket")
+        );
+        assert_eq!(
+            get(&vars, "PGWIRE_TEST_PGBOUNCER_SESSION_PORT"),
+            Some("6433")
+        );
+        assert_eq!(
+            get(&vars, "PGWIRE_TEST_PGBOUNCER_SESSION_SOCKET_DIR"),
+            Some("/tmp/pgwire-6433")
+        );
+        assert_eq!(get(&vars, "PGWIRE_TEST_PORT"), Some("5555"));
+        assert_eq!(vars.len(), test_env(&state()).len() + 4);
+        // Without PgBouncer, no PgBouncer variables.
+        assert!(test_env(&state())
+            .iter()
+            .all(|(k, _)| !k.contains("PGBOUNCER")));
+        let text = render(&state_with_bouncers());
+        assert!(text.contains("\nexport PGWIRE_TEST_PGBOUNCER_SESSION_PORT=6433\n"));
+        assert!(text.contains("# pgbouncer, transaction mode (pid 101): 127.0.0.1:6432"));
+        assert!(text
+            .lines()
+            .all(|l| l.starts_with('#') || l.starts_with("export PGWIRE_TEST_")));
     }
 
     #[test]

@@ -85,6 +85,12 @@ impl Layout {
     pub fn standby_log(&self) -> PathBuf {
         self.root.join("standby.log")
     }
+
+    /// `pgbouncer/`: PgBouncer's configuration, auth file, logs, pid files
+    /// and socket directories (see `bouncer.rs`).
+    pub fn pgbouncer(&self) -> PathBuf {
+        self.root.join("pgbouncer")
+    }
 }
 
 fn is_workspace_root(dir: &Path) -> bool {

@@ -5,6 +5,7 @@
 //! (`PGWIRE_TEST_*`) describing it. See `cargo xtask help`.
 
 mod bench;
+mod bouncer;
 mod certs;
 mod cluster;
 mod commands;
@@ -29,10 +30,11 @@ const HELP: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  pg start [--no-standby]
-                  start a fresh test cluster (primary and hot standby) and
-                  leave it running; --no-standby: the primary only
-  pg stop         stop the test cluster (both servers)
+  pg start [--no-standby] [--no-pgbouncer]
+                  start a fresh test cluster (primary, hot standby, PgBouncer
+                  in transaction and in session mode) and leave it running;
+                  --no-standby: no standby; --no-pgbouncer: no PgBouncer
+  pg stop         stop the test cluster (servers and PgBouncers)
   pg status       show whether it runs (exit 0) or not (exit 3), pids, ports, sockets
   pg env          print `export PGWIRE_TEST_...` lines and per-role connection info
                   (use: eval \"$(cargo xtask pg env)\")
@@ -62,7 +64,11 @@ The cluster lives in target/pgwire-cluster/ (data/, socket/, certs/, server.log)
 and listens on 127.0.0.1 on a free port. Its streaming-replication standby
 (standby-data/, standby-socket/, standby.log) listens on another free port
 (PGWIRE_TEST_STANDBY_PORT); PGWIRE_XTASK_NO_STANDBY=1 skips it for every
-command. As root, the servers run as the 'postgres' user. `test` and `demo`
+command. PgBouncer (Debian package 'pgbouncer') runs in front of the primary
+for `pg start` and `test`: transaction mode with a pool of 2 server connections
+(PGWIRE_TEST_PGBOUNCER_PORT) and session mode (PGWIRE_TEST_PGBOUNCER_SESSION_PORT),
+files in pgbouncer/; PGWIRE_XTASK_NO_PGBOUNCER=1 skips it (its tests then fail).
+As root, the servers and PgBouncer run as the 'postgres' user. `test` and `demo`
 stop the cluster when they end, also on failure and Ctrl-C.
 ";
 
@@ -90,6 +96,25 @@ fn main() {
     std::process::exit(code);
 }
 
+/// The flags of `pg start`, in any order.
+fn start_flags(flags: &[&str]) -> Result<commands::Parts> {
+    let mut no_standby = false;
+    let mut no_pgbouncer = false;
+    for flag in flags {
+        match *flag {
+            "--no-standby" => no_standby = true,
+            "--no-pgbouncer" => no_pgbouncer = true,
+            other => bail!(
+                "unknown flag '{other}'; usage: cargo xtask pg start [--no-standby] [--no-pgbouncer]"
+            ),
+        }
+    }
+    Ok(commands::Parts {
+        standby: commands::want_standby(no_standby),
+        pgbouncer: commands::want_pgbouncer(no_pgbouncer),
+    })
+}
+
 fn dispatch(args: &[String]) -> Result<i32> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
@@ -98,12 +123,13 @@ fn dispatch(args: &[String]) -> Result<i32> {
             let _ = write!(std::io::stdout(), "{HELP}");
             Ok(0)
         }
-        ["pg", "start"] => commands::pg_start(commands::want_standby(false)),
-        ["pg", "start", "--no-standby"] => commands::pg_start(false),
+        ["pg", "start", flags @ ..] => commands::pg_start(start_flags(flags)?),
         ["pg", "stop"] => commands::pg_stop(),
         ["pg", "status"] => commands::pg_status(),
         ["pg", "env"] => commands::pg_env(),
-        ["pg", ..] => bail!("usage: cargo xtask pg start [--no-standby] | stop | status | env"),
+        ["pg", ..] => bail!(
+            "usage: cargo xtask pg start [--no-standby] [--no-pgbouncer] | stop | status | env"
+        ),
         ["test", ..] => commands::test(&args[1..]),
         ["demo"] => commands::demo(),
         ["bench", ..] => bench::bench(&args[1..]),

@@ -92,6 +92,30 @@ pub fn pids_in(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// All processes (except ourselves) with `arg` as one of their arguments:
+/// how a daemon started with the absolute path of its own settings file is
+/// found again, also without its pid file.
+pub fn pids_with_arg(arg: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    let arg = arg.as_os_str().as_encoded_bytes();
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| has_arg(&cmdline, arg))
+        })
+        .collect()
+}
+
+/// Whether a NUL-separated `/proc/<pid>/cmdline` has `arg` after argv[0].
+fn has_arg(cmdline: &[u8], arg: &[u8]) -> bool {
+    cmdline.split(|&b| b == 0).skip(1).any(|a| a == arg)
+}
+
 /// A deleted directory shows up as `"<path> (deleted)"` in `/proc/<pid>/cwd`.
 fn same_dir(cwd: &Path, dir: &Path) -> bool {
     if cwd == dir {
@@ -192,6 +216,16 @@ mod tests {
         assert_eq!(parent_from_stat("42 (cargo) S 7 42 42 0 -1"), Some(7));
         assert_eq!(parent_from_stat("42 (a) b) (c) R 9 1 1"), Some(9));
         assert_eq!(parent_from_stat("garbage"), None);
+    }
+
+    #[test]
+    fn arguments_match_whole() {
+        let cmdline = b"/usr/sbin/pgbouncer\0-d\0/w/pgbouncer/session.ini\0";
+        assert!(has_arg(cmdline, b"/w/pgbouncer/session.ini"));
+        assert!(has_arg(cmdline, b"-d"));
+        assert!(!has_arg(cmdline, b"/w/pgbouncer/session"));
+        assert!(!has_arg(cmdline, b"/usr/sbin/pgbouncer"));
+        assert!(!has_arg(b"", b"x"));
     }
 
     #[test]

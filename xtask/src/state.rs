@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::bouncer::Pool;
 use crate::error::{bail, Context, Result};
 use crate::layout::Layout;
 use crate::process;
@@ -26,6 +27,22 @@ pub struct State {
     pub owner_pid: u32,
     /// The read-only streaming-replication standby, unless skipped.
     pub standby: Option<Standby>,
+    /// The PgBouncer processes in front of the primary (one per pool
+    /// mode), unless skipped; in start order.
+    pub bouncers: Vec<Bouncer>,
+}
+
+/// One PgBouncer process of a cluster (files in `<cluster>/pgbouncer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bouncer {
+    /// Its pool mode, which also names its files.
+    pub pool: Pool,
+    /// Its pid; 0 while it is still starting.
+    pub pid: u32,
+    /// Its TCP port on 127.0.0.1 (and Unix socket port number).
+    pub port: u16,
+    /// Directory holding its `.s.PGSQL.<port>`.
+    pub socket_dir: PathBuf,
 }
 
 /// The standby server of a cluster (data in `<cluster>/standby-data`).
@@ -60,7 +77,21 @@ impl State {
                 standby.socket_dir.display()
             );
         }
+        for b in &self.bouncers {
+            let pool = b.pool.name();
+            text += &format!(
+                "pgbouncer_{pool}_pid={}\npgbouncer_{pool}_port={}\npgbouncer_{pool}_socket_dir={}\n",
+                b.pid,
+                b.port,
+                b.socket_dir.display()
+            );
+        }
         text
+    }
+
+    /// The PgBouncer of `pool`, if the cluster has one.
+    pub fn bouncer(&self, pool: Pool) -> Option<&Bouncer> {
+        self.bouncers.iter().find(|b| b.pool == pool)
     }
 
     /// Parse what [`State::render`] wrote.
@@ -74,6 +105,7 @@ impl State {
         let mut standby_pid = None;
         let mut standby_port = None;
         let mut standby_socket_dir = None;
+        let mut bouncers: Vec<PartialBouncer> = Vec::new();
         for line in text.lines() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -95,9 +127,40 @@ impl State {
                     standby_port = Some(value.parse::<u16>().context("bad standby_port")?);
                 }
                 "standby_socket_dir" => standby_socket_dir = Some(PathBuf::from(value)),
-                _ => {} // Unknown keys: written by a newer xtask; ignore.
+                _ => {
+                    let Some((pool, field)) = bouncer_key(key) else {
+                        continue; // Unknown keys: written by a newer xtask; ignore.
+                    };
+                    let i = match bouncers.iter().position(|b| b.0 == pool) {
+                        Some(i) => i,
+                        None => {
+                            bouncers.push((pool, None, None, None));
+                            bouncers.len() - 1
+                        }
+                    };
+                    match field {
+                        "pid" => bouncers[i].1 = Some(number(value)?),
+                        "port" => {
+                            bouncers[i].2 =
+                                Some(value.parse::<u16>().context("bad pgbouncer port")?);
+                        }
+                        _ => bouncers[i].3 = Some(PathBuf::from(value)),
+                    }
+                }
             }
         }
+        let bouncers = bouncers
+            .into_iter()
+            .map(|b| match b {
+                (pool, Some(pid), Some(port), Some(socket_dir)) => Ok(Bouncer {
+                    pool,
+                    pid,
+                    port,
+                    socket_dir,
+                }),
+                (pool, ..) => bail!("incomplete pgbouncer_{} keys", pool.name()),
+            })
+            .collect::<Result<Vec<_>>>()?;
         let standby = match (standby_pid, standby_port, standby_socket_dir) {
             (None, None, None) => None,
             (Some(pid), Some(port), Some(socket_dir)) => Some(Standby {
@@ -117,6 +180,7 @@ impl State {
                     bindir,
                     owner_pid,
                     standby,
+                    bouncers,
                 })
             }
             _ => bail!("missing keys"),
@@ -163,6 +227,18 @@ impl State {
     }
 }
 
+/// A PgBouncer's keys as read so far: pool, pid, port, socket dir.
+type PartialBouncer = (Pool, Option<u32>, Option<u16>, Option<PathBuf>);
+
+/// `pgbouncer_<pool>_<field>` → (pool, field) for the three fields.
+fn bouncer_key(key: &str) -> Option<(Pool, &str)> {
+    let rest = key.strip_prefix("pgbouncer_")?;
+    Pool::ALL.into_iter().find_map(|pool| {
+        let field = rest.strip_prefix(pool.name())?.strip_prefix('_')?;
+        matches!(field, "pid" | "port" | "socket_dir").then_some((pool, field))
+    })
+}
+
 /// `<dir>/.s.PGSQL.<port>`, the name PostgreSQL gives its socket.
 pub fn socket_path(dir: &Path, port: u16) -> PathBuf {
     dir.join(format!(".s.PGSQL.{port}"))
@@ -182,6 +258,7 @@ mod tests {
             bindir: "/usr/lib/postgresql/15/bin".into(),
             owner_pid: 7,
             standby: None,
+            bouncers: Vec::new(),
         };
         assert_eq!(State::parse(&state.render()).ok(), Some(state.clone()));
         let with_standby = State {
@@ -194,7 +271,28 @@ mod tests {
         };
         let text = with_standby.render();
         assert!(text.contains("\nstandby_port=54322\n"));
-        assert_eq!(State::parse(&text).ok(), Some(with_standby));
+        assert_eq!(State::parse(&text).ok(), Some(with_standby.clone()));
+        let with_bouncers = State {
+            bouncers: vec![
+                Bouncer {
+                    pool: Pool::Transaction,
+                    pid: 4244,
+                    port: 54323,
+                    socket_dir: "/w/target/pgwire-cluster/pgbouncer/transaction-socket".into(),
+                },
+                Bouncer {
+                    pool: Pool::Session,
+                    pid: 0,
+                    port: 54324,
+                    socket_dir: "/tmp/pgwire-54324".into(),
+                },
+            ],
+            ..with_standby
+        };
+        let text = with_bouncers.render();
+        assert!(text.contains("\npgbouncer_session_port=54324\n"));
+        assert!(text.contains("\npgbouncer_transaction_pid=4244\n"));
+        assert_eq!(State::parse(&text).ok(), Some(with_bouncers));
     }
 
     #[test]
@@ -205,5 +303,9 @@ mod tests {
         let complete = "pid=1\nport=2\nsocket_dir=/s\ncluster_dir=/c\nbindir=/b\n";
         assert!(State::parse(complete).is_ok());
         assert!(State::parse(&format!("{complete}standby_port=3\n")).is_err());
+        assert!(State::parse(&format!("{complete}pgbouncer_session_port=3\n")).is_err());
+        assert!(State::parse(&format!("{complete}pgbouncer_session_port=x\n")).is_err());
+        // A pool mode this xtask does not know: a newer xtask's key.
+        assert!(State::parse(&format!("{complete}pgbouncer_statement_port=3\n")).is_ok());
     }
 }
