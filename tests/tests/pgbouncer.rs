@@ -3,9 +3,14 @@
 //! transaction (and each statement outside one) may land on another server
 //! session, and in session mode. Many connections, several tasks each,
 //! every answer checked value by value and every acknowledged write found
-//! afterwards (and nothing else). In transaction mode the statement cache
-//! is off (`set_statement_cache_capacity(0)`, today's explicit mode); the
-//! session-mode suite keeps the default cache.
+//! afterwards (and nothing else).
+//!
+//! Transaction mode runs in the explicit mode (`pgbouncer=true`) and with
+//! the defaults, where the connection finds the pooler when it opens and
+//! turns its statement cache off itself; with detection off and the cache
+//! on, every request gets its right answer or a typed error, and a write
+//! that failed did not happen. Session mode keeps named statements with
+//! `pgbouncer=false`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,8 +21,8 @@ use std::sync::Arc;
 use futures_util::TryStreamExt;
 use pgwire_conn::{Connection, Error, SqlState};
 use pgwire_integration_tests::{
-    assert_code, connect_pgbouncer, pgbouncer_options, prepared_count, runtime_only_tests,
-    unique_name, within, PoolMode, Rng, Runtime, Via,
+    assert_code, connect_as, pgbouncer_options, prepared_count, runtime_only_tests, unique_name,
+    within, PoolMode, Rng, Role, Runtime, Transport, Via,
 };
 
 /// `id -> (conn, task, val)`: what a table must hold.
@@ -28,18 +33,37 @@ type Rows = BTreeMap<i32, (i32, i32, i32)>;
 struct Shape {
     mode: PoolMode,
     via: Via,
+    setting: Setting,
     conns: i32,
     tasks: i32,
     ops: i32,
 }
 
-/// Opens a connection through PgBouncer; in transaction mode with the
-/// statement cache off (named statements do not survive a server switch).
-async fn open<R: Runtime>(mode: PoolMode, via: Via) -> Connection<R::Socket> {
-    let conn = connect_pgbouncer::<R>(mode, via).await;
-    if mode == PoolMode::Transaction {
-        conn.set_statement_cache_capacity(0);
-    }
+/// How a connection is told about PgBouncer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Setting {
+    /// `pgbouncer=true`: no named statements from the start.
+    Explicit,
+    /// The defaults: the connection finds the pooler when it opens.
+    Detected,
+    /// `pgbouncer=false`: named statements (for session mode).
+    Named,
+}
+
+/// Opens a connection through PgBouncer with `setting`, and checks that it
+/// knows what it is behind.
+async fn open<R: Runtime>(mode: PoolMode, via: Via, setting: Setting) -> Connection<R::Socket> {
+    let opts = pgbouncer_options(mode, via);
+    let opts = match setting {
+        Setting::Explicit => opts.pgbouncer(true),
+        Setting::Detected => opts,
+        Setting::Named => opts.pgbouncer(false),
+    };
+    let conn = match R::open(&opts).await {
+        Ok(c) => c,
+        Err(e) => panic!("connect through PgBouncer ({mode:?}, {setting:?}) over {via:?}: {e}"),
+    };
+    assert_eq!(conn.pooler_detected(), setting == Setting::Detected);
     conn
 }
 
@@ -232,7 +256,7 @@ where
 /// each, all writing to one fresh table; afterwards the table holds exactly
 /// the acknowledged rows. Returns how many checks passed.
 async fn workload<R: Runtime>(shape: Shape) -> u64 {
-    let setup = open::<R>(shape.mode, shape.via).await;
+    let setup = open::<R>(shape.mode, shape.via, shape.setting).await;
     let table = unique_name("bouncer_load");
     setup
         .execute(
@@ -247,7 +271,7 @@ async fn workload<R: Runtime>(shape: Shape) -> u64 {
     // none hands its server session on to another.
     let mut clients = Vec::new();
     for c in 0..shape.conns {
-        let conn = Arc::new(open::<R>(shape.mode, shape.via).await);
+        let conn = Arc::new(open::<R>(shape.mode, shape.via, shape.setting).await);
         clients.push(Arc::clone(&conn));
         for t in 0..shape.tasks {
             let (conn, table) = (Arc::clone(&conn), table.clone());
@@ -315,12 +339,27 @@ async fn workload<R: Runtime>(shape: Shape) -> u64 {
     checks + 5
 }
 
-/// Transaction mode, TCP: 8 connections × 3 tasks, sharing 2 server
-/// connections with everyone else.
+/// Transaction mode, TCP, `pgbouncer=true`: 8 connections × 3 tasks,
+/// sharing 2 server connections with everyone else.
 async fn transaction_mode_workload_tcp<R: Runtime>() {
     let shape = Shape {
         mode: PoolMode::Transaction,
         via: Via::Tcp,
+        setting: Setting::Explicit,
+        conns: 8,
+        tasks: 3,
+        ops: 100,
+    };
+    workload::<R>(shape).await;
+}
+
+/// Transaction mode, TCP, the defaults: the pooler is found when each
+/// connection opens; not one error.
+async fn transaction_mode_workload_detected<R: Runtime>() {
+    let shape = Shape {
+        mode: PoolMode::Transaction,
+        via: Via::Tcp,
+        setting: Setting::Detected,
         conns: 8,
         tasks: 3,
         ops: 100,
@@ -333,6 +372,7 @@ async fn transaction_mode_workload_unix<R: Runtime>() {
     let shape = Shape {
         mode: PoolMode::Transaction,
         via: Via::Unix,
+        setting: Setting::Explicit,
         conns: 4,
         tasks: 3,
         ops: 60,
@@ -340,11 +380,155 @@ async fn transaction_mode_workload_unix<R: Runtime>() {
     workload::<R>(shape).await;
 }
 
-/// Session mode with the default statement cache: the same workload.
+/// What one task saw with detection off.
+#[derive(Default)]
+struct Honest {
+    /// Answers that came back, each checked.
+    right: u64,
+    /// Typed errors: the server session lacked (26000) or already had
+    /// (42P05) a statement.
+    typed: u64,
+    /// Ids whose insert was acknowledged.
+    inserted: BTreeSet<i32>,
+}
+
+/// One task's run with the statement cache on behind a transaction-mode
+/// pooler and detection off: every answer right or a typed error.
+async fn honest_ops<S>(conn: &Connection<S>, table: &str, c: i32, t: i32) -> Honest
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send,
+{
+    let insert = format!("insert into {table} (id, conn, task, val) values ($1, $2, $3, $4)");
+    let mut out = Honest::default();
+    let typed = |e: &Error| {
+        matches!(
+            e.code(),
+            Some(SqlState::INVALID_SQL_STATEMENT_NAME | SqlState::DUPLICATE_PREPARED_STATEMENT)
+        ) && e.is_recoverable()
+    };
+    for i in 0..120 {
+        let tag = (c * 16 + t) * 100_000 + i;
+        match i % 3 {
+            0 => match conn
+                .fetch_one("select $1::int4 * 2 + $2::int4", (i, tag))
+                .await
+            {
+                Ok(row) => {
+                    assert_eq!(row.unwrap().try_get::<i32>(0).unwrap(), i * 2 + tag);
+                    out.right += 1;
+                }
+                Err(e) => {
+                    assert!(typed(&e), "not a typed statement error: {e:?}");
+                    out.typed += 1;
+                }
+            },
+            1 => match conn.fetch_one("select $1::int4 + 1", (tag,)).await {
+                Ok(row) => {
+                    assert_eq!(row.unwrap().try_get::<i32>(0).unwrap(), tag + 1);
+                    out.right += 1;
+                }
+                Err(e) => {
+                    assert!(typed(&e), "not a typed statement error: {e:?}");
+                    out.typed += 1;
+                }
+            },
+            _ => match conn.execute(insert.as_str(), (tag, c, t, i)).await {
+                Ok(n) => {
+                    assert_eq!(n, 1);
+                    out.inserted.insert(tag);
+                    out.right += 1;
+                }
+                Err(e) => {
+                    assert!(typed(&e), "not a typed statement error: {e:?}");
+                    out.typed += 1;
+                }
+            },
+        }
+    }
+    out
+}
+
+/// The cache on behind a transaction-mode pooler with detection off (the
+/// case the detection exists for): unique statement names make a Bind on
+/// a foreign server session fail rather than run another client's
+/// statement, so each answer is this request's own or a typed error, and
+/// the table holds exactly the acknowledged inserts.
+async fn without_detection_errors_are_typed_and_writes_honest<R: Runtime>() {
+    let mode = PoolMode::Transaction;
+    let setup = open::<R>(mode, Via::Tcp, Setting::Explicit).await;
+    let table = unique_name("bouncer_honest");
+    setup
+        .execute(
+            format!("create table {table} (id int4 primary key, conn int4, task int4, val int4)")
+                .as_str(),
+            (),
+        )
+        .await
+        .unwrap();
+    let opts = pgbouncer_options(mode, Via::Tcp).pgbouncer_detect(false);
+    let mut clients = Vec::new();
+    let mut handles = Vec::new();
+    for c in 0..6 {
+        let conn = Arc::new(R::open(&opts).await.unwrap());
+        assert!(!conn.pooler_detected());
+        clients.push(Arc::clone(&conn));
+        for t in 0..3 {
+            let (conn, table) = (Arc::clone(&conn), table.clone());
+            handles.push(R::spawn(
+                async move { honest_ops(&conn, &table, c, t).await },
+            ));
+        }
+    }
+    let (mut right, mut typed, mut inserted) = (0, 0, BTreeSet::new());
+    for handle in handles {
+        let run = within::<R, _>(60, "a task's operations", handle).await;
+        right += run.right;
+        typed += run.typed;
+        inserted.extend(run.inserted);
+    }
+    assert_eq!(right + typed, 6 * 3 * 120);
+    for conn in &clients {
+        // The cache stayed on: this is the mode being tested.
+        assert!(!conn.pooler_detected());
+        assert!(conn.statement_cache_stats().prepared > 0);
+    }
+    drop(clients);
+    let actual: BTreeSet<i32> = setup
+        .fetch(format!("select id from {table}").as_str(), ())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<i32>(0).unwrap())
+        .collect();
+    assert_eq!(actual, inserted, "{typed} typed errors");
+    setup
+        .execute(format!("drop table {table}").as_str(), ())
+        .await
+        .unwrap();
+}
+
+/// Straight to the server, the probe finds no pooler: the cache stays on.
+async fn direct_connections_keep_named_statements<R: Runtime>() {
+    for transport in [Transport::Tcp, Transport::Unix] {
+        let conn = connect_as::<R>(Role::Scram, transport).await;
+        assert!(!conn.pooler_detected());
+        let sql = "select $1::int4 + 2000";
+        for i in 0..5 {
+            let row = conn.fetch_one(sql, (i,)).await.unwrap().unwrap();
+            assert_eq!(row.try_get::<i32>(0).unwrap(), i + 2000);
+        }
+        assert_eq!(conn.statement_cache_stats().prepared, 1);
+        assert_eq!(prepared_count(&conn, sql).await, 1);
+    }
+}
+
+/// Session mode with named statements (`pgbouncer=false`): the same
+/// workload.
 async fn session_mode_workload<R: Runtime>() {
     let shape = Shape {
         mode: PoolMode::Session,
         via: Via::Tcp,
+        setting: Setting::Named,
         conns: 4,
         tasks: 3,
         ops: 80,
@@ -356,7 +540,7 @@ async fn session_mode_workload<R: Runtime>() {
 /// survive: prepared once, then hits.
 async fn session_mode_statements_survive<R: Runtime>() {
     for via in Via::ALL {
-        let conn = connect_pgbouncer::<R>(PoolMode::Session, via).await;
+        let conn = open::<R>(PoolMode::Session, via, Setting::Named).await;
         let sql = "select $1::int4 + 1000";
         for i in 0..20 {
             let row = conn.fetch_one(sql, (i,)).await.unwrap().unwrap();
@@ -374,7 +558,7 @@ async fn session_mode_statements_survive<R: Runtime>() {
 /// see a column disappear.
 async fn transaction_mode_ddl_mid_run<R: Runtime>() {
     let mode = PoolMode::Transaction;
-    let ddl = open::<R>(mode, Via::Tcp).await;
+    let ddl = open::<R>(mode, Via::Tcp, Setting::Explicit).await;
     let table = unique_name("bouncer_ddl");
     ddl.execute(
         format!(
@@ -389,7 +573,8 @@ async fn transaction_mode_ddl_mid_run<R: Runtime>() {
     let done = Arc::new(AtomicBool::new(false));
     let mut readers = Vec::new();
     for c in 0..4 {
-        let conn = Arc::new(open::<R>(mode, Via::Tcp).await);
+        let setting = [Setting::Explicit, Setting::Detected][usize::try_from(c % 2).unwrap()];
+        let conn = Arc::new(open::<R>(mode, Via::Tcp, setting).await);
         for t in 0..2 {
             let (conn, table, done) = (Arc::clone(&conn), table.clone(), Arc::clone(&done));
             readers.push(R::spawn(async move {
@@ -473,7 +658,7 @@ async fn transaction_mode_ddl_mid_run<R: Runtime>() {
 async fn scram_through_pgbouncer<R: Runtime>() {
     for mode in PoolMode::ALL {
         for via in Via::ALL {
-            let conn = open::<R>(mode, via).await;
+            let conn = open::<R>(mode, via, Setting::Detected).await;
             let row = conn
                 .fetch_one("select current_user::text, $1::int4", (7,))
                 .await
@@ -499,6 +684,9 @@ async fn scram_through_pgbouncer<R: Runtime>() {
 
 runtime_only_tests!(
     transaction_mode_workload_tcp,
+    transaction_mode_workload_detected,
+    without_detection_errors_are_typed_and_writes_honest,
+    direct_connections_keep_named_statements,
     transaction_mode_workload_unix,
     transaction_mode_ddl_mid_run,
     session_mode_workload,

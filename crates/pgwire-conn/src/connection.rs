@@ -233,6 +233,13 @@ impl<S> Connection<S> {
         self.session.shared.status.set_pooler_detection(on);
     }
 
+    /// A pooler was found when the connection opened (see
+    /// [`crate::pooler`]): statements run unnamed from now on.
+    pub(crate) fn pooler_found(&self) {
+        self.session.shared.status.set_pooler_detected();
+        self.set_statement_cache_capacity(0);
+    }
+
     /// Whether the connection saw the signs of a transaction-mode pooler
     /// and turned its statement cache off (see
     /// [`set_pooler_detection`](Self::set_pooler_detection)).

@@ -57,6 +57,7 @@ mod negotiate;
 mod open;
 mod options;
 mod params;
+mod pooler;
 mod portal;
 mod query;
 mod session;

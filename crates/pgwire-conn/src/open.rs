@@ -233,6 +233,9 @@ where
     // Before any statement, the connection's own checks included.
     conn.set_statement_cache_capacity(options.get_statement_cache_capacity());
     conn.set_pooler_detection(options.get_pgbouncer_detect());
+    if options.get_pgbouncer_detect() && !options.statement_cache_chosen() {
+        crate::pooler::probe(&conn).await?;
+    }
     Ok(conn)
 }
 

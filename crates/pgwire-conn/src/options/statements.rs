@@ -44,16 +44,39 @@ impl ConnectOptions {
 
     /// `pgbouncer`: `true` is `statement_cache_capacity(0)` (see
     /// [`statement_cache_capacity`](Self::statement_cache_capacity)), for
-    /// PgBouncer or another pooler in transaction mode; `false` restores
-    /// the default capacity.
+    /// PgBouncer or another pooler in transaction mode; `false` is the
+    /// default capacity, said explicitly: for PgBouncer in session mode,
+    /// or ≥ 1.21 with `max_prepared_statements`, where named statements
+    /// survive and the probe at connect (see
+    /// [`pgbouncer_detect`](Self::pgbouncer_detect)) would turn them off.
     pub fn pgbouncer(mut self, on: bool) -> Self {
-        self.statement_cache_capacity = on.then_some(0);
+        self.statement_cache_capacity = Some(if on {
+            0
+        } else {
+            DEFAULT_STATEMENT_CACHE_CAPACITY
+        });
         self
     }
 
-    /// `pgbouncer_detect`: whether the connection watches for the signs of
-    /// a transaction-mode pooler and, at the first, turns its statement
-    /// cache off as `pgbouncer=true` does (on by default). The signs: the
+    /// Whether `statement_cache_capacity` or `pgbouncer` was set (then the
+    /// connection does not probe for a pooler when it opens).
+    pub(crate) fn statement_cache_chosen(&self) -> bool {
+        self.statement_cache_capacity.is_some()
+    }
+
+    /// `pgbouncer_detect`: whether the connection looks for a pooler and,
+    /// when it finds one, turns its statement cache off as `pgbouncer=true`
+    /// does (on by default).
+    ///
+    /// When it opens, unless `statement_cache_capacity` or `pgbouncer` is
+    /// set, the connection asks the server for `pg_backend_pid()` (one
+    /// simple query, one round trip) and compares it with the process ID
+    /// of the cancel key it got at startup: a pooler (PgBouncer, Odyssey,
+    /// pgcat, RDS Proxy) hands out keys of its own, so they differ, and the
+    /// connection starts without named statements. In session mode named
+    /// statements would survive: set `pgbouncer=false` there to keep them.
+    ///
+    /// Later, the signs of a transaction-mode pooler do the same: the
     /// server session lacks a statement this connection cached (`26000` at
     /// its Bind: PgBouncer put us on another server session, or ran its
     /// `DISCARD ALL` between our transactions) or already has one of this
@@ -115,6 +138,8 @@ pub(super) fn from_values<'a>(
             "pgbouncer=true turns the statement cache off, yet statement_cache_capacity={n}"
         ))),
         (Some(true), _) => Ok(Some(0)),
+        // Said either way, the choice is the user's: no probe at connect.
+        (Some(false), None) => Ok(Some(DEFAULT_STATEMENT_CACHE_CAPACITY)),
         (_, capacity) => Ok(capacity),
     }
 }
