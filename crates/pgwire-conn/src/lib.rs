@@ -44,6 +44,18 @@
 //!   cancel on the server under the same rule and fail with
 //!   [`Error::QueryTimeout`], which says what became of the statement.
 //!
+//! ## Behind a connection pooler
+//!
+//! Statements are prepared once per connection and cached, under names
+//! unique to the connection. Behind a pooler in transaction mode
+//! (PgBouncer's `pool_mode = transaction`) named statements cannot
+//! survive, so the connection checks when it opens whether a pooler stands
+//! in between (its cancel key is not the backend's) and then runs every
+//! statement unnamed, each request whole within one Sync. Say it
+//! explicitly with `pgbouncer=true` (or `statement_cache_capacity=0`);
+//! keep named statements with `pgbouncer=false` (session pooling); see
+//! [`ConnectOptions::pgbouncer_detect`].
+//!
 //! The internals follow the same layering: `session/` is the core (the
 //! lock, the pump between machine and stream, the ledger of whose answers
 //! come next, reservations, owed work, the cancel fence); the statement
