@@ -112,6 +112,7 @@ fn start_flags(flags: &[&str]) -> Result<commands::Parts> {
     Ok(commands::Parts {
         standby: commands::want_standby(no_standby),
         pgbouncer: commands::want_pgbouncer(no_pgbouncer),
+        transaction_pool_size: crate::bouncer::TRANSACTION_POOL_SIZE,
     })
 }
 
