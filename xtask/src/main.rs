@@ -42,7 +42,8 @@ commands:
                   [ARGS]` against it, stop it; exits with cargo test's status
   demo            start a fresh cluster, run the pgwire-tokio `demo` example, stop it
   bench [--quick] [ARGS]
-                  start a fresh cluster (no standby), run the pgwire-bench
+                  start a fresh cluster (no standby; PgBouncer's transaction
+                  pool of 10 server connections), run the pgwire-bench
                   benchmarks (pgwire vs tokio-postgres vs pgbench) against it,
                   stop it; table on stdout, target/bench/results.json;
                   ARGS go to the benchmark (`cargo xtask bench --help`)
