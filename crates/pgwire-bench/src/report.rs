@@ -676,6 +676,13 @@ mod tests {
             t.figure
         );
 
+        // As fast, but with more CPU: missed too.
+        let costly = report(vec![
+            metric("bouncer_rt", 120.0, 100.0),
+            metric("bouncer_rt_cpu", 11.0, 10.0),
+        ]);
+        assert_eq!(costly.bouncer_target().met, Some(false));
+
         assert_eq!(report(Vec::new()).bouncer_target().met, None);
     }
 }
