@@ -1,14 +1,30 @@
 //! `cargo xtask bench [--quick] [ARGS]`: the pgwire-bench binary against a
-//! fresh cluster (no standby nor PgBouncer: nothing here reads from them).
+//! fresh cluster and its PgBouncers (no standby: nothing here reads from it).
 
 use std::ffi::OsString;
 use std::process::Command;
 
-use crate::commands;
+use crate::commands::{self, Parts};
 use crate::env;
 use crate::error::Result;
 use crate::layout::Layout;
 use crate::process;
+
+/// Server connections of the transaction-mode PgBouncer during the bench:
+/// one per client connection of the PgBouncer cases (10), so they measure
+/// what the pooler and the clients' unnamed statements cost, not clients
+/// queueing for the tests' pool of 2.
+pub const TRANSACTION_POOL_SIZE: u32 = 10;
+
+/// The cluster the bench starts: the primary and (unless skipped, see
+/// [`commands::NO_PGBOUNCER_ENV`]) PgBouncer with the bench's pool size.
+pub fn parts() -> Parts {
+    Parts {
+        standby: false,
+        pgbouncer: commands::want_pgbouncer(false),
+        transaction_pool_size: TRANSACTION_POOL_SIZE,
+    }
+}
 
 /// Start a cluster, run `cargo run --release -p pgwire-bench -- ARGS` with
 /// its coordinates in the `PGWIRE_TEST_*` variables, stop the cluster, and
@@ -34,8 +50,9 @@ pub fn bench(args: &[String]) -> Result<i32> {
         .join("target")
         .join("bench")
         .join("results.json");
-    // No standby nor PgBouncer: nothing here reads from them.
-    commands::with_cluster(commands::Parts::PRIMARY_ONLY, |state, _layout| {
+    // Without PgBouncer the bench still runs; its PgBouncer cases say why
+    // they were skipped.
+    commands::with_cluster(parts(), |state, _layout| {
         let mut cmd = cargo_run();
         if !args.iter().any(|a| a == "--out") {
             cmd.arg("--out").arg(&results);
@@ -52,4 +69,17 @@ pub fn bench(args: &[String]) -> Result<i32> {
         let status = process::run(&mut cmd, "pgwire-bench")?;
         Ok(process::exit_code(status))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bench_has_a_pool_per_client_connection() {
+        let parts = parts();
+        assert!(!parts.standby);
+        assert_eq!(parts.transaction_pool_size, 10);
+        assert!(parts.transaction_pool_size > crate::bouncer::TRANSACTION_POOL_SIZE);
+    }
 }

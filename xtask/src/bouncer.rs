@@ -79,9 +79,11 @@ impl Pool {
         }
     }
 
-    fn pool_size(self) -> u32 {
+    /// Server connections of this pool; `transaction` is the size the
+    /// caller chose for transaction mode (the tests' 2, the bench's more).
+    fn pool_size(self, transaction: u32) -> u32 {
         match self {
-            Self::Transaction => TRANSACTION_POOL_SIZE,
+            Self::Transaction => transaction,
             Self::Session => SESSION_POOL_SIZE,
         }
     }
@@ -139,19 +141,22 @@ fn find_in(dirs: impl IntoIterator<Item = PathBuf>) -> Result<PathBuf> {
 
 /// Start one PgBouncer per pool mode in front of the running primary
 /// described by `state`, recording each in `state` (and its file) before
-/// it starts, so a cleanup finds its socket directory.
+/// it starts, so a cleanup finds its socket directory. The transaction-mode
+/// pool gets `transaction_pool_size` server connections.
 pub fn start(
     layout: &Layout,
     bin: &PgBin,
     user: &RunAs,
     binary: &Path,
+    transaction_pool_size: u32,
     state: &mut State,
 ) -> Result<()> {
     let dir = layout.pgbouncer();
     cluster::make_dir(&dir, 0o755, Some(user), false)?;
     write_userlist(layout, bin, user, state)?;
     for pool in Pool::ALL {
-        launch(layout, bin, user, binary, pool, state)?;
+        let size = pool.pool_size(transaction_pool_size);
+        launch(layout, bin, user, binary, pool, size, state)?;
     }
     Ok(())
 }
@@ -202,6 +207,7 @@ fn launch(
     user: &RunAs,
     binary: &Path,
     pool: Pool,
+    pool_size: u32,
     state: &mut State,
 ) -> Result<()> {
     let mut attempt = 1;
@@ -212,7 +218,7 @@ fn launch(
         let port = cluster::pick_port()?;
         let socket_dir = socket_dir_for(layout, pool, port, user)?;
         let ini = pool.ini(layout);
-        let text = settings(layout, pool, port, &socket_dir, state);
+        let text = settings(layout, pool, pool_size, port, &socket_dir, state);
         fs::write(&ini, text).with_context(|| format!("writing {}", ini.display()))?;
         state.bouncers.retain(|b| b.pool != pool);
         state.bouncers.push(Bouncer {
@@ -327,8 +333,15 @@ fn read_pid(path: &Path) -> Option<u32> {
 }
 
 /// The settings file of `pool`'s PgBouncer, in front of the primary's
-/// Unix socket.
-fn settings(layout: &Layout, pool: Pool, port: u16, socket_dir: &Path, state: &State) -> String {
+/// Unix socket, with `pool_size` server connections.
+fn settings(
+    layout: &Layout,
+    pool: Pool,
+    pool_size: u32,
+    port: u16,
+    socket_dir: &Path,
+    state: &State,
+) -> String {
     let path = |p: &Path| p.to_string_lossy().into_owned();
     let dir = layout.pgbouncer();
     let mut text = format!(
@@ -346,9 +359,9 @@ fn settings(layout: &Layout, pool: Pool, port: u16, socket_dir: &Path, state: &S
         ("listen_port", port.to_string()),
         ("unix_socket_dir", path(socket_dir)),
         ("pool_mode", pool.name().to_string()),
-        ("default_pool_size", pool.pool_size().to_string()),
+        ("default_pool_size", pool_size.to_string()),
         // Hard limits, so "a pool of 2" means 2 server connections in all.
-        ("max_db_connections", pool.pool_size().to_string()),
+        ("max_db_connections", pool_size.to_string()),
         ("reserve_pool_size", "0".to_string()),
         ("max_client_conn", MAX_CLIENT_CONN.to_string()),
         ("auth_type", "scram-sha-256".to_string()),
@@ -470,7 +483,14 @@ mod tests {
     #[test]
     fn transaction_settings() {
         let sock = Path::new("/w/target/pgwire-cluster/pgbouncer/transaction-socket");
-        let text = settings(&layout(), Pool::Transaction, 6432, sock, &state());
+        let text = settings(
+            &layout(),
+            Pool::Transaction,
+            TRANSACTION_POOL_SIZE,
+            6432,
+            sock,
+            &state(),
+        );
         assert!(text.contains(
             "\npgwire_test = host=/w/target/pgwire-cluster/socket port=5555 dbname=pgwire_test\n"
         ));
@@ -489,9 +509,26 @@ mod tests {
     }
 
     #[test]
+    fn a_bigger_transaction_pool() {
+        let sock = Path::new("/tmp/pgwire-6432");
+        assert_eq!(Pool::Transaction.pool_size(10), 10);
+        assert_eq!(Pool::Session.pool_size(10), SESSION_POOL_SIZE);
+        let text = settings(&layout(), Pool::Transaction, 10, 6432, sock, &state());
+        assert!(text.contains("\ndefault_pool_size = 10\n"));
+        assert!(text.contains("\nmax_db_connections = 10\n"));
+    }
+
+    #[test]
     fn session_settings() {
         let sock = Path::new("/tmp/pgwire-6433");
-        let text = settings(&layout(), Pool::Session, 6433, sock, &state());
+        let text = settings(
+            &layout(),
+            Pool::Session,
+            SESSION_POOL_SIZE,
+            6433,
+            sock,
+            &state(),
+        );
         assert!(text.contains("\npool_mode = session\n"));
         assert!(text.contains("\nlisten_port = 6433\n"));
         assert!(text.contains("\nunix_socket_dir = /tmp/pgwire-6433\n"));

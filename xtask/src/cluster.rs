@@ -159,15 +159,16 @@ impl Stopped {
 
 /// Create, configure and start a fresh cluster, then create the test roles
 /// and database, then (if `with_standby`) clone and start the standby,
-/// then (given the `pgbouncer` binary) PgBouncer in front of the primary.
-/// `owner_pid` is the xtask process that will stop it (0: none).
+/// then (given the `pgbouncer` binary and the transaction-mode pool size)
+/// PgBouncer in front of the primary. `owner_pid` is the xtask process
+/// that will stop it (0: none).
 pub fn start(
     layout: &Layout,
     bin: &PgBin,
     user: &RunAs,
     owner_pid: u32,
     with_standby: bool,
-    pgbouncer: Option<&Path>,
+    pgbouncer: Option<(&Path, u32)>,
 ) -> Result<State> {
     clear_stale(layout, bin, user)?;
     if with_standby {
@@ -214,8 +215,8 @@ pub fn start(
     if with_standby {
         start_standby(layout, bin, user, &certs, &mut state)?;
     }
-    if let Some(binary) = pgbouncer {
-        bouncer::start(layout, bin, user, binary, &mut state)?;
+    if let Some((binary, transaction_pool_size)) = pgbouncer {
+        bouncer::start(layout, bin, user, binary, transaction_pool_size, &mut state)?;
     }
     Ok(state)
 }

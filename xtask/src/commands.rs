@@ -58,6 +58,8 @@ pub struct Parts {
     pub standby: bool,
     /// PgBouncer (transaction and session mode) in front of the primary.
     pub pgbouncer: bool,
+    /// Server connections of the transaction-mode PgBouncer.
+    pub transaction_pool_size: u32,
 }
 
 impl Parts {
@@ -66,14 +68,9 @@ impl Parts {
         Self {
             standby: want_standby(false),
             pgbouncer: want_pgbouncer(false),
+            transaction_pool_size: bouncer::TRANSACTION_POOL_SIZE,
         }
     }
-
-    /// The primary alone (`bench`: nothing there reads from the others).
-    pub const PRIMARY_ONLY: Parts = Parts {
-        standby: false,
-        pgbouncer: false,
-    };
 }
 
 /// `cargo xtask pg start`: a fresh cluster that keeps running after we exit.
@@ -285,7 +282,7 @@ fn start_guarded(owner_pid: u32, parts: Parts) -> Result<(State, CleanupGuard)> 
     let bin = PgBin::find()?;
     // Fail before starting anything when PgBouncer is wanted but missing.
     let pgbouncer = if parts.pgbouncer {
-        Some(bouncer::find()?)
+        Some((bouncer::find()?, parts.transaction_pool_size))
     } else {
         None
     };
@@ -309,7 +306,9 @@ fn start_guarded(owner_pid: u32, parts: Parts) -> Result<(State, CleanupGuard)> 
         &user,
         owner_pid,
         parts.standby,
-        pgbouncer.as_deref(),
+        pgbouncer
+            .as_ref()
+            .map(|(path, size)| (path.as_path(), *size)),
     )?;
     if signals::interrupted() {
         bail!("interrupted");

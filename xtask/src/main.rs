@@ -42,7 +42,8 @@ commands:
                   [ARGS]` against it, stop it; exits with cargo test's status
   demo            start a fresh cluster, run the pgwire-tokio `demo` example, stop it
   bench [--quick] [ARGS]
-                  start a fresh cluster (no standby), run the pgwire-bench
+                  start a fresh cluster (no standby; PgBouncer's transaction
+                  pool of 10 server connections), run the pgwire-bench
                   benchmarks (pgwire vs tokio-postgres vs pgbench) against it,
                   stop it; table on stdout, target/bench/results.json;
                   ARGS go to the benchmark (`cargo xtask bench --help`)
@@ -112,6 +113,7 @@ fn start_flags(flags: &[&str]) -> Result<commands::Parts> {
     Ok(commands::Parts {
         standby: commands::want_standby(no_standby),
         pgbouncer: commands::want_pgbouncer(no_pgbouncer),
+        transaction_pool_size: crate::bouncer::TRANSACTION_POOL_SIZE,
     })
 }
 

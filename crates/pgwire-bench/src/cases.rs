@@ -56,6 +56,8 @@ const RUST_CLIENTS: [Client; 4] = [
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Timed(Load),
+    /// Through the transaction-mode PgBouncer, unnamed statements.
+    Bouncer(Workload),
     Connect,
     Bulk(BulkMode),
 }
@@ -84,7 +86,7 @@ impl Case {
 
     fn metrics(&self) -> Vec<Metric> {
         match self.kind {
-            Kind::Timed(_) => vec![
+            Kind::Timed(_) | Kind::Bouncer(_) => vec![
                 Metric::new(self.id, &self.title, "q/s", true, self.magic),
                 Metric::new(
                     &format!("{}_cpu", self.id),
@@ -223,6 +225,55 @@ fn cases(options: &Options) -> Vec<Case> {
             )
         });
     }
+    // The same statements through PgBouncer in transaction mode: pgwire's
+    // unnamed mode against tokio-postgres's query_typed.
+    let pooled = [
+        (
+            "bouncer_rt",
+            "round trip SELECT $1::int4",
+            Workload::RoundTrip,
+        ),
+        (
+            "bouncer_pg_type",
+            "MagicStack pg_type rows",
+            Workload::PgType,
+        ),
+        (
+            "bouncer_series",
+            "MagicStack generate_series(1, 1000)",
+            Workload::Series,
+        ),
+        (
+            "bouncer_bytea",
+            "MagicStack 100 x 1 KiB bytea",
+            Workload::Bytea,
+        ),
+        (
+            "bouncer_arrays",
+            "MagicStack 100 x int4[100]",
+            Workload::Arrays,
+        ),
+        (
+            "bouncer_insert",
+            "MagicStack 1000-row INSERT, 2000 params",
+            Workload::Insert,
+        ),
+        (
+            "bouncer_1plus1",
+            "MagicStack SELECT 1+1",
+            Workload::OnePlusOne,
+        ),
+    ];
+    for (id, what, workload) in pooled {
+        cases.push(Case {
+            clients: vec![Client::PgwireTokio, Client::TokioPostgres],
+            ..Case::new(
+                id,
+                format!("PgBouncer txn: {what}, {} conns", crate::bouncer::CONNS),
+                Kind::Bouncer(workload),
+            )
+        });
+    }
     cases.retain(|c| options.selected(c.id));
     for case in &mut cases {
         case.clients.retain(|&c| options.runs(c));
@@ -279,6 +330,12 @@ impl Ctx {
             Kind::Timed(load) => {
                 timed(rt.block_on(work::pgwire_timed(rt.clone(), server, load, self.window))?)
             }
+            Kind::Bouncer(workload) => timed(rt.block_on(crate::bouncer::pgwire_timed(
+                rt.clone(),
+                server,
+                workload,
+                self.window,
+            ))?),
             Kind::Connect => timed(rt.block_on(work::pgwire_connect::<R>(server, self.window))?),
             Kind::Bulk(mode) => {
                 let bulk = rt.block_on(work::pgwire_bulk::<R>(server, self.rows, mode))?;
@@ -298,6 +355,12 @@ impl Ctx {
             Kind::Timed(load) => {
                 timed(rt.block_on(work::tp_timed(rt.clone(), server, load, self.window))?)
             }
+            Kind::Bouncer(workload) => timed(rt.block_on(crate::bouncer::tp_timed(
+                rt.clone(),
+                server,
+                workload,
+                self.window,
+            ))?),
             Kind::Connect => timed(rt.block_on(work::tp_connect_rate(server, self.window))?),
             Kind::Bulk(mode) => {
                 let bulk = rt.block_on(work::tp_bulk(server, self.rows, mode))?;
@@ -448,4 +511,43 @@ async fn server_version(server: Arc<Server>) -> BResult<String> {
     };
     conn.close().await?;
     Ok(format!("PostgreSQL {version}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(args: &[&str]) -> Options {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        match Options::parse(&args) {
+            Ok(Some(options)) => options,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pgbouncer_cases_compare_unnamed_modes() {
+        let cases = cases(&options(&["--only", "bouncer"]));
+        let ids: Vec<&str> = cases.iter().map(|c| c.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "bouncer_rt",
+                "bouncer_pg_type",
+                "bouncer_series",
+                "bouncer_bytea",
+                "bouncer_arrays",
+                "bouncer_insert",
+                "bouncer_1plus1"
+            ]
+        );
+        for case in &cases {
+            assert_eq!(case.clients, [Client::PgwireTokio, Client::TokioPostgres]);
+            assert!(matches!(case.kind, Kind::Bouncer(_)), "{}", case.id);
+            assert!(case.pgbench.is_none() && !case.magic, "{}", case.id);
+            assert!(case.title.ends_with(", 10 conns"), "{}", case.title);
+            let units: Vec<&str> = case.metrics().iter().map(|m| m.unit).collect();
+            assert_eq!(units, ["q/s", "us/q"]);
+        }
+    }
 }

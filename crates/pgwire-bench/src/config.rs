@@ -26,6 +26,9 @@ pub struct Server {
     /// The SCRAM-SHA-256 role, for the connection-setup case.
     pub scram_user: String,
     pub scram_password: String,
+    /// The transaction-mode PgBouncer's port (`PGWIRE_TEST_PGBOUNCER_PORT`),
+    /// when one runs; it takes the SCRAM role only.
+    pub bouncer_port: Option<u16>,
     /// pgbench of the server's own installation, when xtask found it.
     pub pgbench: Option<PathBuf>,
 }
@@ -53,6 +56,13 @@ impl Server {
             user: var("PGWIRE_TEST_TRUST_USER")?,
             scram_user: var("PGWIRE_TEST_SCRAM_USER")?,
             scram_password: var("PGWIRE_TEST_SCRAM_PASSWORD")?,
+            bouncer_port: match std::env::var("PGWIRE_TEST_PGBOUNCER_PORT") {
+                Ok(p) => Some(
+                    p.parse()
+                        .map_err(|_| format!("PGWIRE_TEST_PGBOUNCER_PORT={p:?} is not a port"))?,
+                ),
+                Err(_) => None,
+            },
             pgbench: std::env::var_os("PGWIRE_BENCH_PGBENCH").map(PathBuf::from),
         })
     }
@@ -79,6 +89,35 @@ impl Server {
             .password(self.scram_password.as_str())
             .database(self.database.as_str())
             .ssl_mode(SslMode::Disable)
+    }
+
+    fn bouncer(&self) -> BResult<u16> {
+        self.bouncer_port.ok_or_else(|| {
+            "no PgBouncer: PGWIRE_TEST_PGBOUNCER_PORT is not set (cargo xtask bench starts one \
+             unless PGWIRE_XTASK_NO_PGBOUNCER is set)"
+                .into()
+        })
+    }
+
+    /// pgwire options for the SCRAM role through the transaction-mode
+    /// PgBouncer, in unnamed mode (`pgbouncer=true`).
+    pub fn pgwire_bouncer(&self) -> BResult<ConnectOptions> {
+        Ok(self.pgwire_scram().port(self.bouncer()?).pgbouncer(true))
+    }
+
+    /// tokio-postgres configuration for the SCRAM role through the
+    /// transaction-mode PgBouncer.
+    pub fn tokio_postgres_bouncer(&self) -> BResult<tokio_postgres::Config> {
+        // Built afresh: `Config::port` adds a port, it does not replace one.
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&self.host)
+            .port(self.bouncer()?)
+            .user(&self.scram_user)
+            .password(&self.scram_password)
+            .dbname(&self.database)
+            .ssl_mode(tokio_postgres::config::SslMode::Disable);
+        Ok(config)
     }
 
     /// tokio-postgres configuration for the trust role.

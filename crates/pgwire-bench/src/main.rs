@@ -11,6 +11,7 @@
 //! pollute them.
 
 mod alloc;
+mod bouncer;
 mod cases;
 mod child;
 mod config;
@@ -42,8 +43,8 @@ usage: pgwire-bench [--quick] [--rounds N] [--seconds S] [--rows N] [--only ID,.
   --seconds S     measured seconds per timed sample (default 0.5)
   --rows N        rows of the bulk decode (default 1000000)
   --only ID,...   run only the cases whose id starts with one of these
-                  (rt, bulk, bulk_own, connect, shared, conns, magic, peak,
-                  mem_param, mem_rows, callgrind)
+                  (rt, bulk, bulk_own, connect, shared, conns, magic, bouncer,
+                  peak, mem_param, mem_rows, callgrind)
   --clients C,... run only these clients (pgwire-tokio, tokio-postgres, pgbench,
                   pgwire-smol, pgwire-async-std)
   --no-callgrind  skip the callgrind instruction counts

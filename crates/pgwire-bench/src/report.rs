@@ -287,6 +287,7 @@ impl Report {
             figure: connect.map_or_else(|| "not measured".into(), |v| format!("{v:.2}x")),
             met: connect.map(|v| v <= 1.0),
         });
+        targets.push(self.bouncer_target());
         for (label, client) in [
             ("smol", Client::PgwireSmol),
             ("async-std", Client::PgwireAsyncStd),
@@ -314,6 +315,37 @@ impl Report {
             });
         }
         self.targets = targets;
+    }
+
+    /// Issue 12's target behind PgBouncer: every `bouncer_*` case at least
+    /// as many q/s as tokio-postgres's `query_typed`, with less client CPU
+    /// per query. The worst ratio of each kind decides.
+    fn bouncer_target(&self) -> Target {
+        let worst = |cpu: bool| {
+            self.metrics
+                .iter()
+                .filter(|m| m.id.starts_with("bouncer_") && m.id.ends_with("_cpu") == cpu)
+                .filter_map(|m| Some((m.ratio(Client::PgwireTokio, Client::TokioPostgres)?, &m.id)))
+                // Throughput: the lowest ratio is the worst; CPU: the highest.
+                .min_by(|a, b| {
+                    if cpu {
+                        b.0.total_cmp(&a.0)
+                    } else {
+                        a.0.total_cmp(&b.0)
+                    }
+                })
+        };
+        let (rate, cpu) = (worst(false), worst(true));
+        Target {
+            goal: "PgBouncer txn: every case >= 1.0x tokio-postgres q/s, less CPU".into(),
+            figure: match (rate, cpu) {
+                (Some((r, rid)), Some((c, cid))) => {
+                    format!("worst {r:.2}x q/s ({rid}), worst {c:.2}x CPU ({cid})")
+                }
+                _ => "not measured".into(),
+            },
+            met: rate.zip(cpu).map(|((r, _), (c, _))| r >= 1.0 && c < 1.0),
+        }
     }
 
     /// The table, the targets, the hotspots and the notes, as text.
@@ -583,5 +615,74 @@ mod tests {
         assert_eq!(count(1_000_000), "1M");
         assert_eq!(count(200_000), "200k");
         assert_eq!(count(1234), "1234");
+    }
+
+    fn metric(id: &str, pw: f64, tp: f64) -> Metric {
+        let mut m = Metric::new(id, id, "q/s", !id.ends_with("_cpu"), false);
+        m.samples.insert(Client::PgwireTokio, vec![pw]);
+        m.samples.insert(Client::TokioPostgres, vec![tp]);
+        m
+    }
+
+    fn report(metrics: Vec<Metric>) -> Report {
+        let options = Options::parse(&["--quick".to_string()]).ok().flatten();
+        let Some(options) = options else {
+            panic!("--quick parses");
+        };
+        let mut r = Report::new(&options, "PostgreSQL 15", None);
+        r.metrics = metrics;
+        r
+    }
+
+    #[test]
+    fn the_pgbouncer_target_takes_the_worst_case() {
+        let met = report(vec![
+            metric("bouncer_rt", 110.0, 100.0),
+            metric("bouncer_rt_cpu", 8.0, 10.0),
+            metric("bouncer_bytea", 100.0, 100.0),
+            metric("bouncer_bytea_cpu", 9.0, 10.0),
+        ]);
+        let t = met.bouncer_target();
+        assert_eq!(t.met, Some(true), "{}", t.figure);
+        assert!(
+            t.figure.contains("1.00x q/s (bouncer_bytea)"),
+            "{}",
+            t.figure
+        );
+        assert!(
+            t.figure.contains("0.90x CPU (bouncer_bytea_cpu)"),
+            "{}",
+            t.figure
+        );
+
+        let missed = report(vec![
+            metric("bouncer_rt", 120.0, 100.0),
+            metric("bouncer_rt_cpu", 8.0, 10.0),
+            metric("bouncer_arrays", 90.0, 100.0),
+            metric("bouncer_arrays_cpu", 12.0, 10.0),
+            // Not a PgBouncer case: it does not count.
+            metric("rt_tcp", 50.0, 100.0),
+        ]);
+        let t = missed.bouncer_target();
+        assert_eq!(t.met, Some(false));
+        assert!(
+            t.figure.contains("0.90x q/s (bouncer_arrays)"),
+            "{}",
+            t.figure
+        );
+        assert!(
+            t.figure.contains("1.20x CPU (bouncer_arrays_cpu)"),
+            "{}",
+            t.figure
+        );
+
+        // As fast, but with more CPU: missed too.
+        let costly = report(vec![
+            metric("bouncer_rt", 120.0, 100.0),
+            metric("bouncer_rt_cpu", 11.0, 10.0),
+        ]);
+        assert_eq!(costly.bouncer_target().met, Some(false));
+
+        assert_eq!(report(Vec::new()).bouncer_target().met, None);
     }
 }

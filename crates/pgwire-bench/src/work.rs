@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use futures_util::TryStreamExt;
 use pgwire_conn::{Connection, PreparedStatementInfo};
 use time::OffsetDateTime;
+use tokio_postgres::types::{ToSql, Type};
 
 use crate::config::{Server, Transport};
 use crate::rt::{Rt, TokioRt};
@@ -40,6 +41,14 @@ pub enum Workload {
 /// Rows of the multi-row insert.
 const INSERT_ROWS: usize = 1000;
 
+/// The multi-row insert into `table`.
+pub fn insert_sql(table: &str) -> String {
+    let values: Vec<String> = (0..INSERT_ROWS)
+        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+        .collect();
+    format!("INSERT INTO {table} (a, b) VALUES {}", values.join(", "))
+}
+
 impl Workload {
     pub fn sql(self) -> String {
         match self {
@@ -57,15 +66,7 @@ impl Workload {
             Workload::Arrays => "SELECT (SELECT array_agg(g) FROM generate_series(1, 100) g) \
                  FROM generate_series(1, 100)"
                 .into(),
-            Workload::Insert => {
-                let values: Vec<String> = (0..INSERT_ROWS)
-                    .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-                    .collect();
-                format!(
-                    "INSERT INTO bench_insert (a, b) VALUES {}",
-                    values.join(", ")
-                )
-            }
+            Workload::Insert => insert_sql("bench_insert"),
             Workload::OnePlusOne => "SELECT 1+1".into(),
         }
     }
@@ -93,7 +94,7 @@ impl InsertData {
         InsertData { ints, texts }
     }
 
-    fn pgwire_params(&self) -> Vec<&(dyn pgwire_conn::ToSql + Sync)> {
+    pub(crate) fn pgwire_params(&self) -> Vec<&(dyn pgwire_conn::ToSql + Sync)> {
         let mut params: Vec<&(dyn pgwire_conn::ToSql + Sync)> = Vec::with_capacity(2 * INSERT_ROWS);
         for (i, t) in self.ints.iter().zip(&self.texts) {
             params.push(i);
@@ -102,12 +103,12 @@ impl InsertData {
         params
     }
 
-    fn tokio_postgres_params(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
-        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            Vec::with_capacity(2 * INSERT_ROWS);
+    /// With their types, for `query_typed` (a prepared statement ignores them).
+    pub(crate) fn tokio_postgres_params(&self) -> TpParams<'_> {
+        let mut params: TpParams<'_> = Vec::with_capacity(2 * INSERT_ROWS);
         for (i, t) in self.ints.iter().zip(&self.texts) {
-            params.push(i);
-            params.push(t);
+            params.push((i, Type::INT4));
+            params.push((t, Type::TEXT));
         }
         params
     }
@@ -135,7 +136,7 @@ pub struct Window {
 }
 
 impl Window {
-    fn deadlines(self) -> (Instant, Instant) {
+    pub(crate) fn deadlines(self) -> (Instant, Instant) {
         let warm_until = Instant::now() + self.warmup;
         (warm_until, warm_until + self.measure)
     }
@@ -147,7 +148,7 @@ impl Window {
 
 /// Operations a task finished: inside the measured window, and in all.
 #[derive(Debug, Clone, Copy, Default)]
-struct Counts {
+pub(crate) struct Counts {
     window: u64,
     total: u64,
 }
@@ -160,7 +161,7 @@ impl std::ops::AddAssign for Counts {
 }
 
 /// Counts one finished operation; false once the window is over.
-fn tick(counts: &mut Counts, warm_until: Instant, deadline: Instant) -> bool {
+pub(crate) fn tick(counts: &mut Counts, warm_until: Instant, deadline: Instant) -> bool {
     counts.total += 1;
     let now = Instant::now();
     if now >= deadline {
@@ -184,7 +185,7 @@ pub struct Timed {
 }
 
 impl Timed {
-    fn new(window: Window, counts: Counts, cpu: &CpuClock) -> Self {
+    pub(crate) fn new(window: Window, counts: Counts, cpu: &CpuClock) -> Self {
         Timed {
             rate: window.rate(counts.window),
             cpu_ns_per_op: CpuClock::since(cpu) as f64 / counts.total.max(1) as f64,
@@ -218,7 +219,7 @@ where
 }
 
 /// Runs `workload` once and decodes its rows; returns a checksum.
-async fn pgwire_once<S>(
+pub(crate) async fn pgwire_once<S>(
     conn: &Connection<S>,
     query: pgwire_conn::Query<'_>,
     workload: Workload,
@@ -511,7 +512,56 @@ pub async fn pgwire_bulk<R: Rt>(server: Arc<Server>, rows: u64, mode: BulkMode) 
 
 // -------------------------------------------------------- tokio-postgres --
 
-type TpParams<'a> = Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)>;
+/// Parameters with their types: `query_typed` needs the types, a prepared
+/// statement ignores them.
+pub(crate) type TpParams<'a> = Vec<(&'a (dyn ToSql + Sync), Type)>;
+
+/// How tokio-postgres sends a workload's statement.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TpQuery<'a> {
+    /// A statement prepared once per connection: Bind/Execute/Sync.
+    Prepared(&'a tokio_postgres::Statement),
+    /// `query_typed`: one unnamed Parse/Bind/Describe/Execute/Sync, as
+    /// behind a transaction-mode pooler.
+    Typed(&'a str),
+}
+
+impl TpQuery<'_> {
+    async fn rows(
+        self,
+        client: &tokio_postgres::Client,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+        match self {
+            // What `Client::query` does, with the values out of the pairs.
+            TpQuery::Prepared(stmt) => {
+                let values = params.iter().map(|(v, _)| *v);
+                client.query_raw(stmt, values).await?.try_collect().await
+            }
+            TpQuery::Typed(sql) => client.query_typed(sql, params).await,
+        }
+    }
+
+    async fn execute(
+        self,
+        client: &tokio_postgres::Client,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> BResult<u64> {
+        match self {
+            TpQuery::Prepared(stmt) => Ok(client
+                .execute_raw(stmt, params.iter().map(|(v, _)| *v))
+                .await?),
+            TpQuery::Typed(sql) => {
+                let typed = params.iter().map(|(v, t)| (*v, t.clone()));
+                let mut stream = std::pin::pin!(client.query_typed_raw(sql, typed).await?);
+                while stream.try_next().await?.is_some() {}
+                stream
+                    .rows_affected()
+                    .ok_or_else(|| "insert: no command tag".into())
+            }
+        }
+    }
+}
 
 /// Connects and spawns the connection task, as tokio-postgres requires.
 pub(crate) async fn tp_connect(
@@ -542,17 +592,17 @@ async fn tp_prepare(
     Ok(client.prepare(&workload.sql()).await?)
 }
 
-async fn tp_once(
+pub(crate) async fn tp_once(
     client: &tokio_postgres::Client,
-    stmt: &tokio_postgres::Statement,
+    stmt: TpQuery<'_>,
     workload: Workload,
     i: i32,
-    insert: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    insert: &[(&(dyn ToSql + Sync), Type)],
 ) -> BResult<u64> {
     let mut sum = 0u64;
     match workload {
         Workload::RoundTrip => {
-            let rows = client.query(stmt, &[&i]).await?;
+            let rows = stmt.rows(client, &[(&i, Type::INT4)]).await?;
             check("round trip", rows.len(), 1)?;
             for row in &rows {
                 let v: i32 = row.try_get(0)?;
@@ -563,7 +613,9 @@ async fn tp_once(
             }
         }
         Workload::PgType => {
-            for row in &client.query(stmt, &[&-1i32, &true]).await? {
+            let params: [(&(dyn ToSql + Sync), Type); 2] =
+                [(&-1i32, Type::INT4), (&true, Type::BOOL)];
+            for row in &stmt.rows(client, &params).await? {
                 let name: &str = row.try_get(0)?;
                 let namespace: u32 = row.try_get(1)?;
                 let owner: u32 = row.try_get(2)?;
@@ -584,14 +636,14 @@ async fn tp_once(
             }
         }
         Workload::Series => {
-            let rows = client.query(stmt, &[]).await?;
+            let rows = stmt.rows(client, &[]).await?;
             check("generate_series", rows.len(), 1000)?;
             for row in &rows {
                 sum += row.try_get::<_, i32>(0)? as u64;
             }
         }
         Workload::Bytea => {
-            let rows = client.query(stmt, &[]).await?;
+            let rows = stmt.rows(client, &[]).await?;
             check("bytea", rows.len(), 100)?;
             for row in &rows {
                 let bytes: &[u8] = row.try_get(0)?;
@@ -599,7 +651,7 @@ async fn tp_once(
             }
         }
         Workload::Arrays => {
-            let rows = client.query(stmt, &[]).await?;
+            let rows = stmt.rows(client, &[]).await?;
             check("arrays", rows.len(), 100)?;
             for row in &rows {
                 let array: Vec<i32> = row.try_get(0)?;
@@ -607,12 +659,12 @@ async fn tp_once(
             }
         }
         Workload::Insert => {
-            let n = client.execute(stmt, insert).await?;
+            let n = stmt.execute(client, insert).await?;
             check("insert", n as usize, INSERT_ROWS)?;
             sum = n;
         }
         Workload::OnePlusOne => {
-            for row in &client.query(stmt, &[]).await? {
+            for row in &stmt.rows(client, &[]).await? {
                 sum += row.try_get::<_, i32>(0)? as u64;
             }
         }
@@ -635,7 +687,7 @@ async fn tp_task(
     let mut i = 0i32;
     loop {
         i = i.wrapping_add(1);
-        black_box(tp_once(&client, &stmt, workload, i, &insert).await?);
+        black_box(tp_once(&client, TpQuery::Prepared(&stmt), workload, i, &insert).await?);
         if !tick(&mut done, warm_until, deadline) {
             return Ok(done);
         }
