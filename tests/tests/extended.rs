@@ -336,7 +336,8 @@ async fn type_mismatch_is_typed_and_recoverable<R: Runtime>() {
 
 /// One statement is prepared and answered in binary, parameters or not;
 /// several statements in one text go over the simple protocol, in text; a
-/// disabled statement cache sends parameterless statements as text too.
+/// disabled statement cache sends a single statement unnamed, in binary
+/// too, and several over the simple protocol.
 async fn protocol_follows_the_statement_count<R: Runtime>() {
     let formats = |rows: &[pgwire_conn::Row]| -> Vec<Format> {
         rows[0]
@@ -375,8 +376,17 @@ async fn protocol_follows_the_statement_count<R: Runtime>() {
     );
     conn.set_statement_cache_capacity(0);
     let rows = conn.fetch(sql, ()).await.unwrap();
-    assert_eq!(formats(&rows), [Format::Text, Format::Text]);
+    assert_eq!(formats(&rows), [Format::Binary, Format::Binary]);
     assert_eq!(rows[0].try_get::<i32>(0).unwrap(), 7);
+    let rows = conn
+        .fetch("select 7::int4; select 8::int4", ())
+        .await
+        .unwrap();
+    assert_eq!(formats(&rows), [Format::Text]);
+    assert_eq!(rows[1].try_get::<i32>(0).unwrap(), 8);
+    conn.execute(&format!("vacuum analyze {t}"), ())
+        .await
+        .unwrap();
     let rows = conn.fetch("select $1::int4", (8,)).await.unwrap();
     assert_eq!(rows[0].try_get::<i32>(0).unwrap(), 8);
     assert!(conn.ready());

@@ -154,14 +154,27 @@ async fn typical_queries_in_the_mode<R: Runtime>() {
     }
     assert!(row.try_get::<&str>("p").is_err());
     assert_eq!(row.try_get::<f64>("q").unwrap(), 2.5);
-    // Without parameters: the simple protocol, in text.
+    // Without parameters: unnamed and in binary as well.
     let row = conn
-        .fetch_one("select 41 + 1 as answer, point(1, 2) as p", ())
+        .fetch_one(
+            "select 41 + 1 as answer, point(1, 2) as p, '\\x0102'::bytea as b",
+            (),
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(row.try_get::<i32>("answer").unwrap(), 42);
+    assert_eq!(row.try_get::<&[u8]>("b").unwrap(), [1, 2]);
     match row.try_get::<Value>("p").unwrap() {
+        Value::Unknown { format, .. } => assert_eq!(format, Format::Binary),
+        other => panic!("point as {other:?}"),
+    }
+    // Several statements: the simple protocol, in text.
+    let rows = conn
+        .fetch("select 1; select point(1, 2) as p", ())
+        .await
+        .unwrap();
+    match rows[1].try_get::<Value>("p").unwrap() {
         Value::Unknown { format, bytes, .. } => {
             assert_eq!((format, bytes.as_slice()), (Format::Text, &b"(1,2)"[..]));
         }
@@ -181,8 +194,9 @@ async fn typical_queries_in_the_mode<R: Runtime>() {
 }
 
 /// Every request is one write ending in its only Sync: a statement with
-/// parameters is Parse/Bind/Describe/Execute/Sync, one without is a simple
-/// Query; the option applies from the first statement on (URL spelling).
+/// or without parameters is Parse/Bind/Describe/Execute/Sync (rows in
+/// binary either way), text with several statements a simple Query; the
+/// option applies from the first statement on (URL spelling).
 async fn every_request_is_self_contained<R: Runtime>() {
     let written = Arc::new(Mutex::new(Vec::new()));
     let stream = R::tcp(&host(), port()).await.unwrap();
@@ -214,7 +228,11 @@ async fn every_request_is_self_contained<R: Runtime>() {
             .unwrap();
         assert_eq!(row.try_get::<i32>(0).unwrap(), round + 1);
         assert_eq!(take(), "PBDES", "round {round}");
-        assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
+        let row = conn.fetch_one("select 2::int4", ()).await.unwrap().unwrap();
+        assert_eq!(row.description().fields()[0].format, Format::Binary);
+        assert_eq!(row.try_get::<i32>(0).unwrap(), 2);
+        assert_eq!(take(), "PBDES", "round {round}");
+        assert_eq!(conn.execute("select 1; select 2", ()).await.unwrap(), 1);
         assert_eq!(take(), "Q", "round {round}");
     }
 }

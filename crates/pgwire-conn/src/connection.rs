@@ -210,9 +210,9 @@ impl<S> Connection<S> {
 
     /// Sets how many statements the connection keeps prepared (default
     /// 256; 0 disables the cache, for poolers in transaction mode that
-    /// cannot keep named statements: then statements without parameters go
-    /// over the simple protocol, those with parameters as one unnamed
-    /// Parse/Bind/Describe/Execute/Sync asking for binary results; see
+    /// cannot keep named statements: then a single statement is one unnamed
+    /// Parse/Bind/Describe/Execute/Sync asking for binary results, text with
+    /// several statements one simple Query; see
     /// [`ConnectOptions::statement_cache_capacity`](crate::ConnectOptions::statement_cache_capacity),
     /// which sets it from the first statement on). Takes effect with the
     /// next request, which also closes on the server the statements a

@@ -26,16 +26,15 @@ impl ConnectOptions {
     /// transaction mode (PgBouncer's `pool_mode = transaction`, which may
     /// run each request on another server session and so cannot keep named
     /// statements): then no request depends on what an earlier one left on
-    /// the server. A statement with parameters is one unnamed
-    /// Parse/Bind/Describe/Execute/Sync, in one write, asking for every
+    /// the server. A single statement, with or without parameters, is one
+    /// unnamed Parse/Bind/Describe/Execute/Sync, in one write, asking for every
     /// result column in binary (as tokio-postgres's `query_typed` does):
     /// columns of types with a binary codec here decode as usual, the rest
     /// arrive as their binary bytes ([`Value::Unknown`](crate::Value::Unknown)
     /// with `Format::Binary`; `try_get` into a typed value fails with a
-    /// conversion error, never misreads). A statement without parameters,
-    /// and text with several statements, is one simple-protocol `Query`
-    /// (self-contained too; results in text, which every type decodes
-    /// from). Applies from the first statement on, including the
+    /// conversion error, never misreads). Text with several statements is
+    /// one simple-protocol `Query` (self-contained too; results in text,
+    /// which every type decodes from). Applies from the first statement on, including the
     /// connection's own checks (`target_session_attrs`).
     pub fn statement_cache_capacity(mut self, capacity: usize) -> Self {
         self.statement_cache_capacity = Some(capacity);

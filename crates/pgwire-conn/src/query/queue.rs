@@ -10,10 +10,9 @@
 //! the unnamed statement: one round trip. One that may return rows is
 //! described first (one more round trip, once), so that its rows come in
 //! binary from the first run on. Text holding several statements goes over
-//! the simple protocol (one `Query` message, results in text), as does
-//! everything when the statement cache is disabled and there are no
-//! parameters. With the cache disabled (transaction pooling), a statement
-//! with parameters is one unnamed Parse/Bind/Describe/Execute/Sync asking
+//! the simple protocol (one `Query` message, results in text). With the
+//! cache disabled (transaction pooling), a single statement, with or
+//! without parameters, is one unnamed Parse/Bind/Describe/Execute/Sync asking
 //! for binary results: every request is self-contained within one Sync.
 
 use std::borrow::Cow;
@@ -127,13 +126,15 @@ where
         }
         match query.source {
             // Several statements in one text only go over the simple
-            // protocol; so do parameterless statements when they are not to
-            // be prepared (`lowlevel_query`, a disabled cache).
+            // protocol; so does `lowlevel_query` without parameters. With
+            // the cache off (transaction pooling) a single statement goes
+            // unnamed over the extended protocol, so that its rows come in
+            // binary as they do with parameters.
             Source::Sql(sql)
                 if unbounded
                     && params.count() == 0
                     && !params.is_named()
-                    && (!cached || !self.cache.enabled() || has_several_statements(sql)) =>
+                    && (!cached || has_several_statements(sql)) =>
             {
                 self.machine.simple_query(sql)?;
                 Ok(Queued::Sent(None))
