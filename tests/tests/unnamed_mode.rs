@@ -256,7 +256,53 @@ async fn conninfo_spelling<R: Runtime>() {
     assert_eq!(prepared(&conn).await, 0);
 }
 
-runtime_tests!(typical_queries_in_the_mode);
+/// A long multi-row INSERT run again and again in the mode (each run
+/// unnamed, checked before sending): right every time, a wrong count still
+/// refused before anything is sent, and the text kept once, bounded.
+async fn long_statements_run_again<R: Runtime>() {
+    let conn = R::open(&options(Role::Trust, R::transport()).pgbouncer(true))
+        .await
+        .unwrap();
+    let t = unique_name("long_insert");
+    conn.execute(&format!("create temp table {t} (a int4, b int4)"), ())
+        .await
+        .unwrap();
+    let rows = 300;
+    let values: Vec<String> = (0..rows)
+        .map(|r| format!("(${}, ${})", 2 * r + 1, 2 * r + 2))
+        .collect();
+    let insert = format!("insert into {t} (a, b) values {}", values.join(", "));
+    assert!(insert.len() > 4096);
+    let numbers: Vec<i32> = (0..2 * rows).collect();
+    let params: Vec<&(dyn pgwire_conn::types::ToSql + Sync)> = numbers
+        .iter()
+        .map(|n| n as &(dyn pgwire_conn::types::ToSql + Sync))
+        .collect();
+    for round in 1..=3 {
+        let added = conn.execute(&insert, params.as_slice()).await.unwrap();
+        assert_eq!(added, u64::try_from(rows).unwrap(), "round {round}");
+    }
+    let fewer = &params[..params.len() - 1];
+    match conn.execute(&insert, fewer).await {
+        Err(pgwire_conn::Error::Params(pgwire_conn::ParamError::PositionalCount {
+            expected,
+            given,
+        })) => assert_eq!((expected, given), (params.len(), params.len() - 1)),
+        other => panic!("{other:?}"),
+    }
+    let row = conn
+        .fetch_one(&format!("select count(*)::int4, sum(b)::int4 from {t}"), ())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 3 * rows);
+    let sum_b: i32 = (0..rows).map(|r| 2 * r + 1).sum();
+    assert_eq!(row.try_get::<i32>(1).unwrap(), 3 * sum_b);
+    let kept = conn.memory_usage().await.sql_texts;
+    assert!(kept >= insert.len() && kept <= 1024 * 1024, "{kept}");
+}
+
+runtime_tests!(typical_queries_in_the_mode, long_statements_run_again);
 
 /// Tests that choose their own transport.
 mod own_transport {

@@ -91,6 +91,9 @@ pub struct MemoryUsage {
     pub receive_buffer: usize,
     /// Answers read ahead for idle streams (approximate bytes).
     pub read_ahead: usize,
+    /// Recent long SQL texts kept with what the lexer said of them, so
+    /// that running one again does not scan it again (at most 1 MiB).
+    pub sql_texts: usize,
 }
 
 impl<S> Connection<S>
@@ -144,11 +147,12 @@ where
     /// that is decoding bytes, never for a stream that is not being polled.
     pub async fn memory_usage(&self) -> MemoryUsage {
         let inner = self.session.lock().await;
-        let (send_buffer, receive_buffer, read_ahead) = inner.memory();
+        let (send_buffer, receive_buffer, read_ahead, sql_texts) = inner.memory();
         MemoryUsage {
             send_buffer,
             receive_buffer,
             read_ahead,
+            sql_texts,
         }
     }
 }

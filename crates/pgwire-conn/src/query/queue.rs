@@ -19,10 +19,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use futures_io::{AsyncRead, AsyncWrite};
-use pgwire_proto::params::{
-    check_count, check_positional, copies_from_stdin, has_several_statements, may_return_rows,
-    rewrite_named,
-};
+use pgwire_proto::params::{check_count, copies_from_stdin, may_return_rows, rewrite_named};
 use pgwire_proto::types::Encoded;
 use pgwire_proto::{machine::Bind, Format, Oid, RowDescription};
 
@@ -93,7 +90,12 @@ pub(crate) enum Queued<'q> {
 /// the connection (other tasks' pipelined requests among them) as COPY
 /// data; without a COPY API it is refused before anything is sent.
 pub(crate) fn refuse_copy_in(sql: &str) -> Result<()> {
-    if copies_from_stdin(sql) {
+    refuse_copy_in_if(copies_from_stdin(sql))
+}
+
+/// [`refuse_copy_in`] for a text already looked at.
+fn refuse_copy_in_if(copy_in: bool) -> Result<()> {
+    if copy_in {
         return Err(Error::InvalidInput(
             "COPY ... FROM STDIN is not supported (no COPY API yet); nothing was sent".into(),
         ));
@@ -122,7 +124,7 @@ where
         // take them either).
         check_count(params.count())?;
         if let Source::Sql(sql) = query.source {
-            refuse_copy_in(sql)?;
+            refuse_copy_in_if(self.sql_facts.copies_from_stdin(sql))?;
         }
         match query.source {
             // Several statements in one text only go over the simple
@@ -134,7 +136,7 @@ where
                 if unbounded
                     && params.count() == 0
                     && !params.is_named()
-                    && (!cached || has_several_statements(sql)) =>
+                    && (!cached || self.sql_facts.has_several_statements(sql)) =>
             {
                 self.machine.simple_query(sql)?;
                 Ok(Queued::Sent(None))
@@ -245,7 +247,7 @@ where
             }
         }
         // Only on a miss: on a hit the server has told us the count.
-        check_positional(sql, count)?;
+        self.sql_facts.check_positional(sql, count)?;
         let declared: Vec<Oid> = (0..count).map(natural).collect();
         // With the cache off (transaction pooling), every run is unnamed and
         // undescribed beforehand: every column is asked for in binary, and

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::session::owed::Owed;
 use crate::session::Shared;
 use crate::statements::{
-    names_ours, CachedStatement, StatementCache, DEFAULT_STATEMENT_CACHE_CAPACITY,
+    names_ours, CachedStatement, SqlFacts, StatementCache, DEFAULT_STATEMENT_CACHE_CAPACITY,
 };
 
 /// Answers read from the socket on an idle owner's behalf, in order.
@@ -42,6 +42,8 @@ pub(crate) struct Inner<S> {
     closed: bool,
     pub(crate) shared: Arc<Shared>,
     pub(crate) cache: StatementCache,
+    /// What the lexer said of recent long SQL texts.
+    pub(crate) sql_facts: SqlFacts,
     /// Requests that bind a cached statement, oldest first, so that an
     /// answer saying the server lacks (or can no longer use) it acts on
     /// that statement alone.
@@ -93,6 +95,7 @@ where
             closed: false,
             shared,
             cache: StatementCache::new(DEFAULT_STATEMENT_CACHE_CAPACITY, prefix, counters),
+            sql_facts: SqlFacts::default(),
             hits: VecDeque::new(),
             ahead: BTreeMap::new(),
             ahead_bytes: 0,
@@ -412,11 +415,12 @@ where
     }
 
     /// Memory held by this connection's buffers, for accounting.
-    pub(crate) fn memory(&self) -> (usize, usize, usize) {
+    pub(crate) fn memory(&self) -> (usize, usize, usize, usize) {
         (
             self.machine.send_capacity(),
             self.machine.receive_capacity(),
             self.ahead_bytes,
+            self.sql_facts.retained_bytes(),
         )
     }
 }
