@@ -57,9 +57,8 @@ fn cleanup(workload: Workload) -> Option<String> {
 
 // ---------------------------------------------------------------- pgwire --
 
-/// The bytea rows, decoded into `Vec<u8>`: without parameters the
-/// statement goes as a simple `Query`, whose text-format (hex) bytea a
-/// borrowed `&[u8]` cannot hold (pgwire says so with a typed error).
+/// The bytea rows, borrowed as `&[u8]` (binary, as every single statement
+/// is in unnamed mode).
 async fn pgwire_bytea<S>(conn: &Connection<S>, query: pgwire_conn::Query<'_>) -> BResult<u64>
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
@@ -70,7 +69,7 @@ where
     }
     let mut sum = 0u64;
     for row in &rows {
-        let bytes: Vec<u8> = row.try_get(0)?;
+        let bytes: &[u8] = row.try_get(0)?;
         sum += bytes.len() as u64 + u64::from(bytes.last().copied().unwrap_or(0));
     }
     Ok(sum)
