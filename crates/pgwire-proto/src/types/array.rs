@@ -427,12 +427,15 @@ fn decode_binary<E>(
         ));
     }
     let elem = r.u32()?;
-    let mut dims = Vec::with_capacity(ndim);
-    for _ in 0..ndim {
+    // On the stack: a one-dimensional `Vec<T>` discards the shape, and a
+    // heap allocation per array value is a cost per row.
+    let mut shape = [Dimension::new(0); MAX_DIMENSIONS];
+    for slot in shape.iter_mut().take(ndim) {
         let len = r.i32()?;
         let lower_bound = r.i32()?;
-        dims.push(Dimension { len, lower_bound });
+        *slot = Dimension { len, lower_bound };
     }
+    let mut dims = shape.get(..ndim).unwrap_or_default();
     if let Some(d) = dims.iter().find(|d| d.len < 0) {
         return Err(TypeError::invalid(
             ty,
@@ -441,12 +444,12 @@ fn decode_binary<E>(
     }
     // Any zero-length dimension makes the array empty.
     if dims.iter().any(|d| d.len == 0) {
-        dims.clear();
+        dims = &[];
     }
     // Every element takes at least its four-byte length: a count beyond that
     // is forged, and is refused before anything is allocated for it.
     let mut total: usize = usize::from(!dims.is_empty());
-    for d in &dims {
+    for d in dims {
         let len = usize::try_from(d.len)
             .map_err(|_| TypeError::invalid(ty, format!("negative dimension {}", d.len)))?;
         total = total
@@ -454,13 +457,15 @@ fn decode_binary<E>(
             .filter(|&n| n <= r.rest.len() / 4)
             .ok_or_else(|| TypeError::invalid(ty, "array dimensions exceed the value's length"))?;
     }
-    check_shape(ty, &dims, total)?;
+    check_shape(ty, dims, total)?;
     let mut elements = Vec::with_capacity(total);
     for _ in 0..total {
         let value = r.value()?;
         elements.push(element(elem, Format::Binary, value)?);
     }
     r.finish()?;
+    // A caller of one dimension (`Vec<T>`) keeps only the elements.
+    let dims = if max_dims == 1 { Vec::new() } else { dims.to_vec() };
     Ok((dims, elements))
 }
 
