@@ -465,7 +465,11 @@ fn decode_binary<E>(
     }
     r.finish()?;
     // A caller of one dimension (`Vec<T>`) keeps only the elements.
-    let dims = if max_dims == 1 { Vec::new() } else { dims.to_vec() };
+    let dims = if max_dims == 1 {
+        Vec::new()
+    } else {
+        dims.to_vec()
+    };
     Ok((dims, elements))
 }
 
