@@ -134,8 +134,9 @@ fn connected() -> (Connection<FakeStream>, FakeStream) {
         &StartupConfig::new("u"),
     ))
     .unwrap();
-    // These scripts answer parameterless queries over the simple protocol,
-    // which is what they take without a statement cache.
+    // No statement cache: nothing is prepared behind the scripts' back
+    // (queries without parameters that want the simple protocol use
+    // `simple_query`).
     conn.set_statement_cache_capacity(0);
     stream.written();
     (conn, stream)
@@ -160,12 +161,11 @@ fn select_answer(value: u8) -> Vec<u8> {
 fn partial_writes_send_the_whole_request() {
     let (conn, stream) = connected();
     stream.send(&select_answer(b'1'));
-    let rows = block_on(conn.fetch(
-        "select 1 as x, 'a fairly long text to need many writes'",
-        (),
-    ))
-    .unwrap();
-    assert_eq!(rows.len(), 1);
+    let results =
+        block_on(conn.simple_query("select 1 as x, 'a fairly long text to need many writes'"))
+            .unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].rows.len(), 1);
     let written = stream.written();
     assert_eq!(written[0], b'Q');
     assert!(written.ends_with(b"writes'\0"));
