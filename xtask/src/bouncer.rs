@@ -23,12 +23,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cluster;
 use crate::error::{bail, Context, Error, Result};
 use crate::layout::Layout;
 use crate::output::say;
 use crate::pgbin::PgBin;
-use crate::privilege::RunAs;
+use crate::privilege::{self, RunAs};
 use crate::process;
 use crate::roles::{self, Method, Role, ROLES};
 use crate::state::{socket_path, Bouncer, State};
@@ -152,7 +151,7 @@ pub fn start(
     state: &mut State,
 ) -> Result<()> {
     let dir = layout.pgbouncer();
-    cluster::make_dir(&dir, 0o755, Some(user), false)?;
+    privilege::make_dir(&dir, 0o755, Some(user), false)?;
     write_userlist(layout, bin, user, state)?;
     for pool in Pool::ALL {
         let size = pool.pool_size(transaction_pool_size);
@@ -215,7 +214,7 @@ fn launch(
         if crate::signals::interrupted() {
             bail!("interrupted");
         }
-        let port = cluster::pick_port()?;
+        let port = crate::ports::pick_port()?;
         let socket_dir = socket_dir_for(layout, pool, port, user)?;
         let ini = pool.ini(layout);
         let text = settings(layout, pool, pool_size, port, &socket_dir, state);
@@ -238,12 +237,12 @@ fn launch(
                 return state.save(layout);
             }
             Err(e) => {
-                let text = cluster::read_log_from(&log, log_offset);
+                let text = crate::logs::read_log_from(&log, log_offset);
                 // Whatever half-started must not hold the port or linger.
                 stop_pool(layout, pool)?;
-                if attempt < START_ATTEMPTS && cluster::lost_port_race(&text) {
+                if attempt < START_ATTEMPTS && crate::logs::lost_port_race(&text) {
                     say!("note: port {port} was taken before PgBouncer could bind it; retrying");
-                    cluster::remove_private_socket_dir(&socket_dir);
+                    crate::ports::remove_private_socket_dir(&socket_dir);
                     attempt += 1;
                     continue;
                 }
@@ -251,7 +250,7 @@ fn launch(
                     "PgBouncer ({} mode) failed to start: {e}\n--- last lines of {} ---\n{}",
                     pool.name(),
                     log.display(),
-                    cluster::tail(&text, 20)
+                    crate::logs::tail(&text, 20)
                 )));
             }
         }
@@ -272,7 +271,7 @@ fn run_and_wait(
     let ini = pool.ini(layout);
     let mut cmd = user.command(binary);
     cmd.arg("-d").arg(&ini).current_dir(layout.pgbouncer());
-    cluster::check(&mut cmd, "pgbouncer -d")?;
+    process::check(&mut cmd, "pgbouncer -d")?;
     let deadline = Instant::now() + READY_TIMEOUT;
     let mut gone_since = None;
     let pid = loop {
@@ -391,10 +390,10 @@ fn settings(
 /// would be too long for `sun_path`, then `/tmp/pgwire-<port>`.
 fn socket_dir_for(layout: &Layout, pool: Pool, port: u16, user: &RunAs) -> Result<PathBuf> {
     let inside = pool.socket(layout);
-    let dir = if cluster::fits_in_sun_path(&inside, port) {
+    let dir = if crate::ports::fits_in_sun_path(&inside, port) {
         inside
     } else {
-        let short = cluster::private_socket_dir(port);
+        let short = crate::ports::private_socket_dir(port);
         say!(
             "note: {} is too long for a Unix socket path; using socket directory {} for PgBouncer",
             socket_path(&inside, port).display(),
@@ -405,7 +404,7 @@ fn socket_dir_for(layout: &Layout, pool: Pool, port: u16, user: &RunAs) -> Resul
     if dir.exists() {
         fs::remove_dir_all(&dir).with_context(|| format!("removing old {}", dir.display()))?;
     }
-    cluster::make_dir(&dir, 0o755, Some(user), false)?;
+    privilege::make_dir(&dir, 0o755, Some(user), false)?;
     Ok(dir)
 }
 
@@ -423,7 +422,7 @@ pub fn stop(layout: &Layout, state: Option<&State>) -> Result<Vec<u32>> {
         stopped.extend(stop_pool(layout, pool)?);
     }
     for b in state.map(|s| s.bouncers.as_slice()).unwrap_or_default() {
-        cluster::remove_private_socket_dir(&b.socket_dir);
+        crate::ports::remove_private_socket_dir(&b.socket_dir);
     }
     Ok(stopped)
 }

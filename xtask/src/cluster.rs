@@ -18,7 +18,6 @@
 
 use std::fs::{self, OpenOptions, Permissions};
 use std::io::Write;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,20 +27,17 @@ use crate::bouncer;
 use crate::certs::{self, CertPaths};
 use crate::error::{bail, Context, Error, Result};
 use crate::layout::Layout;
+use crate::logs::{lost_port_race, read_log_from, tail};
 use crate::output::say;
 use crate::pgbin::PgBin;
-use crate::privilege::RunAs;
+use crate::ports::{
+    fits_in_sun_path, pick_port, private_socket_dir, remove_private_socket_dir, MAX_SOCKET_PATH,
+};
+use crate::privilege::{self, RunAs};
 use crate::process;
 use crate::roles;
 use crate::signals;
 use crate::state::{socket_path, Standby, State};
-
-/// `sizeof(sun_path)` is 108 on Linux, including the terminating NUL.
-const MAX_SOCKET_PATH: usize = 107;
-
-/// Socket directories other servers commonly use; we avoid their ports so
-/// a default libpq connection never reaches our server by accident.
-const OTHER_SOCKET_DIRS: [&str; 3] = ["/tmp", "/var/run/postgresql", "/run/postgresql"];
 
 /// The settings file we include from `postgresql.conf`.
 const CONF_FILE: &str = "pgwire-xtask.conf";
@@ -275,7 +271,7 @@ fn start_standby(
 ) -> Result<()> {
     // pg_basebackup (as the server user) cannot create directories in the
     // root-owned cluster directory, but fills an empty one it owns.
-    make_dir(&layout.standby_data(), 0o700, Some(user), false)?;
+    privilege::make_dir(&layout.standby_data(), 0o700, Some(user), false)?;
     create_log(&layout.standby_log(), user)?;
     base_backup(layout, bin, user, state)?;
     launch(layout, bin, user, Node::Standby, certs, &mut |port, dir| {
@@ -316,7 +312,7 @@ fn base_backup(layout: &Layout, bin: &PgBin, user: &RunAs, primary: &State) -> R
             roles::REPLICATION_USER,
         ])
         .current_dir(&layout.root);
-    check(&mut cmd, "pg_basebackup")
+    process::check(&mut cmd, "pg_basebackup")
         .map_err(|e| Error::msg(format!("cloning the primary for the standby: {e}")))
 }
 
@@ -510,7 +506,7 @@ fn clear_stale(layout: &Layout, bin: &PgBin, user: &RunAs) -> Result<()> {
 }
 
 fn prepare_directories(layout: &Layout, user: &RunAs) -> Result<()> {
-    make_dir(&layout.root, 0o755, None, true)?;
+    privilege::make_dir(&layout.root, 0o755, None, true)?;
     let changed = user.ensure_reachable(&layout.root)?;
     if !changed.is_empty() {
         let dirs: Vec<String> = changed.iter().map(|d| d.display().to_string()).collect();
@@ -522,8 +518,8 @@ fn prepare_directories(layout: &Layout, user: &RunAs) -> Result<()> {
         );
     }
     // PostgreSQL insists that the data directory is 0700 and its own.
-    make_dir(&layout.data(), 0o700, Some(user), false)?;
-    make_dir(&layout.certs(), 0o755, None, false)?;
+    privilege::make_dir(&layout.data(), 0o700, Some(user), false)?;
+    privilege::make_dir(&layout.certs(), 0o755, None, false)?;
     create_log(&layout.log(), user)
 }
 
@@ -535,23 +531,6 @@ fn create_log(log: &Path, user: &RunAs) -> Result<()> {
     user.chown(log)
 }
 
-/// Create `dir` with exactly `mode` (the umask is not applied) and give it
-/// to `owner` if given.
-pub(crate) fn make_dir(dir: &Path, mode: u32, owner: Option<&RunAs>, parents: bool) -> Result<()> {
-    let created = if parents {
-        fs::create_dir_all(dir)
-    } else {
-        fs::create_dir(dir)
-    };
-    created.with_context(|| format!("creating {}", dir.display()))?;
-    fs::set_permissions(dir, Permissions::from_mode(mode))
-        .with_context(|| format!("chmod {}", dir.display()))?;
-    match owner {
-        Some(user) => user.chown(dir),
-        None => Ok(()),
-    }
-}
-
 fn initdb(layout: &Layout, bin: &PgBin, user: &RunAs) -> Result<()> {
     let mut cmd = user.command(bin.tool("initdb"));
     cmd.arg("-D")
@@ -559,7 +538,7 @@ fn initdb(layout: &Layout, bin: &PgBin, user: &RunAs) -> Result<()> {
         .args(["-U", roles::SUPERUSER, "--auth=trust", "-E", "UTF8"])
         .args(["--locale=C", "--no-sync"])
         .current_dir(&layout.root);
-    check(&mut cmd, "initdb")
+    process::check(&mut cmd, "initdb")
 }
 
 /// Replace initdb's `pg_hba.conf` and hook our settings file into
@@ -643,28 +622,6 @@ fn write_server_settings(
     user.chown(&path)
 }
 
-/// A port that is free on 127.0.0.1 right now and has no socket file in
-/// the usual socket directories. (Another process could take it before the
-/// server binds it; [`start`] retries in that case.)
-pub(crate) fn pick_port() -> Result<u16> {
-    for _ in 0..50 {
-        let listener =
-            TcpListener::bind(("127.0.0.1", 0)).context("looking for a free TCP port")?;
-        let port = listener
-            .local_addr()
-            .context("looking for a free TCP port")?
-            .port();
-        drop(listener);
-        if OTHER_SOCKET_DIRS
-            .iter()
-            .all(|dir| !socket_path(Path::new(dir), port).exists())
-        {
-            return Ok(port);
-        }
-    }
-    bail!("could not find a free TCP port on 127.0.0.1")
-}
-
 /// Where the socket goes: inside the cluster directory, unless the socket
 /// path would be too long for `sun_path` (deep checkouts), then `/tmp`.
 fn socket_dir_for(layout: &Layout, node: Node, port: u16, user: &RunAs) -> Result<PathBuf> {
@@ -684,27 +641,8 @@ fn socket_dir_for(layout: &Layout, node: Node, port: u16, user: &RunAs) -> Resul
     if dir.exists() {
         fs::remove_dir_all(&dir).with_context(|| format!("removing old {}", dir.display()))?;
     }
-    make_dir(&dir, 0o755, Some(user), false)?;
+    privilege::make_dir(&dir, 0o755, Some(user), false)?;
     Ok(dir)
-}
-
-pub(crate) fn fits_in_sun_path(dir: &Path, port: u16) -> bool {
-    socket_path(dir, port).as_os_str().len() <= MAX_SOCKET_PATH
-}
-
-pub(crate) fn private_socket_dir(port: u16) -> PathBuf {
-    PathBuf::from(format!("/tmp/pgwire-{port}"))
-}
-
-/// Remove a socket directory we made under /tmp (never anything else).
-pub(crate) fn remove_private_socket_dir(dir: &Path) {
-    let ours = dir
-        .to_str()
-        .and_then(|d| d.strip_prefix("/tmp/pgwire-"))
-        .is_some_and(|port| port.parse::<u16>().is_ok());
-    if ours {
-        let _ = fs::remove_dir_all(dir);
-    }
 }
 
 /// `pg_ctl start -w`: for a standby it returns once hot standby accepts
@@ -717,7 +655,7 @@ fn pg_ctl_start(layout: &Layout, node: Node, bin: &PgBin, user: &RunAs) -> Resul
         .arg(node.log(layout))
         .args(["-w", "-t", "60", "start"])
         .current_dir(&layout.root);
-    check(&mut cmd, "pg_ctl start").map_err(|e| {
+    process::check(&mut cmd, "pg_ctl start").map_err(|e| {
         Error::msg(format!(
             "the PostgreSQL {} failed to start: {e}",
             node.name()
@@ -737,26 +675,6 @@ fn pg_ctl_stop(data: &Path, bin: &PgBin, user: &RunAs, mode: &str) -> bool {
         .process_group(0)
         .stdin(std::process::Stdio::null());
     cmd.output().is_ok_and(|out| out.status.success())
-}
-
-pub(crate) fn lost_port_race(log: &str) -> bool {
-    log.contains("could not bind") || log.contains("Address already in use")
-}
-
-pub(crate) fn read_log_from(path: &Path, offset: u64) -> String {
-    let bytes = fs::read(path).unwrap_or_default();
-    let start = usize::try_from(offset).unwrap_or(0).min(bytes.len());
-    String::from_utf8_lossy(&bytes[start..]).into_owned()
-}
-
-pub(crate) fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    let tail = &all[all.len().saturating_sub(lines)..];
-    if tail.is_empty() {
-        "(empty)".to_string()
-    } else {
-        tail.join("\n")
-    }
 }
 
 fn read_postmaster_pid(layout: &Layout, node: Node) -> Result<u32> {
@@ -792,7 +710,7 @@ fn provision(layout: &Layout, bin: &PgBin, user: &RunAs, state: &State) -> Resul
         fs::write(&file, sql).with_context(|| format!("writing {}", file.display()))?;
         fs::set_permissions(&file, Permissions::from_mode(0o644))
             .with_context(|| format!("chmod {}", file.display()))?;
-        check(
+        process::check(
             psql(database).arg("-f").arg(&file),
             &format!("psql -f {name}"),
         )
@@ -815,31 +733,9 @@ fn provision(layout: &Layout, bin: &PgBin, user: &RunAs, state: &State) -> Resul
     Ok(())
 }
 
-/// Run `cmd` quietly; on failure, the error includes its output.
-pub(crate) fn check(cmd: &mut Command, what: &str) -> Result<()> {
-    let out = process::output(cmd, what)?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let text = process::combined_output(&out);
-    let indented: Vec<String> = text.lines().map(|l| format!("  {l}")).collect();
-    bail!("{what} failed ({})\n{}", out.status, indented.join("\n"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn socket_path_limit() {
-        let port = 54321;
-        // ".s.PGSQL.54321" is 14 bytes plus the slash.
-        let fits = PathBuf::from(format!("/{}", "a".repeat(MAX_SOCKET_PATH - 16)));
-        assert!(fits_in_sun_path(&fits, port));
-        let too_long = PathBuf::from(format!("/{}", "a".repeat(MAX_SOCKET_PATH - 15)));
-        assert!(!fits_in_sun_path(&too_long, port));
-        assert!(fits_in_sun_path(&private_socket_dir(65535), 65535));
-    }
 
     #[test]
     fn settings_quote_paths() {
@@ -896,21 +792,5 @@ mod tests {
             Node::Standby.socket(&layout),
             layout.root.join("standby-socket")
         );
-    }
-
-    #[test]
-    fn only_our_tmp_socket_dirs_are_removable() {
-        // Nothing outside /tmp/pgwire-<port> is ever deleted.
-        let dir = std::env::temp_dir().join("pgwire-xtask-unit-test-not-a-port");
-        let _ = fs::create_dir(&dir);
-        remove_private_socket_dir(&dir);
-        assert!(dir.exists());
-        let _ = fs::remove_dir(&dir);
-    }
-
-    #[test]
-    fn log_tail() {
-        assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
-        assert_eq!(tail("", 2), "(empty)");
     }
 }

@@ -12,6 +12,7 @@
 //! adds search-only permission (o+x) where it is missing.
 
 use std::ffi::OsStr;
+use std::fs::{self, Permissions};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -163,6 +164,23 @@ fn can_search(mode: u32, owner: u32, group: u32, uid: u32, gid: u32) -> bool {
         mode & 0o010 != 0
     } else {
         mode & 0o001 != 0
+    }
+}
+
+/// Create `dir` with exactly `mode` (the umask is not applied) and give it
+/// to `owner` if given.
+pub(crate) fn make_dir(dir: &Path, mode: u32, owner: Option<&RunAs>, parents: bool) -> Result<()> {
+    let created = if parents {
+        fs::create_dir_all(dir)
+    } else {
+        fs::create_dir(dir)
+    };
+    created.with_context(|| format!("creating {}", dir.display()))?;
+    fs::set_permissions(dir, Permissions::from_mode(mode))
+        .with_context(|| format!("chmod {}", dir.display()))?;
+    match owner {
+        Some(user) => user.chown(dir),
+        None => Ok(()),
     }
 }
 

@@ -195,6 +195,17 @@ pub fn signal(pids: &[u32], signal: &str) -> Result<()> {
     }
 }
 
+/// Run `cmd` quietly; on failure, the error includes its output.
+pub(crate) fn check(cmd: &mut Command, what: &str) -> Result<()> {
+    let out = output(cmd, what)?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let text = combined_output(&out);
+    let indented: Vec<String> = text.lines().map(|l| format!("  {l}")).collect();
+    bail!("{what} failed ({})\n{}", out.status, indented.join("\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
