@@ -1,0 +1,102 @@
+//! What the machine hands its caller: the events of the server's answers,
+//! the ids of requests, the session's cancel key, and the parameters of an
+//! extended-protocol run.
+
+use std::sync::Arc;
+
+use crate::error::{DatabaseError, Notice};
+use crate::message::backend::{CommandComplete, Notification, TransactionStatus};
+use crate::row::{Row, RowDescription};
+
+/// Identifies a request (everything up to one `ReadyForQuery`) queued on the
+/// machine. Ids increase by one per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// The cancellation key of the session (`BackendKeyData`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendKey {
+    /// The backend's process ID.
+    pub process_id: i32,
+    /// The secret key a CancelRequest must quote.
+    pub secret_key: i32,
+}
+
+/// What the machine tells its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The answer to [`Machine::request_ssl`](super::Machine::request_ssl): `true` if the server will speak
+    /// TLS (do the handshake, then call [`Machine::start`](super::Machine::start)); `false` to carry
+    /// on in plain text or give up.
+    SslResponse(bool),
+    /// Authentication succeeded (`AuthenticationOk`).
+    Authenticated,
+    /// A run-time parameter changed (also recorded in [`Machine::parameters`](super::Machine::parameters)).
+    ParameterStatus {
+        /// Parameter name.
+        name: String,
+        /// New value.
+        value: String,
+    },
+    /// The session's cancellation key arrived.
+    BackendKeyData(BackendKey),
+    /// The server finished a request (or startup) and is ready.
+    ReadyForQuery(TransactionStatus),
+    /// The columns of the rows that follow.
+    RowDescription(Arc<RowDescription>),
+    /// One row of the current result set.
+    Row(Row),
+    /// A statement finished.
+    CommandComplete(CommandComplete),
+    /// The query string was empty.
+    EmptyQuery,
+    /// The server reported an error. For a recoverable one, the request goes
+    /// on until `ReadyForQuery`; for FATAL/PANIC, the session is over.
+    Error(DatabaseError),
+    /// A notice or warning; never an error.
+    Notice(Notice),
+    /// A `NOTIFY` for a channel this session listens on.
+    Notification(Notification),
+    /// A chunk of `COPY TO STDOUT` data.
+    CopyData(bytes::Bytes),
+    /// `Parse` succeeded.
+    ParseComplete,
+    /// `Bind` succeeded.
+    BindComplete,
+    /// The parameter types of a described statement.
+    ParameterDescription(Vec<u32>),
+    /// The described statement or portal returns no rows.
+    NoData,
+    /// `Execute` stopped at its row limit; the portal can be resumed.
+    PortalSuspended,
+    /// `Close` succeeded.
+    CloseComplete,
+}
+
+/// Parameters of an extended-protocol execution.
+///
+/// `encode(i, buf)` appends the bytes of parameter `i` and returns its
+/// format, or `None` for NULL; see [`frontend::bind`](crate::message::frontend::bind).
+pub struct Bind<'a, F> {
+    /// The number of parameters.
+    pub param_count: usize,
+    /// Encodes parameter `i` into the output buffer.
+    pub encode: F,
+    /// Result column formats: empty for all text, one for all columns, or one per column.
+    pub result_formats: &'a [crate::row::Format],
+    /// `Some(n)`: execute the portal, returning at most `n` rows (0: no
+    /// limit; the portal is suspended at the limit). `None`: only bind and
+    /// describe it, for [`execute_portal`](super::Machine::execute_portal) later.
+    pub max_rows: Option<u32>,
+}
+
+impl<F> std::fmt::Debug for Bind<'_, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bind")
+            .field("param_count", &self.param_count)
+            .field("result_formats", &self.result_formats)
+            .field("max_rows", &self.max_rows)
+            .finish_non_exhaustive()
+    }
+}
