@@ -13,12 +13,12 @@
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::connection::Connection;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Compares the startup's backend key with the server's
 /// `pg_backend_pid()`; when they differ, turns the statement cache off
-/// (logged once). A server that sent no key, or a query that returns no
-/// pid, proves nothing and changes nothing.
+/// (logged once). A server that sent no key, or that cannot answer the
+/// query with a pid, proves nothing and changes nothing.
 pub(crate) async fn probe<S>(conn: &Connection<S>) -> Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -28,11 +28,22 @@ where
     };
     // The simple protocol: nothing is prepared, and the request is whole
     // within one Sync whichever server session runs it.
-    let results = conn.simple_query("select pg_backend_pid()").await?;
+    let results = match conn.simple_query("select pg_backend_pid()").await {
+        Ok(results) => results,
+        // A server that speaks the protocol without the function (some
+        // PostgreSQL-compatible databases) proves nothing either way.
+        Err(Error::Database(e)) if e.is_recoverable() => {
+            log::debug!(target: "pgwire::statements", "no pooler check: {e}");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     let Some(row) = results.first().and_then(|r| r.rows.first()) else {
         return Ok(());
     };
-    let backend: i32 = row.try_get(0)?;
+    let Ok(backend) = row.try_get::<i32>(0) else {
+        return Ok(());
+    };
     if backend != key.process_id {
         conn.pooler_found();
         log::info!(

@@ -290,3 +290,66 @@ fn fatal_error_that_is_not_utf8_keeps_its_sqlstate() {
     assert!(!err.is_recoverable());
     assert!(conn.dead());
 }
+
+/// A connection opened through options (so the pooler probe runs) over a
+/// script whose cancel key names backend `key_pid`, and whose answer to the
+/// probe is `probe`.
+fn opened_with_probe(key_pid: i32, probe: &[u8]) -> Connection<crate::MaybeTls<FakeStream>> {
+    let stream = FakeStream::default();
+    stream.send(&msg(b'R', &[0, 0, 0, 0]));
+    let mut key = key_pid.to_be_bytes().to_vec();
+    key.extend_from_slice(&7i32.to_be_bytes());
+    stream.send(&msg(b'K', &key));
+    stream.send(&msg(b'Z', b"I"));
+    stream.send(probe);
+    let options = crate::ConnectOptions::new("127.0.0.1", "u").ssl_mode(crate::SslMode::Disable);
+    block_on(Connection::connect(stream, &options)).unwrap()
+}
+
+/// The probe's answer: one row holding `pid` as text.
+fn pid_answer(pid: &str) -> Vec<u8> {
+    let mut desc = vec![0, 1];
+    desc.extend_from_slice(b"pg_backend_pid\0");
+    desc.extend_from_slice(&[
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 23, 0, 4, 0xff, 0xff, 0xff, 0xff, 0, 0,
+    ]);
+    let mut row = vec![0, 1];
+    row.extend_from_slice(&(pid.len() as i32).to_be_bytes());
+    row.extend_from_slice(pid.as_bytes());
+    [
+        msg(b'T', &desc),
+        msg(b'D', &row),
+        msg(b'C', b"SELECT 1\0"),
+        msg(b'Z', b"I"),
+    ]
+    .concat()
+}
+
+#[test]
+fn the_backend_behind_its_own_key_keeps_the_cache() {
+    let conn = opened_with_probe(42, &pid_answer("42"));
+    assert!(!conn.pooler_detected());
+    assert!(conn.ready());
+}
+
+#[test]
+fn a_key_that_is_not_the_backends_means_a_pooler() {
+    let conn = opened_with_probe(1_234_567, &pid_answer("42"));
+    assert!(conn.pooler_detected());
+    assert!(conn.ready());
+}
+
+#[test]
+fn a_server_without_pg_backend_pid_still_connects() {
+    let error = [
+        msg(
+            b'E',
+            b"SERROR\0VERROR\0C42883\0Mfunction pg_backend_pid() does not exist\0\0",
+        ),
+        msg(b'Z', b"I"),
+    ]
+    .concat();
+    let conn = opened_with_probe(42, &error);
+    assert!(!conn.pooler_detected());
+    assert!(conn.ready());
+}
