@@ -185,3 +185,82 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Gated<S> {
         Pin::new(&mut self.inner).poll_close(cx)
     }
 }
+
+/// What a [`Recording`] stream's client wrote, shared with the test.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded(Arc<Mutex<Vec<u8>>>);
+
+impl Recorded {
+    /// The bytes written since the last `take`, leaving none.
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The type bytes of the messages written since the last `take` that
+    /// follow the startup message (`skip_startup`) or start the bytes.
+    pub fn take_types(&self, skip_startup: bool) -> String {
+        let bytes = self.take();
+        let mut at = 0;
+        if skip_startup {
+            at = bytes
+                .first_chunk::<4>()
+                .map_or(bytes.len(), |len| u32::from_be_bytes(*len) as usize);
+        }
+        let mut types = String::new();
+        while let Some(&[t, a, b, c, d]) = bytes.get(at..at + 5).and_then(|s| s.first_chunk()) {
+            types.push(char::from(t));
+            at += 1 + u32::from_be_bytes([a, b, c, d]) as usize;
+        }
+        types
+    }
+}
+
+/// Keeps a copy of every byte the client writes, in its [`Recorded`].
+#[derive(Debug)]
+pub struct Recording<S> {
+    inner: S,
+    written: Recorded,
+}
+
+impl<S> Recording<S> {
+    /// Wraps `inner`; the second half shows what was written.
+    pub fn new(inner: S) -> (Self, Recorded) {
+        let written = Recorded::default();
+        let stream = Recording {
+            inner,
+            written: written.clone(),
+        };
+        (stream, written)
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Recording<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Recording<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = polled {
+            let mut written = self.written.0.lock().unwrap_or_else(|e| e.into_inner());
+            written.extend_from_slice(&buf[..n]);
+        }
+        polled
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}

@@ -5,13 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-
-use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_conn::{AuthError, AuthMethod, Connection, Error, RequireAuth};
+use pgwire_integration_tests::streams::Recording;
 use pgwire_integration_tests::{options, port, runtime_only_tests, Role, Runtime, Transport};
 
 /// Every method libpq 16 names in `require_auth`.
@@ -59,57 +54,6 @@ fn libpq_allows(value: &str, method: &str) -> bool {
     }
 }
 
-/// A stream that keeps a copy of every byte the client writes.
-struct Recorder<S> {
-    inner: S,
-    written: Arc<Mutex<Vec<u8>>>,
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Recorder<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Recorder<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = polled {
-            self.written.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-        polled
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_close(cx)
-    }
-}
-
-/// The type bytes of the messages after the StartupMessage in `written`.
-fn message_types(written: &[u8]) -> Vec<u8> {
-    let length = |at: usize| {
-        let bytes: [u8; 4] = written[at..at + 4].try_into().unwrap();
-        u32::from_be_bytes(bytes) as usize
-    };
-    let mut at = length(0);
-    let mut types = Vec::new();
-    while at < written.len() {
-        types.push(written[at]);
-        at += 1 + length(at + 1);
-    }
-    types
-}
-
 async fn every_require_auth_value_against_every_role<R: Runtime>() {
     let values = every_value();
     assert_eq!(values.len(), 126);
@@ -124,16 +68,14 @@ async fn every_require_auth_value_against_every_role<R: Runtime>() {
                 allowed,
                 "{value}: {method}"
             );
-            let written = Arc::new(Mutex::new(Vec::new()));
-            let stream = Recorder {
-                inner: R::tcp(&pgwire_integration_tests::host(), port())
+            let (stream, written) = Recording::new(
+                R::tcp(&pgwire_integration_tests::host(), port())
                     .await
                     .unwrap(),
-                written: Arc::clone(&written),
-            };
+            );
             let opts = options(role, Transport::Tcp).require_auth(require.clone());
             let outcome = Connection::connect(stream, &opts).await;
-            let types = message_types(&written.lock().unwrap());
+            let types = written.take_types(true);
             match (outcome, allowed) {
                 (Ok(conn), true) => {
                     let row = conn
@@ -143,14 +85,14 @@ async fn every_require_auth_value_against_every_role<R: Runtime>() {
                         .unwrap();
                     assert_eq!(row.text(0).unwrap(), Some(role.user().as_str()));
                     // The password roles did authenticate with their method.
-                    assert_eq!(types.contains(&b'p'), method != "none", "{value}: {role:?}");
+                    assert_eq!(types.contains('p'), method != "none", "{value}: {role:?}");
                     conn.close().await.unwrap();
                     connected += 1;
                 }
                 (Err(Error::Auth(AuthError::MethodNotAllowed(m))), false) => {
                     assert_eq!(m, method, "{value}: {role:?}");
                     assert!(
-                        !types.contains(&b'p'),
+                        !types.contains('p'),
                         "{value}: {role:?} sent {types:?} though refused"
                     );
                     refused += 1;

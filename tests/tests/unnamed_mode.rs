@@ -5,64 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-
 use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_conn::types::Value;
 use pgwire_conn::{ConnectOptions, Connection, Format, TargetSessionAttrs};
+use pgwire_integration_tests::streams::Recording;
 use pgwire_integration_tests::{
     host, options, port, runtime_only_tests, runtime_tests, unique_name, Role, Runtime, Transport,
 };
-
-/// Records every byte the client writes.
-struct Recording<S> {
-    inner: S,
-    written: Arc<Mutex<Vec<u8>>>,
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Recording<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Recording<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = polled {
-            self.written.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-        polled
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_close(cx)
-    }
-}
-
-/// The type bytes of the messages in `bytes` (after startup).
-fn message_types(bytes: &[u8]) -> String {
-    let mut types = String::new();
-    let mut at = 0;
-    while let Some(&[t, a, b, c, d]) = bytes.get(at..at + 5).and_then(|s| s.first_chunk()) {
-        types.push(char::from(t));
-        at += 1 + u32::from_be_bytes([a, b, c, d]) as usize;
-    }
-    types
-}
 
 /// How many statements the session has prepared by name.
 async fn prepared<S>(conn: &Connection<S>) -> i64
@@ -198,12 +147,7 @@ async fn typical_queries_in_the_mode<R: Runtime>() {
 /// binary either way), text with several statements a simple Query; the
 /// option applies from the first statement on (URL spelling).
 async fn every_request_is_self_contained<R: Runtime>() {
-    let written = Arc::new(Mutex::new(Vec::new()));
-    let stream = R::tcp(&host(), port()).await.unwrap();
-    let stream = Recording {
-        inner: stream,
-        written: Arc::clone(&written),
-    };
+    let (stream, written) = Recording::new(R::tcp(&host(), port()).await.unwrap());
     let base = options(Role::Trust, Transport::Tcp);
     let url = format!(
         "postgresql://{}@{}:{}/{}?statement-cache-capacity=0&sslmode=disable",
@@ -215,10 +159,7 @@ async fn every_request_is_self_contained<R: Runtime>() {
     let opts = ConnectOptions::parse(&url).unwrap();
     assert_eq!(opts.get_statement_cache_capacity(), 0);
     let conn = Connection::connect(stream, &opts).await.unwrap();
-    let take = || {
-        let bytes = std::mem::take(&mut *written.lock().unwrap());
-        message_types(&bytes)
-    };
+    let take = || written.take_types(false);
     take();
     for round in 0..3 {
         let row = conn
