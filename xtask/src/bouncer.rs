@@ -30,7 +30,7 @@ use crate::pgbin::PgBin;
 use crate::privilege::{self, RunAs};
 use crate::process;
 use crate::roles::{self, Method, Role, ROLES};
-use crate::state::{socket_path, Bouncer, State};
+use crate::state::{Bouncer, State};
 
 /// The Debian package that has the `pgbouncer` binary.
 pub const PACKAGE: &str = "pgbouncer";
@@ -215,7 +215,7 @@ fn launch(
             bail!("interrupted");
         }
         let port = crate::ports::pick_port()?;
-        let socket_dir = socket_dir_for(layout, pool, port, user)?;
+        let socket_dir = crate::ports::socket_dir(pool.socket(layout), port, user)?;
         let ini = pool.ini(layout);
         let text = settings(layout, pool, pool_size, port, &socket_dir, state);
         fs::write(&ini, text).with_context(|| format!("writing {}", ini.display()))?;
@@ -384,28 +384,6 @@ fn settings(
         text += &format!("{name} = {value}\n");
     }
     text
-}
-
-/// Like the servers': inside the cluster directory, unless the socket path
-/// would be too long for `sun_path`, then `/tmp/pgwire-<port>`.
-fn socket_dir_for(layout: &Layout, pool: Pool, port: u16, user: &RunAs) -> Result<PathBuf> {
-    let inside = pool.socket(layout);
-    let dir = if crate::ports::fits_in_sun_path(&inside, port) {
-        inside
-    } else {
-        let short = crate::ports::private_socket_dir(port);
-        say!(
-            "note: {} is too long for a Unix socket path; using socket directory {} for PgBouncer",
-            socket_path(&inside, port).display(),
-            short.display()
-        );
-        short
-    };
-    if dir.exists() {
-        fs::remove_dir_all(&dir).with_context(|| format!("removing old {}", dir.display()))?;
-    }
-    privilege::make_dir(&dir, 0o755, Some(user), false)?;
-    Ok(dir)
 }
 
 /// Whether the recorded PgBouncer is alive (and really ours).

@@ -30,14 +30,12 @@ use crate::layout::Layout;
 use crate::logs::{lost_port_race, read_log_from, tail};
 use crate::output::say;
 use crate::pgbin::PgBin;
-use crate::ports::{
-    fits_in_sun_path, pick_port, private_socket_dir, remove_private_socket_dir, MAX_SOCKET_PATH,
-};
+use crate::ports::{pick_port, remove_private_socket_dir};
 use crate::privilege::{self, RunAs};
 use crate::process;
 use crate::roles;
 use crate::signals;
-use crate::state::{socket_path, Standby, State};
+use crate::state::{Standby, State};
 
 /// The settings file we include from `postgresql.conf`.
 const CONF_FILE: &str = "pgwire-xtask.conf";
@@ -235,7 +233,7 @@ fn launch(
             bail!("interrupted");
         }
         let port = pick_port()?;
-        let socket_dir = socket_dir_for(layout, node, port, user)?;
+        let socket_dir = crate::ports::socket_dir(node.socket(layout), port, user)?;
         write_server_settings(layout, node, user, port, &socket_dir, certs)?;
         record(port, &socket_dir)?;
         let log = node.log(layout);
@@ -620,29 +618,6 @@ fn write_server_settings(
     fs::set_permissions(&path, Permissions::from_mode(0o600))
         .with_context(|| format!("chmod {}", path.display()))?;
     user.chown(&path)
-}
-
-/// Where the socket goes: inside the cluster directory, unless the socket
-/// path would be too long for `sun_path` (deep checkouts), then `/tmp`.
-fn socket_dir_for(layout: &Layout, node: Node, port: u16, user: &RunAs) -> Result<PathBuf> {
-    let inside = node.socket(layout);
-    let dir = if fits_in_sun_path(&inside, port) {
-        inside
-    } else {
-        let short = private_socket_dir(port);
-        say!(
-            "note: {} is longer than the {MAX_SOCKET_PATH} bytes a Unix socket path may have; \
-             using socket directory {} instead",
-            socket_path(&inside, port).display(),
-            short.display()
-        );
-        short
-    };
-    if dir.exists() {
-        fs::remove_dir_all(&dir).with_context(|| format!("removing old {}", dir.display()))?;
-    }
-    privilege::make_dir(&dir, 0o755, Some(user), false)?;
-    Ok(dir)
 }
 
 /// `pg_ctl start -w`: for a standby it returns once hot standby accepts

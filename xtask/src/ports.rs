@@ -5,6 +5,8 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use crate::error::{bail, Context, Result};
+use crate::output::say;
+use crate::privilege::{self, RunAs};
 use crate::state::socket_path;
 
 /// `sizeof(sun_path)` is 108 on Linux, including the terminating NUL.
@@ -34,6 +36,29 @@ pub(crate) fn pick_port() -> Result<u16> {
         }
     }
     bail!("could not find a free TCP port on 127.0.0.1")
+}
+
+/// A fresh socket directory for a server on `port`: `inside` (in the
+/// cluster directory), unless the socket path would be too long for
+/// `sun_path` (deep checkouts), then `/tmp/pgwire-<port>`.
+pub(crate) fn socket_dir(inside: PathBuf, port: u16, user: &RunAs) -> Result<PathBuf> {
+    let dir = if fits_in_sun_path(&inside, port) {
+        inside
+    } else {
+        let short = private_socket_dir(port);
+        say!(
+            "note: {} is longer than the {MAX_SOCKET_PATH} bytes a Unix socket path may have; \
+             using socket directory {} instead",
+            socket_path(&inside, port).display(),
+            short.display()
+        );
+        short
+    };
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("removing old {}", dir.display()))?;
+    }
+    privilege::make_dir(&dir, 0o755, Some(user), false)?;
+    Ok(dir)
 }
 
 pub(crate) fn fits_in_sun_path(dir: &Path, port: u16) -> bool {
