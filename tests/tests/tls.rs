@@ -321,78 +321,75 @@ async fn prefer_goes_on_without_tls_when_the_handshake_fails<R: Runtime>() {
     assert_eq!(server.join().unwrap(), ["ssl", "startup"]);
 }
 
-async fn prefer_keeps_the_error_of_each_attempt<R: Runtime>() {
-    let (port, server) = scripted_server(vec![Step::BrokenTls, Step::Fatal]);
-    let err = R::open(&scripted_options(port, SslMode::Prefer))
-        .await
-        .unwrap_err();
-    match &err {
-        Error::BothAttempts {
-            tls_first: true,
-            first,
-            second,
-        } => {
-            assert!(
-                matches!(**first, Error::Tls(TlsError::Handshake(_))),
-                "{first:?}"
-            );
-            assert!(matches!(**second, Error::Database(_)), "{second:?}");
-        }
-        other => panic!("{other:?}"),
-    }
+/// `prefer` tries TLS first and `allow` plain first; when both attempts
+/// fail (a handshake that breaks, a server that refuses the other way),
+/// the error keeps each.
+async fn both_attempts_are_kept<R: Runtime>(mode: SslMode) {
+    let tls_first = mode == SslMode::Prefer;
+    let steps = if tls_first {
+        vec![Step::BrokenTls, Step::Fatal]
+    } else {
+        vec![Step::Fatal, Step::BrokenTls]
+    };
+    let (port, server) = scripted_server(steps);
+    let err = R::open(&scripted_options(port, mode)).await.unwrap_err();
+    let Error::BothAttempts {
+        tls_first: first_was_tls,
+        first,
+        second,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*first_was_tls, tls_first);
+    let (with_tls, without) = if tls_first {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert!(
+        matches!(**with_tls, Error::Tls(TlsError::Handshake(_))),
+        "{with_tls:?}"
+    );
+    assert!(matches!(**without, Error::Database(_)), "{without:?}");
+    // The server's answer, whichever attempt got it.
     assert_eq!(
         err.code(),
         Some(pgwire_conn::SqlState::INVALID_AUTHORIZATION_SPECIFICATION)
     );
     // Display says the first attempt whole; the second is the source.
-    let tls = "TLS handshake failed: received corrupt message of type InvalidContentType";
-    let hba = "FATAL 28000: no pg_hba.conf entry, no encryption";
+    let tls = (
+        "with TLS",
+        "TLS handshake failed: received corrupt message of type InvalidContentType",
+    );
+    let hba = (
+        "without TLS",
+        "FATAL 28000: no pg_hba.conf entry, no encryption",
+    );
+    let ((first_way, first_text), (second_way, second_text)) =
+        if tls_first { (tls, hba) } else { (hba, tls) };
     assert_eq!(
         err.to_string(),
-        format!("with TLS: {tls}; then without TLS")
+        format!("{first_way}: {first_text}; then {second_way}")
     );
     assert_eq!(
         pgwire_integration_tests::report(&err),
-        format!("with TLS: {tls}; then without TLS: {hba}")
+        format!("{first_way}: {first_text}; then {second_way}: {second_text}")
     );
-    assert_eq!(server.join().unwrap(), ["ssl", "startup"]);
+    let order = if tls_first {
+        ["ssl", "startup"]
+    } else {
+        ["startup", "ssl"]
+    };
+    assert_eq!(server.join().unwrap(), order);
+}
+
+async fn prefer_keeps_the_error_of_each_attempt<R: Runtime>() {
+    both_attempts_are_kept::<R>(SslMode::Prefer).await;
 }
 
 async fn allow_keeps_the_error_of_each_attempt<R: Runtime>() {
-    let (port, server) = scripted_server(vec![Step::Fatal, Step::BrokenTls]);
-    let err = R::open(&scripted_options(port, SslMode::Allow))
-        .await
-        .unwrap_err();
-    match &err {
-        Error::BothAttempts {
-            tls_first: false,
-            first,
-            second,
-        } => {
-            assert!(matches!(**first, Error::Database(_)), "{first:?}");
-            assert!(
-                matches!(**second, Error::Tls(TlsError::Handshake(_))),
-                "{second:?}"
-            );
-        }
-        other => panic!("{other:?}"),
-    }
-    // The server's answer is the first attempt's.
-    assert_eq!(
-        err.code(),
-        Some(pgwire_conn::SqlState::INVALID_AUTHORIZATION_SPECIFICATION)
-    );
-    let tls = "TLS handshake failed: received corrupt message of type InvalidContentType";
-    let hba = "FATAL 28000: no pg_hba.conf entry, no encryption";
-    assert_eq!(
-        err.to_string(),
-        format!("without TLS: {hba}; then with TLS")
-    );
-    assert_eq!(
-        pgwire_integration_tests::report(&err),
-        format!("without TLS: {hba}; then with TLS: {tls}")
-    );
-    assert_eq!(server.join().unwrap(), ["startup", "ssl"]);
+    both_attempts_are_kept::<R>(SslMode::Allow).await;
 }
 
 /// Against the cluster: a root certificate that does not vouch for the
