@@ -160,7 +160,17 @@ pub fn max_positional(sql: &str) -> Result<usize, ParamError> {
 /// [`max_positional`].
 pub fn check_positional(sql: &str, given: usize) -> Result<(), ParamError> {
     check_count(given)?;
-    let expected = max_positional(sql)?;
+    check_positional_count(max_positional(sql)?, given)
+}
+
+/// The comparison of [`check_positional`], for a statement whose highest
+/// `$n` is already known to be `expected` (the count itself is not checked
+/// here: see [`check_count`]).
+///
+/// # Errors
+///
+/// [`ParamError::PositionalCount`] when `given` is not `expected`.
+pub fn check_positional_count(expected: usize, given: usize) -> Result<(), ParamError> {
     if expected == given {
         Ok(())
     } else {

@@ -12,7 +12,8 @@
 use std::collections::VecDeque;
 
 use pgwire_proto::params::{
-    check_count, copies_from_stdin, has_several_statements, max_positional, ParamError,
+    check_count, check_positional, check_positional_count, copies_from_stdin,
+    has_several_statements, max_positional, ParamError,
 };
 
 /// Shorter texts are scanned each time: that is as cheap as a look-up.
@@ -88,17 +89,14 @@ impl SqlFacts {
             .map_or_else(|| has_several_statements(sql), |f| f.several)
     }
 
-    /// [`check_positional`](pgwire_proto::params::check_positional).
+    /// [`check_positional`].
     pub(crate) fn check_positional(&mut self, sql: &str, given: usize) -> Result<(), ParamError> {
-        check_count(given)?;
-        let expected = match self.long(sql).and_then(|f| f.max_positional) {
-            Some(n) => n,
-            None => max_positional(sql)?,
-        };
-        if expected == given {
-            Ok(())
-        } else {
-            Err(ParamError::PositionalCount { expected, given })
+        match self.long(sql).and_then(|f| f.max_positional) {
+            Some(expected) => {
+                check_count(given)?;
+                check_positional_count(expected, given)
+            }
+            None => check_positional(sql, given),
         }
     }
 
@@ -149,7 +147,7 @@ mod tests {
                 for given in [0, 1, 400, 401] {
                     assert_eq!(
                         memo.check_positional(sql, given),
-                        pgwire_proto::params::check_positional(sql, given),
+                        check_positional(sql, given),
                         "{sql:.40} with {given}"
                     );
                 }
