@@ -210,6 +210,42 @@ pub async fn connect_pgbouncer<R: Runtime>(mode: PoolMode, via: Via) -> Connecti
     }
 }
 
+/// The names of the statements the session of `conn` has prepared by name
+/// (all of them, or those for the text `sql`), sorted; read over the simple
+/// protocol, which prepares nothing.
+pub async fn prepared_names<S>(conn: &Connection<S>, sql: Option<&str>) -> Vec<String>
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    let filter = sql.map_or_else(String::new, |sql| {
+        format!(" where statement = '{}'", sql.replace('\'', "''"))
+    });
+    let results = conn
+        .simple_query(&format!(
+            "select name from pg_prepared_statements{filter} order by name"
+        ))
+        .await
+        .expect("listing prepared statements");
+    results[0]
+        .rows
+        .iter()
+        .map(|r| r.try_get::<&str>(0).expect("a name").to_owned())
+        .collect()
+}
+
+/// The `int4` that `sql` answers for its one parameter `n` (one row).
+pub async fn int4_for<S>(conn: &Connection<S>, sql: &str, n: i32) -> i32
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    let row = conn
+        .fetch_one(sql, (n,))
+        .await
+        .expect("the query runs")
+        .expect("a row");
+    row.try_get::<i32>(0).expect("an int4")
+}
+
 /// How many statements the session of `conn` has prepared with the text
 /// `sql` (from `pg_prepared_statements`).
 pub async fn prepared_count<S>(conn: &Connection<S>, sql: &str) -> i32

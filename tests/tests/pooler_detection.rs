@@ -7,32 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pgwire_conn::Connection;
-use pgwire_integration_tests::{connect, options, runtime_tests, unique_name, Role, Runtime};
-
-/// The names of every statement the session has prepared by name.
-async fn prepared_names<S>(conn: &Connection<S>) -> Vec<String>
-where
-    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
-{
-    let results = conn
-        .simple_query("select name from pg_prepared_statements order by name")
-        .await
-        .unwrap();
-    results[0]
-        .rows
-        .iter()
-        .map(|r| r.try_get::<&str>(0).unwrap().to_owned())
-        .collect()
-}
-
-async fn answer<S>(conn: &Connection<S>, sql: &str, n: i32) -> i32
-where
-    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
-{
-    let row = conn.fetch_one(sql, (n,)).await.unwrap().unwrap();
-    row.try_get::<i32>(0).unwrap()
-}
+use pgwire_integration_tests::{
+    connect, int4_for, options, prepared_names, runtime_tests, unique_name, Role, Runtime,
+};
 
 /// Cached statements vanish from the session (26000 at the next Bind):
 /// the connection switches to unnamed statements, answers that query and
@@ -43,19 +20,19 @@ async fn lost_statements_switch_to_unnamed<R: Runtime>() {
     let plus = format!("select $1::int4 + 1 as {tag}");
     let times = format!("select $1::int4 * 2 as {tag}");
     for n in 0..2 {
-        assert_eq!(answer(&conn, &plus, n).await, n + 1);
-        assert_eq!(answer(&conn, &times, n).await, n * 2);
+        assert_eq!(int4_for(&conn, &plus, n).await, n + 1);
+        assert_eq!(int4_for(&conn, &times, n).await, n * 2);
     }
-    let names = prepared_names(&conn).await;
+    let names = prepared_names(&conn, None).await;
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(!conn.pooler_detected());
     let deallocate: Vec<String> = names.iter().map(|n| format!("deallocate {n}")).collect();
     conn.simple_query(&deallocate.join("; ")).await.unwrap();
-    assert_eq!(answer(&conn, &plus, 41).await, 42);
+    assert_eq!(int4_for(&conn, &plus, 41).await, 42);
     assert!(conn.pooler_detected());
     for n in 0..3 {
-        assert_eq!(answer(&conn, &times, n).await, n * 2);
-        assert_eq!(answer(&conn, &plus, n).await, n + 1);
+        assert_eq!(int4_for(&conn, &times, n).await, n * 2);
+        assert_eq!(int4_for(&conn, &plus, n).await, n + 1);
     }
     let before = conn.statement_cache_stats();
     let t = format!("{tag}_t");
@@ -66,7 +43,7 @@ async fn lost_statements_switch_to_unnamed<R: Runtime>() {
         let sql = format!("insert into {t} values ($1)");
         assert_eq!(conn.execute(&sql, (i,)).await.unwrap(), 1);
     }
-    assert_eq!(prepared_names(&conn).await, Vec::<String>::new());
+    assert_eq!(prepared_names(&conn, None).await, Vec::<String>::new());
     let after = conn.statement_cache_stats();
     assert_eq!(after.prepared, before.prepared, "{after:?}");
 }
@@ -77,8 +54,8 @@ async fn a_taken_name_switches_to_unnamed<R: Runtime>() {
     let conn = connect::<R>().await;
     let tag = unique_name("taken_detect");
     let plus = format!("select $1::int4 + 1 as {tag}");
-    assert_eq!(answer(&conn, &plus, 1).await, 2);
-    let name = prepared_names(&conn).await.pop().unwrap();
+    assert_eq!(int4_for(&conn, &plus, 1).await, 2);
+    let name = prepared_names(&conn, None).await.pop().unwrap();
     let (prefix, number) = name.rsplit_once('_').unwrap();
     let next: u64 = number.parse::<u64>().unwrap() + 1;
     conn.simple_query(&format!(
@@ -87,11 +64,14 @@ async fn a_taken_name_switches_to_unnamed<R: Runtime>() {
     .await
     .unwrap();
     let times = format!("select $1::int4 * 2 as {tag}");
-    assert_eq!(answer(&conn, &times, 21).await, 42);
+    assert_eq!(int4_for(&conn, &times, 21).await, 42);
     assert!(conn.pooler_detected());
-    assert_eq!(answer(&conn, &times, 4).await, 8);
+    assert_eq!(int4_for(&conn, &times, 4).await, 8);
     // Ours are closed; the foreign one stays.
-    assert_eq!(prepared_names(&conn).await, [format!("{prefix}_{next}")]);
+    assert_eq!(
+        prepared_names(&conn, None).await,
+        [format!("{prefix}_{next}")]
+    );
 }
 
 /// With `pgbouncer_detect=false` the cache stays on: the lost statement
@@ -101,15 +81,15 @@ async fn detection_can_be_turned_off<R: Runtime>() {
     let conn = R::open(&opts).await.unwrap();
     let plus = format!("select $1::int4 + 1 as {}", unique_name("nodetect"));
     for n in 0..2 {
-        assert_eq!(answer(&conn, &plus, n).await, n + 1);
+        assert_eq!(int4_for(&conn, &plus, n).await, n + 1);
     }
-    let name = prepared_names(&conn).await.pop().unwrap();
+    let name = prepared_names(&conn, None).await.pop().unwrap();
     conn.simple_query(&format!("deallocate {name}"))
         .await
         .unwrap();
-    assert_eq!(answer(&conn, &plus, 41).await, 42);
+    assert_eq!(int4_for(&conn, &plus, 41).await, 42);
     assert!(!conn.pooler_detected());
-    assert_eq!(prepared_names(&conn).await.len(), 1);
+    assert_eq!(prepared_names(&conn, None).await.len(), 1);
 }
 
 runtime_tests!(

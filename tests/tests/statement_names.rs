@@ -9,44 +9,18 @@
 
 use futures_util::TryStreamExt;
 use pgwire_conn::{Connection, SqlState};
-use pgwire_integration_tests::{assert_code, connect, runtime_tests, unique_name, Runtime};
-
-/// The names of the statements `conn`'s session has prepared for `sql`,
-/// read over the simple protocol (which prepares nothing).
-async fn names_for<S>(conn: &Connection<S>, sql: &str) -> Vec<String>
-where
-    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
-{
-    let quoted = sql.replace('\'', "''");
-    let results = conn
-        .simple_query(&format!(
-            "select name from pg_prepared_statements where statement = '{quoted}' order by name"
-        ))
-        .await
-        .unwrap();
-    results[0]
-        .rows
-        .iter()
-        .map(|r| r.try_get::<&str>(0).unwrap().to_owned())
-        .collect()
-}
+use pgwire_integration_tests::{
+    assert_code, connect, int4_for, prepared_names, runtime_tests, unique_name, Runtime,
+};
 
 /// The one name `conn` prepared `sql` under.
 async fn name_of<S>(conn: &Connection<S>, sql: &str) -> String
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
-    let names = names_for(conn, sql).await;
+    let names = prepared_names(conn, Some(sql)).await;
     assert_eq!(names.len(), 1, "{sql}: {names:?}");
     names.into_iter().next().unwrap()
-}
-
-async fn plus_one<S>(conn: &Connection<S>, sql: &str, n: i32) -> i32
-where
-    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
-{
-    let row = conn.fetch_one(sql, (n,)).await.unwrap().unwrap();
-    row.try_get::<i32>(0).unwrap()
 }
 
 /// Two connections never name a statement alike, so a Bind that reaches
@@ -54,8 +28,8 @@ where
 async fn statement_names_are_unique_per_connection<R: Runtime>() {
     let (a, b) = (connect::<R>().await, connect::<R>().await);
     let sql = format!("select $1::int4 + 1 as {}", unique_name("names"));
-    assert_eq!(plus_one(&a, &sql, 1).await, 2);
-    assert_eq!(plus_one(&b, &sql, 1).await, 2);
+    assert_eq!(int4_for(&a, &sql, 1).await, 2);
+    assert_eq!(int4_for(&b, &sql, 1).await, 2);
     let (name_a, name_b) = (name_of(&a, &sql).await, name_of(&b, &sql).await);
     assert_ne!(name_a, name_b);
     for name in [&name_a, &name_b] {
@@ -78,8 +52,8 @@ async fn a_lost_statement_is_prepared_again_and_the_others_stay<R: Runtime>() {
     let tag = unique_name("lost");
     let lost = format!("select $1::int4 + 1 as {tag}");
     let kept = format!("select $1::int4 * 2 as {tag}");
-    assert_eq!(plus_one(&conn, &lost, 1).await, 2);
-    assert_eq!(plus_one(&conn, &kept, 4).await, 8);
+    assert_eq!(int4_for(&conn, &lost, 1).await, 2);
+    assert_eq!(int4_for(&conn, &kept, 4).await, 8);
     let lost_name = name_of(&conn, &lost).await;
     let kept_name = name_of(&conn, &kept).await;
     conn.simple_query(&format!("deallocate {lost_name}"))
@@ -87,12 +61,12 @@ async fn a_lost_statement_is_prepared_again_and_the_others_stay<R: Runtime>() {
         .unwrap();
     let before = conn.statement_cache_stats();
     // Eager methods rerun it once, re-prepared.
-    assert_eq!(plus_one(&conn, &lost, 41).await, 42);
-    assert_eq!(names_for(&conn, &lost).await.len(), 1);
+    assert_eq!(int4_for(&conn, &lost, 41).await, 42);
+    assert_eq!(prepared_names(&conn, Some(&lost)).await.len(), 1);
     assert!(!conn.pooler_detected());
     // The other statement was neither closed nor forgotten: it still runs
     // from the cache, under its name.
-    assert_eq!(plus_one(&conn, &kept, 21).await, 42);
+    assert_eq!(int4_for(&conn, &kept, 21).await, 42);
     assert_eq!(name_of(&conn, &kept).await, kept_name);
     let after = conn.statement_cache_stats();
     assert_eq!(after.prepared - before.prepared, 1, "{before:?} {after:?}");
@@ -124,7 +98,7 @@ async fn a_lost_statement_is_prepared_again_and_the_others_stay<R: Runtime>() {
         lazy.try_collect::<Vec<_>>().await,
         SqlState::INVALID_SQL_STATEMENT_NAME,
     );
-    assert_eq!(plus_one(&conn, &lost, 2).await, 3);
+    assert_eq!(int4_for(&conn, &lost, 2).await, 3);
     // In a transaction the error stands (the transaction is aborted).
     let name = name_of(&conn, &lost).await;
     conn.simple_query(&format!("deallocate {name}"))
@@ -136,7 +110,7 @@ async fn a_lost_statement_is_prepared_again_and_the_others_stay<R: Runtime>() {
         SqlState::INVALID_SQL_STATEMENT_NAME,
     );
     tx.rollback().await.unwrap();
-    assert_eq!(plus_one(&conn, &lost, 3).await, 4);
+    assert_eq!(int4_for(&conn, &lost, 3).await, 4);
     assert!(conn.ready());
 }
 
@@ -148,7 +122,7 @@ async fn a_taken_name_is_never_used_nor_closed<R: Runtime>() {
     conn.set_pooler_detection(false);
     let tag = unique_name("taken");
     let first = format!("select $1::int4 + 1 as {tag}");
-    assert_eq!(plus_one(&conn, &first, 1).await, 2);
+    assert_eq!(int4_for(&conn, &first, 1).await, 2);
     let name = name_of(&conn, &first).await;
     let (prefix, number) = name.rsplit_once('_').unwrap();
     let number: u64 = number.parse().unwrap();
@@ -161,7 +135,7 @@ async fn a_taken_name_is_never_used_nor_closed<R: Runtime>() {
     }
     let second = format!("select $1::int4 * 2 as {tag}");
     for n in [21, 5] {
-        assert_eq!(plus_one(&conn, &second, n).await, n * 2);
+        assert_eq!(int4_for(&conn, &second, n).await, n * 2);
     }
     conn.execute(&format!("create temp table {tag} (a int)"), ())
         .await
@@ -180,7 +154,10 @@ async fn a_taken_name_is_never_used_nor_closed<R: Runtime>() {
     // records its whole text).
     for n in [number + 1, number + 2] {
         let text = format!("prepare {prefix}_{n} as {foreign}");
-        assert_eq!(names_for(&conn, &text).await, [format!("{prefix}_{n}")]);
+        assert_eq!(
+            prepared_names(&conn, Some(&text)).await,
+            [format!("{prefix}_{n}")]
+        );
     }
     assert!(conn.ready());
 }

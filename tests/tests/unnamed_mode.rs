@@ -5,25 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_conn::types::Value;
 use pgwire_conn::{ConnectOptions, Connection, Format, TargetSessionAttrs};
 use pgwire_integration_tests::streams::Recording;
 use pgwire_integration_tests::{
-    host, options, port, runtime_only_tests, runtime_tests, unique_name, Role, Runtime, Transport,
+    host, options, port, prepared_names, runtime_only_tests, runtime_tests, unique_name, Role,
+    Runtime, Transport,
 };
-
-/// How many statements the session has prepared by name.
-async fn prepared<S>(conn: &Connection<S>) -> i64
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let rows = conn
-        .simple_query("select count(*) from pg_prepared_statements")
-        .await
-        .unwrap();
-    rows[0].rows[0].try_get::<i64>(0).unwrap()
-}
 
 /// Typical statements in the mode, with parameters of many types: right
 /// values, binary results where a codec exists, raw binary bytes for a
@@ -137,7 +125,7 @@ async fn typical_queries_in_the_mode<R: Runtime>() {
     })
     .await
     .unwrap();
-    assert_eq!(prepared(&conn).await, 0);
+    assert_eq!(prepared_names(&conn, None).await.len(), 0);
     let stats = conn.statement_cache_stats();
     assert_eq!((stats.prepared, stats.hits), (0, 0), "{stats:?}");
 }
@@ -194,7 +182,7 @@ async fn conninfo_spelling<R: Runtime>() {
         let row = conn.fetch_one("select $1::int8 * 2", (n,)).await.unwrap();
         assert_eq!(row.unwrap().try_get::<i64>(0).unwrap(), n * 2);
     }
-    assert_eq!(prepared(&conn).await, 0);
+    assert_eq!(prepared_names(&conn, None).await.len(), 0);
 }
 
 /// A long multi-row INSERT run again and again in the mode (each run
