@@ -246,6 +246,30 @@ where
     row.try_get::<i32>(0).expect("an int4")
 }
 
+/// Waits (up to 5 s) until backend `pid` is running `sql`, as `watcher`, a
+/// connection of its own, sees in `pg_stat_activity`.
+pub async fn wait_until_running<R: Runtime, S>(watcher: &Connection<S>, pid: i32, sql: &str)
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    for _ in 0..500 {
+        let active: i64 = watcher
+            .fetch_one(
+                "select count(*) from pg_stat_activity where pid = $1 and query = $2 and state = 'active'",
+                (pid, sql),
+            )
+            .await
+            .expect("reading pg_stat_activity")
+            .expect("count(*) returns a row")
+            .try_get(0)
+            .expect("count(*) as int8");
+        if active == 1 {
+            return;
+        }
+        R::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// How many statements the session of `conn` has prepared with the text
 /// `sql` (from `pg_prepared_statements`).
 pub async fn prepared_count<S>(conn: &Connection<S>, sql: &str) -> i32

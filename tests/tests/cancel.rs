@@ -4,10 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use pgwire_conn::SqlState;
-use pgwire_integration_tests::{connect, runtime_tests, Runtime};
+use pgwire_integration_tests::{connect, runtime_tests, wait_until_running, Runtime};
 
 async fn cancel_a_running_query<R: Runtime>() {
     let conn = Arc::new(connect::<R>().await);
@@ -23,22 +22,7 @@ async fn cancel_a_running_query<R: Runtime>() {
     });
     // Wait until the server runs it, watching from another connection.
     let watcher = connect::<R>().await;
-    for _ in 0..500 {
-        let active = watcher
-            .fetch_one(
-                "select count(*) from pg_stat_activity where pid = $1 and query = 'select pg_sleep(30)' and state = 'active'",
-                (pid,),
-            )
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get::<i64>(0)
-            .unwrap();
-        if active == 1 {
-            break;
-        }
-        R::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_running::<R, _>(&watcher, pid, "select pg_sleep(30)").await;
     R::cancel(&token).await.unwrap();
     assert_eq!(slow.await, Err(Some(SqlState::QUERY_CANCELED)));
     // 57014 is recoverable: the same connection goes on.

@@ -19,8 +19,8 @@ use pgwire_conn::{
 };
 use pgwire_integration_tests::runtime::TransportMarker;
 use pgwire_integration_tests::{
-    ca_cert, connect, database, host, options, port, runtime_only_tests, runtime_tests, within,
-    AsyncStd, Over, Role, Runtime, Smol, Tokio, Transport,
+    ca_cert, connect, database, host, options, port, runtime_only_tests, runtime_tests,
+    wait_until_running, within, AsyncStd, Over, Role, Runtime, Smol, Tokio, Transport,
 };
 use socket2::SockRef;
 
@@ -398,22 +398,7 @@ async fn cancel_goes_to_the_address_the_session_reached<R: Sockets>() {
             }
         });
         let watcher = connect::<R>().await;
-        for _ in 0..500 {
-            let active: i64 = watcher
-                .fetch_one(
-                    "select count(*) from pg_stat_activity where pid = $1 and query = 'select pg_sleep(30)' and state = 'active'",
-                    (pid,),
-                )
-                .await
-                .unwrap()
-                .unwrap()
-                .try_get(0)
-                .unwrap();
-            if active == 1 {
-                break;
-            }
-            R::sleep(Duration::from_millis(10)).await;
-        }
+        wait_until_running::<R, _>(&watcher, pid, "select pg_sleep(30)").await;
         cancel_with(&token, &tcp, unix_unsupported::<R::Tcp>)
             .await
             .unwrap();
