@@ -141,10 +141,7 @@ pub async fn pgwire_timed<R: Rt>(
             deadlines,
         )));
     }
-    let mut done = Counts::default();
-    for task in tasks {
-        done += task.await?;
-    }
+    let done = work::join_counts(tasks).await?;
     let timed = Timed::new(window, done, &cpu);
     if let (Some(first), Some(statement)) = (conns.first(), cleanup(workload)) {
         first.execute(statement.as_str(), ()).await?;
@@ -211,10 +208,7 @@ pub async fn tp_timed(
             deadlines,
         )));
     }
-    let mut done = Counts::default();
-    for task in tasks {
-        done += task.await?;
-    }
+    let done = work::join_counts(tasks).await?;
     let timed = Timed::new(window, done, &cpu);
     if let (Some((first, _)), Some(statement)) = (conns.first(), cleanup(workload)) {
         first.batch_execute(&statement).await?;

@@ -160,6 +160,18 @@ impl std::ops::AddAssign for Counts {
     }
 }
 
+/// The operations of every task, once all have finished.
+pub(crate) async fn join_counts<T>(tasks: Vec<T>) -> BResult<Counts>
+where
+    T: std::future::Future<Output = BResult<Counts>>,
+{
+    let mut done = Counts::default();
+    for task in tasks {
+        done += task.await?;
+    }
+    Ok(done)
+}
+
 /// Counts one finished operation; false once the window is over.
 pub(crate) fn tick(counts: &mut Counts, warm_until: Instant, deadline: Instant) -> bool {
     counts.total += 1;
@@ -362,10 +374,7 @@ pub async fn pgwire_timed<R: Rt>(
             )));
         }
     }
-    let mut done = Counts::default();
-    for task in tasks {
-        done += task.await?;
-    }
+    let done = join_counts(tasks).await?;
     let timed = Timed::new(window, done, &cpu);
     for (conn, _) in conns {
         conn.close().await?;
@@ -724,10 +733,7 @@ pub async fn tp_timed(
             )));
         }
     }
-    let mut done = Counts::default();
-    for task in tasks {
-        done += task.await?;
-    }
+    let done = join_counts(tasks).await?;
     let timed = Timed::new(window, done, &cpu);
     for (client, task, _) in conns {
         let client = Arc::try_unwrap(client).map_err(|_| "a task still holds the client")?;
