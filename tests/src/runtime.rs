@@ -43,6 +43,12 @@ pub trait Runtime: 'static {
 
     /// The adapter's runtime hooks (timer and cancel requests).
     fn hooks() -> std::sync::Arc<dyn pgwire_conn::RuntimeHooks>;
+
+    /// The adapter's `open_pool`.
+    fn open_pool(
+        options: &ConnectOptions,
+        pool: pgwire_conn::PoolOptions,
+    ) -> impl Future<Output = Result<pgwire_conn::Pool<Self::Socket>>>;
 }
 
 /// Runtime `R`, with tests connecting over transport `T`.
@@ -115,6 +121,13 @@ impl<R: Runtime, T: TransportMarker> Runtime for Over<R, T> {
     fn hooks() -> std::sync::Arc<dyn pgwire_conn::RuntimeHooks> {
         R::hooks()
     }
+
+    fn open_pool(
+        options: &ConnectOptions,
+        pool: pgwire_conn::PoolOptions,
+    ) -> impl Future<Output = Result<pgwire_conn::Pool<Self::Socket>>> {
+        R::open_pool(options, pool)
+    }
 }
 
 /// tokio (multi-threaded, two workers).
@@ -173,6 +186,13 @@ impl Runtime for Tokio {
     fn hooks() -> std::sync::Arc<dyn pgwire_conn::RuntimeHooks> {
         pgwire_tokio::hooks()
     }
+
+    fn open_pool(
+        options: &ConnectOptions,
+        pool: pgwire_conn::PoolOptions,
+    ) -> impl Future<Output = Result<pgwire_conn::Pool<Self::Socket>>> {
+        pgwire_tokio::open_pool(options, pool)
+    }
 }
 
 /// smol.
@@ -217,6 +237,13 @@ impl Runtime for Smol {
     fn hooks() -> std::sync::Arc<dyn pgwire_conn::RuntimeHooks> {
         pgwire_smol::hooks()
     }
+
+    fn open_pool(
+        options: &ConnectOptions,
+        pool: pgwire_conn::PoolOptions,
+    ) -> impl Future<Output = Result<pgwire_conn::Pool<Self::Socket>>> {
+        pgwire_smol::open_pool(options, pool)
+    }
 }
 
 /// async-std.
@@ -260,5 +287,12 @@ impl Runtime for AsyncStd {
 
     fn hooks() -> std::sync::Arc<dyn pgwire_conn::RuntimeHooks> {
         pgwire_async_std::hooks()
+    }
+
+    fn open_pool(
+        options: &ConnectOptions,
+        pool: pgwire_conn::PoolOptions,
+    ) -> impl Future<Output = Result<pgwire_conn::Pool<Self::Socket>>> {
+        pgwire_async_std::open_pool(options, pool)
     }
 }

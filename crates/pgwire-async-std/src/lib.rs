@@ -18,7 +18,27 @@
 //!     })
 //! }
 //! ```
-
+//!
+//! ## A pool
+//!
+//! A service uses a [`Pool`] ([`open_pool`]): each request on a free
+//! connection, transactions on connections of their own, dead connections
+//! replaced on demand.
+//!
+//! ```no_run
+//! use pgwire_async_std::{open_pool, ConnectOptions, PoolOptions};
+//!
+//! fn main() -> Result<(), pgwire_async_std::Error> {
+//!     async_std::task::block_on(async {
+//!         let options = ConnectOptions::new("127.0.0.1", "postgres").password("secret");
+//!         let pool = open_pool(&options, PoolOptions::new().max_size(10)).await?;
+//!         let row = pool.fetch_one("select $1::int4 + 1", (41,)).await?.unwrap();
+//!         assert_eq!(row.try_get::<i32>(0)?, 42);
+//!         pool.close().await;
+//!         Ok(())
+//!     })
+//! }
+//! ```
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,6 +68,21 @@ pub type PgConnection = Connection<AsyncStdStream>;
 /// `.s.PGSQL.<port>`).
 pub async fn open_database_connection(options: &ConnectOptions) -> Result<PgConnection> {
     open_with(options, connect_tcp, unix, hooks()).await
+}
+
+/// A pool opened by this crate.
+pub type PgPool = Pool<AsyncStdStream>;
+
+/// Opens a [`Pool`] of connections to the server `options` name (each
+/// opened as [`open_database_connection`] does), with this runtime's timer
+/// and cancel requests. The first connection (or `min_idle` of them) is
+/// opened before this returns, so a wrong password or an unreachable host
+/// is this call's error.
+pub async fn open_pool(options: &ConnectOptions, pool: PoolOptions) -> Result<PgPool> {
+    let connector: Connector<AsyncStdStream> = Arc::new(|options: Arc<ConnectOptions>| {
+        Box::pin(async move { open_database_connection(&options).await })
+    });
+    Pool::open(options.clone(), pool, connector, hooks()).await
 }
 
 /// Cancels the query the connection of `token` is running

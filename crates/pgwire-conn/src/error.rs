@@ -145,6 +145,19 @@ pub enum Error {
         /// Why the second attempt, the other way, failed.
         second: Box<Error>,
     },
+    /// No pooled connection came free within the pool's
+    /// `checkout_timeout`: every connection was in use, or new ones could
+    /// not be opened (`last_error`, the [`source`](std::error::Error::source),
+    /// says why the last attempt failed).
+    PoolTimeout {
+        /// The pool's `checkout_timeout`.
+        after: std::time::Duration,
+        /// Why the last attempt to open a connection failed, if one was made.
+        last_error: Option<Box<Error>>,
+    },
+    /// The pool was closed ([`Pool::close`](crate::Pool::close)): it hands
+    /// out no more connections.
+    PoolClosed,
 }
 
 impl Error {
@@ -177,6 +190,10 @@ impl Error {
             Error::BothAttempts { first, second, .. } => {
                 second.as_database().or_else(|| first.as_database())
             }
+            Error::PoolTimeout {
+                last_error: Some(e),
+                ..
+            } => e.as_database(),
             _ => None,
         }
     }
@@ -273,6 +290,14 @@ impl fmt::Display for Error {
                 // prints next; the first is in no chain, so it is said whole.
                 write!(f, "{first_way}: {}; then {second_way}", full_text(&**first))
             }
+            Error::PoolTimeout { after, last_error } => {
+                write!(f, "no pooled connection came free within {after:?}")?;
+                if last_error.is_some() {
+                    f.write_str("; opening a new one failed")?;
+                }
+                Ok(())
+            }
+            Error::PoolClosed => f.write_str("the pool was closed"),
         }
     }
 }
@@ -292,6 +317,10 @@ impl std::error::Error for Error {
             Error::Column(e) => e.source(),
             Error::Params(e) => e.source(),
             Error::BothAttempts { second, .. } => Some(second.as_ref()),
+            Error::PoolTimeout {
+                last_error: Some(e),
+                ..
+            } => Some(e.as_ref()),
             _ => None,
         }
     }

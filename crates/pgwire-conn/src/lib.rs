@@ -69,6 +69,7 @@ mod negotiate;
 mod open;
 mod options;
 mod params;
+mod pool;
 mod pooler;
 mod portal;
 mod query;
@@ -102,6 +103,9 @@ pub use options::{
     RequireAuth, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, DEFAULT_PORT,
 };
 pub use params::{Named, Params};
+pub use pool::{
+    Connector, Pool, PoolOptions, PoolStats, PooledConnection, PooledRowStream, PooledTransaction,
+};
 pub use portal::Portal;
 pub use query::StatementResult;
 pub use socket::Socket;

@@ -8,13 +8,19 @@
 
 macro_rules! query_methods {
     ($setup:literal) => {
+        $crate::methods::query_methods!(
+            "# async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {",
+            $setup
+        );
+    };
+    ($demo:literal, $setup:literal) => {
         #[doc = "Sends `query` and returns the raw events of its answer, up to its"]
         #[doc = "`ReadyForQuery`: `RowDescription`, `Row`, `CommandComplete`, and for"]
         #[doc = "the extended protocol `ParseComplete`, `BindComplete` and the rest."]
         #[doc = "Server errors are items ([`Event::Error`](crate::Event::Error)), not `Err`."]
         #[doc = ""]
         #[doc = "```no_run"]
-        #[doc = "# async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {"]
+        #[doc = $demo]
         #[doc = $setup]
         #[doc = "use futures_util::TryStreamExt;"]
         #[doc = "let events: Vec<_> = db.lowlevel_query(\"select null\", ()).await?.try_collect().await?;"]
@@ -51,7 +57,7 @@ macro_rules! query_methods {
         #[doc = "memory, however the server's bytes arrived."]
         #[doc = ""]
         #[doc = "```no_run"]
-        #[doc = "# async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {"]
+        #[doc = $demo]
         #[doc = $setup]
         #[doc = "let rows = db.fetch(\"select $1::int4 * 2\", (21,)).await?;"]
         #[doc = "assert_eq!(rows[0].try_get::<i32>(0)?, 42);"]

@@ -48,6 +48,14 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     conn: &'c Connection<S>,
+    state: TxState,
+}
+
+/// What a transaction guard knows of its transaction, whoever owns the
+/// connection (a [`Transaction`] borrows it, a pooled transaction owns its
+/// checkout): the reservation, the savepoint, and whether its end is owed.
+#[derive(Debug)]
+pub(crate) struct TxState {
     reservation: u64,
     /// The outermost transaction holds the reservation; savepoints share it.
     owns_reservation: bool,
@@ -58,14 +66,155 @@ where
     finished: bool,
 }
 
+impl TxState {
+    /// An outermost transaction, not yet begun.
+    pub(crate) fn outer() -> Self {
+        TxState {
+            reservation: 0,
+            owns_reservation: true,
+            savepoint: None,
+            started: false,
+            finished: false,
+        }
+    }
+
+    pub(crate) fn reservation(&self) -> u64 {
+        self.reservation
+    }
+
+    /// Queues `BEGIN` on `conn` and takes the reservation. Dropped midway,
+    /// the guard holding this state owes the rollback once BEGIN is queued.
+    pub(crate) async fn begin<S>(&mut self, conn: &Connection<S>) -> Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        conn.via()
+            .control("BEGIN", |book, waker| {
+                self.reservation = book.reserve(waker);
+                self.started = true;
+            })
+            .await
+            .map(drop)
+    }
+
+    /// COMMIT (or RELEASE SAVEPOINT). If the transaction had failed, the
+    /// server rolls it back instead: [`Error::TransactionRolledBack`].
+    pub(crate) async fn commit<S>(&mut self, conn: &Connection<S>) -> Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let sql = match &self.savepoint {
+            Some(name) => format!("RELEASE SAVEPOINT {name}"),
+            None => "COMMIT".to_owned(),
+        };
+        let results = self.finish(conn, &sql).await?;
+        let rolled_back = results
+            .iter()
+            .any(|r| r.command.as_ref().is_some_and(|c| c.tag() == "ROLLBACK"));
+        if rolled_back {
+            return Err(Error::TransactionRolledBack);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn rollback<S>(&mut self, conn: &Connection<S>) -> Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let sql = self.rollback_sql();
+        self.finish(conn, &sql).await.map(drop)
+    }
+
+    /// Sends the ending command. Only once it is queued is the guard done
+    /// (dropped while waiting for the lock, it still owes its rollback), and
+    /// then the connection is free for others at once: their requests queue
+    /// behind the COMMIT.
+    async fn finish<S>(&mut self, conn: &Connection<S>, sql: &str) -> Result<Vec<StatementResult>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let via = Via {
+            session: &conn.session,
+            reservation: Some(self.reservation),
+        };
+        let (reservation, owns) = (self.reservation, self.owns_reservation);
+        let finished = &mut self.finished;
+        via.control(sql, |book, _| {
+            *finished = true;
+            if owns {
+                book.release(reservation);
+            }
+        })
+        .await
+    }
+
+    fn rollback_sql(&self) -> String {
+        match &self.savepoint {
+            Some(name) => format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"),
+            None => "ROLLBACK".to_owned(),
+        }
+    }
+
+    /// For a guard dropped without commit or rollback: owes the rollback,
+    /// ends the reservation, and writes the rollback at once when the
+    /// connection is free.
+    pub(crate) fn abandon<S>(&mut self, conn: &Connection<S>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        if !self.started || self.finished {
+            return;
+        }
+        self.finished = true;
+        let session = &conn.session;
+        // Owed first, then the reservation ends: whoever goes ahead next
+        // queues the rollback before anything of its own.
+        session.shared.book.owe(Owed::Sql(self.rollback_sql()));
+        if self.owns_reservation {
+            session.shared.book.release(self.reservation);
+        }
+        // If the connection is free, the rollback leaves now.
+        drop(session.try_lock());
+    }
+}
+
+/// A savepoint inside the transaction of `reservation` on `conn`.
+pub(crate) async fn savepoint<S>(
+    conn: &Connection<S>,
+    reservation: u64,
+) -> Result<Transaction<'_, S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let name = format!(
+        "pgwire_savepoint_{}",
+        conn.session.shared.status.next_name()
+    );
+    let sql = format!("SAVEPOINT {name}");
+    let mut savepoint = Transaction {
+        conn,
+        state: TxState {
+            reservation,
+            owns_reservation: false,
+            savepoint: Some(name),
+            started: false,
+            finished: false,
+        },
+    };
+    let via = savepoint.via();
+    via.control(&sql, |_, _| savepoint.state.started = true)
+        .await?;
+    Ok(savepoint)
+}
+
 impl<S> std::fmt::Debug for Transaction<'_, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transaction")
-            .field("savepoint", &self.savepoint)
-            .field("finished", &self.finished)
+            .field("savepoint", &self.state.savepoint)
+            .field("finished", &self.state.finished)
             .finish()
     }
 }
@@ -79,20 +228,11 @@ where
     pub async fn begin(&self) -> Result<Transaction<'_, S>> {
         let mut tx = Transaction {
             conn: self,
-            reservation: 0,
-            owns_reservation: true,
-            savepoint: None,
-            started: false,
-            finished: false,
+            state: TxState::outer(),
         };
-        self.via()
-            .control("BEGIN", |book, waker| {
-                // From here on, dropping `tx` owes the rollback and ends
-                // the reservation.
-                tx.reservation = book.reserve(waker);
-                tx.started = true;
-            })
-            .await?;
+        // From the moment BEGIN is queued, dropping `tx` owes the rollback
+        // and ends the reservation.
+        tx.state.begin(self).await?;
         Ok(tx)
     }
 
@@ -121,7 +261,7 @@ where
 }
 
 /// Runs `f` in `tx`, then commits or rolls back.
-async fn run_in<S, T, E, F>(tx: Transaction<'_, S>, f: F) -> std::result::Result<T, E>
+pub(crate) async fn run_in<S, T, E, F>(tx: Transaction<'_, S>, f: F) -> std::result::Result<T, E>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: AsyncFnOnce(&Transaction<'_, S>) -> std::result::Result<T, E>,
@@ -147,7 +287,7 @@ where
     pub(crate) fn via(&self) -> Via<'c, S> {
         Via {
             session: &self.conn.session,
-            reservation: Some(self.reservation),
+            reservation: Some(self.state.reservation),
         }
     }
 
@@ -169,7 +309,7 @@ where
 
     /// True for a savepoint inside an outer transaction.
     pub fn is_savepoint(&self) -> bool {
-        self.savepoint.is_some()
+        self.state.savepoint.is_some()
     }
 
     /// A nested transaction: a savepoint, inside this one. It borrows this
@@ -185,23 +325,7 @@ where
     /// # Ok(()) }
     /// ```
     pub async fn begin(&self) -> Result<Transaction<'_, S>> {
-        let name = format!(
-            "pgwire_savepoint_{}",
-            self.conn.session.shared.status.next_name()
-        );
-        let sql = format!("SAVEPOINT {name}");
-        let mut savepoint = Transaction {
-            conn: self.conn,
-            reservation: self.reservation,
-            owns_reservation: false,
-            savepoint: Some(name),
-            started: false,
-            finished: false,
-        };
-        self.via()
-            .control(&sql, |_, _| savepoint.started = true)
-            .await?;
-        Ok(savepoint)
+        savepoint(self.conn, self.state.reservation).await
     }
 
     /// Runs `f` inside a savepoint of this transaction: released if `f`
@@ -219,48 +343,14 @@ where
     /// the server rolls it back instead and this returns
     /// [`Error::TransactionRolledBack`].
     pub async fn commit(mut self) -> Result<()> {
-        let sql = match &self.savepoint {
-            Some(name) => format!("RELEASE SAVEPOINT {name}"),
-            None => "COMMIT".to_owned(),
-        };
-        let results = self.finish(&sql).await?;
-        let rolled_back = results
-            .iter()
-            .any(|r| r.command.as_ref().is_some_and(|c| c.tag() == "ROLLBACK"));
-        if rolled_back {
-            return Err(Error::TransactionRolledBack);
-        }
-        Ok(())
+        let conn = self.conn;
+        self.state.commit(conn).await
     }
 
     /// Rolls back (to the savepoint, for a nested transaction).
     pub async fn rollback(mut self) -> Result<()> {
-        let sql = self.rollback_sql();
-        self.finish(&sql).await.map(drop)
-    }
-
-    /// Sends the ending command. Only once it is queued is the guard done
-    /// (dropped while waiting for the lock, it still owes its rollback), and
-    /// then the connection is free for others at once: their requests queue
-    /// behind the COMMIT.
-    async fn finish(&mut self, sql: &str) -> Result<Vec<StatementResult>> {
-        let via = self.via();
-        let (reservation, owns) = (self.reservation, self.owns_reservation);
-        let finished = &mut self.finished;
-        via.control(sql, |book, _| {
-            *finished = true;
-            if owns {
-                book.release(reservation);
-            }
-        })
-        .await
-    }
-
-    fn rollback_sql(&self) -> String {
-        match &self.savepoint {
-            Some(name) => format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"),
-            None => "ROLLBACK".to_owned(),
-        }
+        let conn = self.conn;
+        self.state.rollback(conn).await
     }
 }
 
@@ -269,17 +359,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     fn drop(&mut self) {
-        if !self.started || self.finished {
-            return;
-        }
-        let session = &self.conn.session;
-        // Owed first, then the reservation ends: whoever goes ahead next
-        // queues the rollback before anything of its own.
-        session.shared.book.owe(Owed::Sql(self.rollback_sql()));
-        if self.owns_reservation {
-            session.shared.book.release(self.reservation);
-        }
-        // If the connection is free, the rollback leaves now.
-        drop(session.try_lock());
+        let conn = self.conn;
+        self.state.abandon(conn);
     }
 }

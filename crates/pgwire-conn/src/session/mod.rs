@@ -21,7 +21,7 @@ mod orphan;
 pub(crate) mod owed;
 
 use std::sync::Arc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 use async_lock::Mutex;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -133,6 +133,63 @@ where
             origin: None,
             key,
         })
+    }
+
+    /// Closes without waiting, for a pool retiring a connection from
+    /// `Drop`: when nobody holds the lock, queues `Terminate` and writes
+    /// what the socket takes at once (the socket closes when the connection
+    /// is dropped). Later calls fail with [`Error::Closed`] either way.
+    pub(crate) fn close_now(&self) {
+        let Some(mut inner) = self.inner.try_lock() else {
+            return;
+        };
+        if inner.is_closed() {
+            return;
+        }
+        inner.set_closed();
+        if !inner.is_dead() && inner.machine.terminate().is_ok() {
+            let mut cx = Context::from_waker(Waker::noop());
+            // Best effort: a socket that cannot take the bytes now is
+            // closed without them, which the server handles as Terminate.
+            let _ = inner.poll_flush(&mut cx);
+        }
+    }
+
+    /// For a pool about to hand out an idle connection: reads, without
+    /// waiting, whatever the server sent while nobody asked (a FATAL error
+    /// before it closed the session, the end of the stream, notices,
+    /// notifications) and returns whether the connection is still alive.
+    /// A server that closed an idle session is thus noticed with no round
+    /// trip. Does nothing while a request is in flight or the lock is held.
+    pub(crate) fn check_idle(&self) -> bool {
+        let Some(mut inner) = self.inner.try_lock() else {
+            return !self.shared.status.dead();
+        };
+        if inner.is_dead() || inner.is_closed() {
+            return false;
+        }
+        if inner.machine.current_request().is_some() || inner.machine.has_output() {
+            return true;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            match inner.poll_next_event(&mut cx) {
+                Poll::Pending => return true,
+                // Notices, notifications and parameter changes are taken
+                // care of by the read; a FATAL error marks the session dead.
+                Poll::Ready(Ok(
+                    Event::Notice(_) | Event::Notification(_) | Event::ParameterStatus { .. },
+                )) => {}
+                Poll::Ready(Ok(_)) => {
+                    inner.fail(Error::Protocol(pgwire_proto::ProtocolError::Unexpected {
+                        message: "a response to no request",
+                        state: "idle",
+                    }));
+                    return false;
+                }
+                Poll::Ready(Err(_)) => return false,
+            }
+        }
     }
 
     pub(crate) fn try_lock(&self) -> Option<Locked<'_, S>> {

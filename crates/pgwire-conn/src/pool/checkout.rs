@@ -1,0 +1,157 @@
+//! Checking a connection out: wait for a permit, take an idle connection
+//! (tidied) or open one, with backoff while the server refuses.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::error::{Error, Result};
+use crate::pool::core::{is_transient, Core, Member};
+use crate::pool::pooled::PooledConnection;
+use crate::pool::stats::bump;
+use crate::pool::tidy::{tidy, within, Fit};
+use crate::timeout::BoxFuture;
+
+/// The checkout's `checkout_timeout`, running.
+struct Deadline {
+    sleep: BoxFuture<()>,
+}
+
+impl Deadline {
+    /// `op`, unless the deadline passes first.
+    async fn race<F: std::future::Future>(&mut self, op: F) -> Option<F::Output> {
+        let op = std::pin::pin!(op);
+        match futures_util::future::select(op, self.sleep.as_mut()).await {
+            futures_util::future::Either::Left((out, _)) => Some(out),
+            futures_util::future::Either::Right(_) => None,
+        }
+    }
+}
+
+/// Counts a waiting task while it lives (its future may be dropped).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Waiting(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+pub(crate) async fn checkout<S>(core: &Arc<Core<S>>) -> Result<PooledConnection<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if core.is_closed() {
+        return Err(Error::PoolClosed);
+    }
+    let mut deadline = core.options.get_checkout_timeout().map(|after| Deadline {
+        sleep: core.hooks.sleep(after),
+    });
+    let timed_out = |last_error: Option<Error>| {
+        bump(&core.counters.timed_out_checkouts);
+        Error::PoolTimeout {
+            after: core.options.get_checkout_timeout().unwrap_or_default(),
+            last_error: last_error.map(Box::new),
+        }
+    };
+    let permit = match core.permits.try_acquire_arc() {
+        Some(permit) => permit,
+        None => {
+            let _waiting = Waiting::new(&core.waiting);
+            let acquire = core.permits.acquire_arc();
+            match deadline.as_mut() {
+                None => acquire.await,
+                Some(deadline) => match deadline.race(acquire).await {
+                    Some(permit) => permit,
+                    None => return Err(timed_out(None)),
+                },
+            }
+        }
+    };
+    // `close` wakes every waiter with spare permits.
+    if core.is_closed() {
+        return Err(Error::PoolClosed);
+    }
+    while let Some(mut member) = core.pop_idle() {
+        match prepare(core, &mut member).await {
+            Ok(Fit::Yes) => {
+                bump(&core.counters.checkouts);
+                return Ok(PooledConnection::new(member, Arc::clone(core), permit));
+            }
+            Ok(Fit::No) => core.retire(member.conn, true),
+            Ok(Fit::Old) => core.retire(member.conn, false),
+            Err(e) => {
+                // A registration failed on a healthy connection: the
+                // caller learns why, and the connection goes back.
+                core.push_idle(member);
+                return Err(e);
+            }
+        }
+    }
+    let mut last_error = None;
+    loop {
+        if let Some(wait) = core.backoff_wait() {
+            // Another attempt failed a moment ago: the server gets a pause
+            // (at most 5 s) rather than every waiting task at once.
+            let slept = match deadline.as_mut() {
+                None => {
+                    core.hooks.sleep(wait).await;
+                    true
+                }
+                Some(deadline) => deadline.race(core.hooks.sleep(wait)).await.is_some(),
+            };
+            if !slept {
+                return Err(timed_out(last_error));
+            }
+        }
+        let opened = match deadline.as_mut() {
+            None => Some(core.open().await),
+            Some(deadline) => deadline.race(core.open()).await,
+        };
+        match opened {
+            None => return Err(timed_out(last_error)),
+            Some(Ok(member)) => {
+                bump(&core.counters.checkouts);
+                return Ok(PooledConnection::new(member, Arc::clone(core), permit));
+            }
+            Some(Err(e)) if is_transient(&e) && deadline.is_some() => last_error = Some(e),
+            Some(Err(e)) => return Err(e),
+        }
+    }
+}
+
+/// Tidies an idle connection and brings its types up to date.
+async fn prepare<S>(core: &Core<S>, member: &mut Member<S>) -> Result<Fit>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let expired = core
+        .options
+        .get_max_lifetime()
+        .is_some_and(|limit| member.opened_at.elapsed() > limit);
+    if !member.conn.session.check_idle() {
+        return Ok(Fit::No);
+    }
+    if expired {
+        return Ok(Fit::Old);
+    }
+    let idle_for = member.idle_since.elapsed();
+    if tidy(core, &member.conn, idle_for).await == Fit::No {
+        return Ok(Fit::No);
+    }
+    let bound = core.options.get_drain_timeout();
+    match within(&core.hooks, bound, core.register_missing(member)).await {
+        None => Ok(Fit::No),
+        Some(Err(_)) if member.conn.dead() => Ok(Fit::No),
+        Some(Err(e)) => Err(e),
+        Some(Ok(())) => Ok(Fit::Yes),
+    }
+}

@@ -1,0 +1,296 @@
+//! The pool's shared state: the idle connections, the permits that bound
+//! how many exist, the opener with its backoff, and check-in.
+//!
+//! Every connection is either idle here or held by a checkout that holds a
+//! permit; a new one is opened only by a permit holder that found no idle
+//! one. So at most `max_size` connections exist, with no background task:
+//! whatever needs doing (retiring, draining, replacing) is done by the next
+//! checkout or check-in.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use async_lock::Semaphore;
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::options::ConnectOptions;
+use crate::pool::options::PoolOptions;
+use crate::pool::stats::{bump, Counters};
+use crate::session::owed::Owed;
+use crate::timeout::{BoxFuture, RuntimeHooks};
+use crate::types::TypeRegistry;
+
+/// Opens one connection: what an adapter hands the pool.
+pub type Connector<S> =
+    Arc<dyn Fn(Arc<ConnectOptions>) -> BoxFuture<Result<Connection<S>>> + Send + Sync>;
+
+/// The longest the pool waits between attempts to open a connection while
+/// the server refuses them.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+
+/// A connection with what the pool knows of it.
+pub(crate) struct Member<S> {
+    pub(crate) conn: Connection<S>,
+    pub(crate) opened_at: Instant,
+    pub(crate) idle_since: Instant,
+    /// The type names registered on it, as a count of the pool's list.
+    pub(crate) types_known: usize,
+}
+
+pub(crate) struct Core<S> {
+    pub(crate) options: PoolOptions,
+    pub(crate) connect: Arc<ConnectOptions>,
+    connector: Connector<S>,
+    pub(crate) hooks: Arc<dyn RuntimeHooks>,
+    pub(crate) permits: Arc<Semaphore>,
+    /// Most recently used last: checkouts take from the end, so the
+    /// connections at the front are the ones left to idle out.
+    idle: Mutex<Vec<Member<S>>>,
+    /// Connections that exist (idle, checked out, or being opened).
+    pub(crate) size: AtomicUsize,
+    pub(crate) checked_out: AtomicUsize,
+    pub(crate) waiting: AtomicUsize,
+    pub(crate) closed: AtomicBool,
+    pub(crate) counters: Counters,
+    backoff: Mutex<Backoff>,
+    types: Mutex<Types>,
+}
+
+#[derive(Debug, Default)]
+struct Backoff {
+    /// No attempt before this, after a failed one.
+    not_before: Option<Instant>,
+    delay: Duration,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Types {
+    /// Every name registered through the pool, in order.
+    pub(crate) names: Vec<String>,
+    /// The latest registry a connection reported.
+    pub(crate) registry: Option<Arc<TypeRegistry>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<S> Core<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    pub(crate) fn new(
+        connect: ConnectOptions,
+        options: PoolOptions,
+        connector: Connector<S>,
+        hooks: Arc<dyn RuntimeHooks>,
+    ) -> Self {
+        Core {
+            permits: Arc::new(Semaphore::new(options.get_max_size())),
+            options,
+            connect: Arc::new(connect),
+            connector,
+            hooks,
+            idle: Mutex::new(Vec::new()),
+            size: AtomicUsize::new(0),
+            checked_out: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            counters: Counters::default(),
+            backoff: Mutex::new(Backoff::default()),
+            types: Mutex::new(Types::default()),
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn idle_count(&self) -> usize {
+        lock(&self.idle).len()
+    }
+
+    pub(crate) fn types(&self) -> MutexGuard<'_, Types> {
+        lock(&self.types)
+    }
+
+    /// Takes the most recently used idle connection, first retiring those
+    /// idle past `idle_timeout` (down to `min_idle`).
+    pub(crate) fn pop_idle(&self) -> Option<Member<S>> {
+        let mut retired = Vec::new();
+        let member = {
+            let mut idle = lock(&self.idle);
+            if let Some(limit) = self.options.get_idle_timeout() {
+                while idle.first().is_some_and(|m| m.idle_since.elapsed() > limit)
+                    && self.size.load(Ordering::Acquire) - retired.len()
+                        > self.options.get_min_idle()
+                {
+                    retired.push(idle.remove(0));
+                }
+            }
+            idle.pop()
+        };
+        for member in retired {
+            self.retire(member.conn, false);
+        }
+        member
+    }
+
+    /// Closes `conn` without waiting and forgets it; `broken` counts it
+    /// as one to replace.
+    pub(crate) fn retire(&self, conn: Connection<S>, broken: bool) {
+        conn.session.close_now();
+        drop(conn);
+        self.size.fetch_sub(1, Ordering::AcqRel);
+        bump(&self.counters.closed);
+        if broken {
+            bump(&self.counters.replaced);
+        }
+    }
+
+    /// A connection comes back from a checkout. A transaction left open
+    /// is rolled back at once (its locks go now, not at the next
+    /// checkout); a request still running is cancelled and drained by the
+    /// next checkout that takes it (see [`tidy`](super::tidy)).
+    pub(crate) fn check_in(&self, mut member: Member<S>, transaction_expected: bool) {
+        let conn = &member.conn;
+        let expired = self
+            .options
+            .get_max_lifetime()
+            .is_some_and(|limit| member.opened_at.elapsed() > limit);
+        if self.is_closed() || conn.dead() || expired {
+            let broken = conn.dead();
+            self.retire(member.conn, broken);
+            return;
+        }
+        if conn.ready() && conn.in_transaction() {
+            if !transaction_expected {
+                log::warn!(
+                    target: "pgwire::pool",
+                    "a connection came back to the pool inside a transaction; rolling it back"
+                );
+                bump(&self.counters.rolled_back);
+            }
+            conn.session.shared.book.owe(Owed::Sql("ROLLBACK".into()));
+            drop(conn.session.try_lock());
+        }
+        member.idle_since = Instant::now();
+        lock(&self.idle).push(member);
+    }
+
+    /// Puts a freshly opened or tidied connection among the idle ones.
+    pub(crate) fn push_idle(&self, member: Member<S>) {
+        lock(&self.idle).push(member);
+    }
+
+    /// Takes every idle connection (for `close`).
+    pub(crate) fn take_idle(&self) -> Vec<Member<S>> {
+        std::mem::take(&mut *lock(&self.idle))
+    }
+
+    /// How long to wait before the next attempt to open, if a failed one
+    /// set a pause.
+    pub(crate) fn backoff_wait(&self) -> Option<Duration> {
+        let backoff = lock(&self.backoff);
+        let not_before = backoff.not_before?;
+        let now = Instant::now();
+        (not_before > now).then(|| not_before - now)
+    }
+
+    /// Opens one connection with the adapter's connector, registering
+    /// the pool's types on it. Counts towards `size` while it opens.
+    pub(crate) async fn open(&self) -> Result<Member<S>> {
+        self.size.fetch_add(1, Ordering::AcqRel);
+        let mut shrink = Shrink(&self.size, true);
+        let opened = (self.connector)(Arc::clone(&self.connect)).await;
+        let conn = match opened {
+            Ok(conn) => conn,
+            Err(e) => {
+                bump(&self.counters.open_failures);
+                let mut backoff = lock(&self.backoff);
+                backoff.delay = (backoff.delay * 2).clamp(FIRST_BACKOFF, MAX_BACKOFF);
+                backoff.not_before = Some(Instant::now() + backoff.delay);
+                return Err(e);
+            }
+        };
+        *lock(&self.backoff) = Backoff::default();
+        bump(&self.counters.opened);
+        let mut member = Member {
+            conn,
+            opened_at: Instant::now(),
+            idle_since: Instant::now(),
+            types_known: 0,
+        };
+        shrink.1 = false;
+        if let Err(e) = self.register_missing(&mut member).await {
+            self.retire(member.conn, false);
+            return Err(e);
+        }
+        Ok(member)
+    }
+
+    /// Registers on `member` the type names the pool learnt since it last
+    /// looked.
+    pub(crate) async fn register_missing(&self, member: &mut Member<S>) -> Result<()> {
+        let (names, total) = {
+            let types = self.types();
+            if types.names.len() <= member.types_known {
+                return Ok(());
+            }
+            (
+                types.names[member.types_known..].to_vec(),
+                types.names.len(),
+            )
+        };
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        member.conn.register_types(&names).await?;
+        member.types_known = total;
+        self.types().registry = Some(member.conn.type_registry());
+        Ok(())
+    }
+}
+
+/// Undoes a `size` increment unless disarmed: an open that failed or was
+/// dropped midway leaves no phantom connection behind.
+struct Shrink<'a>(&'a AtomicUsize, bool);
+
+impl Drop for Shrink<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Whether opening may succeed if tried again soon: the server is down,
+/// starting, or full. A wrong password or a bad option will not heal.
+pub(crate) fn is_transient(error: &Error) -> bool {
+    use crate::SqlState;
+    match error {
+        Error::Connect { .. } | Error::Timeout { .. } | Error::Io(_) => true,
+        Error::BothAttempts { second, .. } => is_transient(second),
+        Error::Database(e) => {
+            let code = e.sqlstate();
+            code == SqlState::CANNOT_CONNECT_NOW
+                || code == SqlState::TOO_MANY_CONNECTIONS
+                || code == SqlState::ADMIN_SHUTDOWN
+                || code == SqlState::CRASH_SHUTDOWN
+        }
+        _ => false,
+    }
+}
+
+impl<S> std::fmt::Debug for Core<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("max_size", &self.options.get_max_size())
+            .field("size", &self.size.load(Ordering::Relaxed))
+            .field("checked_out", &self.checked_out.load(Ordering::Relaxed))
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,491 @@
+//! The pool against the real server, on every runtime and transport:
+//! pg-purepy's pool tests ported, and what check-in must keep clean.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use futures_util::TryStreamExt;
+use pgwire_conn::{Error, Pool, PoolOptions, SqlState};
+use pgwire_integration_tests::{
+    connect, options, runtime_tests, unique_name, Role, Runtime, Transport,
+};
+
+/// A pool as the trust role over the runtime's transport, under an
+/// application name of its own so that its server sessions can be counted.
+async fn pool<R: Runtime>(options_: PoolOptions) -> (Pool<R::Socket>, String) {
+    let app = unique_name("pgwire_pool");
+    let connect = options(Role::Trust, R::transport()).application_name(&app);
+    let pool = R::open_pool(&connect, options_).await.expect("open_pool");
+    (pool, app)
+}
+
+/// The server sessions of `app`, as another connection sees them.
+async fn sessions<R: Runtime>(app: &str) -> i64 {
+    let watcher = connect::<R>().await;
+    let row = watcher
+        .fetch_one(
+            "select count(*) from pg_stat_activity where application_name = $1",
+            (app,),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get(0).unwrap()
+}
+
+/// Waits (up to 10 s) until `app` has `n` server sessions.
+async fn wait_for_sessions<R: Runtime>(app: &str, n: i64) {
+    for _ in 0..1000 {
+        if sessions::<R>(app).await == n {
+            return;
+        }
+        R::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{app} never had {n} sessions");
+}
+
+async fn three_sleeps_on_a_pool_of_three_run_at_once<R: Runtime>() {
+    let (pool, _) = pool::<R>(PoolOptions::new().max_size(3)).await;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..3)
+        .map(|n: i32| {
+            let pool = pool.clone();
+            R::spawn(async move {
+                let row = pool
+                    .fetch_one("select pg_sleep(1), $1::int4, pg_backend_pid()", (n,))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                (
+                    row.try_get::<i32>(1).unwrap(),
+                    row.try_get::<i32>(2).unwrap(),
+                )
+            })
+        })
+        .collect();
+    let mut pids = Vec::new();
+    for (n, task) in tasks.into_iter().enumerate() {
+        let (got, pid) = task.await;
+        assert_eq!(got, n as i32);
+        pids.push(pid);
+    }
+    // One after the other they would take 3 s.
+    assert!(
+        start.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        start.elapsed()
+    );
+    pids.sort_unstable();
+    pids.dedup();
+    assert_eq!(pids.len(), 3, "three sessions");
+    assert_eq!(pool.connections(), 3);
+    assert_eq!(pool.idle_connections(), 3);
+    pool.close().await;
+}
+
+async fn a_terminated_backend_is_replaced<R: Runtime>() {
+    let (pool, _) = pool::<R>(PoolOptions::new().max_size(1)).await;
+    let first: i32 = pool
+        .fetch_one("select pg_backend_pid()", ())
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    let killed = pool
+        .execute("select pg_terminate_backend(pg_backend_pid())", ())
+        .await;
+    match killed {
+        Err(e) => assert_eq!(e.code(), Some(SqlState::ADMIN_SHUTDOWN), "{e}"),
+        Ok(n) => panic!("terminating the backend returned {n}"),
+    }
+    let second: i32 = pool
+        .fetch_one("select pg_backend_pid()", ())
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_ne!(first, second);
+    let stats = pool.stats();
+    assert_eq!(stats.opened, 2);
+    assert_eq!(stats.replaced, 1);
+    assert_eq!(pool.connections(), 1);
+    pool.close().await;
+}
+
+/// A connection killed while idle in the pool is noticed at checkout (the
+/// server's FATAL error is waiting on the socket): the checkout gets a
+/// live one and nothing fails.
+async fn a_connection_killed_while_idle_is_never_handed_out<R: Runtime>() {
+    let (pool, app) = pool::<R>(PoolOptions::new().max_size(2)).await;
+    let pid: i32 = pool
+        .fetch_one("select pg_backend_pid()", ())
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    let killer = connect::<R>().await;
+    killer
+        .execute("select pg_terminate_backend($1)", (pid,))
+        .await
+        .unwrap();
+    wait_for_sessions::<R>(&app, 0).await;
+    let row = pool.fetch_one("select 41 + 1", ()).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 42);
+    assert_eq!(pool.stats().replaced, 1);
+    pool.close().await;
+}
+
+async fn begin_through_the_pool_is_rolled_back_at_check_in<R: Runtime>() {
+    let (pool, _) = pool::<R>(PoolOptions::new().max_size(1)).await;
+    let table = unique_name("pool_leak");
+    pool.execute(&format!("create table {table} (x int)"), ())
+        .await
+        .unwrap();
+    pool.simple_query(&format!("begin; insert into {table} values (1)"))
+        .await
+        .unwrap();
+    let conn = pool.checkout().await.unwrap();
+    assert!(!conn.in_transaction());
+    let count: i64 = conn
+        .fetch_one(&format!("select count(*) from {table}"), ())
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(count, 0, "the leaked transaction's insert was rolled back");
+    drop(conn);
+    assert_eq!(pool.stats().rolled_back, 1);
+    pool.execute(&format!("drop table {table}"), ())
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+async fn a_dropped_pooled_query_is_cancelled_before_reuse<R: Runtime>() {
+    let (pool, app) = pool::<R>(PoolOptions::new().max_size(1)).await;
+    {
+        // Dropped at the end of this block, mid-query.
+        let slow = pool.execute("select pg_sleep_for('1 minute')", ());
+        let slow = std::pin::pin!(slow);
+        let timer = std::pin::pin!(R::sleep(Duration::from_secs(1)));
+        if let futures_util::future::Either::Left((done, _)) =
+            futures_util::future::select(slow, timer).await
+        {
+            panic!("the sleep ended: {done:?}");
+        }
+    }
+    let start = Instant::now();
+    let row = pool.fetch_one("select 7", ()).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 7);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let watcher = connect::<R>().await;
+    let sleeping: i64 = watcher
+        .fetch_one(
+            "select count(*) from pg_stat_activity where application_name = $1 and query like '%pg_sleep_for%' and state = 'active'",
+            (app.as_str(),),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(sleeping, 0);
+    pool.close().await;
+}
+
+async fn a_dropped_pooled_transaction_leaves_no_transaction_open<R: Runtime>() {
+    let (pool, app) = pool::<R>(PoolOptions::new().max_size(1)).await;
+    let table = unique_name("pool_tx_drop");
+    pool.execute(&format!("create table {table} (x int)"), ())
+        .await
+        .unwrap();
+    {
+        let tx = pool.checkout_in_transaction().await.unwrap();
+        tx.execute(&format!("insert into {table} values (1)"), ())
+            .await
+            .unwrap();
+        let slow = tx.execute("select pg_sleep_for('1 minute')", ());
+        let slow = std::pin::pin!(slow);
+        let timer = std::pin::pin!(R::sleep(Duration::from_secs(1)));
+        if let futures_util::future::Either::Left((done, _)) =
+            futures_util::future::select(slow, timer).await
+        {
+            panic!("the sleep ended: {done:?}");
+        }
+    }
+    let start = Instant::now();
+    let conn = pool.checkout().await.unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(!conn.in_transaction());
+    let count: i64 = conn
+        .fetch_one(&format!("select count(*) from {table}"), ())
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(count, 0);
+    drop(conn);
+    let watcher = connect::<R>().await;
+    let open: i64 = watcher
+        .fetch_one(
+            "select count(*) from pg_stat_activity where application_name = $1 and (state like 'idle in transaction%' or query like '%pg_sleep_for%')",
+            (app.as_str(),),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(open, 0);
+    // An expected rollback is no leak.
+    assert_eq!(pool.stats().rolled_back, 0);
+    pool.execute(&format!("drop table {table}"), ())
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+async fn with_transaction_commits_or_rolls_back<R: Runtime>() {
+    let (pool, _) = pool::<R>(PoolOptions::new().max_size(2)).await;
+    let table = unique_name("pool_with_tx");
+    pool.execute(&format!("create table {table} (x int)"), ())
+        .await
+        .unwrap();
+    let insert = format!("insert into {table} values ($1)");
+    pool.with_transaction(async |tx| tx.execute(&insert, (1,)).await)
+        .await
+        .unwrap();
+    let failed: Result<(), Error> = pool
+        .with_transaction(async |tx| {
+            tx.execute(&insert, (2,)).await?;
+            Err(Error::InvalidInput("changed my mind".into()))
+        })
+        .await;
+    assert!(failed.is_err());
+    let tx = pool.checkout_in_transaction().await.unwrap();
+    tx.execute(&insert, (3,)).await.unwrap();
+    let savepoint = tx.begin().await.unwrap();
+    savepoint.execute(&insert, (4,)).await.unwrap();
+    savepoint.rollback().await.unwrap();
+    tx.commit().await.unwrap();
+    let tx = pool.checkout_in_transaction().await.unwrap();
+    tx.execute(&insert, (5,)).await.unwrap();
+    tx.rollback().await.unwrap();
+    let rows = pool
+        .fetch(&format!("select x from {table} order by x"), ())
+        .await
+        .unwrap();
+    let xs: Vec<i32> = rows.iter().map(|r| r.try_get(0).unwrap()).collect();
+    assert_eq!(xs, [1, 3]);
+    assert_eq!(pool.stats().rolled_back, 0);
+    pool.execute(&format!("drop table {table}"), ())
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+async fn a_checkout_waits_then_times_out<R: Runtime>() {
+    let (pool, _) = pool::<R>(
+        PoolOptions::new()
+            .max_size(1)
+            .checkout_timeout(Some(Duration::from_millis(300))),
+    )
+    .await;
+    let held = pool.checkout().await.unwrap();
+    let waiter = {
+        let pool = pool.clone();
+        R::spawn(async move { pool.checkout().await.map(drop) })
+    };
+    for _ in 0..100 {
+        if pool.waiting_tasks() == 1 {
+            break;
+        }
+        R::sleep(Duration::from_millis(5)).await;
+    }
+    match waiter.await {
+        Err(Error::PoolTimeout { after, last_error }) => {
+            assert_eq!(after, Duration::from_millis(300));
+            assert!(last_error.is_none());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(pool.waiting_tasks(), 0);
+    assert_eq!(pool.stats().timed_out_checkouts, 1);
+    // A connection given back goes to the next one waiting.
+    let next = {
+        let pool = pool.clone();
+        R::spawn(async move { pool.fetch_one("select 1", ()).await.map(|r| r.is_some()) })
+    };
+    R::sleep(Duration::from_millis(50)).await;
+    drop(held);
+    assert!(next.await.unwrap());
+    pool.close().await;
+}
+
+async fn open_pool_reports_a_wrong_password<R: Runtime>() {
+    if R::transport() == Transport::Unix {
+        return; // the socket's pg_hba lines trust every role
+    }
+    let connect = options(Role::Scram, R::transport()).password("wrong");
+    match R::open_pool(&connect, PoolOptions::new()).await {
+        Err(e) => assert_eq!(e.code(), Some(SqlState::INVALID_PASSWORD), "{e}"),
+        Ok(_) => panic!("a pool opened with a wrong password"),
+    }
+}
+
+async fn open_pool_reports_an_unreachable_host<R: Runtime>() {
+    let connect = options(Role::Trust, Transport::Tcp).port(1);
+    match R::open_pool(&connect, PoolOptions::new()).await {
+        Err(Error::Connect { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn close_terminates_idle_connections_and_refuses_checkouts<R: Runtime>() {
+    let (pool, app) = pool::<R>(PoolOptions::new().max_size(2).min_idle(2)).await;
+    assert_eq!(sessions::<R>(&app).await, 2);
+    let held = pool.checkout().await.unwrap();
+    let closing = {
+        let pool = pool.clone();
+        R::spawn(async move { pool.close().await })
+    };
+    // One idle session is terminated at once; the checked-out one when
+    // it comes back.
+    wait_for_sessions::<R>(&app, 1).await;
+    assert!(matches!(pool.checkout().await, Err(Error::PoolClosed)));
+    drop(held);
+    assert_eq!(closing.await, 0);
+    wait_for_sessions::<R>(&app, 0).await;
+    assert!(matches!(
+        pool.fetch_one("select 1", ()).await,
+        Err(Error::PoolClosed)
+    ));
+}
+
+async fn close_wakes_waiting_checkouts<R: Runtime>() {
+    let (pool, _) = pool::<R>(
+        PoolOptions::new()
+            .max_size(1)
+            .close_timeout(Duration::from_millis(100)),
+    )
+    .await;
+    let held = pool.checkout().await.unwrap();
+    let waiter = {
+        let pool = pool.clone();
+        R::spawn(async move { pool.checkout().await.map(drop) })
+    };
+    while pool.waiting_tasks() == 0 {
+        R::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(pool.close().await, 1, "one connection still checked out");
+    assert!(matches!(waiter.await, Err(Error::PoolClosed)));
+    drop(held);
+}
+
+async fn a_pooled_stream_keeps_its_connection_until_dropped<R: Runtime>() {
+    let (pool, _) = pool::<R>(
+        PoolOptions::new()
+            .max_size(1)
+            .checkout_timeout(Some(Duration::from_millis(200))),
+    )
+    .await;
+    let mut rows = pool
+        .query("select generate_series(1, 100000)::int4", ())
+        .await
+        .unwrap();
+    for expected in 1..=10 {
+        let row = rows.try_next().await.unwrap().unwrap();
+        assert_eq!(row.try_get::<i32>(0).unwrap(), expected);
+    }
+    // The only connection is the stream's.
+    assert!(matches!(
+        pool.fetch_one("select 1", ()).await,
+        Err(Error::PoolTimeout { .. })
+    ));
+    drop(rows);
+    let row = pool.fetch_one("select 2", ()).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 2);
+    let all = pool
+        .query("select generate_series(1, 1000)::int4 where $1", (true,))
+        .await
+        .unwrap();
+    assert_eq!(all.row_count().await.unwrap(), 1000);
+    // A bad query is the call's error.
+    match pool.query("select * from no_such_table", ()).await {
+        Err(e) => assert_eq!(e.code(), Some(SqlState::UNDEFINED_TABLE)),
+        Ok(_) => panic!("a stream over a missing table"),
+    }
+    let row = pool.fetch_one("select 3", ()).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 3);
+    pool.close().await;
+}
+
+async fn registered_types_reach_connections_opened_later<R: Runtime>() {
+    let (pool, _) = pool::<R>(PoolOptions::new().max_size(2)).await;
+    let mood = unique_name("pool_mood");
+    pool.execute(&format!("create type {mood} as enum ('sad', 'happy')"), ())
+        .await
+        .unwrap();
+    pool.register_types(&[mood.as_str()]).await.unwrap();
+    let oid = pool.type_registry().find_oid_for_type(&mood);
+    assert!(oid.is_some());
+    // Two at once: the second is opened now, after the registration.
+    let a = pool.checkout().await.unwrap();
+    let b = pool.checkout().await.unwrap();
+    assert_eq!(pool.stats().opened, 2);
+    for conn in [&a, &b] {
+        assert_eq!(conn.type_registry().find_oid_for_type(&mood), oid);
+    }
+    drop((a, b));
+    pool.execute(&format!("drop type {mood}"), ())
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+async fn a_prepared_statement_is_refused_by_the_pool<R: Runtime>() {
+    let (pool, _) = pool::<R>(PoolOptions::new().max_size(2)).await;
+    let conn = pool.checkout().await.unwrap();
+    let info = conn
+        .create_prepared_statement("pool_stmt", "select 1")
+        .await
+        .unwrap();
+    drop(conn);
+    assert!(matches!(
+        pool.fetch(&info, ()).await,
+        Err(Error::InvalidInput(_))
+    ));
+    pool.close().await;
+}
+
+runtime_tests!(
+    three_sleeps_on_a_pool_of_three_run_at_once,
+    a_terminated_backend_is_replaced,
+    a_connection_killed_while_idle_is_never_handed_out,
+    begin_through_the_pool_is_rolled_back_at_check_in,
+    a_dropped_pooled_query_is_cancelled_before_reuse,
+    a_dropped_pooled_transaction_leaves_no_transaction_open,
+    with_transaction_commits_or_rolls_back,
+    a_checkout_waits_then_times_out,
+    open_pool_reports_a_wrong_password,
+    open_pool_reports_an_unreachable_host,
+    close_terminates_idle_connections_and_refuses_checkouts,
+    close_wakes_waiting_checkouts,
+    a_pooled_stream_keeps_its_connection_until_dropped,
+    registered_types_reach_connections_opened_later,
+    a_prepared_statement_is_refused_by_the_pool,
+);
