@@ -197,7 +197,35 @@ async fn dropped_preparations_leave_at_most_the_capacity<R: Runtime>() {
     );
 }
 
+/// A statement's name means something on its own connection only: run on
+/// another, where the same name may be another statement, it is refused.
+async fn a_statement_prepared_elsewhere_is_refused<R: Runtime>() {
+    let a = connect::<R>().await;
+    let b = connect::<R>().await;
+    let on_a = a
+        .create_prepared_statement("twin_name", "select 1::int4")
+        .await
+        .unwrap();
+    let on_b = b
+        .create_prepared_statement("twin_name", "select 2::int4")
+        .await
+        .unwrap();
+    match b.fetch_one(&on_a, ()).await {
+        Err(Error::InvalidInput(why)) => assert!(why.contains("another connection"), "{why}"),
+        other => panic!("a statement of another connection ran: {other:?}"),
+    }
+    assert!(matches!(
+        b.close_prepared_statement(&on_a).await,
+        Err(Error::InvalidInput(_))
+    ));
+    let row = b.fetch_one(&on_b, ()).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 2);
+    let row = a.fetch_one(&on_a, ()).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 1);
+}
+
 runtime_tests!(
+    a_statement_prepared_elsewhere_is_refused,
     dropped_preparations_leave_at_most_the_capacity,
     rowless_statements_are_prepared_while_they_run,
     statement_cache_recovers_from_schema_changes_and_deallocate,

@@ -16,6 +16,10 @@ pub struct PreparedStatementInfo {
     /// the columns as they then arrive: computed once, used every execution.
     pub(crate) result_formats: Vec<pgwire_proto::Format>,
     pub(crate) bound_description: Option<Arc<RowDescription>>,
+    /// The connection it was prepared on (its statement-name prefix, random
+    /// per connection): on another, the name means nothing, or another
+    /// statement.
+    pub(crate) owner: Arc<str>,
 }
 
 impl PreparedStatementInfo {
@@ -37,6 +41,19 @@ impl PreparedStatementInfo {
     /// The columns it returns; `None` for statements without rows.
     pub fn row_description(&self) -> Option<&Arc<RowDescription>> {
         self.row_description.as_ref()
+    }
+
+    /// Refuses to run (or close) the statement on a connection other than
+    /// the one that prepared it, where its name is unknown or, worse,
+    /// names a different statement.
+    pub(crate) fn check_owner(&self, connection: &str) -> crate::Result<()> {
+        if *self.owner == *connection {
+            return Ok(());
+        }
+        Err(crate::Error::InvalidInput(format!(
+            "prepared statement \"{}\" belongs to another connection: prepare it on this one",
+            self.name
+        )))
     }
 }
 

@@ -361,6 +361,7 @@ where
         sql: &str,
     ) -> Result<PreparedStatementInfo> {
         refuse_copy_in(sql)?;
+        let owner: Arc<str> = self.session.shared.status.statement_prefix().into();
         let events = self
             .request(|inner, _, _| Ok(inner.machine.prepare(name, sql, &[]).map(drop)?))
             .await?;
@@ -376,6 +377,7 @@ where
             row_description,
             result_formats,
             bound_description,
+            owner,
         })
     }
 
@@ -384,6 +386,7 @@ where
         &self,
         statement: &PreparedStatementInfo,
     ) -> Result<()> {
+        statement.check_owner(self.session.shared.status.statement_prefix())?;
         let mut events = self
             .request(|inner, _, _| {
                 Ok(inner

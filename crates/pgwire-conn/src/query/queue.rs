@@ -168,6 +168,7 @@ where
                 self.queue_sql(sql, params, params.count(), &|i| i, portal, execute, cached)
             }
             Source::Prepared(info) => {
+                info.check_owner(self.shared.status.statement_prefix())?;
                 if params.is_named() {
                     return Err(Error::InvalidInput(
                         "prepared statements take positional parameters".into(),
