@@ -682,7 +682,72 @@ async fn scram_through_pgbouncer<R: Runtime>() {
     }
 }
 
+/// A pgwire pool in front of PgBouncer in transaction mode, with the
+/// defaults (each pooled connection finds the pooler when it opens): 12
+/// tasks on a pool of 4, each checking connections out five times for 20
+/// operations; every answer right, not one error, and the table holds
+/// exactly the acknowledged rows.
+async fn a_pool_behind_transaction_mode<R: Runtime>() {
+    let connect = pgbouncer_options(PoolMode::Transaction, Via::Tcp);
+    let pool = R::open_pool(&connect, pgwire_conn::PoolOptions::new().max_size(4))
+        .await
+        .unwrap();
+    let table = unique_name("bouncer_pool");
+    pool.execute(
+        format!("create table {table} (id int4 primary key, conn int4, task int4, val int4)")
+            .as_str(),
+        (),
+    )
+    .await
+    .unwrap();
+    let handles: Vec<_> = (0..12)
+        .map(|t| {
+            let (pool, table) = (pool.clone(), table.clone());
+            R::spawn(async move {
+                let mut run = (Rows::new(), 0);
+                for round in 0..5 {
+                    let conn = pool.checkout().await.unwrap();
+                    assert!(conn.pooler_detected());
+                    let done = task_ops(&conn, &table, round, t, 20).await;
+                    run.0.extend(done.rows);
+                    run.1 += done.checks;
+                }
+                run
+            })
+        })
+        .collect();
+    let mut expected = Rows::new();
+    let mut checks = 0;
+    for handle in handles {
+        let (rows, n) = within::<R, _>(60, "a pooled task's operations", handle).await;
+        expected.extend(rows);
+        checks += n;
+    }
+    assert!(checks >= 12 * 5 * 20, "{checks} checks");
+    let actual: Rows = pool
+        .fetch(
+            format!("select id, conn, task, val from {table} order by id").as_str(),
+            (),
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let get = |i| r.try_get::<i32>(i).unwrap();
+            (get(0), (get(1), get(2), get(3)))
+        })
+        .collect();
+    assert_eq!(actual, expected);
+    assert!(pool.connections() <= 4);
+    assert_eq!(pool.stats().open_failures, 0);
+    pool.execute(format!("drop table {table}").as_str(), ())
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
 runtime_only_tests!(
+    a_pool_behind_transaction_mode,
     transaction_mode_workload_tcp,
     transaction_mode_workload_detected,
     without_detection_errors_are_typed_and_writes_honest,
