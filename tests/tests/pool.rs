@@ -187,6 +187,7 @@ async fn a_dropped_pooled_query_is_cancelled_before_reuse<R: Runtime>() {
         "{:?}",
         start.elapsed()
     );
+    assert_eq!(pool.stats().drained, 1);
     let watcher = connect::<R>().await;
     let sleeping: i64 = watcher
         .fetch_one(

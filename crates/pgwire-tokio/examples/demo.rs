@@ -1,7 +1,8 @@
 //! The `cargo xtask demo` program: connect, create a table, insert, select,
 //! print the rows as a table, catch an SQL error without losing the
 //! connection, share the connection between tasks (pipelined queries, a
-//! transaction that reserves it), and cancel a query past its time limit.
+//! transaction that reserves it), cancel a query past its time limit, and
+//! then the same work through a pool.
 //!
 //! It is configured the way libpq is: from the PG* environment variables
 //! (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, ...).
@@ -10,7 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pgwire_tokio::{
-    named, open_database_connection, ConnectOptions, Error, PgConnection, Query, Row, SqlState,
+    named, open_database_connection, open_pool, ConnectOptions, Error, PgConnection, PoolOptions,
+    Query, Row, SqlState,
 };
 
 fn print_table(rows: &[Row]) -> Result<(), pgwire_tokio::Error> {
@@ -165,7 +167,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     print_table(&rows)?;
 
-    shared(Arc::new(conn)).await
+    shared(Arc::new(conn)).await?;
+    pooled(&options).await
 }
 
 /// One connection, many tasks: their queries are pipelined; a transaction
@@ -234,5 +237,106 @@ async fn shared(conn: Arc<PgConnection>) -> Result<(), Box<dyn std::error::Error
 
     conn.close().await?;
     println!("\nclosed the connection cleanly");
+    Ok(())
+}
+
+/// What a service does: a pool. Requests on free connections, a
+/// transaction on a connection of its own, and connections left dirty
+/// (a transaction nobody ended, a query abandoned mid-way) cleaned before
+/// anyone else gets them.
+async fn pooled(options: &ConnectOptions) -> Result<(), Box<dyn std::error::Error>> {
+    println!(
+        "
+a pool of 4 connections; 32 tasks, 50 queries each:"
+    );
+    let pool = open_pool(options, PoolOptions::new().max_size(4)).await?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..32i32 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                let n = task * 1000 + i;
+                let row = pool.fetch_one("select $1::int4 * 2", (n,)).await?;
+                let twice: i32 = row.map_or(Ok(0), |r| r.try_get(0))?;
+                if twice != n * 2 {
+                    return Err(format!("task {task} asked for {n} * 2, got {twice}").into());
+                }
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        }));
+    }
+    for task in tasks {
+        task.await?.map_err(|e| e as Box<dyn std::error::Error>)?;
+    }
+    println!(
+        "  1600 answers, each to its own task, in {:.0} ms, on {} connections",
+        started.elapsed().as_secs_f64() * 1000.0,
+        pool.connections()
+    );
+
+    pool.execute("create table if not exists demo_pool_ledger (n int)", ())
+        .await?;
+    pool.execute("truncate demo_pool_ledger", ()).await?;
+    let committed = pool
+        .with_transaction(async |tx| {
+            tx.execute(
+                "insert into demo_pool_ledger select generate_series(1, 3)",
+                (),
+            )
+            .await
+        })
+        .await?;
+    println!(
+        "
+with_transaction on a connection of its own -> {committed} rows committed"
+    );
+
+    println!("a task runs `begin` through the pool and never ends it:");
+    pool.simple_query("begin; insert into demo_pool_ledger values (99)")
+        .await?;
+    let rows = pool
+        .fetch(
+            "select count(*) as rows_in_ledger from demo_pool_ledger",
+            (),
+        )
+        .await?;
+    print_table(&rows)?;
+    println!("  (rolled back at check-in: the leaked insert is not there)");
+
+    println!("a pooled pg_sleep(30) dropped after 200 ms:");
+    let slow = pool.execute("select pg_sleep(30)", ());
+    if tokio::time::timeout(Duration::from_millis(200), slow)
+        .await
+        .is_ok()
+    {
+        return Err("the sleep finished early".into());
+    }
+    let started = Instant::now();
+    let conn = pool.checkout().await?;
+    let row = conn
+        .fetch_one("select 'clean' as next_checkout", ())
+        .await?;
+    drop(conn);
+    print_table(&row.into_iter().collect::<Vec<_>>())?;
+    println!(
+        "  (cancelled and drained in {:.0} ms; every checkout gets a clean connection)",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    pool.execute("drop table demo_pool_ledger", ()).await?;
+
+    let stats = pool.stats();
+    println!(
+        "
+pool: {} opened, {} checkouts, {} rolled back, {} cancelled, {} idle of {}",
+        stats.opened,
+        stats.checkouts,
+        stats.rolled_back,
+        stats.drained,
+        pool.idle_connections(),
+        pool.max_connections()
+    );
+    let still_out = pool.close().await;
+    println!("closed the pool ({still_out} connections were still checked out)");
     Ok(())
 }

@@ -144,7 +144,8 @@ where
         return Ok(Fit::Old);
     }
     let idle_for = member.idle_since.elapsed();
-    if tidy(core, &member.conn, idle_for).await == Fit::No {
+    let busy = std::mem::take(&mut member.busy);
+    if tidy(core, &member.conn, idle_for, busy).await == Fit::No {
         return Ok(Fit::No);
     }
     let bound = core.options.get_drain_timeout();

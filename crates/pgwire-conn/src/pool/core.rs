@@ -39,6 +39,8 @@ pub(crate) struct Member<S> {
     pub(crate) idle_since: Instant,
     /// The type names registered on it, as a count of the pool's list.
     pub(crate) types_known: usize,
+    /// It came back with a request unfinished.
+    pub(crate) busy: bool,
 }
 
 pub(crate) struct Core<S> {
@@ -167,6 +169,7 @@ where
             self.retire(member.conn, broken);
             return;
         }
+        member.busy = !conn.ready();
         if conn.ready() && conn.in_transaction() {
             if !transaction_expected {
                 log::warn!(
@@ -224,6 +227,7 @@ where
             opened_at: Instant::now(),
             idle_since: Instant::now(),
             types_known: 0,
+            busy: false,
         };
         shrink.1 = false;
         if let Err(e) = self.register_missing(&mut member).await {

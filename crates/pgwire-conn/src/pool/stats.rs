@@ -26,9 +26,10 @@ pub struct PoolStats {
     /// Connections that came back inside a transaction nobody ended (rolled
     /// back, with a warning).
     pub rolled_back: u64,
-    /// Connections that came back with a request still running, sent a
-    /// CancelRequest for it.
-    pub cancelled: u64,
+    /// Connections that came back with a request unfinished (a task
+    /// cancelled or timed out mid-query), drained before reuse: after a
+    /// CancelRequest if the request still ran.
+    pub drained: u64,
     /// Health checks run on connections idle for long.
     pub health_checks: u64,
 }
@@ -42,7 +43,7 @@ pub(crate) struct Counters {
     pub(crate) checkouts: AtomicU64,
     pub(crate) timed_out_checkouts: AtomicU64,
     pub(crate) rolled_back: AtomicU64,
-    pub(crate) cancelled: AtomicU64,
+    pub(crate) drained: AtomicU64,
     pub(crate) health_checks: AtomicU64,
 }
 
@@ -62,7 +63,7 @@ impl Counters {
             checkouts: get(&self.checkouts),
             timed_out_checkouts: get(&self.timed_out_checkouts),
             rolled_back: get(&self.rolled_back),
-            cancelled: get(&self.cancelled),
+            drained: get(&self.drained),
             health_checks: get(&self.health_checks),
         }
     }

@@ -37,10 +37,18 @@ pub(crate) enum Fit {
 /// Drains what a returned connection still runs (cancelling it after a
 /// short grace), rolls back a transaction left open, and checks a
 /// connection idle for long, all within the pool's `drain_timeout`.
-pub(crate) async fn tidy<S>(core: &Core<S>, conn: &Connection<S>, idle_for: Duration) -> Fit
+pub(crate) async fn tidy<S>(
+    core: &Core<S>,
+    conn: &Connection<S>,
+    idle_for: Duration,
+    busy: bool,
+) -> Fit
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    if busy {
+        bump(&core.counters.drained);
+    }
     let bound = core.options.get_drain_timeout();
     let start = Instant::now();
     let left = || bound.saturating_sub(start.elapsed());
@@ -65,7 +73,6 @@ where
             if !cancelled {
                 cancelled = true;
                 if let Some(token) = conn.cancel_token() {
-                    bump(&core.counters.cancelled);
                     if within(hooks, left(), hooks.cancel(token)).await.is_none() {
                         return Fit::No;
                     }
