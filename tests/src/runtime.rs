@@ -16,7 +16,9 @@ pub trait Runtime: 'static {
     fn block_on<F: Future>(f: F) -> F::Output;
 
     /// The adapter's `open_database_connection`.
-    fn open(options: &ConnectOptions) -> impl Future<Output = Result<Connection<Self::Socket>>>;
+    fn open(
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<Connection<Self::Socket>>> + Send;
 
     /// Spawns a task; the returned future yields its output.
     fn spawn<F>(f: F) -> impl Future<Output = F::Output> + Send
@@ -88,7 +90,9 @@ impl<R: Runtime, T: TransportMarker> Runtime for Over<R, T> {
         R::block_on(f)
     }
 
-    fn open(options: &ConnectOptions) -> impl Future<Output = Result<Connection<Self::Socket>>> {
+    fn open(
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<Connection<Self::Socket>>> + Send {
         R::open(options)
     }
 
@@ -148,7 +152,9 @@ impl Runtime for Tokio {
         }
     }
 
-    fn open(options: &ConnectOptions) -> impl Future<Output = Result<Connection<Self::Socket>>> {
+    fn open(
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<Connection<Self::Socket>>> + Send {
         pgwire_tokio::open_database_connection(options)
     }
 
@@ -206,7 +212,9 @@ impl Runtime for Smol {
         smol::block_on(f)
     }
 
-    fn open(options: &ConnectOptions) -> impl Future<Output = Result<Connection<Self::Socket>>> {
+    fn open(
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<Connection<Self::Socket>>> + Send {
         pgwire_smol::open_database_connection(options)
     }
 
@@ -257,7 +265,9 @@ impl Runtime for AsyncStd {
         async_std::task::block_on(f)
     }
 
-    fn open(options: &ConnectOptions) -> impl Future<Output = Result<Connection<Self::Socket>>> {
+    fn open(
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<Connection<Self::Socket>>> + Send {
         pgwire_async_std::open_database_connection(options)
     }
 

@@ -473,6 +473,89 @@ async fn a_prepared_statement_is_refused_by_the_pool<R: Runtime>() {
     pool.close().await;
 }
 
+/// While the server refuses connections, waiting checkouts share one
+/// backoff (a few attempts, not one per task per moment) and time out with
+/// the connect error as the cause; once it is back, the next checkout
+/// opens a replacement. The connector stands in for the server going down.
+async fn replacements_back_off_while_the_server_is_down<R: Runtime>() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let down = Arc::new(AtomicBool::new(false));
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let connector: pgwire_conn::Connector<R::Socket> = {
+        let (down, attempts) = (Arc::clone(&down), Arc::clone(&attempts));
+        Arc::new(move |options: Arc<pgwire_conn::ConnectOptions>| {
+            let (down, attempts) = (Arc::clone(&down), Arc::clone(&attempts));
+            Box::pin(async move {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                if down.load(Ordering::SeqCst) {
+                    return Err(Error::Connect {
+                        address: "the test's server".into(),
+                        source: std::io::ErrorKind::ConnectionRefused.into(),
+                    });
+                }
+                R::open(&options).await
+            })
+        })
+    };
+    let connect = options(Role::Trust, R::transport());
+    let pool = Pool::open(
+        connect,
+        PoolOptions::new()
+            .max_size(4)
+            .checkout_timeout(Some(Duration::from_millis(600))),
+        connector,
+        R::hooks(),
+    )
+    .await
+    .unwrap();
+    // The server "goes down": the idle connection dies with it.
+    down.store(true, Ordering::SeqCst);
+    let conn = pool.checkout().await.unwrap();
+    conn.execute("select pg_terminate_backend(pg_backend_pid())", ())
+        .await
+        .unwrap_err();
+    drop(conn);
+    attempts.store(0, Ordering::SeqCst);
+    let waiters: Vec<_> = (0..4)
+        .map(|_| {
+            let pool = pool.clone();
+            R::spawn(async move { pool.checkout().await.map(drop) })
+        })
+        .collect();
+    for waiter in waiters {
+        match waiter.await {
+            Err(Error::PoolTimeout {
+                last_error: Some(cause),
+                ..
+            }) => assert!(matches!(*cause, Error::Connect { .. }), "{cause:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    // A refused connect fails at once: without pauses, four tasks retrying
+    // for 600 ms would make thousands of attempts; with them (50 ms
+    // doubling, one attempt per pause), a handful.
+    let made = attempts.load(Ordering::SeqCst);
+    assert!((4..=10).contains(&made), "{made} attempts");
+    assert_eq!(pool.stats().timed_out_checkouts, 4);
+    down.store(false, Ordering::SeqCst);
+    // Back within the longest pause (5 s), and the first success ends the
+    // pauses.
+    let back = Instant::now();
+    let row = loop {
+        match pool.fetch_one("select 5", ()).await {
+            Ok(row) => break row.unwrap(),
+            Err(Error::PoolTimeout { .. }) if back.elapsed() < Duration::from_secs(8) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 5);
+    let row = pool.fetch_one("select 6", ()).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 6);
+    assert_eq!(pool.connections(), 1);
+    pool.close().await;
+}
+
 runtime_tests!(
     three_sleeps_on_a_pool_of_three_run_at_once,
     a_terminated_backend_is_replaced,
@@ -489,4 +572,5 @@ runtime_tests!(
     a_pooled_stream_keeps_its_connection_until_dropped,
     registered_types_reach_connections_opened_later,
     a_prepared_statement_is_refused_by_the_pool,
+    replacements_back_off_while_the_server_is_down,
 );

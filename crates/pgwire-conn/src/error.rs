@@ -152,8 +152,9 @@ pub enum Error {
     PoolTimeout {
         /// The pool's `checkout_timeout`.
         after: std::time::Duration,
-        /// Why the last attempt to open a connection failed, if one was made.
-        last_error: Option<Box<Error>>,
+        /// Why the last attempt to open a connection failed, if one failed
+        /// since the last that worked (shared by every checkout waiting).
+        last_error: Option<std::sync::Arc<Error>>,
     },
     /// The pool was closed ([`Pool::close`](crate::Pool::close)): it hands
     /// out no more connections.

@@ -55,11 +55,11 @@ where
     let mut deadline = core.options.get_checkout_timeout().map(|after| Deadline {
         sleep: core.hooks.sleep(after),
     });
-    let timed_out = |last_error: Option<Error>| {
+    let timed_out = || {
         bump(&core.counters.timed_out_checkouts);
         Error::PoolTimeout {
             after: core.options.get_checkout_timeout().unwrap_or_default(),
-            last_error: last_error.map(Box::new),
+            last_error: core.last_failure(),
         }
     };
     let permit = match core.permits.try_acquire_arc() {
@@ -71,7 +71,7 @@ where
                 None => acquire.await,
                 Some(deadline) => match deadline.race(acquire).await {
                     Some(permit) => permit,
-                    None => return Err(timed_out(None)),
+                    None => return Err(timed_out()),
                 },
             }
         }
@@ -96,11 +96,11 @@ where
             }
         }
     }
-    let mut last_error = None;
     loop {
-        if let Some(wait) = core.backoff_wait() {
-            // Another attempt failed a moment ago: the server gets a pause
-            // (at most 5 s) rather than every waiting task at once.
+        if let Some(wait) = core.claim_attempt() {
+            // Another attempt failed a moment ago, or is under way after
+            // one: the server gets a pause (at most 5 s) rather than every
+            // waiting task at once.
             let slept = match deadline.as_mut() {
                 None => {
                     core.hooks.sleep(wait).await;
@@ -109,20 +109,23 @@ where
                 Some(deadline) => deadline.race(core.hooks.sleep(wait)).await.is_some(),
             };
             if !slept {
-                return Err(timed_out(last_error));
+                return Err(timed_out());
             }
+            continue;
         }
         let opened = match deadline.as_mut() {
             None => Some(core.open().await),
             Some(deadline) => deadline.race(core.open()).await,
         };
         match opened {
-            None => return Err(timed_out(last_error)),
+            None => return Err(timed_out()),
             Some(Ok(member)) => {
                 bump(&core.counters.checkouts);
                 return Ok(PooledConnection::new(member, Arc::clone(core), permit));
             }
-            Some(Err(e)) if is_transient(&e) && deadline.is_some() => last_error = Some(e),
+            Some(Err(e)) if is_transient(&e) && deadline.is_some() => {
+                core.record_failure(Arc::new(e))
+            }
             Some(Err(e)) => return Err(e),
         }
     }

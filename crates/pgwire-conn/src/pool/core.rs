@@ -67,6 +67,8 @@ struct Backoff {
     /// No attempt before this, after a failed one.
     not_before: Option<Instant>,
     delay: Duration,
+    /// Why the latest attempt failed, for the checkouts that time out.
+    last: Option<Arc<Error>>,
 }
 
 #[derive(Debug, Default)]
@@ -195,13 +197,30 @@ where
         std::mem::take(&mut *lock(&self.idle))
     }
 
-    /// How long to wait before the next attempt to open, if a failed one
-    /// set a pause.
-    pub(crate) fn backoff_wait(&self) -> Option<Duration> {
-        let backoff = lock(&self.backoff);
-        let not_before = backoff.not_before?;
+    /// Whether this task may try to open a connection now: always while
+    /// opening works; after a failure, one attempt per pause (which the
+    /// attempt holds), so that tasks waiting for a server that is down
+    /// try one at a time, not all at once. `Some(wait)`: ask again then.
+    pub(crate) fn claim_attempt(&self) -> Option<Duration> {
+        let mut backoff = lock(&self.backoff);
         let now = Instant::now();
-        (not_before > now).then(|| not_before - now)
+        if let Some(not_before) = backoff.not_before.filter(|t| *t > now) {
+            return Some(not_before - now);
+        }
+        if !backoff.delay.is_zero() {
+            backoff.not_before = Some(now + backoff.delay);
+        }
+        None
+    }
+
+    /// Keeps why an attempt to open failed, for checkouts that give up.
+    pub(crate) fn record_failure(&self, error: Arc<Error>) {
+        lock(&self.backoff).last = Some(error);
+    }
+
+    /// Why the latest attempt to open failed, if none worked since.
+    pub(crate) fn last_failure(&self) -> Option<Arc<Error>> {
+        lock(&self.backoff).last.clone()
     }
 
     /// Opens one connection with the adapter's connector, registering
