@@ -556,6 +556,40 @@ async fn replacements_back_off_while_the_server_is_down<R: Runtime>() {
     pool.close().await;
 }
 
+/// A checkout dropped while it drains a connection's abandoned query puts
+/// the connection back, still to drain: the next checkout finishes the job,
+/// and the server never has more sessions than `max_size`.
+async fn a_checkout_dropped_while_it_drains_keeps_the_count_true<R: Runtime>() {
+    let (pool, app) = pool::<R>(PoolOptions::new().max_size(1)).await;
+    {
+        let slow = pool.execute("select pg_sleep_for('1 minute')", ());
+        let slow = std::pin::pin!(slow);
+        let timer = std::pin::pin!(R::sleep(Duration::from_millis(300)));
+        if let futures_util::future::Either::Left((done, _)) =
+            futures_util::future::select(slow, timer).await
+        {
+            panic!("the sleep ended: {done:?}");
+        }
+    }
+    {
+        // Dropped within the drain's grace period.
+        let checkout = std::pin::pin!(pool.checkout());
+        let timer = std::pin::pin!(R::sleep(Duration::from_millis(5)));
+        if let futures_util::future::Either::Left((done, _)) =
+            futures_util::future::select(checkout, timer).await
+        {
+            panic!("the checkout did not wait for the drain: {done:?}");
+        }
+    }
+    assert_eq!(pool.connections(), 1);
+    assert_eq!(pool.idle_connections(), 1);
+    let row = pool.fetch_one("select 8", ()).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 8);
+    assert_eq!(pool.connections(), 1);
+    wait_for_sessions::<R>(&app, 1).await;
+    pool.close().await;
+}
+
 runtime_tests!(
     three_sleeps_on_a_pool_of_three_run_at_once,
     a_terminated_backend_is_replaced,
@@ -573,4 +607,5 @@ runtime_tests!(
     registered_types_reach_connections_opened_later,
     a_prepared_statement_is_refused_by_the_pool,
     replacements_back_off_while_the_server_is_down,
+    a_checkout_dropped_while_it_drains_keeps_the_count_true,
 );

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::error::{Error, Result};
-use crate::pool::core::{is_transient, Core, Member};
+use crate::pool::core::{is_transient, Core, Member, Taken};
 use crate::pool::pooled::PooledConnection;
 use crate::pool::stats::bump;
 use crate::pool::tidy::{tidy, within, Fit};
@@ -80,8 +80,16 @@ where
     if core.is_closed() {
         return Err(Error::PoolClosed);
     }
-    while let Some(mut member) = core.pop_idle() {
-        match prepare(core, &mut member).await {
+    while let Some(member) = core.pop_idle() {
+        let mut taken = Taken::new(core, member);
+        let Some(member) = taken.member.as_mut() else {
+            continue;
+        };
+        let fit = prepare(core, member).await;
+        let Some(member) = taken.member.take() else {
+            continue;
+        };
+        match fit {
             Ok(Fit::Yes) => {
                 bump(&core.counters.checkouts);
                 return Ok(PooledConnection::new(member, Arc::clone(core), permit));

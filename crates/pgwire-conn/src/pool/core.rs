@@ -248,8 +248,11 @@ where
             types_known: 0,
             busy: false,
         };
+        // Dropped while registering, `shrink` still counts the connection
+        // gone (it is closed with `member`).
+        let registered = self.register_missing(&mut member).await;
         shrink.1 = false;
-        if let Err(e) = self.register_missing(&mut member).await {
+        if let Err(e) = registered {
             self.retire(member.conn, false);
             return Err(e);
         }
@@ -285,6 +288,47 @@ impl Drop for Shrink<'_> {
     fn drop(&mut self) {
         if self.1 {
             self.0.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// An idle connection taken by a checkout that is making it fit. If the
+/// checkout is dropped meanwhile, the connection goes back among the idle
+/// ones, still to be made fit by the next checkout: closing it instead
+/// would leave its server session running whatever it was draining, one
+/// session more than `max_size` until that ends.
+pub(crate) struct Taken<'a, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    core: &'a Core<S>,
+    pub(crate) member: Option<Member<S>>,
+}
+
+impl<'a, S> Taken<'a, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    pub(crate) fn new(core: &'a Core<S>, member: Member<S>) -> Self {
+        Taken {
+            core,
+            member: Some(member),
+        }
+    }
+}
+
+impl<S> Drop for Taken<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    fn drop(&mut self) {
+        if let Some(mut member) = self.member.take() {
+            if member.conn.dead() {
+                self.core.retire(member.conn, true);
+            } else {
+                member.busy |= !member.conn.ready();
+                self.core.push_idle(member);
+            }
         }
     }
 }

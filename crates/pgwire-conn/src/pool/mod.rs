@@ -320,8 +320,8 @@ where
             // Wake every waiting checkout: each sees the pool closed.
             core.permits.add_permits(usize::MAX / 4);
         }
+        // Idle connections are clean: Terminate goes out without waiting.
         for member in core.take_idle() {
-            let _ = tidy::within(&core.hooks, Duration::from_secs(1), member.conn.close()).await;
             core.retire(member.conn, false);
         }
         let deadline = Instant::now() + core.options.get_close_timeout();
