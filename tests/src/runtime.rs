@@ -51,6 +51,11 @@ pub trait Runtime: 'static {
         options: &ConnectOptions,
         pool: pgwire_conn::PoolOptions,
     ) -> impl Future<Output = Result<pgwire_conn::Pool<Self::Socket>>>;
+
+    /// The adapter's `open_listener`.
+    fn open_listener(
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<pgwire_conn::Listener<Self::Socket>>>;
 }
 
 /// Runtime `R`, with tests connecting over transport `T`.
@@ -132,6 +137,12 @@ impl<R: Runtime, T: TransportMarker> Runtime for Over<R, T> {
     ) -> impl Future<Output = Result<pgwire_conn::Pool<Self::Socket>>> {
         R::open_pool(options, pool)
     }
+
+    fn open_listener(
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<pgwire_conn::Listener<Self::Socket>>> {
+        R::open_listener(options)
+    }
 }
 
 /// tokio (multi-threaded, two workers).
@@ -199,6 +210,12 @@ impl Runtime for Tokio {
     ) -> impl Future<Output = Result<pgwire_conn::Pool<Self::Socket>>> {
         pgwire_tokio::open_pool(options, pool)
     }
+
+    fn open_listener(
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<pgwire_conn::Listener<Self::Socket>>> {
+        pgwire_tokio::open_listener(options)
+    }
 }
 
 /// smol.
@@ -252,6 +269,12 @@ impl Runtime for Smol {
     ) -> impl Future<Output = Result<pgwire_conn::Pool<Self::Socket>>> {
         pgwire_smol::open_pool(options, pool)
     }
+
+    fn open_listener(
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<pgwire_conn::Listener<Self::Socket>>> {
+        pgwire_smol::open_listener(options)
+    }
 }
 
 /// async-std.
@@ -304,5 +327,11 @@ impl Runtime for AsyncStd {
         pool: pgwire_conn::PoolOptions,
     ) -> impl Future<Output = Result<pgwire_conn::Pool<Self::Socket>>> {
         pgwire_async_std::open_pool(options, pool)
+    }
+
+    fn open_listener(
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<pgwire_conn::Listener<Self::Socket>>> {
+        pgwire_async_std::open_listener(options)
     }
 }

@@ -159,6 +159,14 @@ pub enum Error {
     /// The pool was closed ([`Pool::close`](crate::Pool::close)): it hands
     /// out no more connections.
     PoolClosed,
+    /// `count` notifications were dropped, oldest first: more than 10,000
+    /// were queued on the connection while nobody read them (a
+    /// [`Notifications`](crate::Notifications) stream reads them as they
+    /// come). The notifications after them are delivered as usual.
+    NotificationsDropped {
+        /// How many were dropped.
+        count: u64,
+    },
 }
 
 impl Error {
@@ -173,6 +181,7 @@ impl Error {
             | Error::QueryTimeout { .. }
             | Error::WouldDeadlock(_)
             | Error::ClientEncoding { .. }
+            | Error::NotificationsDropped { .. }
             | Error::TransactionRolledBack => true,
             _ => false,
         }
@@ -299,6 +308,11 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::PoolClosed => f.write_str("the pool was closed"),
+            Error::NotificationsDropped { count } => write!(
+                f,
+                "{count} notifications were dropped: more than {} were queued while nobody read them",
+                crate::status::MAX_QUEUED_NOTIFICATIONS
+            ),
         }
     }
 }

@@ -64,8 +64,10 @@
 mod cancel;
 mod connection;
 mod error;
+mod listener;
 mod methods;
 mod negotiate;
+mod notifications;
 mod open;
 mod options;
 mod params;
@@ -97,14 +99,16 @@ pub use connection::{Connection, MemoryUsage};
 pub use error::{Error, Result};
 /// rustls, as used by this crate (for [`ConnectOptions::tls_config`]).
 pub use futures_rustls::rustls;
-pub use open::{open_with, unix_unsupported, Opened};
+pub use listener::{Listener, ListenerEvent};
+pub use notifications::Notifications;
+pub use open::{open_with, unix_unsupported, Connector, Opened};
 pub use options::{
     AuthMethod, ChannelBindingMode, ConnectOptions, Host, HostSpec, LoadBalanceHosts, OptionsError,
     RequireAuth, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, DEFAULT_PORT,
 };
 pub use params::{Named, Params};
 pub use pool::{
-    Connector, Pool, PoolOptions, PoolStats, PooledConnection, PooledRowStream, PooledTransaction,
+    Pool, PoolOptions, PoolStats, PooledConnection, PooledRowStream, PooledTransaction,
 };
 pub use portal::Portal;
 pub use query::StatementResult;

@@ -28,6 +28,13 @@ use crate::{Connection, Error, Result, Socket, TcpSettings};
 /// A connection opened by [`open_with`].
 pub type Opened<T, U> = Connection<MaybeTls<Socket<T, U>>>;
 
+/// Opens one connection from the options: what an adapter hands a
+/// [`Pool`](crate::Pool) and a [`Listener`](crate::Listener), which open
+/// connections again when they need to.
+pub type Connector<S> = Arc<
+    dyn Fn(Arc<ConnectOptions>) -> crate::timeout::BoxFuture<Result<Connection<S>>> + Send + Sync,
+>;
+
 /// Opens a connection with the runtime's `tcp` and `unix` socket
 /// constructors and its `hooks`.
 ///

@@ -11,9 +11,10 @@ use std::time::Duration;
 use pgwire_proto::types::TypeRegistry;
 use pgwire_proto::{Machine, Notice, Notification, TransactionStatus};
 
-/// Notifications kept for `take_notifications` before the oldest are
-/// dropped; bounds memory when nobody reads them.
-const MAX_QUEUED_NOTIFICATIONS: usize = 10_000;
+/// Notifications kept for `take_notifications` and notification streams
+/// before the oldest are dropped (and the drop reported); bounds memory
+/// when nobody reads them.
+pub(crate) const MAX_QUEUED_NOTIFICATIONS: usize = 10_000;
 
 /// The default read-ahead limit.
 const DEFAULT_READ_AHEAD_LIMIT: usize = 16 * 1024 * 1024;
@@ -35,6 +36,12 @@ pub(crate) struct Status {
     next_name: AtomicU64,
     registry: RwLock<Arc<TypeRegistry>>,
     notifications: Mutex<VecDeque<Notification>>,
+    /// Notifications dropped from the full queue since the last report.
+    dropped_notifications: AtomicU64,
+    /// Notification streams waiting: woken when one arrives, or when the
+    /// session falls idle (then they read the socket themselves).
+    listeners: Mutex<Vec<std::task::Waker>>,
+    listening: AtomicBool,
     /// A statement cache capacity set but not yet applied.
     cache_capacity: AtomicUsize,
     /// The default time limit in nanoseconds (0: none).
@@ -61,6 +68,9 @@ impl Default for Status {
             next_name: AtomicU64::new(0),
             registry: RwLock::default(),
             notifications: Mutex::default(),
+            dropped_notifications: AtomicU64::new(0),
+            listeners: Mutex::default(),
+            listening: AtomicBool::new(false),
             cache_capacity: AtomicUsize::new(NO_CAPACITY),
             default_timeout: AtomicU64::new(0),
             read_ahead_limit: AtomicUsize::new(DEFAULT_READ_AHEAD_LIMIT),
@@ -75,7 +85,12 @@ impl Default for Status {
 impl Status {
     /// Copies what the lock holder learned from the machine.
     pub(crate) fn sync_from(&self, machine: &Machine) {
-        self.ready.store(machine.is_ready(), Ordering::Release);
+        let ready = machine.is_ready();
+        self.ready.store(ready, Ordering::Release);
+        if ready {
+            // Nobody reads the socket now: a notification stream must.
+            self.wake_listeners();
+        }
         let code = match machine.transaction_status() {
             TransactionStatus::Idle => 0,
             TransactionStatus::InTransaction => 1,
@@ -132,16 +147,55 @@ impl Status {
     }
 
     pub(crate) fn push_notification(&self, notification: Notification) {
-        let mut queue = self.notifications.lock().unwrap_or_else(|e| e.into_inner());
-        if queue.len() >= MAX_QUEUED_NOTIFICATIONS {
-            queue.pop_front();
+        {
+            let mut queue = self.notifications.lock().unwrap_or_else(|e| e.into_inner());
+            if queue.len() >= MAX_QUEUED_NOTIFICATIONS {
+                queue.pop_front();
+                self.dropped_notifications.fetch_add(1, Ordering::AcqRel);
+            }
+            queue.push_back(notification);
         }
-        queue.push_back(notification);
+        self.wake_listeners();
     }
 
     pub(crate) fn take_notifications(&self) -> Vec<Notification> {
         let mut queue = self.notifications.lock().unwrap_or_else(|e| e.into_inner());
+        self.dropped_notifications.store(0, Ordering::Release);
         queue.drain(..).collect()
+    }
+
+    /// The oldest queued notification, after the report of any dropped
+    /// since the last one.
+    pub(crate) fn pop_notification(&self) -> Option<crate::Result<Notification>> {
+        let dropped = self.dropped_notifications.swap(0, Ordering::AcqRel);
+        if dropped > 0 {
+            return Some(Err(crate::Error::NotificationsDropped { count: dropped }));
+        }
+        let mut queue = self.notifications.lock().unwrap_or_else(|e| e.into_inner());
+        queue.pop_front().map(Ok)
+    }
+
+    /// Wakes `waker` when a notification arrives or the session falls idle.
+    pub(crate) fn register_listener(&self, waker: &std::task::Waker) {
+        let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        if !listeners.iter().any(|w| w.will_wake(waker)) {
+            listeners.push(waker.clone());
+        }
+        self.listening.store(true, Ordering::Release);
+    }
+
+    fn wake_listeners(&self) {
+        if !self.listening.load(Ordering::Acquire) {
+            return;
+        }
+        let wakers = {
+            let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+            self.listening.store(false, Ordering::Release);
+            std::mem::take(&mut *listeners)
+        };
+        for waker in wakers {
+            waker.wake();
+        }
     }
 
     pub(crate) fn set_cache_capacity(&self, capacity: usize) {

@@ -81,10 +81,26 @@ pub type PgPool = Pool<TokioStream>;
 /// opened before this returns, so a wrong password or an unreachable host
 /// is this call's error.
 pub async fn open_pool(options: &ConnectOptions, pool: PoolOptions) -> Result<PgPool> {
-    let connector: Connector<TokioStream> = Arc::new(|options: Arc<ConnectOptions>| {
+    Pool::open(options.clone(), pool, connector(), hooks()).await
+}
+
+/// A listener opened by this crate.
+pub type PgListener = Listener<TokioStream>;
+
+/// Opens a [`Listener`]: a connection of its own for LISTEN/NOTIFY that
+/// reconnects (with backoff) when the connection is lost, listens again,
+/// and says so. Its first connection is opened here, so a wrong password or
+/// an unreachable host is this call's error.
+pub async fn open_listener(options: &ConnectOptions) -> Result<PgListener> {
+    Listener::open(options.clone(), connector(), hooks()).await
+}
+
+/// This crate's [`Connector`]: [`open_database_connection`], for the pool
+/// and the listener.
+pub fn connector() -> Connector<TokioStream> {
+    Arc::new(|options: Arc<ConnectOptions>| {
         Box::pin(async move { open_database_connection(&options).await })
-    });
-    Pool::open(options.clone(), pool, connector, hooks()).await
+    })
 }
 
 /// Cancels the query the connection of `token` is running

@@ -16,16 +16,13 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::open::Connector;
 use crate::options::ConnectOptions;
 use crate::pool::options::PoolOptions;
 use crate::pool::stats::{bump, Counters};
 use crate::session::owed::Owed;
-use crate::timeout::{BoxFuture, RuntimeHooks};
+use crate::timeout::RuntimeHooks;
 use crate::types::TypeRegistry;
-
-/// Opens one connection: what an adapter hands the pool.
-pub type Connector<S> =
-    Arc<dyn Fn(Arc<ConnectOptions>) -> BoxFuture<Result<Connection<S>>> + Send + Sync>;
 
 /// The longest the pool waits between attempts to open a connection while
 /// the server refuses them.
@@ -46,7 +43,7 @@ pub(crate) struct Member<S> {
 pub(crate) struct Core<S> {
     pub(crate) options: PoolOptions,
     pub(crate) connect: Arc<ConnectOptions>,
-    connector: Connector<S>,
+    pub(crate) connector: Connector<S>,
     pub(crate) hooks: Arc<dyn RuntimeHooks>,
     pub(crate) permits: Arc<Semaphore>,
     /// Most recently used last: checkouts take from the end, so the

@@ -35,7 +35,8 @@ use crate::transaction::Transaction;
 use crate::types::TypeRegistry;
 use pgwire_proto::{Oid, Row};
 
-pub use self::core::Connector;
+pub(crate) use self::core::is_transient;
+use crate::open::Connector;
 pub use options::PoolOptions;
 pub use pooled::PooledConnection;
 pub use stats::PoolStats;
@@ -277,6 +278,19 @@ where
             .registry
             .clone()
             .unwrap_or_else(|| Arc::new(TypeRegistry::default()))
+    }
+
+    /// A [`Listener`](crate::Listener) on a connection of its own, opened
+    /// the way the pool opens its connections (it does not count towards
+    /// `max_size`, and never returns to the pool).
+    pub async fn listener(&self) -> Result<crate::Listener<S>> {
+        let connector = Arc::clone(&self.core.connector);
+        crate::Listener::open(
+            (*self.core.connect).clone(),
+            connector,
+            Arc::clone(&self.core.hooks),
+        )
+        .await
     }
 
     /// The most connections the pool holds (`max_size`).

@@ -15,6 +15,7 @@
 mod answer;
 mod book;
 mod cancel;
+mod idle;
 mod inner;
 mod locked;
 mod orphan;
@@ -30,6 +31,7 @@ use pgwire_proto::{BackendKey, Event, Machine, StartupConfig};
 pub(crate) use answer::{is_cancellation, Answer};
 pub(crate) use book::{Book, Gate, Turn};
 pub(crate) use cancel::Fence;
+pub(crate) use idle::IdleLock;
 pub(crate) use inner::Inner;
 pub(crate) use locked::Locked;
 
@@ -152,43 +154,6 @@ where
             // Best effort: a socket that cannot take the bytes now is
             // closed without them, which the server handles as Terminate.
             let _ = inner.poll_flush(&mut cx);
-        }
-    }
-
-    /// For a pool about to hand out an idle connection: reads, without
-    /// waiting, whatever the server sent while nobody asked (a FATAL error
-    /// before it closed the session, the end of the stream, notices,
-    /// notifications) and returns whether the connection is still alive.
-    /// A server that closed an idle session is thus noticed with no round
-    /// trip. Does nothing while a request is in flight or the lock is held.
-    pub(crate) fn check_idle(&self) -> bool {
-        let Some(mut inner) = self.inner.try_lock() else {
-            return !self.shared.status.dead();
-        };
-        if inner.is_dead() || inner.is_closed() {
-            return false;
-        }
-        if inner.machine.current_request().is_some() || inner.machine.has_output() {
-            return true;
-        }
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            match inner.poll_next_event(&mut cx) {
-                Poll::Pending => return true,
-                // Notices, notifications and parameter changes are taken
-                // care of by the read; a FATAL error marks the session dead.
-                Poll::Ready(Ok(
-                    Event::Notice(_) | Event::Notification(_) | Event::ParameterStatus { .. },
-                )) => {}
-                Poll::Ready(Ok(_)) => {
-                    inner.fail(Error::Protocol(pgwire_proto::ProtocolError::Unexpected {
-                        message: "a response to no request",
-                        state: "idle",
-                    }));
-                    return false;
-                }
-                Poll::Ready(Err(_)) => return false,
-            }
         }
     }
 
