@@ -11,7 +11,6 @@ use pgwire_proto::Notification;
 
 use crate::connection::Connection;
 use crate::error::Result;
-use crate::session::IdleLock;
 
 /// `name` as a quoted SQL identifier: any text is a valid channel name,
 /// and none can end the statement.
@@ -80,7 +79,6 @@ where
     pub fn notifications(&self) -> Notifications<'_, S> {
         Notifications {
             conn: self,
-            locking: None,
             ended: false,
         }
     }
@@ -89,7 +87,6 @@ where
 /// The stream of [`Connection::notifications`].
 pub struct Notifications<'c, S> {
     conn: &'c Connection<S>,
-    locking: Option<IdleLock<'c, S>>,
     ended: bool,
 }
 
@@ -115,11 +112,7 @@ where
         let session = &this.conn.session;
         let status = &session.shared.status;
         loop {
-            // A wait for the lock is kept only while it is polled: one
-            // left unpolled could hold the lock's hand-over from the task
-            // that needs it next.
             if let Some(item) = status.pop_notification() {
-                this.locking = None;
                 return Poll::Ready(Some(item));
             }
             // Registered, then looked at again: a notification queued (or
@@ -127,21 +120,18 @@ where
             // queued just before is seen now.
             status.register_listener(cx.waker());
             if let Some(item) = status.pop_notification() {
-                this.locking = None;
                 return Poll::Ready(Some(item));
             }
             if status.closed() {
-                this.locking = None;
                 this.ended = true;
                 return Poll::Ready(None);
             }
             if !status.ready() && !status.dead() {
                 // Answers are on their way to other tasks: they read them,
                 // and the notifications among them.
-                this.locking = None;
                 return Poll::Pending;
             }
-            match session.poll_idle_read(&mut this.locking, cx) {
+            match session.poll_idle_read(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(true)) => {}
                 Poll::Ready(Ok(false)) => return Poll::Pending,

@@ -353,3 +353,50 @@ fn a_server_without_pg_backend_pid_still_connects() {
     assert!(!conn.pooler_detected());
     assert!(conn.ready());
 }
+
+/// A waker that counts its wake-ups.
+#[derive(Default)]
+struct Count(std::sync::atomic::AtomicUsize);
+
+impl Wake for Count {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A reader left unpolled after it waited for the lock (a stream whose
+/// `next()` a timeout gave up on) must not hold up the tasks queued behind
+/// it: when the lock is let go, they are woken.
+#[test]
+fn a_reader_left_unpolled_does_not_hold_up_the_lock() {
+    use futures_util::StreamExt;
+    let (conn, _stream) = connected();
+    let held = conn.session.try_lock().unwrap();
+    // The notification stream waits for the lock, and is then left alone.
+    let mut notifications = conn.notifications();
+    let left = Arc::new(Count::default());
+    let left_waker = Waker::from(Arc::clone(&left));
+    let mut next = notifications.next();
+    assert!(Pin::new(&mut next)
+        .poll(&mut Context::from_waker(&left_waker))
+        .is_pending());
+    // Another task queues for the lock.
+    let queued = Arc::new(Count::default());
+    let queued_waker = Waker::from(Arc::clone(&queued));
+    let mut usage = std::pin::pin!(conn.memory_usage());
+    assert!(usage
+        .as_mut()
+        .poll(&mut Context::from_waker(&queued_waker))
+        .is_pending());
+    drop(held);
+    assert_eq!(
+        queued.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the queued task was not woken"
+    );
+    assert!(usage
+        .as_mut()
+        .poll(&mut Context::from_waker(&queued_waker))
+        .is_ready());
+    drop(next);
+}

@@ -15,7 +15,6 @@ use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use async_lock::futures::Lock;
 use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_proto::{Event, Row, SqlState, TransactionStatus};
 
@@ -62,9 +61,6 @@ where
 {
     session: &'c Session<S>,
     guard: Option<Locked<'c, S>>,
-    /// Waiting for the lock; boxed because it is rarely needed (only under
-    /// contention) and must be pinned.
-    locking: Option<Pin<Box<Lock<'c, Inner<S>>>>>,
     /// This task's requests, `first..=last`.
     first: u64,
     last: u64,
@@ -102,7 +98,6 @@ where
         Answer {
             session,
             guard: None,
-            locking: None,
             first,
             last,
             done: false,
@@ -181,20 +176,10 @@ where
     }
 
     fn poll_lock(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.guard.is_some() {
-            return Poll::Ready(());
-        }
-        if self.locking.is_none() {
-            if let Some(guard) = self.session.try_lock() {
-                self.guard = Some(guard);
-                return Poll::Ready(());
-            }
-            self.locking = Some(Box::pin(self.session.lock_raw()));
-        }
-        if let Some(locking) = &mut self.locking {
-            let guard = std::task::ready!(locking.as_mut().poll(cx));
-            self.locking = None;
-            self.guard = Some(Locked::new(guard));
+        if self.guard.is_none() {
+            // Never a place in the lock's queue: an answer stream may be
+            // left unpolled (see `session::waiters`).
+            self.guard = Some(std::task::ready!(self.session.poll_lock(cx)));
         }
         Poll::Ready(())
     }
@@ -774,7 +759,6 @@ where
     fn drop(&mut self) {
         // Let go of the lock first (sending owed work).
         self.guard = None;
-        self.locking = None;
         // A cancel request already on its way may still land: the next
         // user of the connection drives it to its end (see `orphan`).
         if let Timer::Cancelling(cancelling, _) = std::mem::replace(&mut self.timer, Timer::Running)

@@ -4,18 +4,13 @@
 //! stream). A pool checks a connection this way before handing it out,
 //! and a notification stream reads this way while the session is idle.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_proto::Event;
 
 use crate::error::{Error, Result};
-use crate::session::{Inner, Locked, Session};
-
-/// Waiting for the lock to read an idle session.
-pub(crate) type IdleLock<'c, S> = Pin<Box<async_lock::futures::Lock<'c, Inner<S>>>>;
+use crate::session::Session;
 
 impl<S> Session<S>
 where
@@ -28,7 +23,7 @@ where
     /// A server that closed an idle session is thus noticed with no round
     /// trip. Does nothing while a request is in flight or the lock is held.
     pub(crate) fn check_idle(&self) -> bool {
-        let Some(mut inner) = self.inner.try_lock() else {
+        let Some(mut inner) = self.try_lock() else {
             return !self.shared.status.dead();
         };
         if inner.is_dead() || inner.is_closed() {
@@ -59,31 +54,14 @@ where
     }
 
     /// Reads one event from the socket if the session is idle (no request
-    /// in flight, nothing to send), taking the lock through `locking`:
+    /// in flight, nothing to send):
     /// `Ready(Ok(true))` when an event was read (a notification is queued
     /// in the status), `Ready(Ok(false))` when the session is not idle
     /// (its readers will see what comes), `Pending` until the socket or
-    /// the lock wakes `cx`. The lock is let go before returning.
-    pub(crate) fn poll_idle_read<'c>(
-        &'c self,
-        locking: &mut Option<IdleLock<'c, S>>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<bool>> {
-        let guard = match self.inner.try_lock() {
-            Some(guard) => {
-                *locking = None;
-                guard
-            }
-            None => {
-                // Held by a task decoding its answer: wait for it (rarely,
-                // so the wait is boxed only then).
-                let lock = locking.get_or_insert_with(|| Box::pin(self.inner.lock()));
-                let guard = std::task::ready!(lock.as_mut().poll(cx));
-                *locking = None;
-                guard
-            }
-        };
-        let mut inner = Locked::new(guard);
+    /// the lock wakes `cx`. The lock is let go before returning, and never
+    /// waited for in its queue (see [`waiters`](super::waiters)).
+    pub(crate) fn poll_idle_read(&self, cx: &mut Context<'_>) -> Poll<Result<bool>> {
+        let mut inner = std::task::ready!(self.poll_lock(cx));
         inner.check_usable()?;
         if inner.machine.current_request().is_some() || inner.machine.has_output() {
             return Poll::Ready(Ok(false));

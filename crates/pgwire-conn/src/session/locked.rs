@@ -4,6 +4,7 @@
 //! waiting for the next query.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::task::{Context, Waker};
 
 use async_lock::MutexGuard;
@@ -11,14 +12,18 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::session::inner::Inner;
 use crate::session::owed::Owed;
+use crate::session::Shared;
 
 pub(crate) struct Locked<'c, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    guard: MutexGuard<'c, Inner<S>>,
+    /// `None` only while `Drop` lets the lock go.
+    guard: Option<MutexGuard<'c, Inner<S>>>,
     /// Owed work was queued while we held the lock, and may be unsent.
     queued_owed: bool,
+    /// Who to wake once the lock is let go.
+    shared: Arc<Shared>,
 }
 
 impl<'c, S> Locked<'c, S>
@@ -36,9 +41,11 @@ where
     }
 
     fn settled(guard: MutexGuard<'c, Inner<S>>, urgent_only: bool) -> Self {
+        let shared = Arc::clone(&guard.shared);
         let mut locked = Locked {
-            guard,
+            guard: Some(guard),
             queued_owed: false,
+            shared,
         };
         locked.settle(urgent_only);
         locked
@@ -48,7 +55,7 @@ where
     /// letting go, only the urgent part), ahead of anything the holder
     /// queues. Returns true if it queued requests.
     fn settle(&mut self, urgent_only: bool) -> bool {
-        let inner = &mut *self.guard;
+        let inner = &mut **self;
         if let Some(capacity) = inner.shared.status.take_cache_capacity() {
             for name in inner.cache.set_capacity(capacity) {
                 inner.shared.book.owe(Owed::CloseStatement(name));
@@ -78,9 +85,9 @@ where
     /// queued and sent with this task's waker.
     pub(crate) fn release(mut self, cx: &mut Context<'_>) {
         self.settle(true);
-        if self.queued_owed && self.guard.machine.has_output() {
+        if self.queued_owed && self.machine.has_output() {
             self.queued_owed = false;
-            let _ = self.guard.poll_flush(cx);
+            let _ = self.poll_flush(cx);
         }
     }
 }
@@ -92,7 +99,10 @@ where
     type Target = Inner<S>;
 
     fn deref(&self) -> &Inner<S> {
-        &self.guard
+        match &self.guard {
+            Some(guard) => guard,
+            None => unreachable!("the lock is used after it was let go"),
+        }
     }
 }
 
@@ -101,7 +111,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     fn deref_mut(&mut self) -> &mut Inner<S> {
-        &mut self.guard
+        match &mut self.guard {
+            Some(guard) => guard,
+            None => unreachable!("the lock is used after it was let go"),
+        }
     }
 }
 
@@ -110,20 +123,34 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     fn drop(&mut self) {
+        self.write_owed();
+        // Let go of the lock, then wake who waits for it (after: a task
+        // that tried while we held it must find it free).
+        drop(self.guard.take());
+        self.shared.lock_waiters.wake_all();
+    }
+}
+
+impl<S> Locked<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Owed work queued on letting go leaves now if the socket takes it.
+    fn write_owed(&mut self) {
         self.settle(true);
-        if !self.queued_owed || !self.guard.machine.has_output() {
+        if !self.queued_owed || !self.machine.has_output() {
             return;
         }
         // No task to wake here: try a write that does not wait. Only when
         // no task waits for the socket to take bytes (its wake-up would be
         // replaced by this no-op one); if the socket is full, the first
         // owner in line is asked to send it.
-        if self.guard.write_blocked() {
+        if self.write_blocked() {
             return;
         }
         let mut cx = Context::from_waker(Waker::noop());
-        if self.guard.poll_flush(&mut cx).is_pending() {
-            self.guard.shared.book.wake_head();
+        if self.poll_flush(&mut cx).is_pending() {
+            self.shared.book.wake_head();
         }
     }
 }

@@ -20,6 +20,7 @@ mod inner;
 mod locked;
 mod orphan;
 pub(crate) mod owed;
+mod waiters;
 
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -31,7 +32,6 @@ use pgwire_proto::{BackendKey, Event, Machine, StartupConfig};
 pub(crate) use answer::{is_cancellation, Answer};
 pub(crate) use book::{Book, Gate, Turn};
 pub(crate) use cancel::Fence;
-pub(crate) use idle::IdleLock;
 pub(crate) use inner::Inner;
 pub(crate) use locked::Locked;
 
@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     pub(crate) status: Status,
     /// A cancel request on its way whose sender was dropped.
     pub(crate) orphan: orphan::Orphan,
+    /// Readers waiting for the lock outside its queue.
+    pub(crate) lock_waiters: waiters::LockWaiters,
 }
 
 /// How the answer to a request is read ([`Session::answer`]).
@@ -155,14 +157,27 @@ where
             // closed without them, which the server handles as Terminate.
             let _ = inner.poll_flush(&mut cx);
         }
+        drop(inner);
+        self.shared.lock_waiters.wake_all();
+    }
+
+    /// The lock for a reader that may be left unpolled (see
+    /// [`waiters`]): taken now, or `Pending` with `cx` woken when it is let
+    /// go, never a place in the lock's queue.
+    pub(crate) fn poll_lock(&self, cx: &mut Context<'_>) -> Poll<Locked<'_, S>> {
+        if let Some(guard) = self.inner.try_lock() {
+            return Poll::Ready(Locked::new(guard));
+        }
+        self.shared.lock_waiters.register(cx.waker());
+        // Let go of between the two tries: we would miss its wake-up.
+        match self.inner.try_lock() {
+            Some(guard) => Poll::Ready(Locked::new(guard)),
+            None => Poll::Pending,
+        }
     }
 
     pub(crate) fn try_lock(&self) -> Option<Locked<'_, S>> {
         self.inner.try_lock().map(Locked::new)
-    }
-
-    pub(crate) fn lock_raw(&self) -> async_lock::futures::Lock<'_, Inner<S>> {
-        self.inner.lock()
     }
 
     /// The lock, whatever reserves the session (for `close`).
