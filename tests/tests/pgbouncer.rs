@@ -252,6 +252,25 @@ where
     }
 }
 
+/// The rows of a workload's table, as the workload's tasks record them.
+async fn table_rows<S>(conn: &Connection<S>, table: &str) -> Rows
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send,
+{
+    conn.fetch(
+        format!("select id, conn, task, val from {table} order by id").as_str(),
+        (),
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        let get = |i| r.try_get::<i32>(i).unwrap();
+        (get(0), (get(1), get(2), get(3)))
+    })
+    .collect()
+}
+
 /// `shape.conns` connections through PgBouncer, `shape.tasks` tasks on
 /// each, all writing to one fresh table; afterwards the table holds exactly
 /// the acknowledged rows. Returns how many checks passed.
@@ -316,19 +335,7 @@ async fn workload<R: Runtime>(shape: Shape) -> u64 {
     // Every operation checks at least one thing.
     let ops = u64::try_from(shape.conns * shape.tasks * shape.ops).unwrap();
     assert!(checks >= ops, "{checks} checks for {ops} operations");
-    let actual: Rows = setup
-        .fetch(
-            format!("select id, conn, task, val from {table} order by id").as_str(),
-            (),
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let get = |i| r.try_get::<i32>(i).unwrap();
-            (get(0), (get(1), get(2), get(3)))
-        })
-        .collect();
+    let actual = table_rows(&setup, &table).await;
     assert!(!expected.is_empty());
     assert_eq!(actual.len(), expected.len());
     assert_eq!(actual, expected);
@@ -724,19 +731,7 @@ async fn a_pool_behind_transaction_mode<R: Runtime>() {
         checks += n;
     }
     assert!(checks >= 12 * 5 * 20, "{checks} checks");
-    let actual: Rows = pool
-        .fetch(
-            format!("select id, conn, task, val from {table} order by id").as_str(),
-            (),
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let get = |i| r.try_get::<i32>(i).unwrap();
-            (get(0), (get(1), get(2), get(3)))
-        })
-        .collect();
+    let actual = table_rows(&pool.checkout().await.unwrap(), &table).await;
     assert_eq!(actual, expected);
     assert!(pool.connections() <= 4);
     assert_eq!(pool.stats().open_failures, 0);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::TryStreamExt;
 use pgwire_conn::{Error, Pool, PoolOptions, SqlState};
 use pgwire_integration_tests::{
-    connect, options, runtime_tests, unique_name, Role, Runtime, Transport,
+    connect, options, runtime_tests, timeout, unique_name, Role, Runtime, Transport,
 };
 
 /// A pool as the trust role over the runtime's transport, under an
@@ -168,17 +168,9 @@ async fn begin_through_the_pool_is_rolled_back_at_check_in<R: Runtime>() {
 
 async fn a_dropped_pooled_query_is_cancelled_before_reuse<R: Runtime>() {
     let (pool, app) = pool::<R>(PoolOptions::new().max_size(1)).await;
-    {
-        // Dropped at the end of this block, mid-query.
-        let slow = pool.execute("select pg_sleep_for('1 minute')", ());
-        let slow = std::pin::pin!(slow);
-        let timer = std::pin::pin!(R::sleep(Duration::from_secs(1)));
-        if let futures_util::future::Either::Left((done, _)) =
-            futures_util::future::select(slow, timer).await
-        {
-            panic!("the sleep ended: {done:?}");
-        }
-    }
+    let slow = pool.execute("select pg_sleep_for('1 minute')", ());
+    let done = timeout::<R, _>(Duration::from_secs(1), slow).await;
+    assert!(done.is_none(), "the sleep ended: {done:?}");
     let start = Instant::now();
     let row = pool.fetch_one("select 7", ()).await.unwrap().unwrap();
     assert_eq!(row.try_get::<i32>(0).unwrap(), 7);
@@ -215,13 +207,8 @@ async fn a_dropped_pooled_transaction_leaves_no_transaction_open<R: Runtime>() {
             .await
             .unwrap();
         let slow = tx.execute("select pg_sleep_for('1 minute')", ());
-        let slow = std::pin::pin!(slow);
-        let timer = std::pin::pin!(R::sleep(Duration::from_secs(1)));
-        if let futures_util::future::Either::Left((done, _)) =
-            futures_util::future::select(slow, timer).await
-        {
-            panic!("the sleep ended: {done:?}");
-        }
+        let done = timeout::<R, _>(Duration::from_secs(1), slow).await;
+        assert!(done.is_none(), "the sleep ended: {done:?}");
     }
     let start = Instant::now();
     let conn = pool.checkout().await.unwrap();
@@ -561,26 +548,15 @@ async fn replacements_back_off_while_the_server_is_down<R: Runtime>() {
 /// and the server never has more sessions than `max_size`.
 async fn a_checkout_dropped_while_it_drains_keeps_the_count_true<R: Runtime>() {
     let (pool, app) = pool::<R>(PoolOptions::new().max_size(1)).await;
-    {
-        let slow = pool.execute("select pg_sleep_for('1 minute')", ());
-        let slow = std::pin::pin!(slow);
-        let timer = std::pin::pin!(R::sleep(Duration::from_millis(300)));
-        if let futures_util::future::Either::Left((done, _)) =
-            futures_util::future::select(slow, timer).await
-        {
-            panic!("the sleep ended: {done:?}");
-        }
-    }
-    {
-        // Dropped within the drain's grace period.
-        let checkout = std::pin::pin!(pool.checkout());
-        let timer = std::pin::pin!(R::sleep(Duration::from_millis(5)));
-        if let futures_util::future::Either::Left((done, _)) =
-            futures_util::future::select(checkout, timer).await
-        {
-            panic!("the checkout did not wait for the drain: {done:?}");
-        }
-    }
+    let slow = pool.execute("select pg_sleep_for('1 minute')", ());
+    let done = timeout::<R, _>(Duration::from_millis(300), slow).await;
+    assert!(done.is_none(), "the sleep ended: {done:?}");
+    // Dropped within the drain's grace period.
+    let done = timeout::<R, _>(Duration::from_millis(5), pool.checkout()).await;
+    assert!(
+        done.is_none(),
+        "the checkout did not wait for the drain: {done:?}"
+    );
     assert_eq!(pool.connections(), 1);
     assert_eq!(pool.idle_connections(), 1);
     let row = pool.fetch_one("select 8", ()).await.unwrap().unwrap();

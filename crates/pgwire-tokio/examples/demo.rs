@@ -171,6 +171,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     pooled(&options).await
 }
 
+/// Task `task` asks for `count` numbers times two through `ask`, and
+/// checks that each answer is its own.
+async fn doubles<F, Fut>(
+    task: i32,
+    count: i32,
+    ask: F,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    F: Fn(i32) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Row>, Error>>,
+{
+    for i in 0..count {
+        let n = task * 1000 + i;
+        let twice: i32 = ask(n).await?.map_or(Ok(0), |r| r.try_get(0))?;
+        if twice != n * 2 {
+            return Err(format!("task {task} asked for {n} * 2, got {twice}").into());
+        }
+    }
+    Ok(())
+}
+
 /// One connection, many tasks: their queries are pipelined; a transaction
 /// reserves the connection (the others wait and never run inside it); a
 /// query past its time limit is cancelled on the server.
@@ -180,17 +201,10 @@ async fn shared(conn: Arc<PgConnection>) -> Result<(), Box<dyn std::error::Error
     let mut tasks = Vec::new();
     for task in 0..16i32 {
         let conn = Arc::clone(&conn);
-        tasks.push(tokio::spawn(async move {
-            for i in 0..100 {
-                let n = task * 1000 + i;
-                let row = conn.fetch_one("select $1::int4 * 2", (n,)).await?;
-                let twice: i32 = row.map_or(Ok(0), |r| r.try_get(0))?;
-                if twice != n * 2 {
-                    return Err(format!("task {task} asked for {n} * 2, got {twice}").into());
-                }
-            }
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        }));
+        tasks.push(tokio::spawn(doubles(task, 100, move |n| {
+            let conn = Arc::clone(&conn);
+            async move { conn.fetch_one("select $1::int4 * 2", (n,)).await }
+        })));
     }
     for task in tasks {
         task.await?.map_err(|e| e as Box<dyn std::error::Error>)?;
@@ -254,17 +268,10 @@ a pool of 4 connections; 32 tasks, 50 queries each:"
     let mut tasks = Vec::new();
     for task in 0..32i32 {
         let pool = pool.clone();
-        tasks.push(tokio::spawn(async move {
-            for i in 0..50 {
-                let n = task * 1000 + i;
-                let row = pool.fetch_one("select $1::int4 * 2", (n,)).await?;
-                let twice: i32 = row.map_or(Ok(0), |r| r.try_get(0))?;
-                if twice != n * 2 {
-                    return Err(format!("task {task} asked for {n} * 2, got {twice}").into());
-                }
-            }
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        }));
+        tasks.push(tokio::spawn(doubles(task, 50, move |n| {
+            let pool = pool.clone();
+            async move { pool.fetch_one("select $1::int4 * 2", (n,)).await }
+        })));
     }
     for task in tasks {
         task.await?.map_err(|e| e as Box<dyn std::error::Error>)?;
@@ -328,7 +335,7 @@ with_transaction on a connection of its own -> {committed} rows committed"
     let stats = pool.stats();
     println!(
         "
-pool: {} opened, {} checkouts, {} rolled back, {} cancelled, {} idle of {}",
+pool: {} opened, {} checkouts, {} rolled back, {} drained, {} idle of {}",
         stats.opened,
         stats.checkouts,
         stats.rolled_back,
