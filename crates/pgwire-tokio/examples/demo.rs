@@ -334,8 +334,7 @@ with_transaction on a connection of its own -> {committed} rows committed"
 
     let stats = pool.stats();
     println!(
-        "
-pool: {} opened, {} checkouts, {} rolled back, {} drained, {} idle of {}",
+        "\npool: {} opened, {} checkouts, {} rolled back, {} drained, {} idle of {}",
         stats.opened,
         stats.checkouts,
         stats.rolled_back,
