@@ -224,9 +224,18 @@ impl Machine {
         self.rbuf.len()
     }
 
-    /// The receive buffer's allocated size, for memory accounting.
+    /// The receive buffer's allocated size, for memory accounting: its
+    /// chunk and the spare chunks it alone keeps for reuse.
     pub fn receive_capacity(&self) -> usize {
         self.rbuf.capacity()
+    }
+
+    /// The size of the receive buffer's current chunk alone, for tests of
+    /// how it is sized ([`receive_capacity`](Self::receive_capacity) also
+    /// counts spare chunks kept for reuse).
+    #[cfg(test)]
+    pub(crate) fn receive_chunk_len(&self) -> usize {
+        self.rbuf.chunk_len()
     }
 
     /// The receive buffer's current chunk, to tell whether reads reuse it.
