@@ -28,7 +28,7 @@ use crate::params::Params;
 use crate::session::owed::Owed;
 use crate::session::Inner;
 use crate::statement::{Query, Source};
-use crate::statements::Preparing;
+use crate::statements::{Facts, Preparing};
 
 /// Encodes the parameter `given` of `params` for server type `ty`.
 fn encode(
@@ -123,9 +123,12 @@ where
         // rather than the wrong number for the statement (which could not
         // take them either).
         check_count(params.count())?;
-        if let Source::Sql(sql) = query.source {
-            refuse_copy_in_if(self.sql_facts.copies_from_stdin(sql))?;
-        }
+        // One scan of the text for every check this request makes of it.
+        let facts = match query.source {
+            Source::Sql(sql) => Some(self.sql_facts.of(sql)),
+            Source::Prepared(_) => None,
+        };
+        refuse_copy_in_if(facts.is_some_and(|f| f.copy_in))?;
         match query.source {
             // Several statements in one text only go over the simple
             // protocol; so does `lowlevel_query` without parameters. With
@@ -136,7 +139,7 @@ where
                 if unbounded
                     && params.count() == 0
                     && !params.is_named()
-                    && (!cached || self.sql_facts.has_several_statements(sql)) =>
+                    && (!cached || facts.is_some_and(|f| f.several)) =>
             {
                 self.machine.simple_query(sql)?;
                 Ok(Queued::Sent(None))
@@ -146,8 +149,10 @@ where
                 let count = params.count();
                 let order = named.order((0..count).map(|i| params.name(i).unwrap_or("")))?;
                 let given = |i: usize| order.get(i).copied().unwrap_or(usize::MAX);
+                // The rewritten text is scanned afresh on a miss.
                 let queued = self.queue_sql(
                     &named.sql,
+                    None,
                     params,
                     order.len(),
                     &given,
@@ -164,9 +169,16 @@ where
                     },
                 })
             }
-            Source::Sql(sql) => {
-                self.queue_sql(sql, params, params.count(), &|i| i, portal, execute, cached)
-            }
+            Source::Sql(sql) => self.queue_sql(
+                sql,
+                facts,
+                params,
+                params.count(),
+                &|i| i,
+                portal,
+                execute,
+                cached,
+            ),
             Source::Prepared(info) => {
                 if params.is_named() {
                     return Err(Error::InvalidInput(
@@ -201,11 +213,13 @@ where
     }
 
     /// The extended-protocol path for SQL text with `count` placeholders;
-    /// placeholder `i` takes the caller's value `given(i)`.
+    /// placeholder `i` takes the caller's value `given(i)`. `facts`: the
+    /// lexer's facts of `sql` when the caller has them already.
     #[allow(clippy::too_many_arguments)]
     fn queue_sql<'q>(
         &mut self,
         sql: &'q str,
+        facts: Option<Facts>,
         params: &(dyn Params + Sync),
         count: usize,
         given: &(dyn Fn(usize) -> usize + Sync),
@@ -247,7 +261,10 @@ where
             }
         }
         // Only on a miss: on a hit the server has told us the count.
-        self.sql_facts.check_positional(sql, count)?;
+        match facts {
+            Some(facts) => facts.check_positional(sql, count)?,
+            None => self.sql_facts.check_positional(sql, count)?,
+        }
         let declared: Vec<Oid> = (0..count).map(natural).collect();
         // With the cache off (transaction pooling), every run is unnamed and
         // undescribed beforehand: every column is asked for in binary, and
