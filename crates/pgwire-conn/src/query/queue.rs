@@ -30,6 +30,9 @@ use crate::session::Inner;
 use crate::statement::{Query, Source};
 use crate::statements::{Facts, Preparing};
 
+/// Parameters whose types a request declares from the stack.
+const FEW_PARAMS: usize = 16;
+
 /// Encodes the parameter `given` of `params` for server type `ty`.
 fn encode(
     params: &(dyn Params + Sync),
@@ -265,7 +268,23 @@ where
             Some(facts) => facts.check_positional(sql, count)?,
             None => self.sql_facts.check_positional(sql, count)?,
         }
-        let declared: Vec<Oid> = (0..count).map(natural).collect();
+        // On the stack for the usual few parameters: with the cache off
+        // this runs on every request, and the types are needed only while
+        // it is queued (a statement being prepared keeps a copy).
+        let mut few = [0 as Oid; FEW_PARAMS];
+        let many: Vec<Oid>;
+        let declared: &[Oid] = match few.get_mut(..count) {
+            Some(slots) => {
+                for (i, slot) in slots.iter_mut().enumerate() {
+                    *slot = natural(i);
+                }
+                slots
+            }
+            None => {
+                many = (0..count).map(natural).collect();
+                &many
+            }
+        };
         // With the cache off (transaction pooling), every run is unnamed and
         // undescribed beforehand: every column is asked for in binary, and
         // the portal's Describe in the same request says what came (see
@@ -279,12 +298,9 @@ where
             let encode = |i: usize, buf: &mut bytes::BytesMut| {
                 encode(params, given(i), declared.get(i).copied().unwrap_or(0), buf)
             };
-            inner.machine.query(
-                sql,
-                &declared,
-                portal,
-                bind(count, encode, formats, execute),
-            )?;
+            inner
+                .machine
+                .query(sql, declared, portal, bind(count, encode, formats, execute))?;
             Ok(Queued::Sent(None))
         };
         if !(cached && self.cache.enabled()) {
@@ -297,12 +313,12 @@ where
             // same format every time).
             return Ok(Queued::Miss {
                 sql: Cow::Borrowed(sql),
-                declared,
+                declared: declared.to_vec(),
             });
         }
         // No rows, every type known: prepare the statement for next time and
         // run this once on the unnamed statement, in one write.
-        let Some(name) = self.queue_prepare(sql, &declared)? else {
+        let Some(name) = self.queue_prepare(sql, declared)? else {
             return unnamed(self);
         };
         let request = self.machine.next_request_id().0.saturating_sub(1);
@@ -317,7 +333,7 @@ where
             request,
             name,
             sql: sql.to_owned(),
-            declared,
+            declared: declared.to_vec(),
             param_types: Vec::new(),
             description: None,
             failed: false,
