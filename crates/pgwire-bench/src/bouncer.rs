@@ -1,9 +1,9 @@
 //! The cases behind PgBouncer in transaction mode: there a server session
 //! is lent per transaction, so no client may keep named statements, and
 //! each client sends every statement unnamed. pgwire runs with
-//! `pgbouncer=true` (a statement with parameters is one unnamed
-//! Parse/Bind/Describe/Execute/Sync with binary results, one without is a
-//! simple `Query`); tokio-postgres runs `query_typed` (the same unnamed
+//! `pgbouncer=true` (every single statement, with or without parameters,
+//! is one unnamed Parse/Bind/Describe/Execute/Sync with binary results);
+//! tokio-postgres runs `query_typed` (the same unnamed
 //! extended-protocol round trip, parameters or not). Both go through the
 //! same PgBouncer, as the SCRAM role, with the same connections, tasks,
 //! statements and decoding as the direct cases.

@@ -87,7 +87,9 @@ impl<S> std::fmt::Debug for Connection<S> {
 pub struct MemoryUsage {
     /// The send buffer's allocated size (given back after a large request).
     pub send_buffer: usize,
-    /// The receive buffer's allocated size.
+    /// The receive buffer's allocated size, with the chunks it keeps for
+    /// the next result once the rows that held them are gone (at most
+    /// 256 KiB).
     pub receive_buffer: usize,
     /// Answers read ahead for idle streams (approximate bytes).
     pub read_ahead: usize,

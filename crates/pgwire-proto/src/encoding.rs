@@ -68,6 +68,13 @@ pub(crate) struct ClientEncoding {
 }
 
 impl ClientEncoding {
+    /// True while the session's encoding is UTF8 (nothing to sanitize or
+    /// mark).
+    #[inline]
+    pub(crate) fn is_utf8(&self) -> bool {
+        self.foreign.is_none()
+    }
+
     /// Records a reported `client_encoding`; true if rows arriving from now
     /// on are to be marked differently.
     pub(crate) fn report(&mut self, value: &str) -> bool {

@@ -22,6 +22,7 @@ use crate::message::{frame_header, frontend, split_frame, Header, DEFAULT_MAX_ME
 use crate::row::{Row, RowDescription};
 use crate::startup::{Auth, AuthStep, StartupConfig};
 
+mod described;
 mod events;
 
 pub use self::events::{BackendKey, Bind, Event, RequestId};
@@ -143,6 +144,8 @@ pub struct Machine {
     /// The reported client_encoding, which decides what may be sent and
     /// which rows are marked (see [`encoding`](crate::encoding)).
     encoding: ClientEncoding,
+    /// The last `RowDescription`, to share when the next one is the same.
+    last_description: described::LastDescription,
 }
 
 impl Default for Machine {
@@ -169,6 +172,7 @@ impl Machine {
             description: None,
             negotiated_minor: None,
             encoding: ClientEncoding::default(),
+            last_description: described::LastDescription::default(),
         }
     }
 
@@ -224,9 +228,18 @@ impl Machine {
         self.rbuf.len()
     }
 
-    /// The receive buffer's allocated size, for memory accounting.
+    /// The receive buffer's allocated size, for memory accounting: its
+    /// chunk and the spare chunks it alone keeps for reuse.
     pub fn receive_capacity(&self) -> usize {
         self.rbuf.capacity()
+    }
+
+    /// The size of the receive buffer's current chunk alone, for tests of
+    /// how it is sized ([`receive_capacity`](Self::receive_capacity) also
+    /// counts spare chunks kept for reuse).
+    #[cfg(test)]
+    pub(crate) fn receive_chunk_len(&self) -> usize {
+        self.rbuf.chunk_len()
     }
 
     /// The receive buffer's current chunk, to tell whether reads reuse it.
@@ -580,13 +593,32 @@ impl Machine {
                 }
                 return Ok(None);
             };
+            // The columns of the last result again (a statement run unnamed
+            // once more): shared, not decoded again, where `handle` would
+            // take them as they are (in UTF8 nothing is sanitized or marked).
+            let same = tag == b'T' && self.encoding.is_utf8();
+            if same
+                && matches!(self.phase, Phase::Ready | Phase::Terminated)
+                && !self.pending.is_empty()
+            {
+                if let Some(description) = self.last_description.get(&body) {
+                    self.description = Some(Arc::clone(&description));
+                    return Ok(Some(Event::RowDescription(description)));
+                }
+            }
+            let kept = same.then(|| body.clone());
             let mut message = match BackendMessage::decode(tag, body) {
                 Ok(m) => m,
                 Err(e) => return Err(self.fail(e.into())),
             };
             self.encoding.sanitize(&mut message);
             match self.handle(message) {
-                Ok(Some(event)) => return Ok(Some(event)),
+                Ok(Some(event)) => {
+                    if let (Some(body), Event::RowDescription(description)) = (kept, &event) {
+                        self.last_description.remember(&body, description);
+                    }
+                    return Ok(Some(event));
+                }
                 Ok(None) => continue,
                 Err(e) => return Err(self.fail(e)),
             }

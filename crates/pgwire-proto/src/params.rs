@@ -741,6 +741,9 @@ fn name_end(b: &[u8], from: usize) -> Option<usize> {
     (!prefix).then_some(end)
 }
 
+mod facts;
+pub use facts::{text_facts, TextFacts};
+
 #[cfg(test)]
 mod lexing_tests;
 

@@ -28,7 +28,10 @@ use crate::params::Params;
 use crate::session::owed::Owed;
 use crate::session::Inner;
 use crate::statement::{Query, Source};
-use crate::statements::Preparing;
+use crate::statements::{Facts, Preparing};
+
+/// Parameters whose types a request declares from the stack.
+const FEW_PARAMS: usize = 16;
 
 /// Encodes the parameter `given` of `params` for server type `ty`.
 fn encode(
@@ -123,9 +126,12 @@ where
         // rather than the wrong number for the statement (which could not
         // take them either).
         check_count(params.count())?;
-        if let Source::Sql(sql) = query.source {
-            refuse_copy_in_if(self.sql_facts.copies_from_stdin(sql))?;
-        }
+        // One scan of the text for every check this request makes of it.
+        let facts = match query.source {
+            Source::Sql(sql) => Some(self.sql_facts.of(sql)),
+            Source::Prepared(_) => None,
+        };
+        refuse_copy_in_if(facts.is_some_and(|f| f.copy_in))?;
         match query.source {
             // Several statements in one text only go over the simple
             // protocol; so does `lowlevel_query` without parameters. With
@@ -136,7 +142,7 @@ where
                 if unbounded
                     && params.count() == 0
                     && !params.is_named()
-                    && (!cached || self.sql_facts.has_several_statements(sql)) =>
+                    && (!cached || facts.is_some_and(|f| f.several)) =>
             {
                 self.machine.simple_query(sql)?;
                 Ok(Queued::Sent(None))
@@ -146,8 +152,10 @@ where
                 let count = params.count();
                 let order = named.order((0..count).map(|i| params.name(i).unwrap_or("")))?;
                 let given = |i: usize| order.get(i).copied().unwrap_or(usize::MAX);
+                // The rewritten text is scanned afresh on a miss.
                 let queued = self.queue_sql(
                     &named.sql,
+                    None,
                     params,
                     order.len(),
                     &given,
@@ -164,9 +172,16 @@ where
                     },
                 })
             }
-            Source::Sql(sql) => {
-                self.queue_sql(sql, params, params.count(), &|i| i, portal, execute, cached)
-            }
+            Source::Sql(sql) => self.queue_sql(
+                sql,
+                facts,
+                params,
+                params.count(),
+                &|i| i,
+                portal,
+                execute,
+                cached,
+            ),
             Source::Prepared(info) => {
                 info.check_owner(self.shared.status.statement_prefix())?;
                 if params.is_named() {
@@ -202,11 +217,13 @@ where
     }
 
     /// The extended-protocol path for SQL text with `count` placeholders;
-    /// placeholder `i` takes the caller's value `given(i)`.
+    /// placeholder `i` takes the caller's value `given(i)`. `facts`: the
+    /// lexer's facts of `sql` when the caller has them already.
     #[allow(clippy::too_many_arguments)]
     fn queue_sql<'q>(
         &mut self,
         sql: &'q str,
+        facts: Option<Facts>,
         params: &(dyn Params + Sync),
         count: usize,
         given: &(dyn Fn(usize) -> usize + Sync),
@@ -248,8 +265,27 @@ where
             }
         }
         // Only on a miss: on a hit the server has told us the count.
-        self.sql_facts.check_positional(sql, count)?;
-        let declared: Vec<Oid> = (0..count).map(natural).collect();
+        match facts {
+            Some(facts) => facts.check_positional(sql, count)?,
+            None => self.sql_facts.check_positional(sql, count)?,
+        }
+        // On the stack for the usual few parameters: with the cache off
+        // this runs on every request, and the types are needed only while
+        // it is queued (a statement being prepared keeps a copy).
+        let mut few = [0 as Oid; FEW_PARAMS];
+        let many: Vec<Oid>;
+        let declared: &[Oid] = match few.get_mut(..count) {
+            Some(slots) => {
+                for (i, slot) in slots.iter_mut().enumerate() {
+                    *slot = natural(i);
+                }
+                slots
+            }
+            None => {
+                many = (0..count).map(natural).collect();
+                &many
+            }
+        };
         // With the cache off (transaction pooling), every run is unnamed and
         // undescribed beforehand: every column is asked for in binary, and
         // the portal's Describe in the same request says what came (see
@@ -263,12 +299,9 @@ where
             let encode = |i: usize, buf: &mut bytes::BytesMut| {
                 encode(params, given(i), declared.get(i).copied().unwrap_or(0), buf)
             };
-            inner.machine.query(
-                sql,
-                &declared,
-                portal,
-                bind(count, encode, formats, execute),
-            )?;
+            inner
+                .machine
+                .query(sql, declared, portal, bind(count, encode, formats, execute))?;
             Ok(Queued::Sent(None))
         };
         if !(cached && self.cache.enabled()) {
@@ -281,12 +314,12 @@ where
             // same format every time).
             return Ok(Queued::Miss {
                 sql: Cow::Borrowed(sql),
-                declared,
+                declared: declared.to_vec(),
             });
         }
         // No rows, every type known: prepare the statement for next time and
         // run this once on the unnamed statement, in one write.
-        let Some(name) = self.queue_prepare(sql, &declared)? else {
+        let Some(name) = self.queue_prepare(sql, declared)? else {
             return unnamed(self);
         };
         let request = self.machine.next_request_id().0.saturating_sub(1);
@@ -301,7 +334,7 @@ where
             request,
             name,
             sql: sql.to_owned(),
-            declared,
+            declared: declared.to_vec(),
             param_types: Vec::new(),
             description: None,
             failed: false,

@@ -288,7 +288,7 @@ where
                 }
             }
             // The server already dropped every statement.
-            Event::CommandComplete(c) if matches!(c.tag(), "DISCARD ALL" | "DEALLOCATE ALL") => {
+            Event::CommandComplete(c) if c.tag_is("DISCARD ALL") || c.tag_is("DEALLOCATE ALL") => {
                 self.cache.clear();
             }
             _ => {}

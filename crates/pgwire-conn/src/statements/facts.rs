@@ -5,15 +5,15 @@
 //! STDIN` is refused, several statements go over the simple protocol, and
 //! on a statement cache miss (always, with the cache off behind a
 //! transaction-mode pooler) the highest `$n` must match the values given.
-//! Each is a scan of the whole text; for a 16 KiB multi-row `INSERT` run
-//! again and again they cost more than the rest of the request, so texts
-//! past [`MIN_LEN`] are scanned once and then found by comparing bytes.
+//! The three come from one scan of the whole text per request; for a 16 KiB
+//! multi-row `INSERT` run again and again even that costs more than the
+//! rest of the request, so texts past [`MIN_LEN`] are scanned once and then
+//! found by comparing bytes.
 
 use std::collections::VecDeque;
 
 use pgwire_proto::params::{
-    check_count, check_positional, check_positional_count, copies_from_stdin,
-    has_several_statements, max_positional, ParamError,
+    check_count, check_positional, check_positional_count, text_facts, ParamError,
 };
 
 /// Shorter texts are scanned each time: that is as cheap as a look-up.
@@ -27,20 +27,33 @@ const MAX_BYTES: usize = 1024 * 1024;
 
 /// The facts of one text.
 #[derive(Debug, Clone, Copy)]
-struct Facts {
-    copy_in: bool,
-    several: bool,
+pub(crate) struct Facts {
+    pub(crate) copy_in: bool,
+    pub(crate) several: bool,
     /// `None` when the text does not lex (an unclosed quote): the check
     /// then runs again to say why.
-    max_positional: Option<usize>,
+    pub(crate) max_positional: Option<usize>,
 }
 
 impl Facts {
+    /// One scan for the three facts.
     fn of(sql: &str) -> Self {
+        let facts = text_facts(sql);
         Facts {
-            copy_in: copies_from_stdin(sql),
-            several: has_several_statements(sql),
-            max_positional: max_positional(sql).ok(),
+            copy_in: facts.copies_from_stdin,
+            several: facts.several_statements,
+            max_positional: facts.max_positional,
+        }
+    }
+
+    /// [`check_positional`] of the text with `given` values.
+    pub(crate) fn check_positional(&self, sql: &str, given: usize) -> Result<(), ParamError> {
+        match self.max_positional {
+            Some(expected) => {
+                check_count(given)?;
+                check_positional_count(expected, given)
+            }
+            None => check_positional(sql, given),
         }
     }
 }
@@ -77,25 +90,16 @@ impl SqlFacts {
         Some(facts)
     }
 
-    /// [`copies_from_stdin`].
-    pub(crate) fn copies_from_stdin(&mut self, sql: &str) -> bool {
-        self.long(sql)
-            .map_or_else(|| copies_from_stdin(sql), |f| f.copy_in)
-    }
-
-    /// [`has_several_statements`].
-    pub(crate) fn has_several_statements(&mut self, sql: &str) -> bool {
-        self.long(sql)
-            .map_or_else(|| has_several_statements(sql), |f| f.several)
+    /// The facts of `sql`: remembered for a long text, else from one scan
+    /// (for a request that needs more than one of them).
+    pub(crate) fn of(&mut self, sql: &str) -> Facts {
+        self.long(sql).unwrap_or_else(|| Facts::of(sql))
     }
 
     /// [`check_positional`].
     pub(crate) fn check_positional(&mut self, sql: &str, given: usize) -> Result<(), ParamError> {
-        match self.long(sql).and_then(|f| f.max_positional) {
-            Some(expected) => {
-                check_count(given)?;
-                check_positional_count(expected, given)
-            }
+        match self.long(sql) {
+            Some(facts) => facts.check_positional(sql, given),
             None => check_positional(sql, given),
         }
     }
@@ -109,6 +113,7 @@ impl SqlFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pgwire_proto::params::{copies_from_stdin, has_several_statements};
 
     fn long_insert(rows: usize) -> String {
         let values: Vec<String> = (0..rows)
@@ -134,23 +139,21 @@ mod tests {
                 "select $1",
                 "copy t from stdin",
             ] {
-                assert_eq!(
-                    memo.copies_from_stdin(sql),
-                    copies_from_stdin(sql),
-                    "{sql:.40}"
-                );
-                assert_eq!(
-                    memo.has_several_statements(sql),
-                    has_several_statements(sql),
-                    "{sql:.40}"
-                );
                 for given in [0, 1, 400, 401] {
                     assert_eq!(
                         memo.check_positional(sql, given),
                         check_positional(sql, given),
                         "{sql:.40} with {given}"
                     );
+                    assert_eq!(
+                        memo.of(sql).check_positional(sql, given),
+                        check_positional(sql, given),
+                        "{sql:.40} with {given}"
+                    );
                 }
+                let facts = memo.of(sql);
+                assert_eq!(facts.copy_in, copies_from_stdin(sql), "{sql:.40}");
+                assert_eq!(facts.several, has_several_statements(sql), "{sql:.40}");
             }
         }
         // Only the long texts are kept, once each.
@@ -166,15 +169,15 @@ mod tests {
         let mut memo = SqlFacts::default();
         for i in 0..100 {
             let sql = format!("select {i} -- {}", "x".repeat(MIN_LEN));
-            memo.copies_from_stdin(&sql);
+            memo.of(&sql);
         }
         assert_eq!(memo.entries.len(), ENTRIES);
         let huge = format!("select 1 -- {}", "x".repeat(MAX_LEN));
-        assert!(!memo.copies_from_stdin(&huge));
+        assert!(!memo.of(&huge).copy_in);
         assert!(memo.entries.iter().all(|(t, _)| t.len() <= MAX_LEN));
         let big = "x".repeat(MAX_LEN - 20);
         for i in 0..10 {
-            memo.copies_from_stdin(&format!("select {i} -- {big}"));
+            memo.of(&format!("select {i} -- {big}"));
         }
         assert!(memo.retained_bytes() <= MAX_BYTES);
     }

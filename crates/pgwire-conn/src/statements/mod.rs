@@ -10,5 +10,5 @@ pub(crate) use cache::{
     names_ours, statement_prefix, CacheCounters, CachedStatement, StatementCache,
 };
 pub use cache::{StatementCacheStats, DEFAULT_STATEMENT_CACHE_CAPACITY};
-pub(crate) use facts::SqlFacts;
+pub(crate) use facts::{Facts, SqlFacts};
 pub(crate) use preparing::{result_formats, Preparing};

@@ -57,15 +57,36 @@ impl CommandComplete {
     /// one (`INSERT oid n`, `UPDATE n`, `DELETE n`, `SELECT n`, `MERGE n`,
     /// `MOVE n`, `FETCH n`, `COPY n`).
     pub fn rows(&self) -> Option<u64> {
-        let tag = self.tag();
-        let (verb, rest) = tag.split_once(' ')?;
+        // On the bytes: read once per statement, where going through
+        // `tag()` would check the UTF-8 again.
+        let tag: &[u8] = &self.tag;
+        let space = tag.iter().position(|&b| b == b' ')?;
+        let (verb, rest) = (tag.get(..space)?, tag.get(space + 1..)?);
         match verb {
-            "INSERT" | "UPDATE" | "DELETE" | "SELECT" | "MERGE" | "MOVE" | "FETCH" | "COPY" => {
-                rest.rsplit(' ').next()?.parse().ok()
-            }
+            b"INSERT" | b"UPDATE" | b"DELETE" | b"SELECT" | b"MERGE" | b"MOVE" | b"FETCH"
+            | b"COPY" => parse_count(rest.rsplit(|&b| b == b' ').next()?),
             _ => None,
         }
     }
+
+    /// Whether the tag is exactly `tag` (compared as bytes, without
+    /// checking the UTF-8 again as [`tag`](Self::tag) does).
+    pub fn tag_is(&self, tag: &str) -> bool {
+        self.tag == tag.as_bytes()
+    }
+}
+
+/// A row count as `str::parse::<u64>` reads it (an optional `+`, then
+/// decimal digits, no overflow).
+fn parse_count(digits: &[u8]) -> Option<u64> {
+    let digits = digits.strip_prefix(b"+").unwrap_or(digits);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        let d = (d as char).to_digit(10)?;
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })
 }
 
 /// `NotificationResponse`: a `NOTIFY` delivered to this session.
@@ -490,6 +511,30 @@ mod tests {
         assert_eq!(rows("SELECT 0"), Some(0));
         assert_eq!(rows("CREATE TABLE"), None);
         assert_eq!(rows("CHECKPOINT"), None);
+        // The count reads as `str::parse::<u64>` would.
+        for count in [
+            "18446744073709551615",
+            "18446744073709551616",
+            "+4",
+            "-4",
+            "",
+            "4x",
+            "٣",
+        ] {
+            assert_eq!(
+                rows(&format!("DELETE {count}")),
+                count.parse().ok(),
+                "{count:?}"
+            );
+        }
+        assert_eq!(rows("SELECT"), None);
+        assert_eq!(rows("MOVE  2"), Some(2));
+        match decode(b'C', b"DISCARD ALL\0") {
+            Ok(BackendMessage::CommandComplete(c)) => {
+                assert!(c.tag_is("DISCARD ALL") && !c.tag_is("DISCARD") && !c.tag_is(""));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

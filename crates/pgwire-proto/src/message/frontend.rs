@@ -21,11 +21,13 @@ fn message(
     body: impl FnOnce(&mut BytesMut) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let start = buf.len();
-    if let Some(tag) = tag {
-        buf.put_u8(tag);
+    // Tag and length placeholder in one write: each `put` is a call with
+    // its own capacity check.
+    match tag {
+        Some(tag) => buf.put_slice(&[tag, 0, 0, 0, 0]),
+        None => buf.put_slice(&[0; 4]),
     }
-    let len_at = buf.len();
-    buf.put_i32(0);
+    let len_at = buf.len() - 4;
     if let Err(e) = body(buf) {
         // Leave nothing half-written behind.
         buf.truncate(start);
@@ -44,7 +46,10 @@ fn cstr(buf: &mut BytesMut, s: &str, what: &str) -> Result<(), Error> {
     if s.as_bytes().contains(&0) {
         return Err(Error::InvalidInput(format!("{what} contains a NUL byte")));
     }
-    buf.put_slice(s.as_bytes());
+    if !s.is_empty() {
+        buf.put_slice(s.as_bytes());
+    }
+    // The unnamed statement's and portal's names are empty: one byte.
     buf.put_u8(0);
     Ok(())
 }
@@ -188,7 +193,7 @@ pub fn bind(
         buf.put_u16(count);
         for i in 0..param_count {
             let len_at = buf.len();
-            buf.put_i32(0);
+            buf.put_slice(&[0; 4]);
             let start = buf.len();
             let (format, len) = match encode(i, buf)? {
                 None => {
@@ -206,9 +211,19 @@ pub fn bind(
             let at = formats_at + i * 2;
             buf[at..at + 2].copy_from_slice(&format.to_be_bytes());
         }
-        buf.put_i16(result_count);
-        for &f in result_formats {
-            buf.put_i16(format_code(f));
+        match result_formats {
+            // One format for every column (binary, in unnamed mode): the
+            // count and the code in one write.
+            [only] => {
+                let [f0, f1] = format_code(*only).to_be_bytes();
+                buf.put_slice(&[0, 1, f0, f1]);
+            }
+            all => {
+                buf.put_i16(result_count);
+                for &f in all {
+                    buf.put_i16(format_code(f));
+                }
+            }
         }
         Ok(())
     })
@@ -241,6 +256,11 @@ impl Target {
 
 /// `Describe` of a statement or portal.
 pub fn describe(buf: &mut BytesMut, target: Target, name: &str) -> Result<(), Error> {
+    if name.is_empty() {
+        // The unnamed portal's, on every request in unnamed mode: whole.
+        buf.put_slice(&[b'D', 0, 0, 0, 6, target.code(), 0]);
+        return Ok(());
+    }
     message(buf, Some(b'D'), |buf| {
         buf.put_u8(target.code());
         cstr(buf, name, "the statement or portal name")
@@ -250,6 +270,11 @@ pub fn describe(buf: &mut BytesMut, target: Target, name: &str) -> Result<(), Er
 /// `Execute` of a portal, returning at most `max_rows` rows (0: all).
 pub fn execute(buf: &mut BytesMut, portal: &str, max_rows: u32) -> Result<(), Error> {
     let max_rows = i32::try_from(max_rows).unwrap_or(i32::MAX);
+    if portal.is_empty() {
+        let [r0, r1, r2, r3] = max_rows.to_be_bytes();
+        buf.put_slice(&[b'E', 0, 0, 0, 9, 0, r0, r1, r2, r3]);
+        return Ok(());
+    }
     message(buf, Some(b'E'), |buf| {
         cstr(buf, portal, "the portal name")?;
         buf.put_i32(max_rows);
@@ -267,8 +292,7 @@ pub fn close(buf: &mut BytesMut, target: Target, name: &str) -> Result<(), Error
 
 /// `Sync`: ends an extended-protocol request; the server answers `ReadyForQuery`.
 pub fn sync(buf: &mut BytesMut) {
-    buf.put_u8(b'S');
-    buf.put_i32(4);
+    buf.put_slice(b"S\0\0\0\x04");
 }
 
 /// `Flush`: asks the server to send what it has without ending the request.

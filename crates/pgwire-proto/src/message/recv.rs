@@ -41,6 +41,14 @@ const MIN_READ_ROOM: usize = 8 * 1024;
 /// one large value does not pin its memory for the rest of the session.
 const MAX_KEPT: usize = 16 * CHUNK;
 
+/// How many chunks replaced while pinned are kept for reuse, and the most
+/// bytes they may hold: a result collected whole (`fetch`) pins a chunk per
+/// read until it is copied out; kept, the chunks are unique again by the
+/// next result, which reads into them instead of allocating and
+/// zero-filling new ones.
+const SPARES: usize = 8;
+const SPARE_BYTES: usize = 2 * CHUNK;
+
 /// The owner a [`Bytes`] view keeps alive: the machine holds the other
 /// reference, and writes only while its own is the only one.
 struct Chunk(Arc<[u8]>);
@@ -69,6 +77,9 @@ pub(crate) struct RecvBuf {
     saturated: bool,
     /// The room last offered.
     offered: usize,
+    /// Chunks replaced while frames pinned them, oldest first, for reuse
+    /// once those frames are gone (see [`SPARES`]).
+    spares: Vec<Arc<[u8]>>,
 }
 
 impl std::fmt::Debug for RecvBuf {
@@ -91,6 +102,7 @@ impl RecvBuf {
             high: 0,
             saturated: false,
             offered: 0,
+            spares: Vec::new(),
         }
     }
 
@@ -106,8 +118,47 @@ impl RecvBuf {
         self.filled - self.start
     }
 
-    /// The allocated size, for memory accounting.
+    /// The allocated size, for memory accounting: the chunk, and the spare
+    /// chunks that only this buffer holds (those still pinned by frames are
+    /// the frames' memory).
     pub(crate) fn capacity(&self) -> usize {
+        let spare: usize = self
+            .spares
+            .iter()
+            .filter(|c| Arc::strong_count(c) == 1)
+            .map(|c| c.len())
+            .sum();
+        self.chunk.len() + spare
+    }
+
+    /// A spare chunk of `size` to `2 * size` bytes that nothing pins any
+    /// more: initialized already, so it needs neither allocating nor
+    /// zero-filling. Not larger, so that rows kept from it do not pin
+    /// mostly empty memory.
+    fn take_spare(&mut self, size: usize) -> Option<Arc<[u8]>> {
+        let at = self.spares.iter_mut().position(|c| {
+            (size..=size.saturating_mul(2)).contains(&c.len()) && Arc::get_mut(c).is_some()
+        })?;
+        Some(self.spares.remove(at))
+    }
+
+    /// Keeps `chunk`, replaced while pinned, for reuse (see [`SPARES`]).
+    fn retire(&mut self, chunk: Arc<[u8]>) {
+        if chunk.is_empty() || chunk.len() > CHUNK {
+            return;
+        }
+        self.spares.push(chunk);
+        let mut bytes: usize = self.spares.iter().map(|c| c.len()).sum();
+        while self.spares.len() > SPARES || bytes > SPARE_BYTES {
+            let oldest = self.spares.remove(0);
+            bytes -= oldest.len();
+        }
+    }
+
+    /// The size of the chunk being read into alone (without spares), for
+    /// tests of how it is sized.
+    #[cfg(test)]
+    pub(crate) fn chunk_len(&self) -> usize {
         self.chunk.len()
     }
 
@@ -126,7 +177,8 @@ impl RecvBuf {
         self.view = None;
         let pending = self.len();
         let len = self.chunk.len();
-        let (size, needed) = if Arc::get_mut(&mut self.chunk).is_some() {
+        let unique = Arc::get_mut(&mut self.chunk).is_some();
+        let (size, needed) = if unique {
             // Nothing holds the chunk: only the data in it is live.
             self.high = self.filled;
             let want = rest.max((len / 2).clamp(1, MIN_READ_ROOM));
@@ -170,15 +222,19 @@ impl RecvBuf {
             let limit = if whole == 0 { usize::MAX } else { whole };
             size = size.max(len.saturating_mul(2).min(limit));
         }
-        // A zeroed allocation (which the allocator may get already zeroed)
-        // copied once into the `Arc`: cheaper than building the `Arc` byte
-        // by byte from an iterator.
-        let mut chunk: Arc<[u8]> = Arc::from(vec![0; size]);
+        let spare = if unique { None } else { self.take_spare(size) };
+        // Else a zeroed allocation (which the allocator may get already
+        // zeroed) copied once into the `Arc`: cheaper than building the
+        // `Arc` byte by byte from an iterator.
+        let mut chunk: Arc<[u8]> = spare.unwrap_or_else(|| Arc::from(vec![0; size]));
         // `size >= pending`, and the new `Arc` is unique: no copy, no panic.
         if let Some(head) = Arc::make_mut(&mut chunk).get_mut(..pending) {
             head.copy_from_slice(self.data());
         }
-        self.chunk = chunk;
+        let old = std::mem::replace(&mut self.chunk, chunk);
+        if !unique {
+            self.retire(old);
+        }
         self.start = 0;
         self.filled = pending;
         self.high = pending;
@@ -305,19 +361,19 @@ mod tests {
             buf.consume(5_000);
         }
         // Each read went to its own chunk, none much larger than the read.
-        assert!(buf.capacity() <= 5_000 + 5_000 / 4, "{}", buf.capacity());
+        assert!(buf.chunk_len() <= 5_000 + 5_000 / 4, "{}", buf.chunk_len());
         // Reads that fill their room double the next chunk, up to CHUNK.
         for _ in 0..10 {
-            let before = buf.capacity();
+            let before = buf.chunk_len();
             let room = buf.room(1, 0);
             let n = room.len();
             room.fill(2);
             buf.commit(n);
             held.push(buf.slice(0, n));
             buf.consume(n);
-            assert!(buf.capacity() <= 2 * before);
+            assert!(buf.chunk_len() <= 2 * before);
         }
-        assert_eq!(buf.capacity(), CHUNK);
+        assert_eq!(buf.chunk_len(), CHUNK);
         // Once nothing is held, a small chunk doubles back as reads fill it.
         let mut buf = RecvBuf::new();
         let frame = {
@@ -329,16 +385,50 @@ mod tests {
         let n = buf.room(1, 0).len();
         assert!(n <= 2 * 100, "{n}");
         drop(frame);
-        let mut sizes = vec![buf.capacity()];
+        let mut sizes = vec![buf.chunk_len()];
         for _ in 0..12 {
             let n = buf.room(1, 0).len();
             buf.commit(n);
             buf.consume(n);
-            sizes.push(buf.capacity());
+            sizes.push(buf.chunk_len());
         }
         assert_eq!(sizes.last(), Some(&CHUNK), "{sizes:?}");
         assert!(sizes.windows(2).all(|w| w[1] <= 2 * w[0]), "{sizes:?}");
         assert!(held.iter().all(|f| f.iter().all(|&b| b == f[0])));
+    }
+
+    #[test]
+    fn chunks_of_a_result_collected_and_dropped_are_reused() {
+        // Each read's frame is kept (a result collected whole), so each
+        // read needs a chunk of its own.
+        fn collect(buf: &mut RecvBuf, reads: usize) -> (Vec<Bytes>, Vec<*const u8>) {
+            let (mut held, mut chunks) = (Vec::new(), Vec::new());
+            for _ in 0..reads {
+                let room = buf.room(1, 0);
+                let n = room.len().min(1000);
+                room[..n].fill(7);
+                buf.commit(n);
+                held.push(buf.slice(0, n));
+                buf.consume(n);
+                chunks.push(buf.chunk_ptr());
+            }
+            (held, chunks)
+        }
+        let mut buf = RecvBuf::new();
+        let (held, first) = collect(&mut buf, 6);
+        drop(held);
+        let (held, again) = collect(&mut buf, 6);
+        // The chunks of the first result, but for its first (a large
+        // initial one, not of the size now wanted), instead of new ones.
+        let new = again.iter().filter(|c| !first.contains(c)).count();
+        assert!(new <= 1, "{first:?} {again:?}");
+        assert!(held
+            .iter()
+            .all(|f| f.len() == 1000 && f.iter().all(|&b| b == 7)));
+        // Spares pinned by frames are the frames' memory; once free, the
+        // buffer's, and bounded.
+        drop(held);
+        assert!(buf.capacity() <= buf.chunk_len() + SPARE_BYTES);
     }
 
     #[test]

@@ -202,10 +202,10 @@ fn after_kept_rows_are_dropped_streaming_grows_the_chunk_back() {
     m.simple_query("q").unwrap();
     stream(&mut m, &row_description(&["n"]), CHUNK, |_| {});
     // Large reads double the chunk from its small size up to CHUNK.
-    let mut sizes = vec![m.receive_capacity()];
+    let mut sizes = vec![m.receive_chunk_len()];
     for _ in 0..4 {
         stream(&mut m, &rows, CHUNK, |m| {
-            let size = m.receive_capacity();
+            let size = m.receive_chunk_len();
             if Some(&size) != sizes.last() {
                 sizes.push(size);
             }

@@ -360,13 +360,20 @@ fn text_element(ty: Oid) -> Option<Oid> {
 
 /// Decodes an array value of type `ty` with at most `max_dims` dimensions,
 /// elements by `element`. `R` is the Rust type asked for, named in errors.
-pub(super) fn decode<R: ?Sized, E>(
+///
+/// Generic in the element decoder, so that the binary format's loop calls
+/// it inlined rather than through a `dyn` pointer once per element.
+#[inline]
+pub(super) fn decode<R: ?Sized, E, F>(
     ty: Oid,
     format: Format,
     raw: &[u8],
     max_dims: usize,
-    element: &mut ElementDecoder<'_, E>,
-) -> Result<(Vec<Dimension>, Vec<E>), TypeError> {
+    element: &mut F,
+) -> Result<(Vec<Dimension>, Vec<E>), TypeError>
+where
+    F: FnMut(Oid, Format, Option<&[u8]>) -> Result<E, TypeError>,
+{
     match text_element(ty) {
         Some(elem) => decode_as(ty, elem, format, raw, max_dims, element),
         None => Err(TypeError::wrong_type::<R>(ty)),
@@ -375,16 +382,22 @@ pub(super) fn decode<R: ?Sized, E>(
 
 /// Decodes an array value of type `ty` whose elements are of type `elem`
 /// (used by the text format; the binary format names its element type).
-pub(super) fn decode_as<E>(
+#[inline]
+pub(super) fn decode_as<E, F>(
     ty: Oid,
     elem: Oid,
     format: Format,
     raw: &[u8],
     max_dims: usize,
-    element: &mut ElementDecoder<'_, E>,
-) -> Result<(Vec<Dimension>, Vec<E>), TypeError> {
+    element: &mut F,
+) -> Result<(Vec<Dimension>, Vec<E>), TypeError>
+where
+    F: FnMut(Oid, Format, Option<&[u8]>) -> Result<E, TypeError>,
+{
     match format {
         Format::Binary => decode_binary(ty, raw, max_dims, element),
+        // The text formats parse far more per element than a call costs:
+        // one copy of their code serves every element type.
         Format::Text if matches!(ty, oid::INT2VECTOR | oid::OIDVECTOR) => {
             decode_vector(ty, elem, raw, element)
         }
@@ -406,12 +419,28 @@ fn too_many_dims(ty: Oid, ndim: usize, max_dims: usize) -> TypeError {
     }
 }
 
-fn decode_binary<E>(
-    ty: Oid,
-    raw: &[u8],
-    max_dims: usize,
-    element: &mut ElementDecoder<'_, E>,
-) -> Result<(Vec<Dimension>, Vec<E>), TypeError> {
+/// What a binary array's header says: the element type, the shape (on
+/// the stack: a one-dimensional `Vec<T>` discards it, and a heap
+/// allocation per array value is a cost per row), the element count, and
+/// the bytes of the elements.
+struct BinaryHeader<'a> {
+    elem: Oid,
+    shape: [Dimension; MAX_DIMENSIONS],
+    ndim: usize,
+    total: usize,
+    rest: &'a [u8],
+}
+
+impl BinaryHeader<'_> {
+    fn dims(&self) -> &[Dimension] {
+        self.shape.get(..self.ndim).unwrap_or_default()
+    }
+}
+
+/// Reads and checks a binary array's header: not generic, so that the
+/// generic element loop after it stays small enough for the element
+/// decoder to be inlined into it.
+fn binary_header(ty: Oid, raw: &[u8], max_dims: usize) -> Result<BinaryHeader<'_>, TypeError> {
     let mut r = Reader::new(ty, raw);
     let ndim = r.i32()?;
     let ndim = usize::try_from(ndim)
@@ -427,15 +456,14 @@ fn decode_binary<E>(
         ));
     }
     let elem = r.u32()?;
-    // On the stack: a one-dimensional `Vec<T>` discards the shape, and a
-    // heap allocation per array value is a cost per row.
     let mut shape = [Dimension::new(0); MAX_DIMENSIONS];
     for slot in shape.iter_mut().take(ndim) {
         let len = r.i32()?;
         let lower_bound = r.i32()?;
         *slot = Dimension { len, lower_bound };
     }
-    let mut dims = shape.get(..ndim).unwrap_or_default();
+    let mut ndim = ndim;
+    let dims = shape.get(..ndim).unwrap_or_default();
     if let Some(d) = dims.iter().find(|d| d.len < 0) {
         return Err(TypeError::invalid(
             ty,
@@ -444,8 +472,9 @@ fn decode_binary<E>(
     }
     // Any zero-length dimension makes the array empty.
     if dims.iter().any(|d| d.len == 0) {
-        dims = &[];
+        ndim = 0;
     }
+    let dims = shape.get(..ndim).unwrap_or_default();
     // Every element takes at least its four-byte length: a count beyond that
     // is forged, and is refused before anything is allocated for it.
     let mut total: usize = usize::from(!dims.is_empty());
@@ -458,19 +487,75 @@ fn decode_binary<E>(
             .ok_or_else(|| TypeError::invalid(ty, "array dimensions exceed the value's length"))?;
     }
     check_shape(ty, dims, total)?;
-    let mut elements = Vec::with_capacity(total);
-    for _ in 0..total {
-        let value = r.value()?;
+    Ok(BinaryHeader {
+        elem,
+        shape,
+        ndim,
+        total,
+        rest: r.rest,
+    })
+}
+
+#[inline]
+fn decode_binary<E, F>(
+    ty: Oid,
+    raw: &[u8],
+    max_dims: usize,
+    element: &mut F,
+) -> Result<(Vec<Dimension>, Vec<E>), TypeError>
+where
+    F: FnMut(Oid, Format, Option<&[u8]>) -> Result<E, TypeError>,
+{
+    let header = binary_header(ty, raw, max_dims)?;
+    let elem = header.elem;
+    let mut elements = Vec::with_capacity(header.total);
+    // The per-element hot loop, on the slice itself: each step splits off
+    // the length and the value, the only checks a forged value needs.
+    let mut rest = header.rest;
+    for _ in 0..header.total {
+        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+            return Err(truncated(ty));
+        };
+        let len = i32::from_be_bytes(*len);
+        let value = if len == -1 {
+            rest = tail;
+            None
+        } else {
+            let Some((value, tail)) = usize::try_from(len)
+                .ok()
+                .and_then(|len| tail.split_at_checked(len))
+            else {
+                return Err(invalid_length(ty, len));
+            };
+            rest = tail;
+            Some(value)
+        };
         elements.push(element(elem, Format::Binary, value)?);
     }
-    r.finish()?;
+    Reader::new(ty, rest).finish()?;
     // A caller of one dimension (`Vec<T>`) keeps only the elements.
     let dims = if max_dims == 1 {
         Vec::new()
     } else {
-        dims.to_vec()
+        header.dims().to_vec()
     };
     Ok((dims, elements))
+}
+
+/// Out of line: only forged or corrupt values get here.
+#[cold]
+fn truncated(ty: Oid) -> TypeError {
+    TypeError::invalid(ty, "binary value is truncated")
+}
+
+/// A negative length other than -1 (NULL), or one past the value's end.
+#[cold]
+fn invalid_length(ty: Oid, len: i32) -> TypeError {
+    if len < 0 {
+        TypeError::invalid(ty, format!("invalid length {len}"))
+    } else {
+        truncated(ty)
+    }
 }
 
 /// `int2vector` and `oidvector` text: numbers separated by spaces, lower
@@ -1092,24 +1177,44 @@ impl<T: ToSql> ToSql for Array<T> {
     }
 }
 
+/// An element of a `Vec<T>`. A function rather than a closure so that it
+/// can be forced inline into the binary loop: it is the per-element work.
+#[inline(always)]
+fn vec_element<T: for<'b> FromSql<'b>>(
+    elem: Oid,
+    format: Format,
+    value: Option<&[u8]>,
+) -> Result<T, TypeError> {
+    match value {
+        Some(value) => T::from_sql(elem, format, value),
+        None => T::from_null(elem),
+    }
+}
+
+/// An element of an `Array<T>` (see [`vec_element`]).
+#[inline(always)]
+fn array_element<T: for<'b> FromSql<'b>>(
+    elem: Oid,
+    format: Format,
+    value: Option<&[u8]>,
+) -> Result<Option<T>, TypeError> {
+    match value {
+        Some(value) => T::from_sql(elem, format, value).map(Some),
+        None => Ok(None),
+    }
+}
+
 impl<'a, T: for<'b> FromSql<'b>> FromSql<'a> for Vec<T> {
     fn from_sql(ty: Oid, format: Format, raw: &'a [u8]) -> Result<Self, TypeError> {
-        let mut element = |elem: Oid, format: Format, value: Option<&[u8]>| match value {
-            Some(value) => T::from_sql(elem, format, value),
-            None => T::from_null(elem),
-        };
-        decode::<Self, T>(ty, format, raw, 1, &mut element).map(|(_, elements)| elements)
+        decode::<Self, T, _>(ty, format, raw, 1, &mut vec_element::<T>)
+            .map(|(_, elements)| elements)
     }
 }
 
 impl<'a, T: for<'b> FromSql<'b>> FromSql<'a> for Array<T> {
     fn from_sql(ty: Oid, format: Format, raw: &'a [u8]) -> Result<Self, TypeError> {
-        let mut element = |elem: Oid, format: Format, value: Option<&[u8]>| match value {
-            Some(value) => T::from_sql(elem, format, value).map(Some),
-            None => Ok(None),
-        };
         let (dims, elements) =
-            decode::<Self, Option<T>>(ty, format, raw, MAX_DIMENSIONS, &mut element)?;
+            decode::<Self, Option<T>, _>(ty, format, raw, MAX_DIMENSIONS, &mut array_element::<T>)?;
         Ok(Array { dims, elements })
     }
 }
