@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::TryStreamExt;
 use pgwire_conn::{Error, Pool, PoolOptions, SqlState};
 use pgwire_integration_tests::{
-    connect, options, runtime_tests, unique_name, Role, Runtime, Transport,
+    connect, options, runtime_tests, timeout, unique_name, within, Role, Runtime, Transport,
 };
 
 /// A pool as the trust role over the runtime's transport, under an
@@ -259,6 +259,50 @@ async fn a_dropped_pooled_transaction_leaves_no_transaction_open<R: Runtime>() {
     pool.close().await;
 }
 
+/// A checkout dropped while it drains a returned connection (its caller's
+/// time limit passed during the pool's grace before the cancel) gives the
+/// connection back: it is neither lost (closed behind the pool's back,
+/// still counted in `connections()`) nor replaced, and the next checkout
+/// drains and reuses it. Found by the soak (tests/pool_soak.rs).
+async fn a_checkout_dropped_while_draining_keeps_the_connection<R: Runtime>() {
+    let (pool, app) = pool::<R>(PoolOptions::new().max_size(1)).await;
+    let pid: i32 = pool
+        .fetch_one("select pg_backend_pid()", ())
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    let slow = pool.execute("select pg_sleep_for('1 minute')", ());
+    assert!(timeout::<R, _>(Duration::from_secs(1), slow)
+        .await
+        .is_none());
+    // Dropped well within the 20 ms the pool waits before cancelling.
+    let checkout = pool.checkout();
+    assert!(timeout::<R, _>(Duration::from_millis(5), checkout)
+        .await
+        .is_none());
+    assert_eq!(pool.connections(), 1);
+    assert_eq!(
+        pool.idle_connections(),
+        1,
+        "the connection is back in the pool"
+    );
+    let next = pool.fetch_one("select pg_backend_pid()", ());
+    let again: i32 = within::<R, _>(10, "the next checkout", next)
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(again, pid, "the same connection, drained");
+    let stats = pool.stats();
+    assert_eq!((stats.opened, stats.closed, stats.replaced), (1, 0, 0));
+    assert_eq!(pool.connections(), 1);
+    assert_eq!(sessions::<R>(&app).await, 1);
+    pool.close().await;
+}
+
 async fn with_transaction_commits_or_rolls_back<R: Runtime>() {
     let (pool, _) = pool::<R>(PoolOptions::new().max_size(2)).await;
     let table = unique_name("pool_with_tx");
@@ -479,6 +523,7 @@ runtime_tests!(
     begin_through_the_pool_is_rolled_back_at_check_in,
     a_dropped_pooled_query_is_cancelled_before_reuse,
     a_dropped_pooled_transaction_leaves_no_transaction_open,
+    a_checkout_dropped_while_draining_keeps_the_connection,
     with_transaction_commits_or_rolls_back,
     a_checkout_waits_then_times_out,
     open_pool_reports_a_wrong_password,
