@@ -380,6 +380,47 @@ async fn a_checkout_waits_then_times_out<R: Runtime>() {
     pool.close().await;
 }
 
+/// Checkouts are served in the order they came: a task waiting for a
+/// connection gets the next one given back, not a task that gives one back
+/// and at once asks again. Here 16 tasks loop on 2 connections, each
+/// checkout waiting behind at most 14 others' round trips; served out of
+/// order, an unlucky waiter lost every connection given back for seconds
+/// (one of the soak's, tests/pool_soak.rs, waited out its 30 s).
+async fn checkouts_are_served_in_order<R: Runtime>() {
+    let (pool, _) = pool::<R>(
+        PoolOptions::new()
+            .max_size(2)
+            .checkout_timeout(Some(Duration::from_secs(5))),
+    )
+    .await;
+    let end = Instant::now() + Duration::from_secs(3);
+    let tasks: Vec<_> = (0..16)
+        .map(|n: i32| {
+            let pool = pool.clone();
+            R::spawn(async move {
+                let mut longest = Duration::ZERO;
+                while Instant::now() < end {
+                    let start = Instant::now();
+                    let row = pool.fetch_one("select $1::int4", (n,)).await.unwrap();
+                    assert_eq!(row.unwrap().try_get::<i32>(0).unwrap(), n);
+                    longest = longest.max(start.elapsed());
+                }
+                longest
+            })
+        })
+        .collect();
+    let mut longest = Duration::ZERO;
+    for task in tasks {
+        longest = longest.max(task.await);
+    }
+    assert!(
+        longest < Duration::from_millis(1500),
+        "a checkout waited {longest:?}"
+    );
+    assert_eq!(pool.stats().timed_out_checkouts, 0);
+    pool.close().await;
+}
+
 async fn open_pool_reports_a_wrong_password<R: Runtime>() {
     if R::transport() == Transport::Unix {
         return; // the socket's pg_hba lines trust every role
@@ -526,6 +567,7 @@ runtime_tests!(
     a_checkout_dropped_while_draining_keeps_the_connection,
     with_transaction_commits_or_rolls_back,
     a_checkout_waits_then_times_out,
+    checkouts_are_served_in_order,
     open_pool_reports_a_wrong_password,
     open_pool_reports_an_unreachable_host,
     close_terminates_idle_connections_and_refuses_checkouts,

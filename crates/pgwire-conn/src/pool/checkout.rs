@@ -8,6 +8,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::error::{Error, Result};
 use crate::pool::core::{is_transient, Core, Member};
+use crate::pool::gate::Gate;
 use crate::pool::pooled::PooledConnection;
 use crate::pool::stats::bump;
 use crate::pool::tidy::{tidy, within, Fit};
@@ -62,11 +63,11 @@ where
             last_error: last_error.map(Box::new),
         }
     };
-    let permit = match core.permits.try_acquire_arc() {
+    let permit = match Gate::try_acquire(&core.permits) {
         Some(permit) => permit,
         None => {
             let _waiting = Waiting::new(&core.waiting);
-            let acquire = core.permits.acquire_arc();
+            let acquire = Gate::acquire(&core.permits);
             match deadline.as_mut() {
                 None => acquire.await,
                 Some(deadline) => match deadline.race(acquire).await {
@@ -76,7 +77,7 @@ where
             }
         }
     };
-    // `close` wakes every waiter with spare permits.
+    // `close` lets every waiter through.
     if core.is_closed() {
         return Err(Error::PoolClosed);
     }

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use async_lock::Semaphore;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::options::ConnectOptions;
+use crate::pool::gate::Gate;
 use crate::pool::options::PoolOptions;
 use crate::pool::stats::{bump, Counters};
 use crate::session::owed::Owed;
@@ -46,7 +46,7 @@ pub(crate) struct Core<S> {
     pub(crate) connect: Arc<ConnectOptions>,
     connector: Connector<S>,
     pub(crate) hooks: Arc<dyn RuntimeHooks>,
-    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) permits: Arc<Gate>,
     /// Most recently used last: checkouts take from the end, so the
     /// connections at the front are the ones left to idle out.
     idle: Mutex<Vec<Member<S>>>,
@@ -90,7 +90,7 @@ where
         hooks: Arc<dyn RuntimeHooks>,
     ) -> Self {
         Core {
-            permits: Arc::new(Semaphore::new(options.get_max_size())),
+            permits: Arc::new(Gate::new(options.get_max_size())),
             options,
             connect: Arc::new(connect),
             connector,

@@ -5,13 +5,14 @@
 //! is no background task: the work happens in checkouts and check-ins,
 //! and time comes from the adapter's [`RuntimeHooks`].
 //!
-//! The layers, each on the ones below it: `core` (the idle list, permits,
-//! opening with backoff, check-in), `tidy` (making a returned connection
-//! fit), `checkout`, then the handles: [`PooledConnection`],
-//! [`PooledTransaction`], [`PooledRowStream`].
+//! The layers, each on the ones below it: `gate` (the permits, first come
+//! first served), `core` (the idle list, opening with backoff, check-in),
+//! `tidy` (making a returned connection fit), `checkout`, then the
+//! handles: [`PooledConnection`], [`PooledTransaction`], [`PooledRowStream`].
 
 mod checkout;
 mod core;
+mod gate;
 mod options;
 mod pooled;
 mod stats;
@@ -318,7 +319,7 @@ where
         let core = &self.core;
         if !core.closed.swap(true, Ordering::AcqRel) {
             // Wake every waiting checkout: each sees the pool closed.
-            core.permits.add_permits(usize::MAX / 4);
+            core.permits.open_all();
         }
         for member in core.take_idle() {
             let _ = tidy::within(&core.hooks, Duration::from_secs(1), member.conn.close()).await;
