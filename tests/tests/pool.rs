@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::TryStreamExt;
 use pgwire_conn::{Error, Pool, PoolOptions, SqlState};
 use pgwire_integration_tests::{
-    connect, options, runtime_tests, timeout, unique_name, within, Role, Runtime, Transport,
+    connect, options, runtime_tests, timeout, unique_name, within, Rng, Role, Runtime, Transport,
 };
 
 /// A pool as the trust role over the runtime's transport, under an
@@ -542,6 +542,44 @@ async fn registered_types_reach_connections_opened_later<R: Runtime>() {
     pool.close().await;
 }
 
+/// A checkout dropped while it opens a connection and registers the pool's
+/// types on it leaves no phantom connection behind: `connections()` never
+/// passes `max_size`, and what was opened is idle or counted closed.
+async fn a_checkout_dropped_while_registering_types_leaves_no_phantom<R: Runtime>() {
+    let (pool, _) = pool::<R>(PoolOptions::new().max_size(1)).await;
+    let mood = unique_name("pool_mood_drop");
+    pool.execute(&format!("create type {mood} as enum ('sad', 'happy')"), ())
+        .await
+        .unwrap();
+    pool.register_types(&[mood.as_str()]).await.unwrap();
+    let mut rng = Rng(0x0dd_ba11);
+    for round in 0..60 {
+        pool.checkout()
+            .await
+            .unwrap()
+            .detach_and_close()
+            .await
+            .unwrap();
+        // Opening takes a few ms: the drop lands in the connect, in the
+        // registration, or after the checkout.
+        let limit = Duration::from_micros(rng.below(12_000));
+        drop(timeout::<R, _>(limit, pool.checkout()).await);
+        let stats = pool.stats();
+        assert!(
+            pool.connections() <= 1 && stats.opened - stats.closed == pool.connections() as u64,
+            "round {round}: {} connections, {stats:?}",
+            pool.connections()
+        );
+    }
+    let conn = pool.checkout().await.unwrap();
+    assert!(conn.type_registry().find_oid_for_type(&mood).is_some());
+    drop(conn);
+    pool.execute(&format!("drop type {mood}"), ())
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
 async fn a_prepared_statement_is_refused_by_the_pool<R: Runtime>() {
     let (pool, _) = pool::<R>(PoolOptions::new().max_size(2)).await;
     let conn = pool.checkout().await.unwrap();
@@ -574,5 +612,6 @@ runtime_tests!(
     close_wakes_waiting_checkouts,
     a_pooled_stream_keeps_its_connection_until_dropped,
     registered_types_reach_connections_opened_later,
+    a_checkout_dropped_while_registering_types_leaves_no_phantom,
     a_prepared_statement_is_refused_by_the_pool,
 );

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::error::{Error, Result};
-use crate::pool::core::{is_transient, Core, Member};
+use crate::pool::core::{is_transient, Core, InHand, Member};
 use crate::pool::gate::Gate;
 use crate::pool::pooled::PooledConnection;
 use crate::pool::stats::bump;
@@ -82,17 +82,9 @@ where
         return Err(Error::PoolClosed);
     }
     while let Some(member) = core.pop_idle() {
-        let mut tidying = Tidying {
-            core,
-            member: Some(member),
-        };
-        let fit = match tidying.member.as_mut() {
-            Some(member) => prepare(core, member).await,
-            None => continue,
-        };
-        let Some(member) = tidying.member.take() else {
-            continue;
-        };
+        let mut in_hand = InHand::new(core, member);
+        let fit = prepare(core, in_hand.member()).await;
+        let member = in_hand.into_inner();
         match fit {
             Ok(Fit::Yes) => {
                 bump(&core.counters.checkouts);
@@ -136,39 +128,6 @@ where
             }
             Some(Err(e)) if is_transient(&e) && deadline.is_some() => last_error = Some(e),
             Some(Err(e)) => return Err(e),
-        }
-    }
-}
-
-/// An idle connection a checkout is making fit. If the checkout is dropped
-/// midway (its caller's time limit passed while the pool drained the
-/// connection), the connection goes back among the idle ones, where the
-/// next checkout tidies it again; dropped with the future, it would be
-/// closed behind the pool's back and still counted in `size`.
-struct Tidying<'a, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    core: &'a Core<S>,
-    member: Option<Member<S>>,
-}
-
-impl<S> Drop for Tidying<'_, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    fn drop(&mut self) {
-        let Some(member) = self.member.take() else {
-            return;
-        };
-        if self.core.is_closed() {
-            self.core.retire(member.conn, false);
-        } else if !member.conn.session.check_idle() {
-            // Dead, or closed because a cancel request was dropped in
-            // flight (see `tidy`).
-            self.core.retire(member.conn, true);
-        } else {
-            self.core.push_idle(member);
         }
     }
 }

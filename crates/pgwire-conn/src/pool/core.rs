@@ -219,14 +219,17 @@ where
         };
         *lock(&self.backoff) = Backoff::default();
         bump(&self.counters.opened);
-        let mut member = Member {
+        let member = Member {
             conn,
             opened_at: Instant::now(),
             idle_since: Instant::now(),
             types_known: 0,
         };
         shrink.1 = false;
-        if let Err(e) = self.register_missing(&mut member).await {
+        let mut in_hand = InHand::new(self, member);
+        let registered = self.register_missing(in_hand.member()).await;
+        let member = in_hand.into_inner();
+        if let Err(e) = registered {
             self.retire(member.conn, false);
             return Err(e);
         }
@@ -251,6 +254,68 @@ where
         member.types_known = total;
         self.types().registry = Some(member.conn.type_registry());
         Ok(())
+    }
+}
+
+/// A connection the pool works on outside the idle list: tidying it for a
+/// checkout, or registering types on a new one. If the future doing that
+/// is dropped midway (its caller's time limit passed), the connection goes
+/// back among the idle ones, where the next checkout tidies it again and
+/// registers what is missing; dropped with the future, it would be closed
+/// behind the pool's back and still counted in `size`.
+pub(crate) struct InHand<'a, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    core: &'a Core<S>,
+    /// Taken only by `into_inner`, which consumes the guard.
+    member: Option<Member<S>>,
+}
+
+impl<'a, S> InHand<'a, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    pub(crate) fn new(core: &'a Core<S>, member: Member<S>) -> Self {
+        InHand {
+            core,
+            member: Some(member),
+        }
+    }
+
+    pub(crate) fn member(&mut self) -> &mut Member<S> {
+        match &mut self.member {
+            Some(member) => member,
+            None => unreachable!("a connection in hand is used after into_inner"),
+        }
+    }
+
+    /// The connection, the work on it done.
+    pub(crate) fn into_inner(mut self) -> Member<S> {
+        match self.member.take() {
+            Some(member) => member,
+            None => unreachable!("a connection in hand is taken twice"),
+        }
+    }
+}
+
+impl<S> Drop for InHand<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    fn drop(&mut self) {
+        let Some(member) = self.member.take() else {
+            return;
+        };
+        if self.core.is_closed() {
+            self.core.retire(member.conn, false);
+        } else if !member.conn.session.check_idle() {
+            // Dead, or closed because a cancel request was dropped in
+            // flight (see `tidy`).
+            self.core.retire(member.conn, true);
+        } else {
+            self.core.push_idle(member);
+        }
     }
 }
 
