@@ -131,6 +131,8 @@ where
     pool: Pool<S>,
     side: Pool<S>,
     table: String,
+    /// An enum registered on the pool: every replacement registers it.
+    mood: String,
     end: Instant,
     tally: Tally,
 }
@@ -307,11 +309,18 @@ async fn soak<R: Runtime>(label: &'static str, secs: u64) -> Report {
         )
         .await
         .unwrap();
+    let mood = unique_name("pool_soak_mood");
+    admin
+        .execute(&format!("create type {mood} as enum ('sad', 'happy')"), ())
+        .await
+        .unwrap();
+    pool.register_types(&[mood.as_str()]).await.unwrap();
     let start = Instant::now();
     let ctx = Arc::new(Ctx {
         pool,
         side,
         table: table.clone(),
+        mood: mood.clone(),
         end: start + Duration::from_secs(secs),
         tally: Tally::default(),
     });
@@ -381,6 +390,10 @@ async fn soak<R: Runtime>(label: &'static str, secs: u64) -> Report {
     }
     admin
         .execute(&format!("drop table {table}"), ())
+        .await
+        .unwrap();
+    admin
+        .execute(&format!("drop type {mood}"), ())
         .await
         .unwrap();
     let line = format!(

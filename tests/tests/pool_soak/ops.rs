@@ -299,6 +299,10 @@ where
 async fn op_checkout<R: Runtime>(ctx: &Ctx<R::Socket>, mut rng: Rng) -> Result<(), Error> {
     let conn = ctx.pool.checkout().await?;
     assert_clean(&ctx.tally, &conn, "checkout");
+    if conn.type_registry().find_oid_for_type(&ctx.mood).is_none() {
+        ctx.tally
+            .fail(format!("a checkout without the pool's type {}", ctx.mood));
+    }
     let v = rng.next_u64() as i64 >> 2;
     let row = conn
         .fetch_one(format!("select {MARKER}, $1::int8 + 1").as_str(), (v,))
