@@ -138,7 +138,8 @@ where
 
     /// A connection of the pool's, for as long as the returned guard lives;
     /// waits up to `checkout_timeout` for one to come free (or to open),
-    /// then fails with [`Error::PoolTimeout`]. After [`close`](Self::close),
+    /// then fails with [`Error::PoolTimeout`]. Waiting tasks are served in
+    /// the order they asked. After [`close`](Self::close),
     /// [`Error::PoolClosed`].
     pub async fn checkout(&self) -> Result<PooledConnection<S>> {
         checkout::checkout(&self.core).await
