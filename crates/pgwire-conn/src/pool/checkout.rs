@@ -7,7 +7,8 @@ use std::sync::Arc;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::error::{Error, Result};
-use crate::pool::core::{is_transient, Core, Member, Taken};
+use crate::pool::core::{is_transient, Core, InHand, Member};
+use crate::pool::gate::Gate;
 use crate::pool::pooled::PooledConnection;
 use crate::pool::stats::bump;
 use crate::pool::tidy::{tidy, within, Fit};
@@ -62,11 +63,11 @@ where
             last_error: core.last_failure(),
         }
     };
-    let permit = match core.permits.try_acquire_arc() {
+    let permit = match Gate::try_acquire(&core.permits) {
         Some(permit) => permit,
         None => {
             let _waiting = Waiting::new(&core.waiting);
-            let acquire = core.permits.acquire_arc();
+            let acquire = Gate::acquire(&core.permits);
             match deadline.as_mut() {
                 None => acquire.await,
                 Some(deadline) => match deadline.race(acquire).await {
@@ -76,19 +77,14 @@ where
             }
         }
     };
-    // `close` wakes every waiter with spare permits.
+    // `close` lets every waiter through.
     if core.is_closed() {
         return Err(Error::PoolClosed);
     }
     while let Some(member) = core.pop_idle() {
-        let mut taken = Taken::new(core, member);
-        let Some(member) = taken.member.as_mut() else {
-            continue;
-        };
-        let fit = prepare(core, member).await;
-        let Some(member) = taken.member.take() else {
-            continue;
-        };
+        let mut in_hand = InHand::new(core, member);
+        let fit = prepare(core, in_hand.member()).await;
+        let member = in_hand.into_inner();
         match fit {
             Ok(Fit::Yes) => {
                 bump(&core.counters.checkouts);

@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use async_lock::Semaphore;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::open::Connector;
 use crate::options::ConnectOptions;
+use crate::pool::gate::Gate;
 use crate::pool::options::PoolOptions;
 use crate::pool::stats::{bump, Counters};
 use crate::session::owed::Owed;
@@ -45,7 +45,7 @@ pub(crate) struct Core<S> {
     pub(crate) connect: Arc<ConnectOptions>,
     pub(crate) connector: Connector<S>,
     pub(crate) hooks: Arc<dyn RuntimeHooks>,
-    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) permits: Arc<Gate>,
     /// Most recently used last: checkouts take from the end, so the
     /// connections at the front are the ones left to idle out.
     idle: Mutex<Vec<Member<S>>>,
@@ -91,7 +91,7 @@ where
         hooks: Arc<dyn RuntimeHooks>,
     ) -> Self {
         Core {
-            permits: Arc::new(Semaphore::new(options.get_max_size())),
+            permits: Arc::new(Gate::new(options.get_max_size())),
             options,
             connect: Arc::new(connect),
             connector,
@@ -238,17 +238,17 @@ where
         };
         *lock(&self.backoff) = Backoff::default();
         bump(&self.counters.opened);
-        let mut member = Member {
+        let member = Member {
             conn,
             opened_at: Instant::now(),
             idle_since: Instant::now(),
             types_known: 0,
             busy: false,
         };
-        // Dropped while registering, `shrink` still counts the connection
-        // gone (it is closed with `member`).
-        let registered = self.register_missing(&mut member).await;
         shrink.1 = false;
+        let mut in_hand = InHand::new(self, member);
+        let registered = self.register_missing(in_hand.member()).await;
+        let member = in_hand.into_inner();
         if let Err(e) = registered {
             self.retire(member.conn, false);
             return Err(e);
@@ -277,6 +277,69 @@ where
     }
 }
 
+/// A connection the pool works on outside the idle list: tidying it for a
+/// checkout, or registering types on a new one. If the future doing that
+/// is dropped midway (its caller's time limit passed), the connection goes
+/// back among the idle ones, where the next checkout tidies it again and
+/// registers what is missing; dropped with the future, it would be closed
+/// behind the pool's back and still counted in `size`.
+pub(crate) struct InHand<'a, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    core: &'a Core<S>,
+    /// Taken only by `into_inner`, which consumes the guard.
+    member: Option<Member<S>>,
+}
+
+impl<'a, S> InHand<'a, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    pub(crate) fn new(core: &'a Core<S>, member: Member<S>) -> Self {
+        InHand {
+            core,
+            member: Some(member),
+        }
+    }
+
+    pub(crate) fn member(&mut self) -> &mut Member<S> {
+        match &mut self.member {
+            Some(member) => member,
+            None => unreachable!("a connection in hand is used after into_inner"),
+        }
+    }
+
+    /// The connection, the work on it done.
+    pub(crate) fn into_inner(mut self) -> Member<S> {
+        match self.member.take() {
+            Some(member) => member,
+            None => unreachable!("a connection in hand is taken twice"),
+        }
+    }
+}
+
+impl<S> Drop for InHand<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    fn drop(&mut self) {
+        let Some(mut member) = self.member.take() else {
+            return;
+        };
+        member.busy |= !member.conn.ready();
+        if self.core.is_closed() {
+            self.core.retire(member.conn, false);
+        } else if !member.conn.session.check_idle() {
+            // Dead, or closed because a cancel request was dropped in
+            // flight (see `tidy`).
+            self.core.retire(member.conn, true);
+        } else {
+            self.core.push_idle(member);
+        }
+    }
+}
+
 /// Undoes a `size` increment unless disarmed: an open that failed or was
 /// dropped midway leaves no phantom connection behind.
 struct Shrink<'a>(&'a AtomicUsize, bool);
@@ -285,47 +348,6 @@ impl Drop for Shrink<'_> {
     fn drop(&mut self) {
         if self.1 {
             self.0.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-}
-
-/// An idle connection taken by a checkout that is making it fit. If the
-/// checkout is dropped meanwhile, the connection goes back among the idle
-/// ones, still to be made fit by the next checkout: closing it instead
-/// would leave its server session running whatever it was draining, one
-/// session more than `max_size` until that ends.
-pub(crate) struct Taken<'a, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    core: &'a Core<S>,
-    pub(crate) member: Option<Member<S>>,
-}
-
-impl<'a, S> Taken<'a, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    pub(crate) fn new(core: &'a Core<S>, member: Member<S>) -> Self {
-        Taken {
-            core,
-            member: Some(member),
-        }
-    }
-}
-
-impl<S> Drop for Taken<'_, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    fn drop(&mut self) {
-        if let Some(mut member) = self.member.take() {
-            if member.conn.dead() {
-                self.core.retire(member.conn, true);
-            } else {
-                member.busy |= !member.conn.ready();
-                self.core.push_idle(member);
-            }
         }
     }
 }

@@ -5,13 +5,14 @@
 //! is no background task: the work happens in checkouts and check-ins,
 //! and time comes from the adapter's [`RuntimeHooks`].
 //!
-//! The layers, each on the ones below it: `core` (the idle list, permits,
-//! opening with backoff, check-in), `tidy` (making a returned connection
-//! fit), `checkout`, then the handles: [`PooledConnection`],
-//! [`PooledTransaction`], [`PooledRowStream`].
+//! The layers, each on the ones below it: `gate` (the permits, first come
+//! first served), `core` (the idle list, opening with backoff, check-in),
+//! `tidy` (making a returned connection fit), `checkout`, then the
+//! handles: [`PooledConnection`], [`PooledTransaction`], [`PooledRowStream`].
 
 mod checkout;
 mod core;
+mod gate;
 mod options;
 mod pooled;
 mod stats;
@@ -138,7 +139,8 @@ where
 
     /// A connection of the pool's, for as long as the returned guard lives;
     /// waits up to `checkout_timeout` for one to come free (or to open),
-    /// then fails with [`Error::PoolTimeout`]. After [`close`](Self::close),
+    /// then fails with [`Error::PoolTimeout`]. Waiting tasks are served in
+    /// the order they asked. After [`close`](Self::close),
     /// [`Error::PoolClosed`].
     pub async fn checkout(&self) -> Result<PooledConnection<S>> {
         checkout::checkout(&self.core).await
@@ -332,7 +334,7 @@ where
         let core = &self.core;
         if !core.closed.swap(true, Ordering::AcqRel) {
             // Wake every waiting checkout: each sees the pool closed.
-            core.permits.add_permits(usize::MAX / 4);
+            core.permits.open_all();
         }
         // Idle connections are clean: Terminate goes out without waiting.
         for member in core.take_idle() {

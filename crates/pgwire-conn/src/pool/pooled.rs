@@ -4,11 +4,11 @@ use std::ops::Deref;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use async_lock::SemaphoreGuardArc;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::connection::Connection;
 use crate::pool::core::{Core, Member};
+use crate::pool::gate::Permit;
 
 /// A connection taken from a [`Pool`](crate::Pool) with
 /// [`checkout`](crate::Pool::checkout): nobody else uses it until it is
@@ -37,7 +37,7 @@ where
     member: Option<Member<S>>,
     core: Arc<Core<S>>,
     /// Released after the connection is back, so the task woken finds it.
-    permit: Option<SemaphoreGuardArc>,
+    permit: Option<Permit>,
     /// A pooled transaction's guard ends it itself: no warning at check-in.
     pub(crate) transaction_expected: bool,
 }
@@ -46,7 +46,7 @@ impl<S> PooledConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    pub(crate) fn new(member: Member<S>, core: Arc<Core<S>>, permit: SemaphoreGuardArc) -> Self {
+    pub(crate) fn new(member: Member<S>, core: Arc<Core<S>>, permit: Permit) -> Self {
         core.checked_out.fetch_add(1, Ordering::AcqRel);
         PooledConnection {
             member: Some(member),

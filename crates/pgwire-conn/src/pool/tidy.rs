@@ -73,9 +73,11 @@ where
             if !cancelled {
                 cancelled = true;
                 if let Some(token) = conn.cancel_token() {
+                    let unsure = CancelInFlight(Some(conn));
                     if within(hooks, left(), hooks.cancel(token)).await.is_none() {
                         return Fit::No;
                     }
+                    unsure.sent();
                 }
             }
             match within(hooks, left(), probe(conn)).await {
@@ -104,6 +106,28 @@ where
             continue;
         }
         return Fit::Yes;
+    }
+}
+
+/// Closes the connection if dropped before [`sent`](Self::sent): a cancel
+/// request abandoned on its way (the checkout was dropped, or the bound
+/// passed) may still reach the server later and cancel whatever the
+/// session runs then, a later user's statement. Such a connection is not
+/// handed out again.
+struct CancelInFlight<'a, S: AsyncRead + AsyncWrite + Unpin>(Option<&'a Connection<S>>);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> CancelInFlight<'_, S> {
+    /// The server handled the cancel request: the connection may be reused.
+    fn sent(mut self) {
+        self.0 = None;
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Drop for CancelInFlight<'_, S> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            conn.session.close_now();
+        }
     }
 }
 
