@@ -119,13 +119,15 @@ where
     }
 
     /// Takes the most recently used idle connection, first retiring those
-    /// idle past `idle_timeout` (down to `min_idle`).
-    pub(crate) fn pop_idle(&self) -> Option<Member<S>> {
+    /// idle past `idle_timeout` (down to `min_idle`) as of `now`.
+    pub(crate) fn pop_idle(&self, now: Instant) -> Option<Member<S>> {
         let mut retired = Vec::new();
         let member = {
             let mut idle = lock(&self.idle);
             if let Some(limit) = self.options.get_idle_timeout() {
-                while idle.first().is_some_and(|m| m.idle_since.elapsed() > limit)
+                while idle
+                    .first()
+                    .is_some_and(|m| now.saturating_duration_since(m.idle_since) > limit)
                     && self.size.load(Ordering::Acquire) - retired.len()
                         > self.options.get_min_idle()
                 {
@@ -158,10 +160,11 @@ where
     /// next checkout that takes it (see [`tidy`](super::tidy)).
     pub(crate) fn check_in(&self, mut member: Member<S>, transaction_expected: bool) {
         let conn = &member.conn;
+        let now = Instant::now();
         let expired = self
             .options
             .get_max_lifetime()
-            .is_some_and(|limit| member.opened_at.elapsed() > limit);
+            .is_some_and(|limit| now.saturating_duration_since(member.opened_at) > limit);
         if self.is_closed() || conn.dead() || expired {
             let broken = conn.dead();
             self.retire(member.conn, broken);
@@ -178,7 +181,7 @@ where
             conn.session.shared.book.owe(Owed::Sql("ROLLBACK".into()));
             drop(conn.session.try_lock());
         }
-        member.idle_since = Instant::now();
+        member.idle_since = now;
         lock(&self.idle).push(member);
     }
 
@@ -231,6 +234,11 @@ where
             return Err(e);
         }
         Ok(member)
+    }
+
+    /// Whether `member` has every type name registered through the pool.
+    pub(crate) fn knows_every_type(&self, member: &Member<S>) -> bool {
+        self.types().names.len() <= member.types_known
     }
 
     /// Registers on `member` the type names the pool learnt since it last

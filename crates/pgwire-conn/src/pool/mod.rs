@@ -19,6 +19,9 @@ mod stream;
 mod tidy;
 mod transaction;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
