@@ -58,6 +58,9 @@ pub(crate) struct Core<S> {
     pub(crate) counters: Counters,
     backoff: Mutex<Backoff>,
     types: Mutex<Types>,
+    /// How many names `types` holds, for the checkout's look without its
+    /// lock (written under it).
+    type_names: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -103,6 +106,7 @@ where
             counters: Counters::default(),
             backoff: Mutex::new(Backoff::default()),
             types: Mutex::new(Types::default()),
+            type_names: AtomicUsize::new(0),
         }
     }
 
@@ -236,9 +240,21 @@ where
         Ok(member)
     }
 
-    /// Whether `member` has every type name registered through the pool.
+    /// Adds type names to register on every connection (those not known).
+    pub(crate) fn add_type_names(&self, names: &[&str]) {
+        let mut types = self.types();
+        for name in names {
+            if !types.names.iter().any(|known| known == name) {
+                types.names.push((*name).to_owned());
+            }
+        }
+        self.type_names.store(types.names.len(), Ordering::Release);
+    }
+
+    /// Whether `member` has every type name registered through the pool
+    /// (as of the latest [`add_type_names`](Self::add_type_names) to end).
     pub(crate) fn knows_every_type(&self, member: &Member<S>) -> bool {
-        self.types().names.len() <= member.types_known
+        self.type_names.load(Ordering::Acquire) <= member.types_known
     }
 
     /// Registers on `member` the type names the pool learnt since it last
