@@ -32,7 +32,9 @@ pub type Connector<S> =
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 
-/// A connection with what the pool knows of it.
+/// A connection with what the pool knows of it. Boxed wherever it goes
+/// (`Member<S>` is over a kilobyte, the connection's state inline): a
+/// checkout and its check-in then move a pointer, not the connection.
 pub(crate) struct Member<S> {
     pub(crate) conn: Connection<S>,
     pub(crate) opened_at: Instant,
@@ -49,7 +51,7 @@ pub(crate) struct Core<S> {
     pub(crate) permits: Arc<Semaphore>,
     /// Most recently used last: checkouts take from the end, so the
     /// connections at the front are the ones left to idle out.
-    idle: Mutex<Vec<Member<S>>>,
+    idle: Mutex<Vec<Box<Member<S>>>>,
     /// Connections that exist (idle, checked out, or being opened).
     pub(crate) size: AtomicUsize,
     pub(crate) checked_out: AtomicUsize,
@@ -124,7 +126,7 @@ where
 
     /// Takes the most recently used idle connection, first retiring those
     /// idle past `idle_timeout` (down to `min_idle`) as of `now`.
-    pub(crate) fn pop_idle(&self, now: Instant) -> Option<Member<S>> {
+    pub(crate) fn pop_idle(&self, now: Instant) -> Option<Box<Member<S>>> {
         let mut retired = Vec::new();
         let member = {
             let mut idle = lock(&self.idle);
@@ -162,7 +164,7 @@ where
     /// is rolled back at once (its locks go now, not at the next
     /// checkout); a request still running is cancelled and drained by the
     /// next checkout that takes it (see [`tidy`](super::tidy)).
-    pub(crate) fn check_in(&self, mut member: Member<S>, transaction_expected: bool) {
+    pub(crate) fn check_in(&self, mut member: Box<Member<S>>, transaction_expected: bool) {
         let conn = &member.conn;
         let now = Instant::now();
         let expired = self
@@ -190,12 +192,12 @@ where
     }
 
     /// Puts a freshly opened or tidied connection among the idle ones.
-    pub(crate) fn push_idle(&self, member: Member<S>) {
+    pub(crate) fn push_idle(&self, member: Box<Member<S>>) {
         lock(&self.idle).push(member);
     }
 
     /// Takes every idle connection (for `close`).
-    pub(crate) fn take_idle(&self) -> Vec<Member<S>> {
+    pub(crate) fn take_idle(&self) -> Vec<Box<Member<S>>> {
         std::mem::take(&mut *lock(&self.idle))
     }
 
@@ -210,7 +212,7 @@ where
 
     /// Opens one connection with the adapter's connector, registering
     /// the pool's types on it. Counts towards `size` while it opens.
-    pub(crate) async fn open(&self) -> Result<Member<S>> {
+    pub(crate) async fn open(&self) -> Result<Box<Member<S>>> {
         self.size.fetch_add(1, Ordering::AcqRel);
         let mut shrink = Shrink(&self.size, true);
         let opened = (self.connector)(Arc::clone(&self.connect)).await;
@@ -226,12 +228,12 @@ where
         };
         *lock(&self.backoff) = Backoff::default();
         bump(&self.counters.opened);
-        let mut member = Member {
+        let mut member = Box::new(Member {
             conn,
             opened_at: Instant::now(),
             idle_since: Instant::now(),
             types_known: 0,
-        };
+        });
         shrink.1 = false;
         if let Err(e) = self.register_missing(&mut member).await {
             self.retire(member.conn, false);

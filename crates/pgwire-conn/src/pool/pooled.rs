@@ -34,7 +34,7 @@ pub struct PooledConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    member: Option<Member<S>>,
+    member: Option<Box<Member<S>>>,
     core: Arc<Core<S>>,
     /// Released after the connection is back, so the task woken finds it.
     permit: Option<SemaphoreGuardArc>,
@@ -46,7 +46,11 @@ impl<S> PooledConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    pub(crate) fn new(member: Member<S>, core: Arc<Core<S>>, permit: SemaphoreGuardArc) -> Self {
+    pub(crate) fn new(
+        member: Box<Member<S>>,
+        core: Arc<Core<S>>,
+        permit: SemaphoreGuardArc,
+    ) -> Self {
         core.checked_out.fetch_add(1, Ordering::AcqRel);
         PooledConnection {
             member: Some(member),
@@ -74,7 +78,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     /// A checked-out connection closed by its holder.
-    fn forget(&self, member: Member<S>) {
+    fn forget(&self, member: Box<Member<S>>) {
         self.retire(member.conn, false);
     }
 }
