@@ -68,7 +68,7 @@ where
             return Ok(());
         };
         let closed = member.conn.close().await;
-        self.core.forget(member);
+        self.core.forget(member.conn);
         closed
     }
 }
@@ -78,8 +78,8 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     /// A checked-out connection closed by its holder.
-    fn forget(&self, member: Box<Member<S>>) {
-        self.retire(member.conn, false);
+    fn forget(&self, conn: Connection<S>) {
+        self.retire(conn, false);
     }
 }
 
