@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::config::{Server, Transport};
 use crate::pgbench::{self, Script};
+use crate::pool::{Mode, PoolLoad, POOL_SIZE};
 use crate::report::{self, Metric, Report};
 use crate::rt::{AsyncStdRt, Rt, SmolRt, TokioRt};
 use crate::work::{self, BulkMode, Load, Timed, Window, Workload};
@@ -19,15 +20,21 @@ pub enum Client {
     Pgbench,
     PgwireSmol,
     PgwireAsyncStd,
+    /// deadpool-postgres (over tokio-postgres): the pool cases only.
+    Deadpool,
+    /// sqlx's `PgPool`: the pool cases only.
+    Sqlx,
 }
 
 impl Client {
-    pub const ALL: [Client; 5] = [
+    pub const ALL: [Client; 7] = [
         Client::PgwireTokio,
         Client::TokioPostgres,
         Client::Pgbench,
         Client::PgwireSmol,
         Client::PgwireAsyncStd,
+        Client::Deadpool,
+        Client::Sqlx,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +44,8 @@ impl Client {
             Client::Pgbench => "pgbench",
             Client::PgwireSmol => "pgwire-smol",
             Client::PgwireAsyncStd => "pgwire-async-std",
+            Client::Deadpool => "deadpool-postgres",
+            Client::Sqlx => "sqlx",
         }
     }
 
@@ -53,6 +62,16 @@ const RUST_CLIENTS: [Client; 4] = [
     Client::PgwireAsyncStd,
 ];
 
+/// The clients of the pool cases: pgwire's pool on each runtime and the
+/// peer pools on tokio.
+const POOL_CLIENTS: [Client; 5] = [
+    Client::PgwireTokio,
+    Client::Deadpool,
+    Client::Sqlx,
+    Client::PgwireSmol,
+    Client::PgwireAsyncStd,
+];
+
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Timed(Load),
@@ -60,6 +79,8 @@ enum Kind {
     Bouncer(Workload),
     Connect,
     Bulk(BulkMode),
+    /// Checkout + statement + check-in on a pool of 10.
+    Pool(PoolLoad),
 }
 
 #[derive(Debug, Clone)]
@@ -86,7 +107,7 @@ impl Case {
 
     fn metrics(&self) -> Vec<Metric> {
         match self.kind {
-            Kind::Timed(_) | Kind::Bouncer(_) => vec![
+            Kind::Timed(_) | Kind::Bouncer(_) | Kind::Pool(_) => vec![
                 Metric::new(self.id, &self.title, "q/s", true, self.magic),
                 Metric::new(
                     &format!("{}_cpu", self.id),
@@ -274,6 +295,27 @@ fn cases(options: &Options) -> Vec<Case> {
             )
         });
     }
+    // The pool (issue 13): checkout + SELECT $1::int4 + check-in.
+    let pools = [
+        ("pool_fetch_10", 10, Mode::Pool),
+        ("pool_fetch_100", 100, Mode::Pool),
+        ("pool_checkout_10", 10, Mode::Checkout),
+        ("pool_checkout_100", 100, Mode::Checkout),
+    ];
+    for (id, tasks, mode) in pools {
+        let how = match mode {
+            Mode::Pool => "pool.fetch_one",
+            Mode::Checkout => "checkout + fetch_one",
+        };
+        cases.push(Case {
+            clients: POOL_CLIENTS.to_vec(),
+            ..Case::new(
+                id,
+                format!("pool of {POOL_SIZE}, {tasks} tasks, {how}"),
+                Kind::Pool(PoolLoad { tasks, mode }),
+            )
+        });
+    }
     cases.retain(|c| options.selected(c.id));
     for case in &mut cases {
         case.clients.retain(|&c| options.runs(c));
@@ -306,6 +348,7 @@ impl Ctx {
             },
             Client::PgwireAsyncStd => self.pgwire(&AsyncStdRt, case),
             Client::TokioPostgres => self.tokio_postgres(case),
+            Client::Deadpool | Client::Sqlx => self.peer_pool(case, client),
             Client::Pgbench => {
                 let (Some(pgbench), Some((script, transport))) = (&self.pgbench, case.pgbench)
                 else {
@@ -337,6 +380,12 @@ impl Ctx {
                 self.window,
             ))?),
             Kind::Connect => timed(rt.block_on(work::pgwire_connect::<R>(server, self.window))?),
+            Kind::Pool(load) => timed(rt.block_on(crate::pool::pgwire_timed(
+                rt.clone(),
+                server,
+                load,
+                self.window,
+            ))?),
             Kind::Bulk(mode) => {
                 let bulk = rt.block_on(work::pgwire_bulk::<R>(server, self.rows, mode))?;
                 vec![
@@ -362,6 +411,7 @@ impl Ctx {
                 self.window,
             ))?),
             Kind::Connect => timed(rt.block_on(work::tp_connect_rate(server, self.window))?),
+            Kind::Pool(_) => return Err("tokio-postgres has no pool of its own".into()),
             Kind::Bulk(mode) => {
                 let bulk = rt.block_on(work::tp_bulk(server, self.rows, mode))?;
                 vec![
@@ -371,6 +421,24 @@ impl Ctx {
                 ]
             }
         })
+    }
+}
+
+impl Ctx {
+    /// A pool case through deadpool-postgres or sqlx, on the tokio runtime.
+    fn peer_pool(&self, case: &Case, client: Client) -> BResult<Vec<f64>> {
+        let Kind::Pool(load) = case.kind else {
+            return Err(format!("{} runs the pool cases only", client.name()).into());
+        };
+        let (rt, server, window) = (self.tokio.clone(), Arc::clone(&self.server), self.window);
+        Ok(timed(match client {
+            Client::Sqlx => self
+                .tokio
+                .block_on(crate::sqlx_pool::timed(rt, server, load, window))?,
+            _ => self
+                .tokio
+                .block_on(crate::pool::deadpool_timed(rt, server, load, window))?,
+        }))
     }
 }
 
@@ -549,5 +617,59 @@ mod tests {
             let units: Vec<&str> = case.metrics().iter().map(|m| m.unit).collect();
             assert_eq!(units, ["q/s", "us/q"]);
         }
+    }
+
+    #[test]
+    fn pool_cases_compare_the_pools() {
+        let cases = cases(&options(&["--only", "pool"]));
+        let ids: Vec<&str> = cases.iter().map(|c| c.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "pool_fetch_10",
+                "pool_fetch_100",
+                "pool_checkout_10",
+                "pool_checkout_100"
+            ]
+        );
+        for case in &cases {
+            assert_eq!(case.clients, POOL_CLIENTS, "{}", case.id);
+            let Kind::Pool(load) = case.kind else {
+                panic!("{}: not a pool case", case.id);
+            };
+            assert!(
+                case.title
+                    .starts_with(&format!("pool of 10, {} tasks, ", load.tasks)),
+                "{}",
+                case.title
+            );
+            assert!(case.pgbench.is_none() && !case.magic, "{}", case.id);
+            let units: Vec<&str> = case.metrics().iter().map(|m| m.unit).collect();
+            assert_eq!(units, ["q/s", "us/q"]);
+        }
+        let tasks: Vec<usize> = cases
+            .iter()
+            .filter_map(|c| match c.kind {
+                Kind::Pool(load) => Some(load.tasks),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(tasks, [10, 100, 10, 100]);
+
+        // --clients narrows them as it does the other cases.
+        let only = super::cases(&options(&[
+            "--only",
+            "pool",
+            "--clients",
+            "sqlx,pgwire-tokio",
+        ]));
+        assert!(only
+            .iter()
+            .all(|c| c.clients == [Client::PgwireTokio, Client::Sqlx]));
+        // And no other case runs the peer pools.
+        assert!(super::cases(&options(&[]))
+            .iter()
+            .filter(|c| !c.id.starts_with("pool_"))
+            .all(|c| !c.clients.contains(&Client::Deadpool) && !c.clients.contains(&Client::Sqlx)));
     }
 }

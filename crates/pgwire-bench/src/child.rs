@@ -90,7 +90,9 @@ pub fn main(args: &[String]) -> BResult<()> {
         Client::PgwireAsyncStd => {
             AsyncStdRt.block_on(work::pgwire_bulk::<AsyncStdRt>(server, rows, mode))?
         }
-        Client::Pgbench => return Err("pgbench has no child mode".into()),
+        Client::Pgbench | Client::Deadpool | Client::Sqlx => {
+            return Err(format!("{} has no child mode", client.name()).into())
+        }
     };
     println!("{}", bulk.to_json());
     Ok(())

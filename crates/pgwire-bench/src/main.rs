@@ -17,8 +17,10 @@ mod child;
 mod config;
 mod memory;
 mod pgbench;
+mod pool;
 mod report;
 mod rt;
+mod sqlx_pool;
 mod sys;
 mod work;
 
@@ -44,9 +46,9 @@ usage: pgwire-bench [--quick] [--rounds N] [--seconds S] [--rows N] [--only ID,.
   --rows N        rows of the bulk decode (default 1000000)
   --only ID,...   run only the cases whose id starts with one of these
                   (rt, bulk, bulk_own, connect, shared, conns, magic, bouncer,
-                  peak, mem_param, mem_rows, callgrind)
+                  pool, peak, mem_param, mem_rows, callgrind)
   --clients C,... run only these clients (pgwire-tokio, tokio-postgres, pgbench,
-                  pgwire-smol, pgwire-async-std)
+                  pgwire-smol, pgwire-async-std, deadpool-postgres, sqlx)
   --no-callgrind  skip the callgrind instruction counts
   --no-big        skip the 10M-row peak-memory run
   --out PATH      JSON results (default target/bench/results.json)

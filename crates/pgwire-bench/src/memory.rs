@@ -99,7 +99,9 @@ pub fn child(client: Client, probe: Probe, size: u64) -> BResult<Value> {
         }
         Client::PgwireSmol => SmolRt::start()?.block_on(pgwire::<SmolRt>(server, probe, size)),
         Client::PgwireAsyncStd => AsyncStdRt.block_on(pgwire::<AsyncStdRt>(server, probe, size)),
-        Client::Pgbench => Err("pgbench has no child mode".into()),
+        Client::Pgbench | Client::Deadpool | Client::Sqlx => {
+            Err(format!("{} has no child mode", client.name()).into())
+        }
     }
 }
 

@@ -97,15 +97,46 @@ impl Metric {
 }
 
 /// The ratio columns: (label, numerator, denominator).
-const RATIOS: [(&str, Client, Client); 4] = [
+const RATIOS: [(&str, Client, Client); 6] = [
     (
         "pgwire/tokio-postgres",
         Client::PgwireTokio,
         Client::TokioPostgres,
     ),
     ("pgwire/pgbench", Client::PgwireTokio, Client::Pgbench),
+    ("pgwire/deadpool", Client::PgwireTokio, Client::Deadpool),
+    ("pgwire/sqlx", Client::PgwireTokio, Client::Sqlx),
     ("smol/tokio", Client::PgwireSmol, Client::PgwireTokio),
     (
+        "async-std/tokio",
+        Client::PgwireAsyncStd,
+        Client::PgwireTokio,
+    ),
+];
+
+/// A column of the table: a client's medians, or the ratio of two
+/// clients' (label, numerator, denominator).
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    Value(Client),
+    Ratio(&'static str, Client, Client),
+}
+
+/// Every column, in order; [`Report::render`] shows those with figures.
+const COLUMNS: [Column; 13] = [
+    Column::Value(Client::PgwireTokio),
+    Column::Value(Client::TokioPostgres),
+    Column::Ratio("pw/tp", Client::PgwireTokio, Client::TokioPostgres),
+    Column::Value(Client::Pgbench),
+    Column::Ratio("pw/pgbench", Client::PgwireTokio, Client::Pgbench),
+    Column::Value(Client::Deadpool),
+    Column::Ratio("pw/deadpool", Client::PgwireTokio, Client::Deadpool),
+    Column::Value(Client::Sqlx),
+    Column::Ratio("pw/sqlx", Client::PgwireTokio, Client::Sqlx),
+    Column::Value(Client::PgwireSmol),
+    Column::Ratio("smol/tokio", Client::PgwireSmol, Client::PgwireTokio),
+    Column::Value(Client::PgwireAsyncStd),
+    Column::Ratio(
         "async-std/tokio",
         Client::PgwireAsyncStd,
         Client::PgwireTokio,
@@ -184,7 +215,7 @@ impl Report {
         let magic: Vec<&Metric> = self.metrics.iter().filter(|m| m.magic).collect();
         self.geomeans = RATIOS
             .iter()
-            .filter(|(_, _, b)| *b != Client::Pgbench)
+            .filter(|(_, _, b)| !matches!(b, Client::Pgbench | Client::Deadpool | Client::Sqlx))
             .map(|&(label, a, b)| (label, geomean(magic.iter().filter_map(|m| m.ratio(a, b)))))
             .collect();
 
@@ -288,6 +319,7 @@ impl Report {
             met: connect.map(|v| v <= 1.0),
         });
         targets.push(self.bouncer_target());
+        targets.push(self.pool_target());
         for (label, client) in [
             ("smol", Client::PgwireSmol),
             ("async-std", Client::PgwireAsyncStd),
@@ -348,23 +380,72 @@ impl Report {
         }
     }
 
+    /// Issue 13's target for the pool: in every `pool_*` case, pgwire-tokio's
+    /// pool at least as many q/s as the best peer pool (deadpool-postgres,
+    /// sqlx) and less client CPU per query than the most frugal one. The
+    /// worst ratio of each kind decides.
+    fn pool_target(&self) -> Target {
+        const PEERS: [Client; 2] = [Client::Deadpool, Client::Sqlx];
+        let worst = |cpu: bool| {
+            self.metrics
+                .iter()
+                .filter(|m| m.id.starts_with("pool_") && m.id.ends_with("_cpu") == cpu)
+                .filter_map(|m| {
+                    let peers = PEERS.iter().filter_map(|&c| m.median(c));
+                    // The peer to beat: the fastest, or the most frugal.
+                    let best = if cpu {
+                        peers.min_by(f64::total_cmp)
+                    } else {
+                        peers.max_by(f64::total_cmp)
+                    }?;
+                    let ours = m.median(Client::PgwireTokio)?;
+                    (best != 0.0).then(|| (ours / best, &m.id))
+                })
+                .min_by(|a, b| {
+                    if cpu {
+                        b.0.total_cmp(&a.0)
+                    } else {
+                        a.0.total_cmp(&b.0)
+                    }
+                })
+        };
+        let (rate, cpu) = (worst(false), worst(true));
+        Target {
+            goal: "pool: every case >= 1.0x the best peer pool's q/s, less CPU".into(),
+            figure: match (rate, cpu) {
+                (Some((r, rid)), Some((c, cid))) => {
+                    format!("worst {r:.2}x q/s ({rid}), worst {c:.2}x CPU ({cid})")
+                }
+                _ => "not measured".into(),
+            },
+            met: rate.zip(cpu).map(|((r, _), (c, _))| r >= 1.0 && c < 1.0),
+        }
+    }
+
     /// The table, the targets, the hotspots and the notes, as text.
+    /// A client's columns appear only when some row has its figures (the
+    /// pool peers run the pool cases alone, tokio-postgres none of them).
     pub fn render(&self) -> String {
-        let mut rows: Vec<Vec<String>> = vec![vec![
-            "case".into(),
-            "unit".into(),
-            "better".into(),
-            "pgwire-tokio".into(),
-            "tokio-postgres".into(),
-            "pw/tp".into(),
-            "pgbench".into(),
-            "pw/pgbench".into(),
-            "pgwire-smol".into(),
-            "smol/tokio".into(),
-            "pgwire-async-std".into(),
-            "async-std/tokio".into(),
-            "spread".into(),
-        ]];
+        let present = |c: Client| {
+            self.metrics
+                .iter()
+                .any(|m| m.samples.contains_key(&c) || m.failed.contains_key(&c))
+        };
+        let columns: Vec<Column> = COLUMNS
+            .iter()
+            .copied()
+            .filter(|col| match *col {
+                Column::Value(c) => present(c),
+                Column::Ratio(_, a, b) => present(a) && present(b),
+            })
+            .collect();
+        let mut header: Vec<String> = vec!["case".into(), "unit".into(), "better".into()];
+        header.extend(columns.iter().map(|col| match *col {
+            Column::Value(c) => c.name().to_string(),
+            Column::Ratio(label, ..) => label.to_string(),
+        }));
+        header.push("spread".into());
+        let mut rows: Vec<Vec<String>> = vec![header];
         let cell = |m: &Metric, c: Client| match (m.median(c), m.failed.contains_key(&c)) {
             (_, true) => "FAILED".to_string(),
             (Some(v), _) => num(v),
@@ -372,50 +453,43 @@ impl Report {
         };
         let ratio = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |r| format!("{r:.2}"));
         for m in &self.metrics {
-            rows.push(vec![
+            let mut row = vec![
                 m.title.clone(),
                 m.unit.to_string(),
                 if m.higher_better { "higher" } else { "lower" }.to_string(),
-                cell(m, Client::PgwireTokio),
-                cell(m, Client::TokioPostgres),
-                ratio(m.ratio(Client::PgwireTokio, Client::TokioPostgres)),
-                cell(m, Client::Pgbench),
-                ratio(m.ratio(Client::PgwireTokio, Client::Pgbench)),
-                cell(m, Client::PgwireSmol),
-                ratio(m.ratio(Client::PgwireSmol, Client::PgwireTokio)),
-                cell(m, Client::PgwireAsyncStd),
-                ratio(m.ratio(Client::PgwireAsyncStd, Client::PgwireTokio)),
+            ];
+            row.extend(columns.iter().map(|col| match *col {
+                Column::Value(c) => cell(m, c),
+                Column::Ratio(_, a, b) => ratio(m.ratio(a, b)),
+            }));
+            row.push(
                 m.spread()
                     .map_or_else(|| "-".to_string(), |s| format!("{:.0}%", s * 100.0)),
-            ]);
+            );
+            rows.push(row);
         }
-        let g = |label: &str| {
-            ratio(
-                self.geomeans
-                    .iter()
-                    .find(|(l, _)| *l == label)
-                    .and_then(|(_, v)| *v),
-            )
-        };
-        let dash = || "-".to_string();
         let any_magic = self.metrics.iter().any(|m| m.magic);
-        rows.extend(any_magic.then(|| {
-            vec![
+        if any_magic {
+            let mut row = vec![
                 "MagicStack geomean of ratios".into(),
                 "ratio".into(),
                 "higher".into(),
-                dash(),
-                dash(),
-                g("pgwire/tokio-postgres"),
-                dash(),
-                dash(),
-                dash(),
-                g("smol/tokio"),
-                dash(),
-                g("async-std/tokio"),
-                dash(),
-            ]
-        }));
+            ];
+            row.extend(columns.iter().map(|col| {
+                match *col {
+                    Column::Value(_) => "-".to_string(),
+                    Column::Ratio(_, a, b) => ratio(
+                        RATIOS
+                            .iter()
+                            .find(|r| r.1 == a && r.2 == b)
+                            .and_then(|r| self.geomeans.iter().find(|(l, _)| *l == r.0))
+                            .and_then(|(_, v)| *v),
+                    ),
+                }
+            }));
+            row.push("-".into());
+            rows.push(row);
+        }
 
         let mut out = String::new();
         let machine: Vec<String> = self
@@ -580,109 +654,5 @@ pub fn count(n: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn medians_and_ratios() {
-        let mut m = Metric::new("x", "x", "q/s", true, false);
-        m.samples.insert(Client::PgwireTokio, vec![3.0, 1.0, 2.0]);
-        m.samples
-            .insert(Client::TokioPostgres, vec![1.0, 4.0, 2.0, 3.0]);
-        assert_eq!(m.median(Client::PgwireTokio), Some(2.0));
-        assert_eq!(m.median(Client::TokioPostgres), Some(2.5));
-        assert_eq!(
-            m.ratio(Client::PgwireTokio, Client::TokioPostgres),
-            Some(0.8)
-        );
-        assert_eq!(m.ratio(Client::PgwireTokio, Client::Pgbench), None);
-    }
-
-    #[test]
-    fn geomean_of_ratios() {
-        let g = geomean([2.0, 0.5, 1.0]).unwrap();
-        assert!((g - 1.0).abs() < 1e-12);
-        assert_eq!(geomean([]), None);
-    }
-
-    #[test]
-    fn formatting() {
-        assert_eq!(num(12345.6), "12346");
-        assert_eq!(num(12.34), "12.3");
-        assert_eq!(num(0.5), "0.50");
-        assert_eq!(num(0.0), "0");
-        assert_eq!(num(0.000_12), "1.2e-4");
-        assert_eq!(count(1_000_000), "1M");
-        assert_eq!(count(200_000), "200k");
-        assert_eq!(count(1234), "1234");
-    }
-
-    fn metric(id: &str, pw: f64, tp: f64) -> Metric {
-        let mut m = Metric::new(id, id, "q/s", !id.ends_with("_cpu"), false);
-        m.samples.insert(Client::PgwireTokio, vec![pw]);
-        m.samples.insert(Client::TokioPostgres, vec![tp]);
-        m
-    }
-
-    fn report(metrics: Vec<Metric>) -> Report {
-        let options = Options::parse(&["--quick".to_string()]).ok().flatten();
-        let Some(options) = options else {
-            panic!("--quick parses");
-        };
-        let mut r = Report::new(&options, "PostgreSQL 15", None);
-        r.metrics = metrics;
-        r
-    }
-
-    #[test]
-    fn the_pgbouncer_target_takes_the_worst_case() {
-        let met = report(vec![
-            metric("bouncer_rt", 110.0, 100.0),
-            metric("bouncer_rt_cpu", 8.0, 10.0),
-            metric("bouncer_bytea", 100.0, 100.0),
-            metric("bouncer_bytea_cpu", 9.0, 10.0),
-        ]);
-        let t = met.bouncer_target();
-        assert_eq!(t.met, Some(true), "{}", t.figure);
-        assert!(
-            t.figure.contains("1.00x q/s (bouncer_bytea)"),
-            "{}",
-            t.figure
-        );
-        assert!(
-            t.figure.contains("0.90x CPU (bouncer_bytea_cpu)"),
-            "{}",
-            t.figure
-        );
-
-        let missed = report(vec![
-            metric("bouncer_rt", 120.0, 100.0),
-            metric("bouncer_rt_cpu", 8.0, 10.0),
-            metric("bouncer_arrays", 90.0, 100.0),
-            metric("bouncer_arrays_cpu", 12.0, 10.0),
-            // Not a PgBouncer case: it does not count.
-            metric("rt_tcp", 50.0, 100.0),
-        ]);
-        let t = missed.bouncer_target();
-        assert_eq!(t.met, Some(false));
-        assert!(
-            t.figure.contains("0.90x q/s (bouncer_arrays)"),
-            "{}",
-            t.figure
-        );
-        assert!(
-            t.figure.contains("1.20x CPU (bouncer_arrays_cpu)"),
-            "{}",
-            t.figure
-        );
-
-        // As fast, but with more CPU: missed too.
-        let costly = report(vec![
-            metric("bouncer_rt", 120.0, 100.0),
-            metric("bouncer_rt_cpu", 11.0, 10.0),
-        ]);
-        assert_eq!(costly.bouncer_target().met, Some(false));
-
-        assert_eq!(report(Vec::new()).bouncer_target().met, None);
-    }
-}
+#[path = "report_tests.rs"]
+mod tests;

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_io::{AsyncRead, AsyncWrite};
-use pgwire_conn::{ConnectOptions, Connection};
+use pgwire_conn::{ConnectOptions, Connection, Pool, PoolOptions};
 
 use crate::BResult;
 
@@ -24,6 +24,12 @@ pub trait Rt: Clone + Send + Sync + 'static {
 
     /// `pgwire_<runtime>::open_database_connection`.
     fn open(options: &ConnectOptions) -> BoxFut<'_, pgwire_conn::Result<Connection<Self::Stream>>>;
+
+    /// `pgwire_<runtime>::open_pool`.
+    fn open_pool(
+        options: &ConnectOptions,
+        pool: PoolOptions,
+    ) -> BoxFut<'_, pgwire_conn::Result<Pool<Self::Stream>>>;
 
     /// Runs `fut` as a task and waits for it.
     fn block_on<T: Send + 'static>(
@@ -60,6 +66,13 @@ impl Rt for TokioRt {
 
     fn open(options: &ConnectOptions) -> BoxFut<'_, pgwire_conn::Result<Connection<Self::Stream>>> {
         Box::pin(pgwire_tokio::open_database_connection(options))
+    }
+
+    fn open_pool(
+        options: &ConnectOptions,
+        pool: PoolOptions,
+    ) -> BoxFut<'_, pgwire_conn::Result<Pool<Self::Stream>>> {
+        Box::pin(pgwire_tokio::open_pool(options, pool))
     }
 
     fn block_on<T: Send + 'static>(
@@ -105,6 +118,13 @@ impl Rt for SmolRt {
         Box::pin(pgwire_smol::open_database_connection(options))
     }
 
+    fn open_pool(
+        options: &ConnectOptions,
+        pool: PoolOptions,
+    ) -> BoxFut<'_, pgwire_conn::Result<Pool<Self::Stream>>> {
+        Box::pin(pgwire_smol::open_pool(options, pool))
+    }
+
     fn block_on<T: Send + 'static>(
         &self,
         fut: impl Future<Output = BResult<T>> + Send + 'static,
@@ -129,6 +149,13 @@ impl Rt for AsyncStdRt {
 
     fn open(options: &ConnectOptions) -> BoxFut<'_, pgwire_conn::Result<Connection<Self::Stream>>> {
         Box::pin(pgwire_async_std::open_database_connection(options))
+    }
+
+    fn open_pool(
+        options: &ConnectOptions,
+        pool: PoolOptions,
+    ) -> BoxFut<'_, pgwire_conn::Result<Pool<Self::Stream>>> {
+        Box::pin(pgwire_async_std::open_pool(options, pool))
     }
 
     fn block_on<T: Send + 'static>(

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
@@ -14,16 +15,29 @@ use crate::pool::stats::bump;
 use crate::pool::tidy::{tidy, within, Fit};
 use crate::timeout::BoxFuture;
 
-/// The checkout's `checkout_timeout`, running.
+/// The checkout's `checkout_timeout`, counted from the checkout's start.
+/// Its timer is made the first time the checkout has to wait: most
+/// checkouts find a permit and an idle connection at once, and a timer
+/// per checkout would cost an allocation for nothing.
 struct Deadline {
-    sleep: BoxFuture<()>,
+    started: Instant,
+    after: Duration,
+    sleep: Option<BoxFuture<()>>,
 }
 
 impl Deadline {
     /// `op`, unless the deadline passes first.
-    async fn race<F: std::future::Future>(&mut self, op: F) -> Option<F::Output> {
+    async fn race<S, F: std::future::Future>(
+        &mut self,
+        core: &Core<S>,
+        op: F,
+    ) -> Option<F::Output> {
         let op = std::pin::pin!(op);
-        match futures_util::future::select(op, self.sleep.as_mut()).await {
+        let (started, after) = (self.started, self.after);
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| core.hooks.sleep(after.saturating_sub(started.elapsed())));
+        match futures_util::future::select(op, sleep.as_mut()).await {
             futures_util::future::Either::Left((out, _)) => Some(out),
             futures_util::future::Either::Right(_) => None,
         }
@@ -53,8 +67,13 @@ where
     if core.is_closed() {
         return Err(Error::PoolClosed);
     }
+    // One clock read serves the deadline and, unless the checkout has to
+    // wait, the idle connection's checks.
+    let started = Instant::now();
     let mut deadline = core.options.get_checkout_timeout().map(|after| Deadline {
-        sleep: core.hooks.sleep(after),
+        started,
+        after,
+        sleep: None,
     });
     let timed_out = || {
         bump(&core.counters.timed_out_checkouts);
@@ -63,35 +82,43 @@ where
             last_error: core.last_failure(),
         }
     };
-    let permit = match Gate::try_acquire(&core.permits) {
-        Some(permit) => permit,
+    let (permit, mut now) = match Gate::try_acquire(&core.permits) {
+        Some(permit) => (permit, started),
         None => {
             let _waiting = Waiting::new(&core.waiting);
             let acquire = Gate::acquire(&core.permits);
-            match deadline.as_mut() {
+            let permit = match deadline.as_mut() {
                 None => acquire.await,
-                Some(deadline) => match deadline.race(acquire).await {
+                Some(deadline) => match deadline.race(core, acquire).await {
                     Some(permit) => permit,
                     None => return Err(timed_out()),
                 },
-            }
+            };
+            (permit, Instant::now())
         }
     };
     // `close` lets every waiter through.
     if core.is_closed() {
         return Err(Error::PoolClosed);
     }
-    while let Some(member) = core.pop_idle() {
+    while let Some(member) = core.pop_idle(now) {
         let mut in_hand = InHand::new(core, member);
-        let fit = prepare(core, in_hand.member()).await;
+        let fit = prepare(core, in_hand.member(), now).await;
         let member = in_hand.into_inner();
         match fit {
             Ok(Fit::Yes) => {
                 bump(&core.counters.checkouts);
                 return Ok(PooledConnection::new(member, Arc::clone(core), permit));
             }
-            Ok(Fit::No) => core.retire(member.conn, true),
-            Ok(Fit::Old) => core.retire(member.conn, false),
+            // Tidying may have taken a while: the next one is judged anew.
+            Ok(Fit::No) => {
+                core.retire(member.conn, true);
+                now = Instant::now();
+            }
+            Ok(Fit::Old) => {
+                core.retire(member.conn, false);
+                now = Instant::now();
+            }
             Err(e) => {
                 // A registration failed on a healthy connection: the
                 // caller learns why, and the connection goes back.
@@ -110,7 +137,7 @@ where
                     core.hooks.sleep(wait).await;
                     true
                 }
-                Some(deadline) => deadline.race(core.hooks.sleep(wait)).await.is_some(),
+                Some(deadline) => deadline.race(core, core.hooks.sleep(wait)).await.is_some(),
             };
             if !slept {
                 return Err(timed_out());
@@ -119,7 +146,7 @@ where
         }
         let opened = match deadline.as_mut() {
             None => Some(core.open().await),
-            Some(deadline) => deadline.race(core.open()).await,
+            Some(deadline) => deadline.race(core, core.open()).await,
         };
         match opened {
             None => return Err(timed_out()),
@@ -135,25 +162,30 @@ where
     }
 }
 
-/// Tidies an idle connection and brings its types up to date.
-async fn prepare<S>(core: &Core<S>, member: &mut Member<S>) -> Result<Fit>
+/// Tidies an idle connection and brings its types up to date; `now` is
+/// the checkout's start.
+async fn prepare<S>(core: &Core<S>, member: &mut Member<S>, now: Instant) -> Result<Fit>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let expired = core
         .options
         .get_max_lifetime()
-        .is_some_and(|limit| member.opened_at.elapsed() > limit);
+        .is_some_and(|limit| now.saturating_duration_since(member.opened_at) > limit);
     if !member.conn.session.check_idle() {
         return Ok(Fit::No);
     }
     if expired {
         return Ok(Fit::Old);
     }
-    let idle_for = member.idle_since.elapsed();
+    let idle_for = now.saturating_duration_since(member.idle_since);
     let busy = std::mem::take(&mut member.busy);
     if tidy(core, &member.conn, idle_for, busy).await == Fit::No {
         return Ok(Fit::No);
+    }
+    if core.knows_every_type(member) {
+        // Nothing to register: no timer needed for it.
+        return Ok(Fit::Yes);
     }
     let bound = core.options.get_drain_timeout();
     match within(&core.hooks, bound, core.register_missing(member)).await {

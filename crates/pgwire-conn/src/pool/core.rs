@@ -29,7 +29,9 @@ use crate::types::TypeRegistry;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 
-/// A connection with what the pool knows of it.
+/// A connection with what the pool knows of it. Boxed wherever it goes
+/// (`Member<S>` is over a kilobyte, the connection's state inline): a
+/// checkout and its check-in then move a pointer, not the connection.
 pub(crate) struct Member<S> {
     pub(crate) conn: Connection<S>,
     pub(crate) opened_at: Instant,
@@ -48,7 +50,7 @@ pub(crate) struct Core<S> {
     pub(crate) permits: Arc<Gate>,
     /// Most recently used last: checkouts take from the end, so the
     /// connections at the front are the ones left to idle out.
-    idle: Mutex<Vec<Member<S>>>,
+    idle: Mutex<Vec<Box<Member<S>>>>,
     /// Connections that exist (idle, checked out, or being opened).
     pub(crate) size: AtomicUsize,
     pub(crate) checked_out: AtomicUsize,
@@ -57,6 +59,9 @@ pub(crate) struct Core<S> {
     pub(crate) counters: Counters,
     backoff: Mutex<Backoff>,
     types: Mutex<Types>,
+    /// How many names `types` holds, for the checkout's look without its
+    /// lock (written under it).
+    type_names: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -104,6 +109,7 @@ where
             counters: Counters::default(),
             backoff: Mutex::new(Backoff::default()),
             types: Mutex::new(Types::default()),
+            type_names: AtomicUsize::new(0),
         }
     }
 
@@ -120,13 +126,15 @@ where
     }
 
     /// Takes the most recently used idle connection, first retiring those
-    /// idle past `idle_timeout` (down to `min_idle`).
-    pub(crate) fn pop_idle(&self) -> Option<Member<S>> {
+    /// idle past `idle_timeout` (down to `min_idle`) as of `now`.
+    pub(crate) fn pop_idle(&self, now: Instant) -> Option<Box<Member<S>>> {
         let mut retired = Vec::new();
         let member = {
             let mut idle = lock(&self.idle);
             if let Some(limit) = self.options.get_idle_timeout() {
-                while idle.first().is_some_and(|m| m.idle_since.elapsed() > limit)
+                while idle
+                    .first()
+                    .is_some_and(|m| now.saturating_duration_since(m.idle_since) > limit)
                     && self.size.load(Ordering::Acquire) - retired.len()
                         > self.options.get_min_idle()
                 {
@@ -157,12 +165,13 @@ where
     /// is rolled back at once (its locks go now, not at the next
     /// checkout); a request still running is cancelled and drained by the
     /// next checkout that takes it (see [`tidy`](super::tidy)).
-    pub(crate) fn check_in(&self, mut member: Member<S>, transaction_expected: bool) {
+    pub(crate) fn check_in(&self, mut member: Box<Member<S>>, transaction_expected: bool) {
         let conn = &member.conn;
+        let now = Instant::now();
         let expired = self
             .options
             .get_max_lifetime()
-            .is_some_and(|limit| member.opened_at.elapsed() > limit);
+            .is_some_and(|limit| now.saturating_duration_since(member.opened_at) > limit);
         if self.is_closed() || conn.dead() || expired {
             let broken = conn.dead();
             self.retire(member.conn, broken);
@@ -180,17 +189,17 @@ where
             conn.session.shared.book.owe(Owed::Sql("ROLLBACK".into()));
             drop(conn.session.try_lock());
         }
-        member.idle_since = Instant::now();
+        member.idle_since = now;
         lock(&self.idle).push(member);
     }
 
     /// Puts a freshly opened or tidied connection among the idle ones.
-    pub(crate) fn push_idle(&self, member: Member<S>) {
+    pub(crate) fn push_idle(&self, member: Box<Member<S>>) {
         lock(&self.idle).push(member);
     }
 
     /// Takes every idle connection (for `close`).
-    pub(crate) fn take_idle(&self) -> Vec<Member<S>> {
+    pub(crate) fn take_idle(&self) -> Vec<Box<Member<S>>> {
         std::mem::take(&mut *lock(&self.idle))
     }
 
@@ -222,7 +231,7 @@ where
 
     /// Opens one connection with the adapter's connector, registering
     /// the pool's types on it. Counts towards `size` while it opens.
-    pub(crate) async fn open(&self) -> Result<Member<S>> {
+    pub(crate) async fn open(&self) -> Result<Box<Member<S>>> {
         self.size.fetch_add(1, Ordering::AcqRel);
         let mut shrink = Shrink(&self.size, true);
         let opened = (self.connector)(Arc::clone(&self.connect)).await;
@@ -238,13 +247,13 @@ where
         };
         *lock(&self.backoff) = Backoff::default();
         bump(&self.counters.opened);
-        let member = Member {
+        let member = Box::new(Member {
             conn,
             opened_at: Instant::now(),
             idle_since: Instant::now(),
             types_known: 0,
             busy: false,
-        };
+        });
         shrink.1 = false;
         let mut in_hand = InHand::new(self, member);
         let registered = self.register_missing(in_hand.member()).await;
@@ -254,6 +263,23 @@ where
             return Err(e);
         }
         Ok(member)
+    }
+
+    /// Adds type names to register on every connection (those not known).
+    pub(crate) fn add_type_names(&self, names: &[&str]) {
+        let mut types = self.types();
+        for name in names {
+            if !types.names.iter().any(|known| known == name) {
+                types.names.push((*name).to_owned());
+            }
+        }
+        self.type_names.store(types.names.len(), Ordering::Release);
+    }
+
+    /// Whether `member` has every type name registered through the pool
+    /// (as of the latest [`add_type_names`](Self::add_type_names) to end).
+    pub(crate) fn knows_every_type(&self, member: &Member<S>) -> bool {
+        self.type_names.load(Ordering::Acquire) <= member.types_known
     }
 
     /// Registers on `member` the type names the pool learnt since it last
@@ -289,14 +315,14 @@ where
 {
     core: &'a Core<S>,
     /// Taken only by `into_inner`, which consumes the guard.
-    member: Option<Member<S>>,
+    member: Option<Box<Member<S>>>,
 }
 
 impl<'a, S> InHand<'a, S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    pub(crate) fn new(core: &'a Core<S>, member: Member<S>) -> Self {
+    pub(crate) fn new(core: &'a Core<S>, member: Box<Member<S>>) -> Self {
         InHand {
             core,
             member: Some(member),
@@ -311,7 +337,7 @@ where
     }
 
     /// The connection, the work on it done.
-    pub(crate) fn into_inner(mut self) -> Member<S> {
+    pub(crate) fn into_inner(mut self) -> Box<Member<S>> {
         match self.member.take() {
             Some(member) => member,
             None => unreachable!("a connection in hand is taken twice"),

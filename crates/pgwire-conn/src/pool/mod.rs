@@ -20,6 +20,9 @@ mod stream;
 mod tidy;
 mod transaction;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -244,14 +247,7 @@ where
     /// one, and on each other before its next use, including connections
     /// opened later (pg-purepy's `add_converter`).
     pub async fn register_types(&self, names: &[&str]) -> Result<()> {
-        {
-            let mut types = self.core.types();
-            for name in names {
-                if !types.names.iter().any(|known| known == name) {
-                    types.names.push((*name).to_owned());
-                }
-            }
-        }
+        self.core.add_type_names(names);
         // The checkout registers them on its connection.
         self.checkout().await.map(drop)
     }

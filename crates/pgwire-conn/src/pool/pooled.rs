@@ -34,7 +34,7 @@ pub struct PooledConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    member: Option<Member<S>>,
+    member: Option<Box<Member<S>>>,
     core: Arc<Core<S>>,
     /// Released after the connection is back, so the task woken finds it.
     permit: Option<Permit>,
@@ -46,7 +46,7 @@ impl<S> PooledConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    pub(crate) fn new(member: Member<S>, core: Arc<Core<S>>, permit: Permit) -> Self {
+    pub(crate) fn new(member: Box<Member<S>>, core: Arc<Core<S>>, permit: Permit) -> Self {
         core.checked_out.fetch_add(1, Ordering::AcqRel);
         PooledConnection {
             member: Some(member),
@@ -64,7 +64,7 @@ where
             return Ok(());
         };
         let closed = member.conn.close().await;
-        self.core.forget(member);
+        self.core.forget(member.conn);
         closed
     }
 }
@@ -74,8 +74,8 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     /// A checked-out connection closed by its holder.
-    fn forget(&self, member: Member<S>) {
-        self.retire(member.conn, false);
+    fn forget(&self, conn: Connection<S>) {
+        self.retire(conn, false);
     }
 }
 

@@ -49,14 +49,19 @@ where
     if busy {
         bump(&core.counters.drained);
     }
-    let bound = core.options.get_drain_timeout();
-    let start = Instant::now();
-    let left = || bound.saturating_sub(start.elapsed());
-    let hooks = &core.hooks;
     let stale = core
         .options
         .get_health_check_after()
         .is_some_and(|after| idle_for >= after);
+    if !stale && !conn.dead() && conn.ready() && !conn.in_transaction() {
+        // Came back clean and was used lately: what most checkouts find,
+        // with nothing to wait for (so no clock to start).
+        return Fit::Yes;
+    }
+    let bound = core.options.get_drain_timeout();
+    let start = Instant::now();
+    let left = || bound.saturating_sub(start.elapsed());
+    let hooks = &core.hooks;
     let mut checked = false;
     let mut cancelled = false;
     loop {

@@ -1,0 +1,160 @@
+//! The pool against in-memory servers that answer the startup and then
+//! stay silent: what a checkout costs when it finds an idle connection,
+//! and that the checks it keeps still catch a connection gone bad.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::Thread;
+use std::time::Duration;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use pgwire_proto::StartupConfig;
+
+use crate::timeout::{BoxFuture, RuntimeHooks};
+use crate::{CancelToken, ConnectOptions, Connection, Pool, PoolOptions};
+
+fn block_on<F: Future>(fut: F) -> F::Output {
+    struct Unpark(Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+/// A server's side of one connection: bytes it sends, and nothing else.
+#[derive(Clone, Default)]
+struct Silent(Arc<Mutex<VecDeque<u8>>>);
+
+impl Silent {
+    fn send(&self, bytes: &[u8]) {
+        self.0.lock().unwrap().extend(bytes);
+    }
+}
+
+impl AsyncRead for Silent {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut incoming = self.0.lock().unwrap();
+        if incoming.is_empty() {
+            // Nothing more comes: only the pool's own polls read here.
+            return Poll::Pending;
+        }
+        let n = buf.len().min(incoming.len());
+        for (slot, byte) in buf.iter_mut().zip(incoming.drain(..n)) {
+            *slot = byte;
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl AsyncWrite for Silent {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    out.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// Counts the timers the pool asks for; none of them ever fires.
+#[derive(Default)]
+struct CountingHooks {
+    sleeps: AtomicUsize,
+}
+
+impl RuntimeHooks for CountingHooks {
+    fn sleep(&self, _after: Duration) -> BoxFuture<()> {
+        self.sleeps.fetch_add(1, Ordering::SeqCst);
+        Box::pin(std::future::pending())
+    }
+    fn cancel(&self, _token: CancelToken) -> BoxFuture<crate::Result<()>> {
+        Box::pin(async { Err(crate::Error::InvalidInput("no cancel here".into())) })
+    }
+}
+
+/// A pool over [`Silent`] servers, with the streams it opened.
+fn pool() -> (Pool<Silent>, Arc<CountingHooks>, Arc<Mutex<Vec<Silent>>>) {
+    let streams = Arc::new(Mutex::new(Vec::new()));
+    let opened = Arc::clone(&streams);
+    let connector: crate::Connector<Silent> = Arc::new(move |_options| {
+        let stream = Silent::default();
+        stream.send(&msg(b'R', &[0, 0, 0, 0]));
+        stream.send(&msg(b'Z', b"I"));
+        opened.lock().unwrap().push(stream.clone());
+        Box::pin(async move { Connection::connect_with(stream, &StartupConfig::new("u")).await })
+    });
+    let hooks = Arc::new(CountingHooks::default());
+    let options = PoolOptions::new().max_size(2);
+    assert!(
+        options.get_checkout_timeout().is_some(),
+        "the default has one"
+    );
+    let dyn_hooks: Arc<dyn RuntimeHooks> = Arc::clone(&hooks) as Arc<dyn RuntimeHooks>;
+    let pool = block_on(Pool::open(
+        ConnectOptions::new("localhost", "u"),
+        options,
+        connector,
+        dyn_hooks,
+    ))
+    .unwrap();
+    (pool, hooks, streams)
+}
+
+#[test]
+fn a_checkout_that_finds_an_idle_connection_makes_no_timer() {
+    let (pool, hooks, streams) = pool();
+    for _ in 0..100 {
+        let conn = block_on(pool.checkout()).unwrap();
+        assert!(conn.ready() && !conn.in_transaction());
+    }
+    assert_eq!(hooks.sleeps.load(Ordering::SeqCst), 0);
+    let stats = pool.stats();
+    assert_eq!((stats.checkouts, stats.opened), (100, 1));
+    assert_eq!(streams.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_checkout_still_refuses_an_idle_connection_the_server_spoke_on() {
+    let (pool, _hooks, streams) = pool();
+    drop(block_on(pool.checkout()).unwrap());
+    // An answer to no request arrives on the idle connection.
+    streams.lock().unwrap()[0].send(&msg(b'Z', b"I"));
+    let conn = block_on(pool.checkout()).unwrap();
+    assert!(!conn.dead());
+    drop(conn);
+    let stats = pool.stats();
+    assert_eq!((stats.opened, stats.replaced), (2, 1), "{stats:?}");
+    assert_eq!(streams.lock().unwrap().len(), 2);
+}
