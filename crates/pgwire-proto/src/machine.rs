@@ -22,8 +22,10 @@ use crate::message::{frame_header, frontend, split_frame, Header, DEFAULT_MAX_ME
 use crate::row::{Row, RowDescription};
 use crate::startup::{Auth, AuthStep, StartupConfig};
 
+mod copy;
 mod events;
 
+use self::copy::CopyState;
 pub use self::events::{BackendKey, Bind, Event, RequestId};
 
 /// The most room offered at once for the rest of a large message.
@@ -80,6 +82,9 @@ struct Pending {
     /// Columns of the rows this request returns, when the caller knew them
     /// in advance and did not ask the server to describe them again.
     description: Option<Arc<RowDescription>>,
+    /// Its caller supplies the data of a COPY FROM STDIN it runs
+    /// ([`Machine::accept_copy_in`]).
+    copy_in: bool,
 }
 
 /// What [`Machine::take_row`] found at the front of the buffer.
@@ -112,10 +117,16 @@ enum TakeRow {
 /// ```
 ///
 /// Requests may be queued back to back (pipelined); answers come in order.
-/// `COPY ... FROM STDIN` is refused with a `CopyFail` (and, for the
-/// extended protocol, a fresh `Sync`, since the server ignores one received
-/// in copy-in mode). Do not queue requests behind such a COPY: the server
-/// would read them as COPY data. [`params::copies_from_stdin`](crate::params::copies_from_stdin)
+///
+/// COPY: a `COPY ... TO STDOUT` answers [`Event::CopyOutResponse`], then
+/// [`Event::CopyData`] chunks (slices of the receive buffer, no copy) and
+/// [`Event::CopyDone`]. A `COPY ... FROM STDIN` is fed by the caller when
+/// its request was marked with [`accept_copy_in`](Machine::accept_copy_in)
+/// (see there: [`copy_data`](Machine::copy_data),
+/// [`copy_done`](Machine::copy_done), [`copy_fail`](Machine::copy_fail));
+/// any other request's COPY FROM STDIN is refused with a `CopyFail`. Do not
+/// queue requests behind an unmarked COPY FROM STDIN: the server would read
+/// them as COPY data. [`params::copies_from_stdin`](crate::params::copies_from_stdin)
 /// finds such statements in a text before it is sent.
 ///
 /// While the server reports a `client_encoding` other than UTF8, requests
@@ -143,6 +154,8 @@ pub struct Machine {
     /// The reported client_encoding, which decides what may be sent and
     /// which rows are marked (see [`encoding`](crate::encoding)).
     encoding: ClientEncoding,
+    /// The COPY the request now answering runs, if any.
+    copy: Option<CopyState>,
 }
 
 impl Default for Machine {
@@ -169,6 +182,7 @@ impl Machine {
             description: None,
             negotiated_minor: None,
             encoding: ClientEncoding::default(),
+            copy: None,
         }
     }
 
@@ -343,6 +357,14 @@ impl Machine {
         }
     }
 
+    /// A request queued now would reach the server as COPY data.
+    fn refuse_behind_copy(&self, command: &'static str) -> Error {
+        Error::InvalidState {
+            command,
+            state: "running a COPY FROM STDIN (until its ReadyForQuery)",
+        }
+    }
+
     /// Queues an `SSLRequest`. The next event is [`Event::SslResponse`].
     pub fn request_ssl(&mut self) -> Result<(), Error> {
         if !matches!(self.phase, Phase::Initial) {
@@ -376,6 +398,7 @@ impl Machine {
             id,
             kind,
             description,
+            copy_in: false,
         });
         if self.pending.len() == 1 {
             self.activate_front();
@@ -401,6 +424,9 @@ impl Machine {
     ) -> Result<RequestId, Error> {
         if !matches!(self.phase, Phase::Ready) {
             return Err(self.refuse(command));
+        }
+        if self.copy_in_pending() {
+            return Err(self.refuse_behind_copy(command));
         }
         self.encoding.check(texts, params)?;
         let mark = self.out.len();
@@ -524,6 +550,9 @@ impl Machine {
         if !matches!(self.phase, Phase::Ready) {
             return Err(self.refuse("simple_query"));
         }
+        if self.copy_in_pending() {
+            return Err(self.refuse_behind_copy("simple_query"));
+        }
         self.encoding.check(&[sql], 0)?;
         frontend::query(&mut self.out, sql)?;
         Ok(self.push_request(RequestKind::SimpleQuery, None))
@@ -551,6 +580,7 @@ impl Machine {
     fn fail(&mut self, error: Error) -> Error {
         self.pending.clear();
         self.description = None;
+        self.copy = None;
         self.phase = Phase::Failed(error.clone());
         error
     }
@@ -704,6 +734,7 @@ impl Machine {
                     // every error before startup completes is fatal).
                     self.pending.clear();
                     self.description = None;
+                    self.copy = None;
                     self.phase = Phase::Failed(Error::SessionEnded(error.clone()));
                 } else if self.pending.is_empty() {
                     return Err(self.unexpected(&BackendMessage::ErrorResponse(Box::new(
@@ -711,6 +742,7 @@ impl Machine {
                     ))));
                 } else {
                     self.description = None;
+                    self.copy_error();
                 }
                 return Ok(Some(Event::Error(error)));
             }
@@ -764,6 +796,9 @@ impl Machine {
 
     /// A message answering the request at the front of the queue.
     fn handle_response(&mut self, message: BackendMessage) -> Result<Option<Event>, Error> {
+        if self.copy.is_some() {
+            return self.copy_message(message);
+        }
         let extended = self
             .pending
             .front()
@@ -811,22 +846,10 @@ impl Machine {
                 self.description = None;
                 Event::EmptyQuery
             }
-            BackendMessage::CopyInResponse => {
-                // Nobody is there to supply COPY data: refuse so the server
-                // errors out and the request ends normally.
-                frontend::copy_fail(&mut self.out, "COPY FROM STDIN is not supported here")?;
-                // In copy-in mode the server ignored the request's own Sync;
-                // after an extended-protocol COPY fails it waits for one.
-                if matches!(
-                    self.pending.front().map(|p| p.kind),
-                    Some(RequestKind::Extended)
-                ) {
-                    frontend::sync(&mut self.out);
-                }
-                return Ok(None);
-            }
-            BackendMessage::CopyOutResponse | BackendMessage::CopyDone => return Ok(None),
-            BackendMessage::CopyData(data) => Event::CopyData(data),
+            message @ (BackendMessage::CopyInResponse(_)
+            | BackendMessage::CopyOutResponse(_)
+            | BackendMessage::CopyData(_)
+            | BackendMessage::CopyDone) => return self.copy_message(message),
             other => return Err(self.unexpected(&other)),
         }))
     }
