@@ -82,9 +82,9 @@ struct Pending {
     /// Columns of the rows this request returns, when the caller knew them
     /// in advance and did not ask the server to describe them again.
     description: Option<Arc<RowDescription>>,
-    /// Its caller supplies the data of a COPY FROM STDIN it runs
+    /// Whether its caller supplies the data of a COPY FROM STDIN it runs
     /// ([`Machine::accept_copy_in`]).
-    copy_in: bool,
+    copy_in: copy::PendingCopy,
 }
 
 /// What [`Machine::take_row`] found at the front of the buffer.
@@ -398,7 +398,7 @@ impl Machine {
             id,
             kind,
             description,
-            copy_in: false,
+            copy_in: copy::PendingCopy::Refuse,
         });
         if self.pending.len() == 1 {
             self.activate_front();

@@ -19,6 +19,18 @@ use crate::message::backend::{BackendMessage, CopyResponse};
 use crate::message::frontend;
 use crate::Event;
 
+/// What a queued request does with a COPY FROM STDIN it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PendingCopy {
+    /// Nobody supplies data: refuse it with CopyFail.
+    Refuse,
+    /// Its caller supplies the data; nothing may be queued behind it.
+    Accept,
+    /// Its caller ended the COPY (CopyDone or CopyFail) before or while it
+    /// ran: nothing more to send for it.
+    Ended,
+}
+
 /// Where a COPY stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CopyState {
@@ -64,7 +76,7 @@ impl Machine {
     pub fn accept_copy_in(&mut self, id: crate::RequestId) -> Result<(), Error> {
         match self.pending.iter_mut().find(|p| p.id == id) {
             Some(pending) => {
-                pending.copy_in = true;
+                pending.copy_in = PendingCopy::Accept;
                 Ok(())
             }
             None => Err(self.refuse("accept_copy_in")),
@@ -96,7 +108,15 @@ impl Machine {
     /// True while a request that accepts copy-in awaits its
     /// `ReadyForQuery`: nothing else may be queued.
     pub(super) fn copy_in_pending(&self) -> bool {
-        self.pending.iter().any(|p| p.copy_in)
+        self.pending
+            .iter()
+            .any(|p| p.copy_in == PendingCopy::Accept)
+    }
+
+    /// True while a request that accepts copy-in has not ended its COPY:
+    /// [`copy_fail`](Self::copy_fail) (or `copy_done`) would end it now.
+    pub fn copy_in_open(&self) -> bool {
+        self.copy_in_pending()
     }
 
     fn refuse_copy(&self, command: &'static str) -> Error {
@@ -135,16 +155,51 @@ impl Machine {
     }
 
     fn end_copy_in(&mut self, command: &'static str, fail: Option<&str>) -> Result<(), Error> {
-        let Some(CopyState::In {
-            ended: false,
-            extended,
-        }) = self.copy
-        else {
-            return Err(self.refuse_copy(command));
-        };
         if !matches!(self.phase, Phase::Ready) {
             return Err(self.refuse_copy(command));
         }
+        let extended = match self.copy {
+            Some(CopyState::In {
+                ended: false,
+                extended,
+            }) => extended,
+            // Before its CopyInResponse, a simple-protocol COPY may be ended
+            // at once: the server reads CopyDone/CopyFail as the COPY's end
+            // when it starts, and ignores them when it failed to start. (On
+            // the extended protocol the extra Sync would be answered twice.)
+            Some(_) => return Err(self.refuse_copy(command)),
+            None => match self
+                .pending
+                .iter()
+                .find(|p| p.copy_in == PendingCopy::Accept)
+            {
+                Some(p) if p.kind == RequestKind::SimpleQuery => false,
+                _ => return Err(self.refuse_copy(command)),
+            },
+        };
+        self.write_copy_end(fail, extended)?;
+        match self.copy {
+            Some(CopyState::In { .. }) => {
+                self.copy = Some(CopyState::In {
+                    ended: true,
+                    extended,
+                });
+                self.end_front_copy();
+            }
+            _ => {
+                if let Some(p) = self
+                    .pending
+                    .iter_mut()
+                    .find(|p| p.copy_in == PendingCopy::Accept)
+                {
+                    p.copy_in = PendingCopy::Ended;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_copy_end(&mut self, fail: Option<&str>, extended: bool) -> Result<(), Error> {
         match fail {
             // A reason with a NUL is cut there rather than refused: the
             // COPY must end either way.
@@ -157,11 +212,16 @@ impl Machine {
         if extended {
             frontend::sync(&mut self.out);
         }
-        self.copy = Some(CopyState::In {
-            ended: true,
-            extended,
-        });
         Ok(())
+    }
+
+    /// The COPY of the request now answering has ended on our side.
+    fn end_front_copy(&mut self) {
+        if let Some(p) = self.pending.front_mut() {
+            if p.copy_in == PendingCopy::Accept {
+                p.copy_in = PendingCopy::Ended;
+            }
+        }
     }
 
     /// The server ended the request's COPY with an error: an unfinished
@@ -173,6 +233,9 @@ impl Machine {
         }) = self.copy
         {
             frontend::sync(&mut self.out);
+        }
+        if matches!(self.copy, Some(CopyState::In { .. })) {
+            self.end_front_copy();
         }
         self.copy = None;
     }
@@ -219,19 +282,35 @@ impl Machine {
             }));
         };
         let extended = front.kind == RequestKind::Extended;
-        self.copy = Some(CopyState::In {
-            ended: false,
-            extended,
-        });
-        if front.copy_in {
-            return Ok(Some(Event::CopyInResponse(response)));
+        match front.copy_in {
+            PendingCopy::Accept => {
+                self.copy = Some(CopyState::In {
+                    ended: false,
+                    extended,
+                });
+                Ok(Some(Event::CopyInResponse(response)))
+            }
+            // Its end is already on its way.
+            PendingCopy::Ended => {
+                self.copy = Some(CopyState::In {
+                    ended: true,
+                    extended,
+                });
+                Ok(None)
+            }
+            PendingCopy::Refuse => {
+                // Nobody is there to supply COPY data: refuse so the server
+                // errors out and the request ends normally.
+                self.write_copy_end(
+                    Some("COPY FROM STDIN needs the COPY API (copy_in)"),
+                    extended,
+                )?;
+                self.copy = Some(CopyState::In {
+                    ended: true,
+                    extended,
+                });
+                Ok(None)
+            }
         }
-        // Nobody is there to supply COPY data: refuse so the server errors
-        // out and the request ends normally.
-        self.end_copy_in(
-            "copy_fail",
-            Some("COPY FROM STDIN needs the COPY API (copy_in)"),
-        )?;
-        Ok(None)
     }
 }

@@ -322,3 +322,37 @@ fn long_data_is_split_into_messages_a_server_takes() {
     m.copy_data(b"").unwrap();
     assert_eq!(tags(&sent(&mut m)), b"dd");
 }
+
+#[test]
+fn a_simple_protocol_copy_in_may_be_failed_before_it_starts() {
+    let mut m = ready_machine();
+    m.simple_query("select 1").unwrap();
+    m.copy_query("copy t from stdin").unwrap();
+    sent(&mut m);
+    assert!(m.copy_in_open());
+    m.copy_fail("dropped").unwrap();
+    assert!(!m.copy_in_open());
+    assert_eq!(tags(&sent(&mut m)), b"f");
+    // Requests may follow now: the server reads the CopyFail first.
+    m.simple_query("select 2").unwrap();
+    assert_eq!(tags(&sent(&mut m)), b"Q");
+    let events = feed(
+        &mut m,
+        &concat(&[
+            command_complete("SELECT 1"),
+            ready(b'I'),
+            copy_response(b'G', 0, &[0]),
+            error("ERROR", "57014", "COPY from stdin failed: dropped"),
+            ready(b'I'),
+        ]),
+    );
+    assert!(events.iter().all(|e| !matches!(e, Event::CopyInResponse(_))));
+    assert!(matches!(&events[2], Event::Error(e) if e.sqlstate().code() == "57014"));
+    assert_eq!(tags(&sent(&mut m)), b"", "nothing more is sent for it");
+
+    // On the extended protocol, only once it runs.
+    let mut m = ready_machine();
+    let id = m.query("copy t from stdin", &[], "", no_params()).unwrap();
+    m.accept_copy_in(id).unwrap();
+    assert!(matches!(m.copy_fail("x"), Err(Error::InvalidState { .. })));
+}
