@@ -346,7 +346,9 @@ fn a_simple_protocol_copy_in_may_be_failed_before_it_starts() {
             ready(b'I'),
         ]),
     );
-    assert!(events.iter().all(|e| !matches!(e, Event::CopyInResponse(_))));
+    assert!(events
+        .iter()
+        .all(|e| !matches!(e, Event::CopyInResponse(_))));
     assert!(matches!(&events[2], Event::Error(e) if e.sqlstate().code() == "57014"));
     assert_eq!(tags(&sent(&mut m)), b"", "nothing more is sent for it");
 
