@@ -227,12 +227,10 @@ where
         let rows = self.read_to_end().await?;
         match self.failed.take() {
             Some(e) => Err(Error::Database(e)),
-            None => rows.ok_or_else(|| {
-                Error::Protocol(pgwire_proto::ProtocolError::Malformed {
-                    message: "CommandComplete",
-                    reason: "a COPY FROM STDIN completed without a row count",
-                })
-            }),
+            None => rows.ok_or(Error::Protocol(pgwire_proto::ProtocolError::Malformed {
+                message: "CommandComplete",
+                reason: "a COPY FROM STDIN completed without a row count",
+            })),
         }
     }
 
