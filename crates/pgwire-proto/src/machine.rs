@@ -600,6 +600,9 @@ impl Machine {
             if let TakeRow::Row(row) = self.take_row() {
                 return Ok(Some(Event::Row(row)));
             }
+            if let Some(data) = self.next_copy_data() {
+                return Ok(Some(Event::CopyData(data)));
+            }
             let frame = match split_frame(&mut self.rbuf, self.max_message_len) {
                 Ok(frame) => frame,
                 Err(e) => return Err(self.fail(e.into())),

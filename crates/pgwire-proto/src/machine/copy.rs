@@ -105,6 +105,29 @@ impl Machine {
         matches!(self.copy, Some(CopyState::Out))
     }
 
+    /// The next chunk of copy-out data, if a complete `CopyData` is first
+    /// in the buffer: the hot path of a COPY TO STDOUT, without building
+    /// the general [`Event`]. `None` for anything else (then
+    /// [`next_event`](Self::next_event) handles it, CopyData included).
+    #[inline]
+    pub fn next_copy_data(&mut self) -> Option<bytes::Bytes> {
+        if !self.is_copy_out() || !matches!(self.phase, Phase::Ready) {
+            return None;
+        }
+        let data = self.rbuf.data();
+        let &[b'd', l0, l1, l2, l3] = data.first_chunk::<5>()? else {
+            return None;
+        };
+        // Short, incomplete or too long: for `next_event` to wait or report.
+        let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
+        if len < 4 || len > self.max_message_len || len >= data.len() {
+            return None;
+        }
+        let chunk = self.rbuf.slice(5, len + 1);
+        self.rbuf.consume(len + 1);
+        Some(chunk)
+    }
+
     /// True while a request that accepts copy-in awaits its
     /// `ReadyForQuery`: nothing else may be queued.
     pub(super) fn copy_in_pending(&self) -> bool {

@@ -358,3 +358,27 @@ fn a_simple_protocol_copy_in_may_be_failed_before_it_starts() {
     m.accept_copy_in(id).unwrap();
     assert!(matches!(m.copy_fail("x"), Err(Error::InvalidState { .. })));
 }
+
+#[test]
+fn the_copy_data_fast_path_takes_only_whole_copy_data() {
+    let mut m = ready_machine();
+    m.simple_query("copy t to stdout").unwrap();
+    assert_eq!(m.next_copy_data(), None, "not in copy-out");
+    feed(&mut m, &copy_response(b'H', 0, &[0]));
+    let data = copy_data(b"1\n");
+    m.receive(&data[..4]);
+    assert_eq!(m.next_copy_data(), None, "incomplete");
+    m.receive(&data[4..]);
+    m.receive(&copy_done());
+    assert_eq!(m.next_copy_data().as_deref(), Some(&b"1\n"[..]));
+    assert_eq!(m.next_copy_data(), None, "CopyDone is no data");
+    assert_eq!(m.next_event().unwrap(), Some(Event::CopyDone));
+    // A CopyData announcing less than its own length is left to the
+    // general decoder, which reports it.
+    let mut m = ready_machine();
+    m.simple_query("copy t to stdout").unwrap();
+    feed(&mut m, &copy_response(b'H', 0, &[0]));
+    m.receive(b"d\0\0\0\x02xx");
+    assert_eq!(m.next_copy_data(), None);
+    assert!(m.next_event().is_err());
+}
