@@ -319,6 +319,8 @@ async fn bad_data_is_a_typed_error_and_the_connection_goes_on<R: Runtime>() {
         None => copy.finish().await.unwrap_err(),
     };
     assert_eq!(err.code(), Some(SqlState::UNIQUE_VIOLATION), "{err:?}");
+    // A writer the server failed no longer holds the connection, even
+    // while it is kept.
     assert_eq!(count(&conn, &t).await, 0);
     answers_after(&conn).await;
 }

@@ -45,7 +45,8 @@ where
         }
     }
 
-    /// The COPY's answer was read to its end: give the session back.
+    /// The COPY ended (its answer was read, or the server failed it): give
+    /// the session back; nothing is owed on drop any more.
     pub(crate) fn ended(&mut self) {
         if std::mem::take(&mut self.armed) {
             if let Some(id) = self.reservation {
@@ -115,6 +116,8 @@ where
     response: CopyResponse,
     /// The server ended the COPY with this error while data was coming.
     failed: Option<DatabaseError>,
+    /// The COPY's request id: its answer's place in the ledger.
+    first: u64,
     /// The answer was read to its `ReadyForQuery`.
     answered: bool,
 }
@@ -147,6 +150,7 @@ where
         ending: Ending<'c, S>,
         events: EventStream<'c, S>,
         response: CopyResponse,
+        first: u64,
     ) -> Self {
         let session = ending.session;
         CopyIn {
@@ -157,6 +161,7 @@ where
             buf: BytesMut::with_capacity(CHUNK),
             response,
             failed: None,
+            first,
             answered: false,
         }
     }
@@ -333,9 +338,16 @@ where
     fn poll_early_error(&mut self, cx: &mut Context<'_>) -> Result<()> {
         while !self.answered {
             match Pin::new(&mut self.events).poll_next(cx) {
-                Poll::Pending => break,
+                Poll::Pending => {
+                    // Only a look: the answer is not waiting in a poll (its
+                    // task goes on writing), so the ledger must not count on
+                    // it to read for others (a later request of this task
+                    // reads ahead for it instead).
+                    self.session.shared.book.unpark(self.first);
+                    break;
+                }
                 Poll::Ready(Some(Ok(Event::Error(e)))) => {
-                    self.failed.get_or_insert(e);
+                    self.server_failed(e);
                 }
                 Poll::Ready(Some(Ok(_))) => {}
                 Poll::Ready(Some(Err(e))) => return Err(e),
@@ -351,13 +363,21 @@ where
         }
     }
 
+    /// The server ended the COPY with `error`: nothing of it commits, and
+    /// the session may serve others again (requests queue behind the
+    /// COPY's last answer, which whoever reads next takes in).
+    fn server_failed(&mut self, error: DatabaseError) {
+        self.failed.get_or_insert(error);
+        self.ending.ended();
+    }
+
     /// The server ended the COPY on its own: read its answer to the end
     /// and return its error.
     fn poll_server_end(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         while !self.answered {
             match ready!(Pin::new(&mut self.events).poll_next(cx)) {
                 Some(Ok(Event::Error(e))) => {
-                    self.failed.get_or_insert(e);
+                    self.server_failed(e);
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Poll::Ready(Err(e)),

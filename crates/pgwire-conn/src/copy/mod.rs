@@ -91,7 +91,7 @@ where
         loop {
             match events.try_next().await? {
                 Some(Event::CopyInResponse(response)) => {
-                    return Ok(CopyIn::new(starting, events, response));
+                    return Ok(CopyIn::new(starting, events, response, first));
                 }
                 Some(Event::Error(e)) => error = Some(e),
                 Some(Event::CommandComplete(_) | Event::Row(_) | Event::EmptyQuery) => ran = true,
