@@ -357,14 +357,6 @@ impl Machine {
         }
     }
 
-    /// A request queued now would reach the server as COPY data.
-    fn refuse_behind_copy(&self, command: &'static str) -> Error {
-        Error::InvalidState {
-            command,
-            state: "running a COPY FROM STDIN (until its ReadyForQuery)",
-        }
-    }
-
     /// Queues an `SSLRequest`. The next event is [`Event::SslResponse`].
     pub fn request_ssl(&mut self) -> Result<(), Error> {
         if !matches!(self.phase, Phase::Initial) {

@@ -142,6 +142,14 @@ impl Machine {
         self.copy_in_pending()
     }
 
+    /// A request queued now would reach the server as COPY data.
+    pub(super) fn refuse_behind_copy(&self, command: &'static str) -> Error {
+        Error::InvalidState {
+            command,
+            state: "running a COPY FROM STDIN",
+        }
+    }
+
     fn refuse_copy(&self, command: &'static str) -> Error {
         Error::InvalidState {
             command,
