@@ -436,7 +436,11 @@ async fn copy_inside_a_transaction<R: Runtime>() {
         .unwrap();
     let tx = conn.begin().await.unwrap();
     let mut copy = tx.copy_in(&format!("copy {t} from stdin")).await.unwrap();
-    copy.send(b"1\n2\n").await.unwrap();
+    copy.send(b"1\n").await.unwrap();
+    // The transaction's own queries wait for the COPY: refused, nothing sent.
+    let err = tx.execute("select 1", ()).await.unwrap_err();
+    assert!(matches!(err, Error::WouldDeadlock(_)), "{err:?}");
+    copy.send(b"2\n").await.unwrap();
     assert_eq!(copy.finish().await.unwrap(), 2);
     tx.rollback().await.unwrap();
     assert_eq!(count(&conn, &t).await, 0);

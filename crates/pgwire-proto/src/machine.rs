@@ -26,6 +26,7 @@ mod copy;
 mod events;
 
 use self::copy::CopyState;
+pub use self::copy::RUNNING_COPY_IN;
 pub use self::events::{BackendKey, Bind, Event, RequestId};
 
 /// The most room offered at once for the rest of a large message.

@@ -19,6 +19,10 @@ use crate::message::backend::{BackendMessage, CopyResponse};
 use crate::message::frontend;
 use crate::Event;
 
+/// The state [`Error::InvalidState`] names when a request is refused
+/// because a COPY FROM STDIN is open (the server would read it as data).
+pub const RUNNING_COPY_IN: &str = "running a COPY FROM STDIN";
+
 /// What a queued request does with a COPY FROM STDIN it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum PendingCopy {
@@ -146,7 +150,7 @@ impl Machine {
     pub(super) fn refuse_behind_copy(&self, command: &'static str) -> Error {
         Error::InvalidState {
             command,
-            state: "running a COPY FROM STDIN",
+            state: RUNNING_COPY_IN,
         }
     }
 
