@@ -81,6 +81,7 @@ enum Kind {
     Bulk(BulkMode),
     /// Checkout + statement + check-in on a pool of 10.
     Pool(PoolLoad),
+    Copy(crate::copy::CopyCase),
 }
 
 #[derive(Debug, Clone)]
@@ -127,7 +128,7 @@ impl Case {
                     false,
                 ),
             ],
-            Kind::Bulk(_) => vec![
+            Kind::Bulk(_) | Kind::Copy(_) => vec![
                 Metric::new(self.id, &self.title, "rows/s", true, false),
                 Metric::new(
                     &format!("{}_cpu", self.id),
@@ -316,6 +317,16 @@ fn cases(options: &Options) -> Vec<Case> {
             )
         });
     }
+    cases.push(Case::new(
+        "copy_in_magic",
+        "MagicStack COPY 10,000 rows x 7 columns, binary writer",
+        Kind::Copy(crate::copy::CopyCase::In),
+    ));
+    cases.push(Case::new(
+        "copy_out_1m",
+        "copy_out 1M rows (text)",
+        Kind::Copy(crate::copy::CopyCase::Out),
+    ));
     cases.retain(|c| options.selected(c.id));
     for case in &mut cases {
         case.clients.retain(|&c| options.runs(c));
@@ -386,6 +397,7 @@ impl Ctx {
                 load,
                 self.window,
             ))?),
+            Kind::Copy(copy) => bulk(rt.block_on(crate::copy::pgwire_copy::<R>(server, copy))?),
             Kind::Bulk(mode) => {
                 let bulk = rt.block_on(work::pgwire_bulk::<R>(server, self.rows, mode))?;
                 vec![
@@ -412,6 +424,7 @@ impl Ctx {
             ))?),
             Kind::Connect => timed(rt.block_on(work::tp_connect_rate(server, self.window))?),
             Kind::Pool(_) => return Err("tokio-postgres has no pool of its own".into()),
+            Kind::Copy(copy) => bulk(rt.block_on(crate::copy::tp_copy(server, copy))?),
             Kind::Bulk(mode) => {
                 let bulk = rt.block_on(work::tp_bulk(server, self.rows, mode))?;
                 vec![
@@ -440,6 +453,11 @@ impl Ctx {
                 .block_on(crate::pool::deadpool_timed(rt, server, load, window))?,
         }))
     }
+}
+
+/// A bulk sample's figures, in the order of [`Case::metrics`].
+fn bulk(b: work::Bulk) -> Vec<f64> {
+    vec![b.rows_per_sec(), b.cpu_ns_per_row(), b.allocs_per_row()]
 }
 
 /// A timed sample's figures, in the order of [`Case::metrics`] (CPU in us).

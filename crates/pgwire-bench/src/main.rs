@@ -15,6 +15,7 @@ mod bouncer;
 mod cases;
 mod child;
 mod config;
+mod copy;
 mod memory;
 mod pgbench;
 mod pool;
@@ -46,7 +47,7 @@ usage: pgwire-bench [--quick] [--rounds N] [--seconds S] [--rows N] [--only ID,.
   --rows N        rows of the bulk decode (default 1000000)
   --only ID,...   run only the cases whose id starts with one of these
                   (rt, bulk, bulk_own, connect, shared, conns, magic, bouncer,
-                  pool, peak, mem_param, mem_rows, callgrind)
+                  pool, peak, mem_param, mem_rows, callgrind, copy)
   --clients C,... run only these clients (pgwire-tokio, tokio-postgres, pgbench,
                   pgwire-smol, pgwire-async-std, deadpool-postgres, sqlx)
   --no-callgrind  skip the callgrind instruction counts

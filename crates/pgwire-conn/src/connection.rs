@@ -41,6 +41,10 @@ use crate::tls::MaybeTls;
 ///   give each its own connection (a pool). A task that sends on the bare
 ///   connection while holding a transaction open on it gets
 ///   [`Error::WouldDeadlock`] instead of waiting for itself.
+/// - A `COPY ... FROM STDIN` ([`copy_in`](Self::copy_in)) takes the
+///   connection for itself the same way until it ends (the server reads
+///   everything that arrives meanwhile as COPY data); a dropped writer's
+///   CopyFail goes out first, before anyone else's request.
 /// - Any future or stream may be dropped at any await point: what it left
 ///   unsent is sent, what it left unread is discarded by the next reader, a
 ///   dropped transaction is rolled back at once (without waiting for a next

@@ -366,6 +366,17 @@ impl From<pgwire_proto::Error> for Error {
                 encoding,
                 sent: false,
             },
+            // Nothing was queued, and the connection is fine: the COPY of
+            // the caller's own task must end first.
+            pgwire_proto::Error::InvalidState { command, state }
+                if state == pgwire_proto::machine::RUNNING_COPY_IN =>
+            {
+                Error::WouldDeadlock(format!(
+                    "`{command}` while a COPY FROM STDIN of this task is open on this connection \
+                     (the server would read the request as COPY data): finish or abort the COPY \
+                     first; nothing was sent"
+                ))
+            }
             pgwire_proto::Error::InvalidState { command, state } => {
                 Error::Dead(format!("`{command}` refused: the session is {state}"))
             }

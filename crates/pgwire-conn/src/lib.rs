@@ -63,6 +63,7 @@
 
 mod cancel;
 mod connection;
+mod copy;
 mod error;
 mod listener;
 mod methods;
@@ -96,6 +97,7 @@ mod tests;
 
 pub use cancel::{cancel_with, CancelToken};
 pub use connection::{Connection, MemoryUsage};
+pub use copy::{BinaryCopyInWriter, BinaryCopyOutRow, BinaryCopyOutStream, CopyIn, CopyOut};
 pub use error::{Error, Result};
 /// rustls, as used by this crate (for [`ConnectOptions::tls_config`]).
 pub use futures_rustls::rustls;
@@ -128,7 +130,7 @@ pub use pgwire_proto::types::{
     TypeError, TypeKind, TypeRegistry, Value,
 };
 pub use pgwire_proto::{
-    AuthError, BackendKey, ColumnError, CommandComplete, DatabaseError, ErrorFields, Event,
-    FieldDescription, Format, Notice, Notification, ProtocolError, Row, RowDescription, SqlState,
-    TransactionStatus,
+    AuthError, BackendKey, ColumnError, CommandComplete, CopyResponse, DatabaseError, ErrorFields,
+    Event, FieldDescription, Format, Notice, Notification, ProtocolError, Row, RowDescription,
+    SqlState, TransactionStatus,
 };

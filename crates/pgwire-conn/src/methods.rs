@@ -116,6 +116,46 @@ macro_rules! query_methods {
             self.via().create_prepared_statement(name, sql).await
         }
 
+        #[doc = "Starts `sql`, a `COPY ... FROM STDIN`, and returns the writer that"]
+        #[doc = "feeds it ([`CopyIn`](crate::CopyIn): `send`, `AsyncWrite`, `finish`, `abort`;"]
+        #[doc = "for typed binary rows, [`BinaryCopyInWriter`](crate::BinaryCopyInWriter))."]
+        #[doc = "Until it ends the COPY has the connection to itself: requests sent"]
+        #[doc = "before it are answered first, other tasks' requests wait. Anything but"]
+        #[doc = "one COPY FROM STDIN statement is [`Error::InvalidInput`](crate::Error::InvalidInput)"]
+        #[doc = "before anything is sent; a COPY the server refuses to start is its error."]
+        #[doc = ""]
+        #[doc = "```no_run"]
+        #[doc = $demo]
+        #[doc = $setup]
+        #[doc = "db.execute(\"create temp table t (id int, name text)\", ()).await?;"]
+        #[doc = "let mut copy = db.copy_in(\"copy t from stdin\").await?;"]
+        #[doc = "copy.send(b\"1\\tone\\n2\\ttwo\\n\").await?;"]
+        #[doc = "assert_eq!(copy.finish().await?, 2);"]
+        #[doc = "# Ok(()) }"]
+        #[doc = "```"]
+        pub async fn copy_in(&self, sql: &str) -> $crate::Result<$crate::CopyIn<'_, S>> {
+            self.via().copy_in(sql).await
+        }
+
+        #[doc = "Starts `sql`, a `COPY ... TO STDOUT`, and returns its data as a"]
+        #[doc = "stream of chunks read as it is polled ([`CopyOut`](crate::CopyOut); for"]
+        #[doc = "typed binary rows, [`BinaryCopyOutStream`](crate::BinaryCopyOutStream))."]
+        #[doc = "A COPY FROM STDIN is [`Error::InvalidInput`](crate::Error::InvalidInput)"]
+        #[doc = "before anything is sent."]
+        #[doc = ""]
+        #[doc = "```no_run"]
+        #[doc = $demo]
+        #[doc = $setup]
+        #[doc = "use futures_util::TryStreamExt;"]
+        #[doc = "let out = db.copy_out(\"copy (select 1, 'x') to stdout (format csv)\").await?;"]
+        #[doc = "let chunks: Vec<_> = out.try_collect().await?;"]
+        #[doc = "assert_eq!(&chunks[0][..], b\"1,x\\n\");"]
+        #[doc = "# Ok(()) }"]
+        #[doc = "```"]
+        pub async fn copy_out(&self, sql: &str) -> $crate::Result<$crate::CopyOut<'_, S>> {
+            self.via().copy_out(sql).await
+        }
+
         #[doc = "Closes a prepared statement on the server. Closing one that does not"]
         #[doc = "exist is not an error (as in PostgreSQL)."]
         pub async fn close_prepared_statement(

@@ -400,3 +400,83 @@ fn a_reader_left_unpolled_does_not_hold_up_the_lock() {
         .is_ready());
     drop(next);
 }
+
+fn copy_in_response() -> Vec<u8> {
+    msg(b'G', &[0, 0, 1, 0, 0])
+}
+
+#[test]
+fn a_server_ending_copy_in_early_is_the_writers_error_and_the_connection_goes_on() {
+    let (conn, stream) = connected();
+    stream.send(&copy_in_response());
+    let mut copy = block_on(conn.copy_in("copy t from stdin")).unwrap();
+    // The server refuses the COPY before our data is done.
+    stream.send(&msg(b'E', b"SERROR\0VERROR\0C22P02\0Mbad row\0\0"));
+    stream.send(&msg(b'Z', b"I"));
+    let data = vec![b'1'; 200_000];
+    let err = block_on(async {
+        loop {
+            copy.send(&data).await?;
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), Error>(())
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.code().map(|c| c.code().to_owned()).as_deref(),
+        Some("22P02")
+    );
+    // The writer stays failed, and finish reports the same error.
+    assert!(block_on(copy.send(b"x")).is_err());
+    assert!(block_on(copy.finish()).is_err());
+    assert!(conn.ready());
+    let written = stream.written();
+    assert!(
+        !written.ends_with(&msg(b'c', &[])),
+        "no CopyDone after the error"
+    );
+    stream.send(&select_answer(b'5'));
+    let results = block_on(conn.simple_query("select 5")).unwrap();
+    assert_eq!(results[0].rows.len(), 1);
+}
+
+#[test]
+fn garbage_or_a_wrong_message_mid_copy_is_a_protocol_error() {
+    let wrong: [&[u8]; 3] = [
+        b"\x01\x02\x03\x04\x05\x06",
+        &msg(b'C', b"COPY 0\0"),
+        &msg(b'Z', b"I"),
+    ];
+    for bytes in wrong {
+        let (conn, stream) = connected();
+        stream.send(&copy_in_response());
+        let mut copy = block_on(conn.copy_in("copy t from stdin")).unwrap();
+        block_on(copy.send(b"1\n")).unwrap();
+        stream.send(bytes);
+        let err = block_on(copy.finish()).unwrap_err();
+        assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+        assert!(conn.dead());
+    }
+}
+
+#[test]
+fn a_dropped_writer_sends_copy_fail_before_the_next_request() {
+    let (conn, stream) = connected();
+    stream.send(&copy_in_response());
+    let mut copy = block_on(conn.copy_in("copy t from stdin")).unwrap();
+    block_on(copy.send(b"1\n")).unwrap();
+    drop(copy);
+    stream.send(&msg(
+        b'E',
+        b"SERROR\0VERROR\0C57014\0MCOPY from stdin failed\0\0",
+    ));
+    stream.send(&msg(b'Z', b"I"));
+    stream.send(&select_answer(b'7'));
+    let results = block_on(conn.simple_query("select 7")).unwrap();
+    assert_eq!(results[0].rows.len(), 1);
+    let written = stream.written();
+    let find = |needle: &[u8]| written.windows(needle.len()).position(|w| w == needle);
+    let fail = find(b"the COPY writer was dropped").expect("a CopyFail was sent");
+    let query = find(b"select 7").unwrap();
+    assert!(fail < query, "the CopyFail goes first");
+}

@@ -63,7 +63,7 @@ mod tests;
 
 pub use error::{AuthError, DatabaseError, Error, ErrorFields, Notice, ProtocolError, SqlState};
 pub use machine::{BackendKey, Event, Machine, RequestId};
-pub use message::backend::{CommandComplete, Notification, TransactionStatus};
+pub use message::backend::{CommandComplete, CopyResponse, Notification, TransactionStatus};
 pub use row::{compact_rows, ColumnError, FieldDescription, Format, Row, RowDescription};
 pub use startup::{AuthMethods, StartupConfig};
 pub use types::{FromSql, Oid, ToSql};

@@ -22,9 +22,12 @@ use crate::message::{frame_header, frontend, split_frame, Header, DEFAULT_MAX_ME
 use crate::row::{Row, RowDescription};
 use crate::startup::{Auth, AuthStep, StartupConfig};
 
+mod copy;
 mod described;
 mod events;
 
+use self::copy::CopyState;
+pub use self::copy::RUNNING_COPY_IN;
 pub use self::events::{BackendKey, Bind, Event, RequestId};
 
 /// The most room offered at once for the rest of a large message.
@@ -81,6 +84,9 @@ struct Pending {
     /// Columns of the rows this request returns, when the caller knew them
     /// in advance and did not ask the server to describe them again.
     description: Option<Arc<RowDescription>>,
+    /// Whether its caller supplies the data of a COPY FROM STDIN it runs
+    /// ([`Machine::accept_copy_in`]).
+    copy_in: copy::PendingCopy,
 }
 
 /// What [`Machine::take_row`] found at the front of the buffer.
@@ -113,10 +119,16 @@ enum TakeRow {
 /// ```
 ///
 /// Requests may be queued back to back (pipelined); answers come in order.
-/// `COPY ... FROM STDIN` is refused with a `CopyFail` (and, for the
-/// extended protocol, a fresh `Sync`, since the server ignores one received
-/// in copy-in mode). Do not queue requests behind such a COPY: the server
-/// would read them as COPY data. [`params::copies_from_stdin`](crate::params::copies_from_stdin)
+///
+/// COPY: a `COPY ... TO STDOUT` answers [`Event::CopyOutResponse`], then
+/// [`Event::CopyData`] chunks (slices of the receive buffer, no copy) and
+/// [`Event::CopyDone`]. A `COPY ... FROM STDIN` is fed by the caller when
+/// its request was marked with [`accept_copy_in`](Machine::accept_copy_in)
+/// (see there: [`copy_data`](Machine::copy_data),
+/// [`copy_done`](Machine::copy_done), [`copy_fail`](Machine::copy_fail));
+/// any other request's COPY FROM STDIN is refused with a `CopyFail`. Do not
+/// queue requests behind an unmarked COPY FROM STDIN: the server would read
+/// them as COPY data. [`params::copies_from_stdin`](crate::params::copies_from_stdin)
 /// finds such statements in a text before it is sent.
 ///
 /// While the server reports a `client_encoding` other than UTF8, requests
@@ -146,6 +158,8 @@ pub struct Machine {
     encoding: ClientEncoding,
     /// The last `RowDescription`, to share when the next one is the same.
     last_description: described::LastDescription,
+    /// The COPY the request now answering runs, if any.
+    copy: Option<CopyState>,
 }
 
 impl Default for Machine {
@@ -173,6 +187,7 @@ impl Machine {
             negotiated_minor: None,
             encoding: ClientEncoding::default(),
             last_description: described::LastDescription::default(),
+            copy: None,
         }
     }
 
@@ -389,6 +404,7 @@ impl Machine {
             id,
             kind,
             description,
+            copy_in: copy::PendingCopy::Refuse,
         });
         if self.pending.len() == 1 {
             self.activate_front();
@@ -414,6 +430,9 @@ impl Machine {
     ) -> Result<RequestId, Error> {
         if !matches!(self.phase, Phase::Ready) {
             return Err(self.refuse(command));
+        }
+        if self.copy_in_pending() {
+            return Err(self.refuse_behind_copy(command));
         }
         self.encoding.check(texts, params)?;
         let mark = self.out.len();
@@ -537,6 +556,9 @@ impl Machine {
         if !matches!(self.phase, Phase::Ready) {
             return Err(self.refuse("simple_query"));
         }
+        if self.copy_in_pending() {
+            return Err(self.refuse_behind_copy("simple_query"));
+        }
         self.encoding.check(&[sql], 0)?;
         frontend::query(&mut self.out, sql)?;
         Ok(self.push_request(RequestKind::SimpleQuery, None))
@@ -564,6 +586,7 @@ impl Machine {
     fn fail(&mut self, error: Error) -> Error {
         self.pending.clear();
         self.description = None;
+        self.copy = None;
         self.phase = Phase::Failed(error.clone());
         error
     }
@@ -582,6 +605,9 @@ impl Machine {
             // a malformed one is decoded below, which reports it.
             if let TakeRow::Row(row) = self.take_row() {
                 return Ok(Some(Event::Row(row)));
+            }
+            if let Some(data) = self.next_copy_data() {
+                return Ok(Some(Event::CopyData(data)));
             }
             let frame = match split_frame(&mut self.rbuf, self.max_message_len) {
                 Ok(frame) => frame,
@@ -736,6 +762,7 @@ impl Machine {
                     // every error before startup completes is fatal).
                     self.pending.clear();
                     self.description = None;
+                    self.copy = None;
                     self.phase = Phase::Failed(Error::SessionEnded(error.clone()));
                 } else if self.pending.is_empty() {
                     return Err(self.unexpected(&BackendMessage::ErrorResponse(Box::new(
@@ -743,6 +770,7 @@ impl Machine {
                     ))));
                 } else {
                     self.description = None;
+                    self.copy_error();
                 }
                 return Ok(Some(Event::Error(error)));
             }
@@ -796,6 +824,9 @@ impl Machine {
 
     /// A message answering the request at the front of the queue.
     fn handle_response(&mut self, message: BackendMessage) -> Result<Option<Event>, Error> {
+        if self.copy.is_some() {
+            return self.copy_message(message);
+        }
         let extended = self
             .pending
             .front()
@@ -843,22 +874,10 @@ impl Machine {
                 self.description = None;
                 Event::EmptyQuery
             }
-            BackendMessage::CopyInResponse => {
-                // Nobody is there to supply COPY data: refuse so the server
-                // errors out and the request ends normally.
-                frontend::copy_fail(&mut self.out, "COPY FROM STDIN is not supported here")?;
-                // In copy-in mode the server ignored the request's own Sync;
-                // after an extended-protocol COPY fails it waits for one.
-                if matches!(
-                    self.pending.front().map(|p| p.kind),
-                    Some(RequestKind::Extended)
-                ) {
-                    frontend::sync(&mut self.out);
-                }
-                return Ok(None);
-            }
-            BackendMessage::CopyOutResponse | BackendMessage::CopyDone => return Ok(None),
-            BackendMessage::CopyData(data) => Event::CopyData(data),
+            message @ (BackendMessage::CopyInResponse(_)
+            | BackendMessage::CopyOutResponse(_)
+            | BackendMessage::CopyData(_)
+            | BackendMessage::CopyDone) => return self.copy_message(message),
             other => return Err(self.unexpected(&other)),
         }))
     }

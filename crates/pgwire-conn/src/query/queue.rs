@@ -100,7 +100,7 @@ pub(crate) fn refuse_copy_in(sql: &str) -> Result<()> {
 fn refuse_copy_in_if(copy_in: bool) -> Result<()> {
     if copy_in {
         return Err(Error::InvalidInput(
-            "COPY ... FROM STDIN is not supported (no COPY API yet); nothing was sent".into(),
+            "COPY ... FROM STDIN runs through copy_in(), which takes the connection for itself while the server reads COPY data; nothing was sent".into(),
         ));
     }
     Ok(())

@@ -65,8 +65,12 @@ where
         if !inner.shared.book.has_owed() {
             return false;
         }
+        let mut deferred = Vec::new();
         for work in inner.shared.book.take_owed(urgent_only) {
+            let copying = inner.machine.is_copy_in() || inner.machine.copy_in_open();
             match work {
+                // Waits for the COPY FROM STDIN under way to end.
+                work if copying && !work.fits_copy_in() => deferred.push(work),
                 Owed::DiscardAhead(owner) => inner.discard_ahead(owner),
                 work => {
                     if let Err(e) = work.queue(&mut inner.machine) {
@@ -76,6 +80,9 @@ where
                     queued = true;
                 }
             }
+        }
+        for work in deferred {
+            inner.shared.book.owe(work);
         }
         self.queued_owed |= queued;
         queued

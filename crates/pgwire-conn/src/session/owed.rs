@@ -16,6 +16,10 @@ pub(crate) enum Owed {
     CloseStatement(String),
     /// Answers read ahead for an owner that is gone: free them.
     DiscardAhead(u64),
+    /// A COPY FROM STDIN whose writer was dropped unfinished: end it with
+    /// CopyFail, so that the server rolls it back (nothing half-written is
+    /// committed). Nothing to do if it already ended.
+    CopyFail(String),
 }
 
 impl Owed {
@@ -25,7 +29,16 @@ impl Owed {
     /// statement waits for the next request, so that it never delays the
     /// answer a task is reading.
     pub(crate) fn is_urgent(&self) -> bool {
-        matches!(self, Owed::Sql(_) | Owed::DiscardAhead(_))
+        matches!(
+            self,
+            Owed::Sql(_) | Owed::DiscardAhead(_) | Owed::CopyFail(_)
+        )
+    }
+
+    /// Whether it may be queued while a COPY FROM STDIN is open: only what
+    /// ends that COPY (anything else would reach the server as COPY data).
+    pub(crate) fn fits_copy_in(&self) -> bool {
+        matches!(self, Owed::CopyFail(_) | Owed::DiscardAhead(_))
     }
 
     /// Queues the command on `machine` as a request nobody reads: its
@@ -37,6 +50,10 @@ impl Owed {
             Owed::ClosePortal(name) => machine.close(Target::Portal, name).map(drop),
             Owed::CloseStatement(name) => machine.close(Target::Statement, name).map(drop),
             Owed::DiscardAhead(_) => Ok(()),
+            Owed::CopyFail(reason) if machine.copy_in_open() || machine.is_copy_in() => {
+                machine.copy_fail(reason)
+            }
+            Owed::CopyFail(_) => Ok(()),
         }
     }
 }

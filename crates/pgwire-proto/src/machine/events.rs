@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::{DatabaseError, Notice};
-use crate::message::backend::{CommandComplete, Notification, TransactionStatus};
+use crate::message::backend::{CommandComplete, CopyResponse, Notification, TransactionStatus};
 use crate::row::{Row, RowDescription};
 
 /// Identifies a request (everything up to one `ReadyForQuery`) queued on the
@@ -58,8 +58,20 @@ pub enum Event {
     Notice(Notice),
     /// A `NOTIFY` for a channel this session listens on.
     Notification(Notification),
-    /// A chunk of `COPY TO STDOUT` data.
+    /// The server waits for `COPY ... FROM STDIN` data: send it with
+    /// [`Machine::copy_data`](super::Machine::copy_data), then
+    /// [`copy_done`](super::Machine::copy_done) or
+    /// [`copy_fail`](super::Machine::copy_fail). Reported only for a
+    /// request marked with [`accept_copy_in`](super::Machine::accept_copy_in).
+    CopyInResponse(CopyResponse),
+    /// `COPY ... TO STDOUT` data follows, in this format.
+    CopyOutResponse(CopyResponse),
+    /// A chunk of `COPY TO STDOUT` data: a slice of the receive buffer (no
+    /// copy). In text and CSV, one chunk per row; in binary, the header
+    /// and trailer are parts of the first and last chunks.
     CopyData(bytes::Bytes),
+    /// The end of the `COPY TO STDOUT` data; its `CommandComplete` follows.
+    CopyDone,
     /// `Parse` succeeded.
     ParseComplete,
     /// `Bind` succeeded.

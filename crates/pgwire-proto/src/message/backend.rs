@@ -120,9 +120,9 @@ pub enum BackendMessage {
     /// `C`.
     CommandComplete(CommandComplete),
     /// `G`: the server waits for COPY data.
-    CopyInResponse,
+    CopyInResponse(CopyResponse),
     /// `H`: COPY data follows.
-    CopyOutResponse,
+    CopyOutResponse(CopyResponse),
     /// `W`: streaming replication.
     CopyBothResponse,
     /// `d`.
@@ -186,8 +186,8 @@ impl BackendMessage {
             BackendMessage::BindComplete => "BindComplete",
             BackendMessage::CloseComplete => "CloseComplete",
             BackendMessage::CommandComplete(_) => "CommandComplete",
-            BackendMessage::CopyInResponse => "CopyInResponse",
-            BackendMessage::CopyOutResponse => "CopyOutResponse",
+            BackendMessage::CopyInResponse(_) => "CopyInResponse",
+            BackendMessage::CopyOutResponse(_) => "CopyOutResponse",
             BackendMessage::CopyBothResponse => "CopyBothResponse",
             BackendMessage::CopyData(_) => "CopyData",
             BackendMessage::CopyDone => "CopyDone",
@@ -231,8 +231,10 @@ impl BackendMessage {
                     tag: body.slice(..len),
                 })
             }
-            b'G' => BackendMessage::CopyInResponse,
-            b'H' => BackendMessage::CopyOutResponse,
+            b'G' => BackendMessage::CopyInResponse(decode_copy_response(&body, "CopyInResponse")?),
+            b'H' => {
+                BackendMessage::CopyOutResponse(decode_copy_response(&body, "CopyOutResponse")?)
+            }
             b'W' => BackendMessage::CopyBothResponse,
             b'd' => BackendMessage::CopyData(body),
             b'c' => empty(&body, "CopyDone", BackendMessage::CopyDone)?,
@@ -314,6 +316,41 @@ impl BackendMessage {
         };
         Ok(msg)
     }
+}
+
+/// The overall format of a COPY and the format of each column, as
+/// `CopyInResponse` and `CopyOutResponse` announce them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyResponse {
+    /// Text (text and CSV COPY) or binary (`FORMAT binary`).
+    pub format: Format,
+    /// One per column; all text for a text COPY, all binary for a binary one.
+    pub column_formats: Vec<Format>,
+}
+
+fn copy_format(code: i64, r: &Reader<'_>) -> Result<Format, ProtocolError> {
+    match code {
+        0 => Ok(Format::Text),
+        1 => Ok(Format::Binary),
+        _ => Err(r.malformed("unknown COPY format")),
+    }
+}
+
+fn decode_copy_response(body: &[u8], name: &'static str) -> Result<CopyResponse, ProtocolError> {
+    let mut r = Reader::new(body, name);
+    let format = copy_format(i64::from(r.u8()?), &r)?;
+    let n = usize::from(r.u16()?);
+    if r.remaining() != n * 2 {
+        return Err(r.malformed("column count does not match length"));
+    }
+    let mut column_formats = Vec::with_capacity(n);
+    for _ in 0..n {
+        column_formats.push(copy_format(i64::from(r.u16()?), &r)?);
+    }
+    Ok(CopyResponse {
+        format,
+        column_formats,
+    })
 }
 
 fn empty(

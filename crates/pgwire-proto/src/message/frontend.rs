@@ -134,7 +134,30 @@ pub fn terminate(buf: &mut BytesMut) {
     buf.put_i32(4);
 }
 
-/// `CopyFail`: refuses a `COPY ... FROM STDIN` the caller did not arrange for.
+/// The most COPY data one `CopyData` message carries (PostgreSQL takes
+/// messages of up to 1 GiB; longer data is split).
+pub const MAX_COPY_DATA: usize = 256 * 1024 * 1024;
+
+/// `CopyData`: `data` in messages of at most [`MAX_COPY_DATA`] bytes (none
+/// for empty data).
+pub fn copy_data(buf: &mut BytesMut, data: &[u8]) {
+    for chunk in data.chunks(MAX_COPY_DATA) {
+        buf.reserve(5 + chunk.len());
+        buf.put_u8(b'd');
+        // At most MAX_COPY_DATA + 4, which fits.
+        buf.put_u32((chunk.len() + 4) as u32);
+        buf.extend_from_slice(chunk);
+    }
+}
+
+/// `CopyDone`: the end of the COPY data.
+pub fn copy_done(buf: &mut BytesMut) {
+    buf.put_u8(b'c');
+    buf.put_i32(4);
+}
+
+/// `CopyFail`: ends a `COPY ... FROM STDIN` with an error; the server rolls
+/// the COPY back.
 pub fn copy_fail(buf: &mut BytesMut, reason: &str) -> Result<(), Error> {
     message(buf, Some(b'f'), |buf| {
         cstr(buf, reason, "the CopyFail reason")
