@@ -126,6 +126,17 @@ where
         // rather than the wrong number for the statement (which could not
         // take them either).
         check_count(params.count())?;
+        // A text the cache holds was prepared as one statement, not a COPY
+        // FROM STDIN: none of the checks below can refuse it, so a hit
+        // skips the scan of its text (the common request).
+        if let Source::Sql(sql) = query.source {
+            if cached && !params.is_named() && self.cache.enabled() {
+                let count = params.count();
+                if let Some(queued) = self.queue_hit(sql, params, count, &|i| i, portal, execute)? {
+                    return Ok(queued);
+                }
+            }
+        }
         // One scan of the text for every check this request makes of it.
         let facts = match query.source {
             Source::Sql(sql) => Some(self.sql_facts.of(sql)),
@@ -216,6 +227,48 @@ where
         }
     }
 
+    /// Binds and executes the cached statement for `sql`, if the cache has
+    /// one: `None` on a miss (counted either way).
+    fn queue_hit<'q>(
+        &mut self,
+        sql: &str,
+        params: &(dyn Params + Sync),
+        count: usize,
+        given: &(dyn Fn(usize) -> usize + Sync),
+        portal: &str,
+        execute: Option<u32>,
+    ) -> Result<Option<Queued<'q>>> {
+        let natural = |i: usize| natural_type(params, given(i));
+        let found = self.cache.get(sql, count, natural);
+        let counters = &self.cache.counters;
+        let Some(stmt) = found else {
+            counters.miss();
+            return Ok(None);
+        };
+        counters.hit();
+        if stmt.param_types.len() != count {
+            return Err(Error::Params(
+                pgwire_proto::params::ParamError::PositionalCount {
+                    expected: stmt.param_types.len(),
+                    given: count,
+                },
+            ));
+        }
+        let types = &stmt.param_types;
+        let encode = |i: usize, buf: &mut bytes::BytesMut| {
+            encode(params, given(i), types.get(i).copied().unwrap_or(0), buf)
+        };
+        let request = self.machine.bind_execute(
+            &stmt.name,
+            portal,
+            bind(count, encode, &stmt.result_formats, execute),
+            stmt.description.clone(),
+        )?;
+        let description = stmt.description.clone();
+        self.record_hit(request.0, stmt);
+        Ok(Some(Queued::Sent(description)))
+    }
+
     /// The extended-protocol path for SQL text with `count` placeholders;
     /// placeholder `i` takes the caller's value `given(i)`. `facts`: the
     /// lexer's facts of `sql` when the caller has them already.
@@ -232,36 +285,11 @@ where
         cached: bool,
     ) -> Result<Queued<'q>> {
         let natural = |i: usize| natural_type(params, given(i));
-        if cached && self.cache.enabled() {
-            let found = self.cache.get(sql, count, natural);
-            let counters = &self.cache.counters;
-            if found.is_some() {
-                counters.hit();
-            } else {
-                counters.miss();
-            }
-            if let Some(stmt) = found {
-                if stmt.param_types.len() != count {
-                    return Err(Error::Params(
-                        pgwire_proto::params::ParamError::PositionalCount {
-                            expected: stmt.param_types.len(),
-                            given: count,
-                        },
-                    ));
-                }
-                let types = &stmt.param_types;
-                let encode = |i: usize, buf: &mut bytes::BytesMut| {
-                    encode(params, given(i), types.get(i).copied().unwrap_or(0), buf)
-                };
-                let request = self.machine.bind_execute(
-                    &stmt.name,
-                    portal,
-                    bind(count, encode, &stmt.result_formats, execute),
-                    stmt.description.clone(),
-                )?;
-                let description = stmt.description.clone();
-                self.record_hit(request.0, stmt);
-                return Ok(Queued::Sent(description));
+        // Positional text was looked up already (by `queue_portal`); the
+        // rewritten text of named parameters is looked up here.
+        if cached && self.cache.enabled() && params.is_named() {
+            if let Some(queued) = self.queue_hit(sql, params, count, given, portal, execute)? {
+                return Ok(queued);
             }
         }
         // Only on a miss: on a hit the server has told us the count.
