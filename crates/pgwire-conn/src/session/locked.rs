@@ -4,7 +4,6 @@
 //! waiting for the next query.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
 use std::task::{Context, Waker};
 
 use async_lock::MutexGuard;
@@ -23,7 +22,7 @@ where
     /// Owed work was queued while we held the lock, and may be unsent.
     queued_owed: bool,
     /// Who to wake once the lock is let go.
-    shared: Arc<Shared>,
+    shared: &'c Shared,
 }
 
 impl<'c, S> Locked<'c, S>
@@ -31,17 +30,16 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     /// The lock, taken to read: urgent owed work is queued.
-    pub(crate) fn new(guard: MutexGuard<'c, Inner<S>>) -> Self {
-        Self::settled(guard, true)
+    pub(crate) fn new(guard: MutexGuard<'c, Inner<S>>, shared: &'c Shared) -> Self {
+        Self::settled(guard, shared, true)
     }
 
     /// The lock, taken to queue a request: all owed work goes first.
-    pub(crate) fn for_request(guard: MutexGuard<'c, Inner<S>>) -> Self {
-        Self::settled(guard, false)
+    pub(crate) fn for_request(guard: MutexGuard<'c, Inner<S>>, shared: &'c Shared) -> Self {
+        Self::settled(guard, shared, false)
     }
 
-    fn settled(guard: MutexGuard<'c, Inner<S>>, urgent_only: bool) -> Self {
-        let shared = Arc::clone(&guard.shared);
+    fn settled(guard: MutexGuard<'c, Inner<S>>, shared: &'c Shared, urgent_only: bool) -> Self {
         let mut locked = Locked {
             guard: Some(guard),
             queued_owed: false,

@@ -166,23 +166,25 @@ where
     /// go, never a place in the lock's queue.
     pub(crate) fn poll_lock(&self, cx: &mut Context<'_>) -> Poll<Locked<'_, S>> {
         if let Some(guard) = self.inner.try_lock() {
-            return Poll::Ready(Locked::new(guard));
+            return Poll::Ready(Locked::new(guard, &self.shared));
         }
         self.shared.lock_waiters.register(cx.waker());
         // Let go of between the two tries: we would miss its wake-up.
         match self.inner.try_lock() {
-            Some(guard) => Poll::Ready(Locked::new(guard)),
+            Some(guard) => Poll::Ready(Locked::new(guard, &self.shared)),
             None => Poll::Pending,
         }
     }
 
     pub(crate) fn try_lock(&self) -> Option<Locked<'_, S>> {
-        self.inner.try_lock().map(Locked::new)
+        self.inner
+            .try_lock()
+            .map(|guard| Locked::new(guard, &self.shared))
     }
 
     /// The lock, whatever reserves the session (for `close`).
     pub(crate) async fn lock(&self) -> Locked<'_, S> {
-        Locked::new(self.inner.lock().await)
+        Locked::new(self.inner.lock().await, &self.shared)
     }
 
     /// Takes the lock to queue a request sent through reservation `via`
@@ -217,10 +219,10 @@ where
             match self.shared.book.gate(via, waker) {
                 Gate::Pass => {
                     let fence = self.fence_for_ahead(&guard);
-                    return Ok((Locked::for_request(guard), fence));
+                    return Ok((Locked::for_request(guard, &self.shared), fence));
                 }
                 Gate::OwnTransaction => {
-                    drop(Locked::new(guard));
+                    drop(Locked::new(guard, &self.shared));
                     return Err(Error::WouldDeadlock(
                         "this task holds a transaction open on this connection, which serves nobody \
                          else until it ends: send the query through the Transaction (`tx.execute(..)`), \
@@ -230,7 +232,7 @@ where
                 }
                 Gate::Wait => {
                     // Owed work still goes out (it comes before anything).
-                    drop(Locked::new(guard));
+                    drop(Locked::new(guard, &self.shared));
                     let book = &self.shared.book;
                     let waited = std::future::poll_fn(|cx| match book.gate(via, cx.waker()) {
                         Gate::Wait => Poll::Pending,
