@@ -270,6 +270,19 @@ where
     }
 }
 
+/// The server process that answers `conn` (`pg_backend_pid()`).
+pub async fn backend_pid<S>(conn: &Connection<S>) -> i32
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    let row = conn
+        .fetch_one("select pg_backend_pid()", ())
+        .await
+        .expect("asking for the backend's pid")
+        .expect("pg_backend_pid() returns a row");
+    row.try_get(0).expect("pg_backend_pid() as int4")
+}
+
 /// How many statements the session of `conn` has prepared with the text
 /// `sql` (from `pg_prepared_statements`).
 pub async fn prepared_count<S>(conn: &Connection<S>, sql: &str) -> i32

@@ -12,7 +12,7 @@ use pgwire_conn::{
     BinaryCopyInWriter, BinaryCopyOutStream, Connection, Error, PoolOptions, SqlState,
 };
 use pgwire_integration_tests::{
-    after_polls, connect, options, runtime_tests, unique_name, within, Role, Runtime,
+    after_polls, backend_pid, connect, options, runtime_tests, unique_name, within, Role, Runtime,
 };
 
 async fn count<S>(conn: &Connection<S>, table: &str) -> i64
@@ -515,13 +515,7 @@ async fn a_server_ending_the_copy_is_an_error<R: Runtime>() {
     conn.execute(&format!("create temp table {t} (id int4)"), ())
         .await
         .unwrap();
-    let pid: i32 = conn
-        .fetch_one("select pg_backend_pid()", ())
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let pid = backend_pid(&conn).await;
     let mut copy = conn.copy_in(&format!("copy {t} from stdin")).await.unwrap();
     copy.send(b"1\n").await.unwrap();
     killer

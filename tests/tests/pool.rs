@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use futures_util::TryStreamExt;
 use pgwire_conn::{Error, Pool, PoolOptions, SqlState};
 use pgwire_integration_tests::{
-    connect, options, runtime_tests, timeout, unique_name, within, Rng, Role, Runtime, Transport,
+    backend_pid, connect, options, runtime_tests, timeout, unique_name, within, Rng, Role, Runtime,
+    Transport,
 };
 
 /// A pool as the trust role over the runtime's transport, under an
@@ -86,13 +87,7 @@ async fn three_sleeps_on_a_pool_of_three_run_at_once<R: Runtime>() {
 
 async fn a_terminated_backend_is_replaced<R: Runtime>() {
     let (pool, _) = pool::<R>(PoolOptions::new().max_size(1)).await;
-    let first: i32 = pool
-        .fetch_one("select pg_backend_pid()", ())
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let first = backend_pid(&pool.checkout().await.unwrap()).await;
     let killed = pool
         .execute("select pg_terminate_backend(pg_backend_pid())", ())
         .await;
@@ -100,13 +95,7 @@ async fn a_terminated_backend_is_replaced<R: Runtime>() {
         Err(e) => assert_eq!(e.code(), Some(SqlState::ADMIN_SHUTDOWN), "{e}"),
         Ok(n) => panic!("terminating the backend returned {n}"),
     }
-    let second: i32 = pool
-        .fetch_one("select pg_backend_pid()", ())
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let second = backend_pid(&pool.checkout().await.unwrap()).await;
     assert_ne!(first, second);
     let stats = pool.stats();
     assert_eq!(stats.opened, 2);
@@ -120,13 +109,7 @@ async fn a_terminated_backend_is_replaced<R: Runtime>() {
 /// live one and nothing fails.
 async fn a_connection_killed_while_idle_is_never_handed_out<R: Runtime>() {
     let (pool, app) = pool::<R>(PoolOptions::new().max_size(2)).await;
-    let pid: i32 = pool
-        .fetch_one("select pg_backend_pid()", ())
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let pid = backend_pid(&pool.checkout().await.unwrap()).await;
     let killer = connect::<R>().await;
     killer
         .execute("select pg_terminate_backend($1)", (pid,))
@@ -254,13 +237,7 @@ async fn a_dropped_pooled_transaction_leaves_no_transaction_open<R: Runtime>() {
 /// it. Found by the soak (tests/pool_soak.rs).
 async fn a_checkout_dropped_while_draining_keeps_the_connection<R: Runtime>() {
     let (pool, app) = pool::<R>(PoolOptions::new().max_size(1)).await;
-    let pid: i32 = pool
-        .fetch_one("select pg_backend_pid()", ())
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let pid = backend_pid(&pool.checkout().await.unwrap()).await;
     let slow = pool.execute("select pg_sleep_for('5 seconds')", ());
     assert!(timeout::<R, _>(Duration::from_secs(1), slow)
         .await

@@ -16,8 +16,8 @@ use futures_util::StreamExt;
 use pgwire_conn::{Connection, Error, Query, SqlState};
 use pgwire_integration_tests::streams::{Gate, Gated};
 use pgwire_integration_tests::{
-    assert_code, connect, connect_over, prepared_count, race, runtime_tests, unique_name, within,
-    Rng, Runtime,
+    assert_code, backend_pid, connect, connect_over, prepared_count, race, runtime_tests,
+    unique_name, within, Rng, Runtime,
 };
 
 /// How often each kind of operation completed and was dropped.
@@ -483,13 +483,7 @@ async fn large_requests_and_large_results_in_flight_together<R: Runtime>() {
 /// one of them learns it with an error, none waits forever.
 async fn a_dying_connection_fails_every_waiting_task<R: Runtime>() {
     let conn = Arc::new(connect::<R>().await);
-    let pid: i32 = conn
-        .fetch_one("select pg_backend_pid()", ())
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let pid = backend_pid(&conn).await;
     let mut tasks = Vec::new();
     for task in 0..8i32 {
         let conn = Arc::clone(&conn);

@@ -18,7 +18,7 @@ use pgwire_proto::StartupConfig;
 use crate::{Connection, Error};
 
 /// Runs a future on this thread, parking while it is pending.
-fn block_on<F: Future>(fut: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     struct Unpark(Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {
