@@ -76,6 +76,7 @@ mod pool;
 mod pooler;
 mod portal;
 mod query;
+mod reconnect;
 mod session;
 mod socket;
 mod statement;

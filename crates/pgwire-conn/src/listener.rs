@@ -14,10 +14,8 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::open::Connector;
 use crate::options::ConnectOptions;
+use crate::reconnect::{is_transient, next_pause};
 use crate::timeout::RuntimeHooks;
-
-const FIRST_BACKOFF: Duration = Duration::from_millis(50);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What a [`Listener`] receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,10 +179,10 @@ where
             if !self.backoff.is_zero() {
                 self.hooks.sleep(self.backoff).await;
             }
-            self.backoff = (self.backoff * 2).clamp(FIRST_BACKOFF, MAX_BACKOFF);
+            self.backoff = next_pause(self.backoff);
             let conn = match (self.connector)(Arc::clone(&self.connect)).await {
                 Ok(conn) => conn,
-                Err(e) if crate::pool::is_transient(&e) => continue,
+                Err(e) if is_transient(&e) => continue,
                 Err(e) => return Err(e),
             };
             let mut listened = Ok(());

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::error::{Error, Result};
-use crate::pool::core::{is_transient, Core, InHand, Member};
+use crate::pool::core::{Core, InHand, Member};
 use crate::pool::gate::Gate;
 use crate::pool::pooled::PooledConnection;
 use crate::pool::stats::bump;
 use crate::pool::tidy::{tidy, within, Fit};
+use crate::reconnect::is_transient;
 use crate::timeout::BoxFuture;
 
 /// The checkout's `checkout_timeout`, counted from the checkout's start.

@@ -20,14 +20,10 @@ use crate::options::ConnectOptions;
 use crate::pool::gate::Gate;
 use crate::pool::options::PoolOptions;
 use crate::pool::stats::{bump, Counters};
+use crate::reconnect::next_pause;
 use crate::session::owed::Owed;
 use crate::timeout::RuntimeHooks;
 use crate::types::TypeRegistry;
-
-/// The longest the pool waits between attempts to open a connection while
-/// the server refuses them.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
-const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 
 /// A connection with what the pool knows of it. Boxed wherever it goes
 /// (`Member<S>` is over a kilobyte, the connection's state inline): a
@@ -240,7 +236,7 @@ where
             Err(e) => {
                 bump(&self.counters.open_failures);
                 let mut backoff = lock(&self.backoff);
-                backoff.delay = (backoff.delay * 2).clamp(FIRST_BACKOFF, MAX_BACKOFF);
+                backoff.delay = next_pause(backoff.delay);
                 backoff.not_before = Some(Instant::now() + backoff.delay);
                 return Err(e);
             }
@@ -375,24 +371,6 @@ impl Drop for Shrink<'_> {
         if self.1 {
             self.0.fetch_sub(1, Ordering::AcqRel);
         }
-    }
-}
-
-/// Whether opening may succeed if tried again soon: the server is down,
-/// starting, or full. A wrong password or a bad option will not heal.
-pub(crate) fn is_transient(error: &Error) -> bool {
-    use crate::SqlState;
-    match error {
-        Error::Connect { .. } | Error::Timeout { .. } | Error::Io(_) => true,
-        Error::BothAttempts { second, .. } => is_transient(second),
-        Error::Database(e) => {
-            let code = e.sqlstate();
-            code == SqlState::CANNOT_CONNECT_NOW
-                || code == SqlState::TOO_MANY_CONNECTIONS
-                || code == SqlState::ADMIN_SHUTDOWN
-                || code == SqlState::CRASH_SHUTDOWN
-        }
-        _ => false,
     }
 }
 

@@ -39,7 +39,6 @@ use crate::transaction::Transaction;
 use crate::types::TypeRegistry;
 use pgwire_proto::{Oid, Row};
 
-pub(crate) use self::core::is_transient;
 use crate::open::Connector;
 pub use options::PoolOptions;
 pub use pooled::PooledConnection;
