@@ -353,11 +353,51 @@ impl Report {
     /// as many q/s as tokio-postgres's `query_typed`, with less client CPU
     /// per query. The worst ratio of each kind decides.
     fn bouncer_target(&self) -> Target {
+        self.every_case_target(
+            "PgBouncer txn: every case >= 1.0x tokio-postgres q/s, less CPU",
+            "bouncer_",
+            |m, _| m.ratio(Client::PgwireTokio, Client::TokioPostgres),
+        )
+    }
+
+    /// Issue 13's target for the pool: in every `pool_*` case, pgwire-tokio's
+    /// pool at least as many q/s as the best peer pool (deadpool-postgres,
+    /// sqlx) and less client CPU per query than the most frugal one. The
+    /// worst ratio of each kind decides.
+    fn pool_target(&self) -> Target {
+        const PEERS: [Client; 2] = [Client::Deadpool, Client::Sqlx];
+        self.every_case_target(
+            "pool: every case >= 1.0x the best peer pool's q/s, less CPU",
+            "pool_",
+            |m, cpu| {
+                let peers = PEERS.iter().filter_map(|&c| m.median(c));
+                // The peer to beat: the fastest, or the most frugal.
+                let best = if cpu {
+                    peers.min_by(f64::total_cmp)
+                } else {
+                    peers.max_by(f64::total_cmp)
+                }?;
+                let ours = m.median(Client::PgwireTokio)?;
+                (best != 0.0).then(|| ours / best)
+            },
+        )
+    }
+
+    /// A target met when, in every case whose id starts with `prefix`,
+    /// `ratio` (pgwire over its peer; called with whether the row is the
+    /// CPU one) is at least 1.0 for throughput and below 1.0 for CPU. The
+    /// worst ratio of each kind is the figure.
+    fn every_case_target(
+        &self,
+        goal: &str,
+        prefix: &str,
+        ratio: impl Fn(&Metric, bool) -> Option<f64>,
+    ) -> Target {
         let worst = |cpu: bool| {
             self.metrics
                 .iter()
-                .filter(|m| m.id.starts_with("bouncer_") && m.id.ends_with("_cpu") == cpu)
-                .filter_map(|m| Some((m.ratio(Client::PgwireTokio, Client::TokioPostgres)?, &m.id)))
+                .filter(|m| m.id.starts_with(prefix) && m.id.ends_with("_cpu") == cpu)
+                .filter_map(|m| Some((ratio(m, cpu)?, &m.id)))
                 // Throughput: the lowest ratio is the worst; CPU: the highest.
                 .min_by(|a, b| {
                     if cpu {
@@ -369,49 +409,7 @@ impl Report {
         };
         let (rate, cpu) = (worst(false), worst(true));
         Target {
-            goal: "PgBouncer txn: every case >= 1.0x tokio-postgres q/s, less CPU".into(),
-            figure: match (rate, cpu) {
-                (Some((r, rid)), Some((c, cid))) => {
-                    format!("worst {r:.2}x q/s ({rid}), worst {c:.2}x CPU ({cid})")
-                }
-                _ => "not measured".into(),
-            },
-            met: rate.zip(cpu).map(|((r, _), (c, _))| r >= 1.0 && c < 1.0),
-        }
-    }
-
-    /// Issue 13's target for the pool: in every `pool_*` case, pgwire-tokio's
-    /// pool at least as many q/s as the best peer pool (deadpool-postgres,
-    /// sqlx) and less client CPU per query than the most frugal one. The
-    /// worst ratio of each kind decides.
-    fn pool_target(&self) -> Target {
-        const PEERS: [Client; 2] = [Client::Deadpool, Client::Sqlx];
-        let worst = |cpu: bool| {
-            self.metrics
-                .iter()
-                .filter(|m| m.id.starts_with("pool_") && m.id.ends_with("_cpu") == cpu)
-                .filter_map(|m| {
-                    let peers = PEERS.iter().filter_map(|&c| m.median(c));
-                    // The peer to beat: the fastest, or the most frugal.
-                    let best = if cpu {
-                        peers.min_by(f64::total_cmp)
-                    } else {
-                        peers.max_by(f64::total_cmp)
-                    }?;
-                    let ours = m.median(Client::PgwireTokio)?;
-                    (best != 0.0).then(|| (ours / best, &m.id))
-                })
-                .min_by(|a, b| {
-                    if cpu {
-                        b.0.total_cmp(&a.0)
-                    } else {
-                        a.0.total_cmp(&b.0)
-                    }
-                })
-        };
-        let (rate, cpu) = (worst(false), worst(true));
-        Target {
-            goal: "pool: every case >= 1.0x the best peer pool's q/s, less CPU".into(),
+            goal: goal.into(),
             figure: match (rate, cpu) {
                 (Some((r, rid)), Some((c, cid))) => {
                     format!("worst {r:.2}x q/s ({rid}), worst {c:.2}x CPU ({cid})")

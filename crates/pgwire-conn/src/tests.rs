@@ -118,7 +118,8 @@ impl AsyncWrite for FakeStream {
     }
 }
 
-fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
+/// A backend message: tag, length, body.
+pub(crate) fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
     out.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
     out.extend_from_slice(body);

@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_proto::StartupConfig;
 
-use crate::tests::block_on;
+use crate::tests::{block_on, msg};
 use crate::timeout::{BoxFuture, RuntimeHooks};
 use crate::{CancelToken, ConnectOptions, Connection, Pool, PoolOptions};
 
@@ -60,13 +60,6 @@ impl AsyncWrite for Silent {
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
-}
-
-fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    out.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
-    out.extend_from_slice(body);
-    out
 }
 
 /// Counts the timers the pool asks for; none of them ever fires.
