@@ -10,7 +10,38 @@ use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_proto::Event;
 
 use crate::error::{Error, Result};
-use crate::session::Session;
+use crate::session::{Inner, Session};
+
+/// Whether nothing is in flight or waiting to be sent: every byte that
+/// comes now is the server's own.
+fn nothing_in_flight<S>(inner: &Inner<S>) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    inner.machine.current_request().is_none() && !inner.machine.has_output()
+}
+
+/// Reads one event of an idle session. Notices, notifications and
+/// parameter changes are taken care of by the read (`Ok`); a FATAL error,
+/// the end of the stream, or a response to no request is the session's end
+/// (the last marks it dead too).
+fn poll_idle_event<S>(inner: &mut Inner<S>, cx: &mut Context<'_>) -> Poll<Result<()>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match std::task::ready!(inner.poll_next_event(cx)) {
+        Ok(Event::Notice(_) | Event::Notification(_) | Event::ParameterStatus { .. }) => {
+            Poll::Ready(Ok(()))
+        }
+        Ok(_) => Poll::Ready(Err(inner.fail(Error::Protocol(
+            pgwire_proto::ProtocolError::Unexpected {
+                message: "a response to no request",
+                state: "idle",
+            },
+        )))),
+        Err(e) => Poll::Ready(Err(e)),
+    }
+}
 
 impl<S> Session<S>
 where
@@ -29,25 +60,14 @@ where
         if inner.is_dead() || inner.is_closed() {
             return false;
         }
-        if inner.machine.current_request().is_some() || inner.machine.has_output() {
+        if !nothing_in_flight(&inner) {
             return true;
         }
         let mut cx = Context::from_waker(Waker::noop());
         loop {
-            match inner.poll_next_event(&mut cx) {
+            match poll_idle_event(&mut inner, &mut cx) {
                 Poll::Pending => return true,
-                // Notices, notifications and parameter changes are taken
-                // care of by the read; a FATAL error marks the session dead.
-                Poll::Ready(Ok(
-                    Event::Notice(_) | Event::Notification(_) | Event::ParameterStatus { .. },
-                )) => {}
-                Poll::Ready(Ok(_)) => {
-                    inner.fail(Error::Protocol(pgwire_proto::ProtocolError::Unexpected {
-                        message: "a response to no request",
-                        state: "idle",
-                    }));
-                    return false;
-                }
+                Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(_)) => return false,
             }
         }
@@ -63,24 +83,12 @@ where
     pub(crate) fn poll_idle_read(&self, cx: &mut Context<'_>) -> Poll<Result<bool>> {
         let mut inner = std::task::ready!(self.poll_lock(cx));
         inner.check_usable()?;
-        if inner.machine.current_request().is_some() || inner.machine.has_output() {
+        if !nothing_in_flight(&inner) {
             return Poll::Ready(Ok(false));
         }
-        let polled = inner.poll_next_event(cx);
+        let polled = poll_idle_event(&mut inner, cx);
         // Owed work that arrived meanwhile leaves with our waker.
         inner.release(cx);
-        match polled {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(
-                Event::Notification(_) | Event::Notice(_) | Event::ParameterStatus { .. },
-            )) => Poll::Ready(Ok(true)),
-            Poll::Ready(Ok(_)) => Poll::Ready(Err(Error::Protocol(
-                pgwire_proto::ProtocolError::Unexpected {
-                    message: "a response to no request",
-                    state: "idle",
-                },
-            ))),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-        }
+        polled.map_ok(|()| true)
     }
 }
