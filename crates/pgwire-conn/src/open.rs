@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_rustls::rustls::ClientConfig;
-use futures_util::future::{select, Either};
 use pgwire_proto::AuthMethods;
 
 use crate::negotiate::{negotiate, TlsPlan};
@@ -21,7 +20,7 @@ use crate::options::{
     SslNegotiation, SslRootCert, TargetSessionAttrs,
 };
 use crate::session::Origin;
-use crate::timeout::RuntimeHooks;
+use crate::timeout::{within, RuntimeHooks};
 use crate::tls::{client_config, server_end_point, MaybeTls, Roots, Verify};
 use crate::{Connection, Error, Result, Socket, TcpSettings};
 
@@ -74,17 +73,12 @@ where
             let attempt = connect_host(options, host, &mut tls_config, &tcp, &unix);
             let outcome = match options.get_connect_timeout() {
                 None => attempt.await,
-                Some(after) => {
-                    let attempt = std::pin::pin!(attempt);
-                    let timer = hooks.sleep(after);
-                    match select(attempt, timer).await {
-                        Either::Left((outcome, _)) => outcome,
-                        Either::Right(_) => Err(Error::Timeout {
-                            address: host.describe(),
-                            after,
-                        }),
-                    }
-                }
+                Some(after) => within(&hooks, after, attempt).await.unwrap_or_else(|| {
+                    Err(Error::Timeout {
+                        address: host.describe(),
+                        after,
+                    })
+                }),
             };
             match outcome.map(|mut conn| {
                 conn.set_runtime_hooks(Arc::clone(&hooks));

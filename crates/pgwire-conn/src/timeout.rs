@@ -135,3 +135,17 @@ pub(crate) async fn before_deadline<F: Future>(
     })
     .await
 }
+
+/// `op`, unless `limit` passes first on the runtime's timer (then `op` is
+/// dropped): `None`.
+pub(crate) async fn within<F: Future>(
+    hooks: &Arc<dyn RuntimeHooks>,
+    limit: Duration,
+    op: F,
+) -> Option<F::Output> {
+    let op = std::pin::pin!(op);
+    match futures_util::future::select(op, hooks.sleep(limit)).await {
+        futures_util::future::Either::Left((out, _)) => Some(out),
+        futures_util::future::Either::Right(_) => None,
+    }
+}

@@ -12,9 +12,9 @@ use crate::pool::core::{Core, InHand, Member};
 use crate::pool::gate::Gate;
 use crate::pool::pooled::PooledConnection;
 use crate::pool::stats::bump;
-use crate::pool::tidy::{tidy, within, Fit};
+use crate::pool::tidy::{tidy, Fit};
 use crate::reconnect::is_transient;
-use crate::timeout::BoxFuture;
+use crate::timeout::{within, BoxFuture};
 
 /// The checkout's `checkout_timeout`, counted from the checkout's start.
 /// Its timer is made the first time the checkout has to wait: most

@@ -9,16 +9,14 @@
 //! abandoned one; it then fails, the transaction stays open, and the loop
 //! below rolls back again.
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_util::future::{select, Either};
 
 use crate::connection::Connection;
 use crate::pool::core::Core;
 use crate::pool::stats::bump;
-use crate::timeout::RuntimeHooks;
+use crate::timeout::within;
 
 /// How long a returned connection's abandoned request may take to end on
 /// its own before the pool sends a CancelRequest.
@@ -142,17 +140,4 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     conn.simple_query("").await.is_ok()
-}
-
-/// `op`, unless `limit` passes first (then `op` is dropped).
-pub(crate) async fn within<F: Future>(
-    hooks: &std::sync::Arc<dyn RuntimeHooks>,
-    limit: Duration,
-    op: F,
-) -> Option<F::Output> {
-    let op = std::pin::pin!(op);
-    match select(op, hooks.sleep(limit)).await {
-        Either::Left((out, _)) => Some(out),
-        Either::Right(_) => None,
-    }
 }
