@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use pgwire_conn::{Error, Pool, PoolOptions, SqlState};
+use pgwire_conn::{Connection, Error, Params, Pool, PoolOptions, SqlState};
 use pgwire_integration_tests::{
     backend_pid, connect, options, runtime_tests, timeout, unique_name, within, Rng, Role, Runtime,
     Transport,
@@ -21,18 +21,20 @@ async fn pool<R: Runtime>(options_: PoolOptions) -> (Pool<R::Socket>, String) {
     (pool, app)
 }
 
+/// The `count(*)` that `sql` selects on `conn`.
+async fn count_of<S>(conn: &Connection<S>, sql: &str, params: impl Params + Sync) -> i64
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    let row = conn.fetch_one(sql, params).await.unwrap().unwrap();
+    row.try_get(0).unwrap()
+}
+
 /// The server sessions of `app`, as another connection sees them.
 async fn sessions<R: Runtime>(app: &str) -> i64 {
     let watcher = connect::<R>().await;
-    let row = watcher
-        .fetch_one(
-            "select count(*) from pg_stat_activity where application_name = $1",
-            (app,),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get(0).unwrap()
+    let sql = "select count(*) from pg_stat_activity where application_name = $1";
+    count_of(&watcher, sql, (app,)).await
 }
 
 /// Waits (up to 10 s) until `app` has `n` server sessions.
@@ -133,13 +135,7 @@ async fn begin_through_the_pool_is_rolled_back_at_check_in<R: Runtime>() {
         .unwrap();
     let conn = pool.checkout().await.unwrap();
     assert!(!conn.in_transaction());
-    let count: i64 = conn
-        .fetch_one(&format!("select count(*) from {table}"), ())
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let count = count_of(&conn, &format!("select count(*) from {table}"), ()).await;
     assert_eq!(count, 0, "the leaked transaction's insert was rolled back");
     drop(conn);
     assert_eq!(pool.stats().rolled_back, 1);
@@ -164,16 +160,12 @@ async fn a_dropped_pooled_query_is_cancelled_before_reuse<R: Runtime>() {
     );
     assert_eq!(pool.stats().drained, 1);
     let watcher = connect::<R>().await;
-    let sleeping: i64 = watcher
-        .fetch_one(
-            "select count(*) from pg_stat_activity where application_name = $1 and query like '%pg_sleep_for%' and state = 'active'",
-            (app.as_str(),),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let sleeping = count_of(
+        &watcher,
+        "select count(*) from pg_stat_activity where application_name = $1 and query like '%pg_sleep_for%' and state = 'active'",
+        (app.as_str(),),
+    )
+    .await;
     assert_eq!(sleeping, 0);
     pool.close().await;
 }
@@ -201,26 +193,16 @@ async fn a_dropped_pooled_transaction_leaves_no_transaction_open<R: Runtime>() {
         start.elapsed()
     );
     assert!(!conn.in_transaction());
-    let count: i64 = conn
-        .fetch_one(&format!("select count(*) from {table}"), ())
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let count = count_of(&conn, &format!("select count(*) from {table}"), ()).await;
     assert_eq!(count, 0);
     drop(conn);
     let watcher = connect::<R>().await;
-    let open: i64 = watcher
-        .fetch_one(
-            "select count(*) from pg_stat_activity where application_name = $1 and (state like 'idle in transaction%' or query like '%pg_sleep_for%')",
-            (app.as_str(),),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let open = count_of(
+        &watcher,
+        "select count(*) from pg_stat_activity where application_name = $1 and (state like 'idle in transaction%' or query like '%pg_sleep_for%')",
+        (app.as_str(),),
+    )
+    .await;
     assert_eq!(open, 0);
     // An expected rollback is no leak.
     assert_eq!(pool.stats().rolled_back, 0);
