@@ -741,7 +741,110 @@ async fn a_pool_behind_transaction_mode<R: Runtime>() {
     pool.close().await;
 }
 
+/// Pipelines through PgBouncer in transaction mode: with one Sync the
+/// whole pipeline runs in one transaction on one server session (a
+/// transaction-local setting is seen by the next statement, and the backend
+/// is the same), with a Sync per statement each answer is still its own,
+/// and `execute_many` writes every row once; 6 connections × 2 tasks at
+/// once, explicit and detected.
+async fn pipelines_behind_transaction_mode<R: Runtime>() {
+    let table = unique_name("bouncer_pipeline");
+    let setup = open::<R>(PoolMode::Transaction, Via::Tcp, Setting::Explicit).await;
+    setup
+        .execute(
+            format!("create table {table} (id int4 primary key, who int4)").as_str(),
+            (),
+        )
+        .await
+        .unwrap();
+    let mut conns = Vec::new();
+    for c in 0..6 {
+        let setting = if c % 2 == 0 {
+            Setting::Explicit
+        } else {
+            Setting::Detected
+        };
+        conns.push(Arc::new(
+            open::<R>(PoolMode::Transaction, Via::Tcp, setting).await,
+        ));
+    }
+    let mut handles = Vec::new();
+    for (c, conn) in conns.iter().enumerate() {
+        for t in 0..2 {
+            let (conn, table) = (Arc::clone(conn), table.clone());
+            let who = (c * 2 + t) as i32;
+            handles.push(R::spawn(async move {
+                let insert = format!("insert into {table} values ($1, $2)");
+                let mut written = BTreeSet::new();
+                for round in 0..25i32 {
+                    let tag = format!("w{who}r{round}");
+                    let mut once =
+                        pgwire_conn::Pipeline::with_sync(pgwire_conn::PipelineSync::Once);
+                    once.push("select set_config('pgwire.tag', $1, true)", (tag.as_str(),))
+                        .push("select pg_backend_pid()", ())
+                        .push("select current_setting('pgwire.tag'), pg_backend_pid()", ());
+                    let ids: Vec<i32> = (0..3).map(|k| who * 10_000 + round * 10 + k).collect();
+                    for &id in &ids {
+                        once.push(insert.as_str(), (id, who));
+                    }
+                    let results = conn.run_pipeline(&once).await.unwrap();
+                    let pid: i32 = results[1].as_ref().unwrap().rows[0].try_get(0).unwrap();
+                    let seen = &results[2].as_ref().unwrap().rows[0];
+                    assert_eq!(
+                        seen.try_get::<&str>(0).unwrap(),
+                        tag,
+                        "another session's setting"
+                    );
+                    assert_eq!(
+                        seen.try_get::<i32>(1).unwrap(),
+                        pid,
+                        "the batch changed sessions"
+                    );
+                    written.extend(ids);
+                    // One Sync for all rows: on one server session too.
+                    let many: Vec<(i32, i32)> = (3..8)
+                        .map(|k| (who * 10_000 + round * 10 + k, who))
+                        .collect();
+                    assert_eq!(conn.execute_many(insert.as_str(), &many).await.unwrap(), 5);
+                    written.extend(many.iter().map(|(id, _)| *id));
+                    let mut each = pgwire_conn::Pipeline::new();
+                    for k in 0..5i32 {
+                        each.push("select $1::int4, $2::text", (who * 100 + k, tag.as_str()));
+                    }
+                    for (k, result) in conn
+                        .run_pipeline(&each)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let row = &result.unwrap().rows[0];
+                        assert_eq!(row.try_get::<i32>(0).unwrap(), who * 100 + k as i32);
+                        assert_eq!(row.try_get::<&str>(1).unwrap(), tag);
+                    }
+                }
+                written
+            }));
+        }
+    }
+    let mut expected = BTreeSet::new();
+    for handle in handles {
+        expected.extend(within::<R, _>(60, "a task's pipelines", handle).await);
+    }
+    let rows = setup
+        .fetch(format!("select id from {table}").as_str(), ())
+        .await
+        .unwrap();
+    let actual: BTreeSet<i32> = rows.iter().map(|r| r.try_get(0).unwrap()).collect();
+    assert_eq!(actual, expected);
+    setup
+        .execute(format!("drop table {table}").as_str(), ())
+        .await
+        .unwrap();
+}
+
 runtime_only_tests!(
+    pipelines_behind_transaction_mode,
     a_pool_behind_transaction_mode,
     transaction_mode_workload_tcp,
     transaction_mode_workload_detected,

@@ -82,6 +82,8 @@ enum Kind {
     /// Checkout + statement + check-in on a pool of 10.
     Pool(PoolLoad),
     Copy(crate::copy::CopyCase),
+    /// Pipelines and execute_many on one connection.
+    Batch(crate::batch::BatchCase),
 }
 
 #[derive(Debug, Clone)]
@@ -128,7 +130,7 @@ impl Case {
                     false,
                 ),
             ],
-            Kind::Bulk(_) | Kind::Copy(_) => vec![
+            Kind::Bulk(_) | Kind::Copy(_) | Kind::Batch(_) => vec![
                 Metric::new(self.id, &self.title, "rows/s", true, false),
                 Metric::new(
                     &format!("{}_cpu", self.id),
@@ -327,6 +329,60 @@ fn cases(options: &Options) -> Vec<Case> {
         "copy_out 1M rows (text)",
         Kind::Copy(crate::copy::CopyCase::Out),
     ));
+    // Pipelines (issue 15).
+    use crate::batch::BatchCase;
+    cases.push(Case {
+        pgbench: Some((crate::batch::pgbench_script(), Tcp)),
+        ..Case::new(
+            "pipeline_10k",
+            format!(
+                "{} x SELECT $1::int4 pipelined, 1 conn (rows = statements)",
+                crate::batch::SELECTS
+            ),
+            Kind::Batch(BatchCase::Select),
+        )
+    });
+    let many = [
+        (
+            "many_1k",
+            "execute_many 1,000 rows x 7 columns",
+            1_000,
+            20,
+            false,
+        ),
+        (
+            "many_100k",
+            "execute_many 100,000 rows x 7 columns",
+            100_000,
+            1,
+            false,
+        ),
+        (
+            "many_100k_multirow",
+            "execute_many 100,000 rows vs multi-row INSERTs",
+            100_000,
+            1,
+            true,
+        ),
+    ];
+    for (id, title, rows, runs, multirow) in many {
+        cases.push(Case {
+            clients: if multirow {
+                vec![Client::PgwireTokio, Client::TokioPostgres]
+            } else {
+                RUST_CLIENTS.to_vec()
+            },
+            ..Case::new(
+                id,
+                title,
+                Kind::Batch(BatchCase::Many {
+                    rows,
+                    runs,
+                    multirow,
+                }),
+            )
+        });
+    }
     cases.retain(|c| options.selected(c.id));
     for case in &mut cases {
         case.clients.retain(|&c| options.runs(c));
@@ -398,6 +454,7 @@ impl Ctx {
                 self.window,
             ))?),
             Kind::Copy(copy) => bulk(rt.block_on(crate::copy::pgwire_copy::<R>(server, copy))?),
+            Kind::Batch(b) => bulk(rt.block_on(crate::batch::pgwire_batch::<R>(server, b))?),
             Kind::Bulk(mode) => {
                 let bulk = rt.block_on(work::pgwire_bulk::<R>(server, self.rows, mode))?;
                 vec![
@@ -425,6 +482,7 @@ impl Ctx {
             Kind::Connect => timed(rt.block_on(work::tp_connect_rate(server, self.window))?),
             Kind::Pool(_) => return Err("tokio-postgres has no pool of its own".into()),
             Kind::Copy(copy) => bulk(rt.block_on(crate::copy::tp_copy(server, copy))?),
+            Kind::Batch(b) => bulk(rt.block_on(crate::batch::tp_batch(server, b))?),
             Kind::Bulk(mode) => {
                 let bulk = rt.block_on(work::tp_bulk(server, self.rows, mode))?;
                 vec![

@@ -51,13 +51,13 @@ fn copy_out_sql() -> String {
     format!("COPY (SELECT generate_series(1, {OUT_ROWS}), 'x') TO STDOUT")
 }
 
-struct Meter {
+pub(crate) struct Meter {
     cpu: CpuClock,
     start: Instant,
 }
 
 impl Meter {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         alloc::start();
         Meter {
             cpu: CpuClock::now(),
@@ -65,7 +65,7 @@ impl Meter {
         }
     }
 
-    fn finish(self, rows: u64) -> Bulk {
+    pub(crate) fn finish(self, rows: u64) -> Bulk {
         let secs = self.start.elapsed().as_secs_f64();
         let cpu_ns = CpuClock::since(&self.cpu);
         Bulk {
@@ -79,7 +79,7 @@ impl Meter {
     }
 }
 
-fn check(what: &str, got: u64, want: u64) -> BResult<()> {
+pub(crate) fn check(what: &str, got: u64, want: u64) -> BResult<()> {
     if got == want {
         Ok(())
     } else {

@@ -11,6 +11,7 @@
 //! pollute them.
 
 mod alloc;
+mod batch;
 mod bouncer;
 mod cases;
 mod child;
@@ -47,7 +48,8 @@ usage: pgwire-bench [--quick] [--rounds N] [--seconds S] [--rows N] [--only ID,.
   --rows N        rows of the bulk decode (default 1000000)
   --only ID,...   run only the cases whose id starts with one of these
                   (rt, bulk, bulk_own, connect, shared, conns, magic, bouncer,
-                  pool, peak, mem_param, mem_rows, callgrind, copy)
+                  pool, peak, mem_param, mem_rows, callgrind, copy,
+                  pipeline, many)
   --clients C,... run only these clients (pgwire-tokio, tokio-postgres, pgbench,
                   pgwire-smol, pgwire-async-std, deadpool-postgres, sqlx)
   --no-callgrind  skip the callgrind instruction counts

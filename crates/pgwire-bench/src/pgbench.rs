@@ -16,18 +16,22 @@ pub struct Script {
     pub name: &'static str,
     pub text: &'static str,
     pub clients: usize,
+    /// Statements per transaction of the script (pgbench counts those).
+    pub statements: usize,
 }
 
 pub const ROUND_TRIP: Script = Script {
     name: "round_trip.sql",
     text: "\\set x random(1, 1000000)\nSELECT :x::int4;\n",
     clients: 1,
+    statements: 1,
 };
 
 pub const ONE_PLUS_ONE: Script = Script {
     name: "one_plus_one.sql",
     text: "SELECT 1+1;\n",
     clients: 10,
+    statements: 1,
 };
 
 /// pgbench of the server's installation (from xtask), else on `PATH`, else
@@ -49,7 +53,8 @@ pub fn find(server: &Server) -> Option<PathBuf> {
 }
 
 /// Runs `script` for `duration` (rounded to whole seconds, at least 1) and
-/// returns pgbench's transactions per second (= statements per second here).
+/// returns the statements per second (pgbench's transactions per second
+/// times the script's statements).
 pub fn run(
     pgbench: &Path,
     server: &Server,
@@ -98,6 +103,7 @@ pub fn run(
         .into());
     }
     parse_tps(&stdout)
+        .map(|tps| tps * script.statements as f64)
         .ok_or_else(|| format!("no `tps = ` line in pgbench output:\n{stdout}").into())
 }
 

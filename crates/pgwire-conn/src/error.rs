@@ -167,6 +167,26 @@ pub enum Error {
         /// How many were dropped.
         count: u64,
     },
+    /// A batch under one `Sync` failed ([`PipelineSync::Once`](crate::PipelineSync::Once),
+    /// [`execute_many`](crate::Connection::execute_many)): statement (or
+    /// parameter row) `statement`, 0-based, failed with `source`, or, with
+    /// `None`, the implicit transaction failed to commit at the end (a
+    /// deferred constraint). The members ran in one implicit transaction,
+    /// which the server rolled back: nothing the batch did outside its own
+    /// `BEGIN`/`COMMIT` members was saved. The connection is fine.
+    Batch {
+        /// The member that failed, or `None` for the commit at the end.
+        statement: Option<usize>,
+        /// Why it failed.
+        source: Box<Error>,
+    },
+    /// This member of a batch under one `Sync` never ran: member `failed`
+    /// (0-based) failed before it, and the server skipped the rest of the
+    /// batch (see [`PipelineSync::Once`](crate::PipelineSync::Once)).
+    NotRun {
+        /// The member whose error ended the batch.
+        failed: usize,
+    },
 }
 
 impl Error {
@@ -182,7 +202,9 @@ impl Error {
             | Error::WouldDeadlock(_)
             | Error::ClientEncoding { .. }
             | Error::NotificationsDropped { .. }
+            | Error::NotRun { .. }
             | Error::TransactionRolledBack => true,
+            Error::Batch { source, .. } => source.is_recoverable(),
             _ => false,
         }
     }
@@ -204,6 +226,7 @@ impl Error {
                 last_error: Some(e),
                 ..
             } => e.as_database(),
+            Error::Batch { source, .. } => source.as_database(),
             _ => None,
         }
     }
@@ -313,6 +336,17 @@ impl fmt::Display for Error {
                 "{count} notifications were dropped: more than {} were queued while nobody read them",
                 crate::status::MAX_QUEUED_NOTIFICATIONS
             ),
+            Error::Batch {
+                statement: Some(i),
+                ..
+            } => write!(f, "the batch failed at statement {i}, and was rolled back"),
+            Error::Batch {
+                statement: None, ..
+            } => f.write_str("the batch failed to commit at its end, and was rolled back"),
+            Error::NotRun { failed } => write!(
+                f,
+                "not run: statement {failed} of the batch failed first, and the server skipped the rest"
+            ),
         }
     }
 }
@@ -332,6 +366,7 @@ impl std::error::Error for Error {
             Error::Column(e) => e.source(),
             Error::Params(e) => e.source(),
             Error::BothAttempts { second, .. } => Some(second.as_ref()),
+            Error::Batch { source, .. } => Some(source.as_ref()),
             Error::PoolTimeout {
                 last_error: Some(e),
                 ..

@@ -72,6 +72,7 @@ mod notifications;
 mod open;
 mod options;
 mod params;
+mod pipeline;
 mod pool;
 mod pooler;
 mod portal;
@@ -110,6 +111,7 @@ pub use options::{
     RequireAuth, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, DEFAULT_PORT,
 };
 pub use params::{Named, Params};
+pub use pipeline::{Pipeline, PipelineResults, PipelineSync};
 pub use pool::{
     Pool, PoolOptions, PoolStats, PooledConnection, PooledRowStream, PooledTransaction,
 };

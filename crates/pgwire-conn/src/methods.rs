@@ -91,6 +91,72 @@ macro_rules! query_methods {
             self.via().execute(query.into(), &params).await
         }
 
+        #[doc = "Runs `query` once for each parameter row of `rows`, as one batch under"]
+        #[doc = "one `Sync` (one implicit transaction, unless inside one already), and"]
+        #[doc = "returns the rows affected in all. The rows are written in chunks of"]
+        #[doc = "about 64 KiB while their answers are read, so memory stays flat for a"]
+        #[doc = "million rows, and the session serves nobody else meanwhile."]
+        #[doc = ""]
+        #[doc = "All or nothing: if row `k` fails (on the server, or a value that cannot"]
+        #[doc = "be encoded), the call is `Err(`[`Error::Batch`](crate::Error::Batch)"]
+        #[doc = "`{ statement: Some(k), .. })` and no row stands; so it is if the commit at"]
+        #[doc = "the end fails (`statement: None`). Inside a transaction, such an error"]
+        #[doc = "fails the transaction, as a failing statement does."]
+        #[doc = ""]
+        #[doc = "```no_run"]
+        #[doc = $demo]
+        #[doc = $setup]
+        #[doc = "let rows: Vec<(i32, String)> = (0..100_000).map(|i| (i, format!(\"item {i}\"))).collect();"]
+        #[doc = "let n = db.execute_many(\"insert into items (id, name) values ($1, $2)\", &rows).await?;"]
+        #[doc = "assert_eq!(n, 100_000);"]
+        #[doc = "# Ok(()) }"]
+        #[doc = "```"]
+        pub async fn execute_many<'q, I>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            rows: I,
+        ) -> $crate::Result<u64>
+        where
+            I: IntoIterator,
+            I::Item: $crate::Params + Sync,
+        {
+            self.via().execute_many(query.into(), rows).await
+        }
+
+        #[doc = "Sends every statement of `pipeline` at once and returns their results"]
+        #[doc = "as they arrive, in order (see [`Pipeline`](crate::Pipeline) and"]
+        #[doc = "[`PipelineResults`](crate::PipelineResults)). The statements are written in"]
+        #[doc = "as few writes as the socket takes, while their answers are read."]
+        pub async fn pipeline(
+            &self,
+            pipeline: &$crate::Pipeline<'_>,
+        ) -> $crate::Result<$crate::PipelineResults<'_, S>> {
+            self.via().pipeline(pipeline).await
+        }
+
+        #[doc = "Runs `pipeline` and returns every statement's result, in order. With"]
+        #[doc = "[`PipelineSync::PerStatement`](crate::PipelineSync::PerStatement) each"]
+        #[doc = "statement's `Err` is its own; with [`PipelineSync::Once`](crate::PipelineSync::Once)"]
+        #[doc = "the call is `Err(`[`Error::Batch`](crate::Error::Batch)`)` unless the whole"]
+        #[doc = "batch committed."]
+        #[doc = ""]
+        #[doc = "```no_run"]
+        #[doc = $demo]
+        #[doc = $setup]
+        #[doc = "let mut pipeline = pgwire_conn::Pipeline::new();"]
+        #[doc = "pipeline.push(\"select $1::int4 + 1\", (1i32,)).push(\"select $1::text\", (\"two\",));"]
+        #[doc = "let results = db.run_pipeline(&pipeline).await?;"]
+        #[doc = "assert_eq!(results[0].as_ref().unwrap().rows[0].try_get::<i32>(0)?, 2);"]
+        #[doc = "# Ok(()) }"]
+        #[doc = "```"]
+        pub async fn run_pipeline(
+            &self,
+            pipeline: &$crate::Pipeline<'_>,
+        ) -> $crate::Result<Vec<$crate::Result<$crate::StatementResult>>> {
+            self.via().pipeline(pipeline).await?.collect().await
+        }
+
+
         #[doc = "Runs `sql` (one or more statements separated by `;`) over the simple"]
         #[doc = "protocol and returns each statement's result, in order. The first"]
         #[doc = "error ends the batch and is returned once the server is ready again."]

@@ -22,13 +22,16 @@ use crate::message::{frame_header, frontend, split_frame, Header, DEFAULT_MAX_ME
 use crate::row::{Row, RowDescription};
 use crate::startup::{Auth, AuthStep, StartupConfig};
 
+pub mod batch;
 mod copy;
 mod described;
 mod events;
+mod mark;
 
 use self::copy::CopyState;
 pub use self::copy::RUNNING_COPY_IN;
 pub use self::events::{BackendKey, Bind, Event, RequestId};
+pub use self::mark::QueueMark;
 
 /// The most room offered at once for the rest of a large message.
 const MAX_READ_ROOM: usize = 1024 * 1024;
@@ -87,6 +90,8 @@ struct Pending {
     /// Whether its caller supplies the data of a COPY FROM STDIN it runs
     /// ([`Machine::accept_copy_in`]).
     copy_in: copy::PendingCopy,
+    /// For a batch: its members (see [`batch`]).
+    members: Option<Box<batch::Members>>,
 }
 
 /// What [`Machine::take_row`] found at the front of the buffer.
@@ -160,6 +165,12 @@ pub struct Machine {
     last_description: described::LastDescription,
     /// The COPY the request now answering runs, if any.
     copy: Option<CopyState>,
+    /// The batch being written, if one is open.
+    batch: Option<batch::OpenBatch>,
+    /// The batch member the last event belonged to.
+    event_member: Option<usize>,
+    /// How many times bytes were taken from `out` (see [`QueueMark`]).
+    sends: u64,
 }
 
 impl Default for Machine {
@@ -188,6 +199,9 @@ impl Machine {
             encoding: ClientEncoding::default(),
             last_description: described::LastDescription::default(),
             copy: None,
+            batch: None,
+            event_member: None,
+            sends: 0,
         }
     }
 
@@ -279,11 +293,13 @@ impl Machine {
     /// everything is sent, a buffer grown past 1 MiB for a large request is
     /// released for a small one.
     pub fn consume_output(&mut self, n: usize) {
+        self.sends += 1;
         send::consume(&mut self.out, n);
     }
 
     /// Takes every byte waiting to be sent.
     pub fn take_output(&mut self) -> BytesMut {
+        self.sends += 1;
         self.out.split()
     }
 
@@ -405,6 +421,7 @@ impl Machine {
             kind,
             description,
             copy_in: copy::PendingCopy::Refuse,
+            members: None,
         });
         if self.pending.len() == 1 {
             self.activate_front();
@@ -414,6 +431,9 @@ impl Machine {
 
     /// Installs the preset row description of the request now answering.
     fn activate_front(&mut self) {
+        if self.activate_members() {
+            return;
+        }
         let preset = self.pending.front().and_then(|p| p.description.clone());
         self.description = preset.map(|d| self.encoding.mark(d));
     }
@@ -424,13 +444,14 @@ impl Machine {
     fn extended(
         &mut self,
         command: &'static str,
-        (texts, params): (&[&str], usize),
+        (texts, params, executes): (&[&str], usize, bool),
         description: Option<Arc<RowDescription>>,
         write: impl FnOnce(&mut BytesMut) -> Result<(), Error>,
     ) -> Result<RequestId, Error> {
         if !matches!(self.phase, Phase::Ready) {
             return Err(self.refuse(command));
         }
+        let member = self.batch_admits(command, executes)?;
         if self.copy_in_pending() {
             return Err(self.refuse_behind_copy(command));
         }
@@ -439,6 +460,9 @@ impl Machine {
         if let Err(e) = write(&mut self.out) {
             self.out.truncate(mark);
             return Err(e);
+        }
+        if member {
+            return Ok(self.add_member(description));
         }
         frontend::sync(&mut self.out);
         Ok(self.push_request(RequestKind::Extended, description))
@@ -453,7 +477,7 @@ impl Machine {
         sql: &str,
         param_types: &[u32],
     ) -> Result<RequestId, Error> {
-        self.extended("prepare", (&[name, sql], 0), None, |out| {
+        self.extended("prepare", (&[name, sql], 0, false), None, |out| {
             frontend::parse(out, name, sql, param_types)?;
             frontend::describe(out, frontend::Target::Statement, name)
         })
@@ -474,7 +498,9 @@ impl Machine {
     where
         F: FnMut(usize, &mut BytesMut) -> Result<Option<crate::row::Format>, Error>,
     {
-        self.extended("query", (&[sql, portal], bind.param_count), None, |out| {
+        let executes = bind.max_rows.is_some();
+        let sent = (&[sql, portal][..], bind.param_count, executes);
+        self.extended("query", sent, None, |out| {
             frontend::parse(out, "", sql, param_types)?;
             frontend::bind(
                 out,
@@ -507,7 +533,8 @@ impl Machine {
         F: FnMut(usize, &mut BytesMut) -> Result<Option<crate::row::Format>, Error>,
     {
         let describe = description.is_none();
-        let sent = (&[statement, portal][..], bind.param_count);
+        let executes = bind.max_rows.is_some();
+        let sent = (&[statement, portal][..], bind.param_count, executes);
         self.extended("bind_execute", sent, description, |out| {
             frontend::bind(
                 out,
@@ -535,15 +562,18 @@ impl Machine {
         max_rows: u32,
         description: Arc<RowDescription>,
     ) -> Result<RequestId, Error> {
-        self.extended("execute_portal", (&[portal], 0), Some(description), |out| {
-            frontend::execute(out, portal, max_rows)
-        })
+        self.extended(
+            "execute_portal",
+            (&[portal], 0, true),
+            Some(description),
+            |out| frontend::execute(out, portal, max_rows),
+        )
     }
 
     /// Closes a prepared statement or portal. The answer: `CloseComplete`,
     /// then `ReadyForQuery`.
     pub fn close(&mut self, target: frontend::Target, name: &str) -> Result<RequestId, Error> {
-        self.extended("close", (&[name], 0), None, |out| {
+        self.extended("close", (&[name], 0, false), None, |out| {
             frontend::close(out, target, name)
         })
     }
@@ -555,6 +585,9 @@ impl Machine {
     pub fn simple_query(&mut self, sql: &str) -> Result<RequestId, Error> {
         if !matches!(self.phase, Phase::Ready) {
             return Err(self.refuse("simple_query"));
+        }
+        if self.batch.is_some() {
+            return Err(self.refuse_in_batch("simple_query"));
         }
         if self.copy_in_pending() {
             return Err(self.refuse_behind_copy("simple_query"));
@@ -587,6 +620,7 @@ impl Machine {
         self.pending.clear();
         self.description = None;
         self.copy = None;
+        self.batch = None;
         self.phase = Phase::Failed(error.clone());
         error
     }
@@ -601,6 +635,7 @@ impl Machine {
                 Phase::SslRequested => return self.ssl_answer(),
                 _ => {}
             }
+            self.event_member = self.current_member();
             // Rows first, so that they share the buffer as `next_row`'s do;
             // a malformed one is decoded below, which reports it.
             if let TakeRow::Row(row) = self.take_row() {
@@ -657,6 +692,7 @@ impl Machine {
     /// or incomplete; then call [`next_event`](Self::next_event), which
     /// handles everything (rows included).
     pub fn next_row(&mut self) -> Result<Option<Row>, Error> {
+        self.event_member = self.current_member();
         match self.take_row() {
             TakeRow::Row(row) => Ok(Some(row)),
             TakeRow::NotARow => Ok(None),
@@ -763,6 +799,7 @@ impl Machine {
                     self.pending.clear();
                     self.description = None;
                     self.copy = None;
+                    self.batch = None;
                     self.phase = Phase::Failed(Error::SessionEnded(error.clone()));
                 } else if self.pending.is_empty() {
                     return Err(self.unexpected(&BackendMessage::ErrorResponse(Box::new(
@@ -771,6 +808,7 @@ impl Machine {
                 } else {
                     self.description = None;
                     self.copy_error();
+                    self.batch_error();
                 }
                 return Ok(Some(Event::Error(error)));
             }
@@ -824,6 +862,15 @@ impl Machine {
 
     /// A message answering the request at the front of the queue.
     fn handle_response(&mut self, message: BackendMessage) -> Result<Option<Event>, Error> {
+        let event = self.response_event(message)?;
+        if let Some(Event::CommandComplete(_) | Event::EmptyQuery | Event::PortalSuspended) = event
+        {
+            self.member_ended();
+        }
+        Ok(event)
+    }
+
+    fn response_event(&mut self, message: BackendMessage) -> Result<Option<Event>, Error> {
         if self.copy.is_some() {
             return self.copy_message(message);
         }

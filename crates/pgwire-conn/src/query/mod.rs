@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::session::{current_waker, Answer, Reading, Session};
 use crate::statement::{PreparedStatementInfo, Query, Source};
-use crate::statements::{names_ours, result_formats, Preparing};
+use crate::statements::{names_ours, result_formats};
 use crate::stream::{EventStream, RowStream};
 use crate::timeout::{Deadline, TimeoutOutcome};
 
@@ -85,7 +85,7 @@ where
 {
     /// The time limit of a call: the query's own, else the connection's
     /// default; an error if one is set and no timer is available.
-    fn deadline(&self, timeout: Option<Duration>) -> Result<Option<Deadline>> {
+    pub(crate) fn deadline(&self, timeout: Option<Duration>) -> Result<Option<Deadline>> {
         let Some(after) = timeout.or_else(|| self.session.shared.status.default_timeout()) else {
             return Ok(None);
         };
@@ -128,21 +128,11 @@ where
                     Queued::Sent(preset) => break (preset, None, false),
                     Queued::Preparing(preparing) => break (None, Some(preparing), false),
                     Queued::Miss { sql, declared } => {
-                        let Some(name) = locked.queue_prepare(&sql, &declared)? else {
+                        let Some(preparing) = locked.queue_prepare_alone(&sql, declared)? else {
                             // Preparations in flight fill the cache.
                             cached = false;
                             continue;
                         };
-                        let preparing = Box::new(Preparing {
-                            request: locked.machine.next_request_id().0.saturating_sub(1),
-                            name,
-                            sql: sql.into_owned(),
-                            declared,
-                            param_types: Vec::new(),
-                            description: None,
-                            failed: false,
-                            report_errors: true,
-                        });
                         break (None, Some(preparing), true);
                     }
                 }
@@ -152,6 +142,7 @@ where
                 deadline,
                 fence,
                 cancel_on_drop,
+                every_ready: false,
             };
             let answer = session.answer(locked, first, &waker, reading).await?;
             if !prepared_alone {
@@ -160,34 +151,78 @@ where
             // The statement was prepared alone: its answer caches it (whoever
             // reads it), then the next round runs it from the cache.
             misses += 1;
-            let mut events = EventStream::new(answer);
-            let prepared = expect_success(&mut events).await;
-            deadline = events.take_deadline();
-            match prepared {
-                // The server session already has a statement of that name
-                // (someone else's, on a session a pooler lent us): it is
-                // neither used nor closed, and, outside a transaction (where
-                // the failed Parse aborted nothing), the next round prepares
-                // under a fresh name or runs on the unnamed statement.
-                Err(Error::Database(e))
-                    if e.sqlstate() == pgwire_proto::SqlState::DUPLICATE_PREPARED_STATEMENT
-                        && events.final_status() == Some(TransactionStatus::Idle)
-                        && names_ours(&e.message, session.shared.status.statement_prefix()) =>
-                {
-                    log::debug!(target: "pgwire::statements", "{e}; preparing afresh");
-                }
-                other => other?,
+            deadline = None;
+            self.read_preparation(answer, &mut deadline).await?;
+        }
+    }
+
+    /// Reads the answer to a statement prepared alone for the cache (which
+    /// caches it, whoever reads it); puts the call's time limit back in
+    /// `deadline`, to go on within it.
+    async fn read_preparation(
+        &self,
+        answer: Answer<'c, S>,
+        deadline: &mut Option<Deadline>,
+    ) -> Result<()> {
+        let mut events = EventStream::new(answer);
+        let prepared = expect_success(&mut events).await;
+        *deadline = events.take_deadline();
+        match prepared {
+            // The server session already has a statement of that name
+            // (someone else's, on a session a pooler lent us): it is
+            // neither used nor closed, and, outside a transaction (where
+            // the failed Parse aborted nothing), the next round prepares
+            // under a fresh name or runs on the unnamed statement.
+            Err(Error::Database(e))
+                if e.sqlstate() == pgwire_proto::SqlState::DUPLICATE_PREPARED_STATEMENT
+                    && events.final_status() == Some(TransactionStatus::Idle)
+                    && names_ours(&e.message, self.session.shared.status.statement_prefix()) =>
+            {
+                log::debug!(target: "pgwire::statements", "{e}; preparing afresh");
             }
-            if let Some(d) = deadline.as_mut() {
-                let passed = std::future::poll_fn(|cx| std::task::Poll::Ready(d.poll_passed(cx)));
-                if passed.await {
-                    return Err(Error::QueryTimeout {
-                        after: d.after,
-                        outcome: TimeoutOutcome::NotSent,
-                    });
-                }
+            other => other?,
+        }
+        if let Some(d) = deadline.as_mut() {
+            let passed = std::future::poll_fn(|cx| std::task::Poll::Ready(d.poll_passed(cx)));
+            if passed.await {
+                return Err(Error::QueryTimeout {
+                    after: d.after,
+                    outcome: TimeoutOutcome::NotSent,
+                });
             }
         }
+        Ok(())
+    }
+
+    /// Prepares `sql` for the statement cache in a round trip of its own
+    /// (the preparation a query that misses the cache makes, without the
+    /// query), within the call's time limit `deadline`, which stays there
+    /// unless it passed. Nothing happens when preparations in flight fill
+    /// the cache.
+    pub(crate) async fn prepare_cached(
+        &self,
+        sql: &str,
+        declared: Vec<pgwire_proto::Oid>,
+        deadline: &mut Option<Deadline>,
+    ) -> Result<()> {
+        let session = self.session;
+        let waker = current_waker().await;
+        let (mut locked, fence) = session
+            .lock_for(self.reservation, &waker, deadline.as_mut())
+            .await?;
+        let first = locked.machine.next_request_id().0;
+        let Some(preparing) = locked.queue_prepare_alone(sql, declared)? else {
+            return Ok(());
+        };
+        let reading = Reading {
+            preparing: Some(preparing),
+            deadline: deadline.take(),
+            fence,
+            cancel_on_drop: self.reservation.is_none(),
+            every_ready: false,
+        };
+        let answer = session.answer(locked, first, &waker, reading).await?;
+        self.read_preparation(answer, deadline).await
     }
 
     /// See [`Connection::lowlevel_query`](crate::Connection::lowlevel_query).

@@ -193,40 +193,193 @@ where
                 execute,
                 cached,
             ),
-            Source::Prepared(info) => {
-                info.check_owner(self.shared.status.statement_prefix())?;
-                if params.is_named() {
-                    return Err(Error::InvalidInput(
-                        "prepared statements take positional parameters".into(),
-                    ));
-                }
-                let count = params.count();
-                let expected = info.parameter_types.len();
-                if count != expected {
-                    return Err(Error::Params(
-                        pgwire_proto::params::ParamError::PositionalCount {
-                            expected,
-                            given: count,
-                        },
-                    ));
-                }
-                let formats = &info.result_formats;
-                let description = info.bound_description.clone();
-                let types = &info.parameter_types;
-                let encode = |i: usize, buf: &mut bytes::BytesMut| {
-                    encode(params, i, types.get(i).copied().unwrap_or(0), buf)
-                };
-                self.machine.bind_execute(
-                    &info.name,
-                    portal,
-                    bind(count, encode, formats, execute),
-                    description.clone(),
-                )?;
-                Ok(Queued::Sent(description))
-            }
+            Source::Prepared(info) => Ok(Queued::Sent(
+                self.queue_prepared(info, params, portal, execute)?,
+            )),
         }
     }
 
+    /// Binds and executes a statement the caller prepared by name; returns
+    /// its columns as bound.
+    fn queue_prepared(
+        &mut self,
+        info: &crate::PreparedStatementInfo,
+        params: &(dyn Params + Sync),
+        portal: &str,
+        execute: Option<u32>,
+    ) -> Result<Option<Arc<RowDescription>>> {
+        info.check_owner(self.shared.status.statement_prefix())?;
+        if params.is_named() {
+            return Err(Error::InvalidInput(
+                "prepared statements take positional parameters".into(),
+            ));
+        }
+        let count = params.count();
+        let expected = info.parameter_types.len();
+        if count != expected {
+            return Err(Error::Params(
+                pgwire_proto::params::ParamError::PositionalCount {
+                    expected,
+                    given: count,
+                },
+            ));
+        }
+        let formats = &info.result_formats;
+        let description = info.bound_description.clone();
+        let types = &info.parameter_types;
+        let encode = |i: usize, buf: &mut bytes::BytesMut| {
+            encode(params, i, types.get(i).copied().unwrap_or(0), buf)
+        };
+        self.machine.bind_execute(
+            &info.name,
+            portal,
+            bind(count, encode, formats, execute),
+            description.clone(),
+        )?;
+        Ok(description)
+    }
+
+    /// Queues `query` as a member of a pipeline: one execution of all its
+    /// rows, never over the simple protocol and never waiting on a
+    /// preparation. A statement the cache holds is bound by name (with its
+    /// columns known); any other runs on the unnamed statement, every
+    /// column asked for in binary and described in the same request, as
+    /// with the cache off. Returns the columns when known in advance.
+    pub(crate) fn queue_member(
+        &mut self,
+        query: Query<'_>,
+        params: &(dyn Params + Sync),
+    ) -> Result<Option<Arc<RowDescription>>> {
+        check_count(params.count())?;
+        let execute = Some(query.max_rows);
+        let sql = match query.source {
+            Source::Prepared(info) => return self.queue_prepared(info, params, "", execute),
+            Source::Sql(sql) => sql,
+        };
+        let member = MemberText::of(sql, params)?;
+        let (text, count) = (&*member.text, member.count);
+        let given = |i: usize| member.given(i);
+        if self.cache.enabled() {
+            if let Some(Queued::Sent(preset)) =
+                self.queue_hit(text, params, count, &given, "", execute)?
+            {
+                return Ok(preset);
+            }
+        }
+        let facts = self.sql_facts.of(text);
+        refuse_copy_in_if(facts.copy_in)?;
+        facts.check_positional(text, count)?;
+        let natural = |i: usize| natural_type(params, given(i));
+        let declared: Vec<Oid>;
+        let mut few = [0 as Oid; FEW_PARAMS];
+        let declared = match few.get_mut(..count) {
+            Some(slots) => {
+                for (i, slot) in slots.iter_mut().enumerate() {
+                    *slot = natural(i);
+                }
+                &*slots
+            }
+            None => {
+                declared = (0..count).map(natural).collect();
+                &declared
+            }
+        };
+        let encode = |i: usize, buf: &mut bytes::BytesMut| {
+            encode(params, given(i), declared.get(i).copied().unwrap_or(0), buf)
+        };
+        let formats = [Format::Binary];
+        self.machine
+            .query(text, declared, "", bind(count, encode, &formats, execute))?;
+        Ok(None)
+    }
+
+    /// The texts of `members` a pipeline should prepare for the cache
+    /// before it is sent, each once, with the types its values declare:
+    /// those the cache lacks that may be prepared (one statement, no COPY
+    /// FROM STDIN, as many values as placeholders). The rest are left to
+    /// [`queue_member`](Self::queue_member), which reports their errors.
+    pub(crate) fn member_misses<'m>(
+        &mut self,
+        members: impl IntoIterator<Item = (Query<'m>, &'m (dyn Params + Sync))>,
+    ) -> Vec<(String, Vec<Oid>)> {
+        let mut misses: Vec<(String, Vec<Oid>)> = Vec::new();
+        if !self.cache.enabled() {
+            return misses;
+        }
+        for (query, params) in members {
+            let Source::Sql(sql) = query.source else {
+                continue;
+            };
+            let Ok(member) = MemberText::of(sql, params) else {
+                continue;
+            };
+            let natural = |i: usize| natural_type(params, member.given(i));
+            if self
+                .cache
+                .get(&member.text, member.count, natural)
+                .is_some()
+            {
+                continue;
+            }
+            let facts = self.sql_facts.of(&member.text);
+            if facts.copy_in
+                || facts.several
+                || facts.check_positional(&member.text, member.count).is_err()
+            {
+                continue;
+            }
+            let declared: Vec<Oid> = (0..member.count).map(natural).collect();
+            if !misses
+                .iter()
+                .any(|(t, d)| *t == *member.text && *d == declared)
+            {
+                misses.push((member.text.into_owned(), declared));
+            }
+        }
+        misses
+    }
+}
+
+/// A pipeline member's SQL as it is sent: with named parameters rewritten
+/// to `$n`, and which of the caller's values each `$n` takes.
+struct MemberText<'q> {
+    text: Cow<'q, str>,
+    count: usize,
+    /// For named parameters: the value of each `$n`.
+    order: Option<Vec<usize>>,
+}
+
+impl<'q> MemberText<'q> {
+    fn of(sql: &'q str, params: &(dyn Params + Sync)) -> Result<Self> {
+        if !params.is_named() {
+            return Ok(MemberText {
+                text: Cow::Borrowed(sql),
+                count: params.count(),
+                order: None,
+            });
+        }
+        let named = rewrite_named(sql)?;
+        let order = named.order((0..params.count()).map(|i| params.name(i).unwrap_or("")))?;
+        Ok(MemberText {
+            text: Cow::Owned(named.sql),
+            count: order.len(),
+            order: Some(order),
+        })
+    }
+
+    /// The caller's value placeholder `$(i+1)` takes.
+    fn given(&self, i: usize) -> usize {
+        match &self.order {
+            Some(order) => order.get(i).copied().unwrap_or(usize::MAX),
+            None => i,
+        }
+    }
+}
+
+impl<S> Inner<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     /// Binds and executes the cached statement for `sql`, if the cache has
     /// one: `None` on a miss (counted either way).
     fn queue_hit<'q>(

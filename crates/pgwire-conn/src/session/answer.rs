@@ -80,6 +80,9 @@ where
     capacity: usize,
     /// Dropped before its end, its query may be cancelled by the next request.
     cancel_on_drop: bool,
+    /// Reports the `ReadyForQuery` ending each request but the last too
+    /// (a pipeline tells its statements apart by them).
+    every_ready: bool,
 }
 
 impl<'c, S> Answer<'c, S>
@@ -110,6 +113,7 @@ where
             ahead_cancel: fence.map(AheadCancel::Fenced),
             capacity: 0,
             cancel_on_drop: false,
+            every_ready: false,
         }
     }
 
@@ -137,6 +141,10 @@ where
             Timer::Cancelled(_) => self.deadline.as_ref().map(|d| d.after),
             _ => None,
         }
+    }
+
+    pub(crate) fn set_every_ready(&mut self, every: bool) {
+        self.every_ready = every;
     }
 
     pub(crate) fn set_cancel_on_drop(&mut self, cancel: bool) {
@@ -242,6 +250,12 @@ where
             }
             if inner.has_ahead() {
                 match inner.take_ahead(self.first) {
+                    Some(AheadItem::Event(event @ Event::ReadyForQuery(_))) => {
+                        if self.every_ready {
+                            return Poll::Ready(Ok(Some(event)));
+                        }
+                        continue;
+                    }
                     Some(AheadItem::Event(event)) => return Poll::Ready(Ok(Some(event))),
                     Some(AheadItem::Finished(status)) => {
                         self.status = Some(status);
@@ -301,6 +315,9 @@ where
             Event::ReadyForQuery(status) if head >= self.last => {
                 self.status = Some(status);
                 ControlFlow::Break(self.hand_over(cx))
+            }
+            Event::ReadyForQuery(_) if self.every_ready => {
+                ControlFlow::Break(Poll::Ready(Ok(Some(event))))
             }
             Event::ReadyForQuery(_) => ControlFlow::Continue(()),
             Event::Row(row) => {
@@ -411,7 +428,6 @@ where
                         inner.finish_ahead(first, status);
                         self.session.shared.book.read_done(first);
                     }
-                    Event::ReadyForQuery(_) => {}
                     _ if swallowed => {}
                     event => {
                         if inner.push_ahead(first, event) > limit {

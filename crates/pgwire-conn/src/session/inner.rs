@@ -60,6 +60,8 @@ pub(crate) struct Inner<S> {
 #[derive(Debug)]
 struct Hit {
     request: u64,
+    /// Its place in a batch, for a member of one.
+    member: Option<usize>,
     stmt: Arc<CachedStatement>,
     /// Its `BindComplete` arrived: errors after it come from running it.
     bound: bool,
@@ -322,23 +324,47 @@ where
         }
     }
 
-    /// Records that request `request` binds the cached `stmt`.
+    /// Records that request `request` (the member of it just queued, if
+    /// it is a batch) binds the cached `stmt`.
     pub(crate) fn record_hit(&mut self, request: u64, stmt: Arc<CachedStatement>) {
+        let member = self
+            .machine
+            .in_batch()
+            .then(|| self.machine.batch_members().saturating_sub(1));
         self.hits.push_back(Hit {
             request,
+            member,
             stmt,
             bound: false,
         });
     }
 
-    /// The cached statement the request now answering binds, if any;
-    /// forgets those of requests already answered.
+    /// Forgets the hits of requests from `request` on, which were taken
+    /// back before they were sent.
+    pub(crate) fn unrecord_hits_from(&mut self, request: u64) {
+        while self.hits.back().is_some_and(|h| h.request >= request) {
+            self.hits.pop_back();
+        }
+    }
+
+    /// The cached statement the event just read belongs to (its request,
+    /// and its member of a batch), if it binds one; forgets those of
+    /// requests and members already answered.
     fn current_hit(&mut self) -> Option<&mut Hit> {
-        let current = self.machine.current_request().map_or(u64::MAX, |r| r.0);
-        while self.hits.front().is_some_and(|h| h.request < current) {
+        let current = (
+            self.machine.current_request().map_or(u64::MAX, |r| r.0),
+            self.machine.event_member(),
+        );
+        while self
+            .hits
+            .front()
+            .is_some_and(|h| (h.request, h.member) < current)
+        {
             self.hits.pop_front();
         }
-        self.hits.front_mut().filter(|h| h.request == current)
+        self.hits
+            .front_mut()
+            .filter(|h| (h.request, h.member) == current)
     }
 
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {

@@ -66,9 +66,12 @@ where
         let mut deferred = Vec::new();
         for work in inner.shared.book.take_owed(urgent_only) {
             let copying = inner.machine.is_copy_in() || inner.machine.copy_in_open();
+            let batching = inner.machine.in_batch();
             match work {
                 // Waits for the COPY FROM STDIN under way to end.
                 work if copying && !work.fits_copy_in() => deferred.push(work),
+                // Waits for the batch being written to end.
+                work if batching && !work.fits_batch() => deferred.push(work),
                 Owed::DiscardAhead(owner) => inner.discard_ahead(owner),
                 work => {
                     if let Err(e) = work.queue(&mut inner.machine) {

@@ -66,6 +66,8 @@ pub(crate) struct Reading {
     /// for transaction control (a queued COMMIT must commit) nor inside a
     /// transaction (a cancel would fail the whole transaction).
     pub(crate) cancel_on_drop: bool,
+    /// Report each request's `ReadyForQuery` (see [`Answer`]).
+    pub(crate) every_ready: bool,
 }
 
 /// The server a connection was opened to, and with which TLS settings.
@@ -281,6 +283,7 @@ where
             deadline,
             fence,
             cancel_on_drop,
+            every_ready,
         } = reading;
         let end = locked.machine.next_request_id().0;
         if end <= first {
@@ -291,6 +294,7 @@ where
         self.shared.status.sync_from(&locked.machine);
         let mut answer = Answer::new(self, first, end - 1, through, deadline, fence);
         answer.set_cancel_on_drop(cancel_on_drop);
+        answer.set_every_ready(every_ready);
         if answer.has_ahead_cancel() {
             drop(locked);
             std::future::poll_fn(|cx| answer.poll_clear_ahead(cx)).await?;

@@ -20,6 +20,11 @@ pub(crate) enum Owed {
     /// CopyFail, so that the server rolls it back (nothing half-written is
     /// committed). Nothing to do if it already ended.
     CopyFail(String),
+    /// A batch under one Sync whose writer was dropped half-way
+    /// ([`execute_many`](crate::Connection::execute_many)): end it so that
+    /// nothing of it stands (`Machine::abort_batch`). Nothing to do if it
+    /// already ended.
+    AbortBatch,
 }
 
 impl Owed {
@@ -31,13 +36,14 @@ impl Owed {
     pub(crate) fn is_urgent(&self) -> bool {
         matches!(
             self,
-            Owed::Sql(_) | Owed::DiscardAhead(_) | Owed::CopyFail(_)
+            Owed::Sql(_) | Owed::DiscardAhead(_) | Owed::CopyFail(_) | Owed::AbortBatch
         )
     }
 
     /// Whether it may be queued while a COPY FROM STDIN is open: only what
     /// ends that COPY (anything else would reach the server as COPY data).
     pub(crate) fn fits_copy_in(&self) -> bool {
+        // (A batch is never open during a COPY: neither lets the other start.)
         matches!(self, Owed::CopyFail(_) | Owed::DiscardAhead(_))
     }
 
@@ -54,6 +60,14 @@ impl Owed {
                 machine.copy_fail(reason)
             }
             Owed::CopyFail(_) => Ok(()),
+            Owed::AbortBatch if machine.in_batch() => machine.abort_batch().map(drop),
+            Owed::AbortBatch => Ok(()),
         }
+    }
+
+    /// Whether it may be queued while a batch is open: only what ends it
+    /// (anything else would be refused, or join the batch).
+    pub(crate) fn fits_batch(&self) -> bool {
+        matches!(self, Owed::AbortBatch | Owed::DiscardAhead(_))
     }
 }

@@ -96,6 +96,29 @@ where
         Ok(Some(name))
     }
 
+    /// Queues the Parse/Describe of `sql` as a request of its own, to
+    /// cache the statement once it answers (its errors go to the caller);
+    /// `None` when preparations in flight fill the cache.
+    pub(crate) fn queue_prepare_alone(
+        &mut self,
+        sql: &str,
+        declared: Vec<Oid>,
+    ) -> Result<Option<Box<Preparing>>> {
+        let Some(name) = self.queue_prepare(sql, &declared)? else {
+            return Ok(None);
+        };
+        Ok(Some(Box::new(Preparing {
+            request: self.machine.next_request_id().0.saturating_sub(1),
+            name,
+            sql: sql.to_owned(),
+            declared,
+            param_types: Vec::new(),
+            description: None,
+            failed: false,
+            report_errors: true,
+        })))
+    }
+
     /// Caches a statement whose Parse/Describe has answered; closes the
     /// twin another task cached meanwhile, or what a lowered capacity
     /// evicts.

@@ -79,6 +79,10 @@ impl Machine {
     /// ```
     pub fn accept_copy_in(&mut self, id: crate::RequestId) -> Result<(), Error> {
         match self.pending.iter_mut().find(|p| p.id == id) {
+            // A batch's COPY would swallow the members after it as data.
+            Some(pending) if pending.members.is_some() => {
+                Err(self.refuse_in_batch("accept_copy_in"))
+            }
             Some(pending) => {
                 pending.copy_in = PendingCopy::Accept;
                 Ok(())
@@ -336,10 +340,11 @@ impl Machine {
             PendingCopy::Refuse => {
                 // Nobody is there to supply COPY data: refuse so the server
                 // errors out and the request ends normally.
-                self.write_copy_end(
-                    Some("COPY FROM STDIN needs the COPY API (copy_in)"),
-                    extended,
-                )?;
+                // In a batch, later members or the batch's own `Sync`
+                // still reach the server after this CopyFail, which then
+                // needs no `Sync` of its own.
+                let sync = extended && !self.batch_continues();
+                self.write_copy_end(Some("COPY FROM STDIN needs the COPY API (copy_in)"), sync)?;
                 self.copy = Some(CopyState::In {
                     ended: true,
                     extended,

@@ -1,6 +1,7 @@
 //! Transcript tests of the machine: bytes the server sends, the events
 //! expected, and the bytes the client must answer with.
 
+mod batch;
 mod copy;
 mod encoding;
 mod extended;
