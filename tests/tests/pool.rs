@@ -333,6 +333,57 @@ async fn a_checkout_waits_then_times_out<R: Runtime>() {
     pool.close().await;
 }
 
+/// Waiting checkouts share one timer, kept by one of them: here the first
+/// waiter keeps it, is served, and holds its connection; the waiter
+/// behind it must still time out at its own `checkout_timeout`, neither
+/// later nor earlier, and the next waiters too.
+async fn a_waiter_times_out_in_time_after_the_one_before_is_served<R: Runtime>() {
+    let limit = Duration::from_millis(300);
+    let (pool, _) = pool::<R>(PoolOptions::new().max_size(1).checkout_timeout(Some(limit))).await;
+    let held = pool.checkout().await.unwrap();
+    let first = {
+        let pool = pool.clone();
+        R::spawn(async move {
+            let conn = pool.checkout().await.unwrap();
+            R::sleep(Duration::from_secs(2)).await;
+            drop(conn);
+        })
+    };
+    while pool.waiting_tasks() < 1 {
+        R::sleep(Duration::from_millis(2)).await;
+    }
+    let behind: Vec<_> = (0..3)
+        .map(|_| {
+            let pool = pool.clone();
+            R::spawn(async move {
+                let start = Instant::now();
+                let got = pool.checkout().await.map(drop);
+                (got, start.elapsed())
+            })
+        })
+        .collect();
+    while pool.waiting_tasks() < 4 {
+        R::sleep(Duration::from_millis(2)).await;
+    }
+    // The first waiter, which keeps the timer, is served.
+    drop(held);
+    for waiter in behind {
+        let (got, waited) = waiter.await;
+        assert!(
+            matches!(got, Err(Error::PoolTimeout { after, .. }) if after == limit),
+            "{got:?}"
+        );
+        assert!(waited >= limit, "timed out early, after {waited:?}");
+        assert!(
+            waited < limit + Duration::from_millis(500),
+            "waited {waited:?}"
+        );
+    }
+    assert_eq!(pool.stats().timed_out_checkouts, 3);
+    first.await;
+    pool.close().await;
+}
+
 /// Checkouts are served in the order they came: a task waiting for a
 /// connection gets the next one given back, not a task that gives one back
 /// and at once asks again. Here 16 tasks loop on 2 connections, each
@@ -642,6 +693,7 @@ runtime_tests!(
     a_checkout_dropped_while_draining_keeps_the_connection,
     with_transaction_commits_or_rolls_back,
     a_checkout_waits_then_times_out,
+    a_waiter_times_out_in_time_after_the_one_before_is_served,
     checkouts_are_served_in_order,
     open_pool_reports_a_wrong_password,
     open_pool_reports_an_unreachable_host,

@@ -9,17 +9,17 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::error::{Error, Result};
 use crate::pool::core::{Core, InHand, Member};
-use crate::pool::gate::Gate;
+use crate::pool::gate::{Gate, TimedOut};
 use crate::pool::pooled::PooledConnection;
 use crate::pool::stats::bump;
 use crate::pool::tidy::{tidy, Fit};
 use crate::reconnect::is_transient;
 use crate::timeout::{within, BoxFuture};
 
-/// The checkout's `checkout_timeout`, counted from the checkout's start.
-/// Its timer is made the first time the checkout has to wait: most
-/// checkouts find a permit and an idle connection at once, and a timer
-/// per checkout would cost an allocation for nothing.
+/// The checkout's `checkout_timeout`, counted from the checkout's start,
+/// after the gate (which times its waiters out on a timer they share):
+/// its timer is made the first time the checkout waits for an opening
+/// connection or a backoff pause, which most checkouts never do.
 struct Deadline {
     started: Instant,
     after: Duration,
@@ -87,15 +87,16 @@ where
         Some(permit) => (permit, started),
         None => {
             let _waiting = Waiting::new(&core.waiting);
-            let acquire = Gate::acquire(&core.permits);
-            let permit = match deadline.as_mut() {
-                None => acquire.await,
-                Some(deadline) => match deadline.race(core, acquire).await {
-                    Some(permit) => permit,
-                    None => return Err(timed_out()),
-                },
-            };
-            (permit, Instant::now())
+            // The gate times its waiters out itself, on one timer for all
+            // of them (see `gate`). A deadline past what an Instant holds
+            // is none.
+            let until = deadline
+                .as_ref()
+                .and_then(|d| d.started.checked_add(d.after));
+            match Gate::acquire(&core.permits, until, &*core.hooks).await {
+                Ok(permit) => (permit, Instant::now()),
+                Err(TimedOut) => return Err(timed_out()),
+            }
         }
     };
     // `close` lets every waiter through.
