@@ -9,6 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -52,6 +53,9 @@ pub(crate) struct Core<S> {
     pub(crate) checked_out: AtomicUsize,
     pub(crate) waiting: AtomicUsize,
     pub(crate) closed: AtomicBool,
+    /// The tasks in [`Pool::close`](super::Pool::close), woken by each
+    /// check-in after it.
+    closers: Mutex<Vec<Waker>>,
     pub(crate) counters: Counters,
     backoff: Mutex<Backoff>,
     types: Mutex<Types>,
@@ -102,6 +106,7 @@ where
             checked_out: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            closers: Mutex::new(Vec::new()),
             counters: Counters::default(),
             backoff: Mutex::new(Backoff::default()),
             types: Mutex::new(Types::default()),
@@ -111,6 +116,35 @@ where
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Marks the pool closed; whether it was open until now. SeqCst with
+    /// [`checked_in`](Self::checked_in): either the closing task sees the
+    /// count come down or the check-in sees the pool closed and wakes it.
+    pub(crate) fn mark_closed(&self) -> bool {
+        !self.closed.swap(true, Ordering::SeqCst)
+    }
+
+    /// How many connections are checked out, after the closing task's
+    /// waker is registered (so a check-in from now on wakes it).
+    pub(crate) fn checked_out_for_close(&self, waker: &Waker) -> usize {
+        {
+            let mut closers = lock(&self.closers);
+            if !closers.iter().any(|w| w.will_wake(waker)) {
+                closers.push(waker.clone());
+            }
+        }
+        self.checked_out.load(Ordering::SeqCst)
+    }
+
+    /// A checkout ended (its connection back, or closed): after `close`,
+    /// the closing tasks look again.
+    pub(crate) fn checked_in(&self) {
+        self.checked_out.fetch_sub(1, Ordering::SeqCst);
+        if self.closed.load(Ordering::SeqCst) {
+            let closers = std::mem::take(&mut *lock(&self.closers));
+            closers.into_iter().for_each(Waker::wake);
+        }
     }
 
     pub(crate) fn idle_count(&self) -> usize {

@@ -103,7 +103,7 @@ where
         if let Some(member) = self.member.take() {
             self.core.check_in(member, self.transaction_expected);
         }
-        self.core.checked_out.fetch_sub(1, Ordering::AcqRel);
+        self.core.checked_in();
         drop(self.permit.take());
     }
 }

@@ -178,3 +178,22 @@ fn waiting_checkouts_share_one_timer() {
     );
     assert_eq!(pool.stats().checkouts, 51);
 }
+
+/// `close` returns as soon as the last connection checked out comes back,
+/// woken by that check-in (it looked every 10 ms before, on a timer of
+/// its own each time).
+#[test]
+fn close_returns_when_the_last_connection_comes_back() {
+    let (pool, hooks, _streams) = pool();
+    let held = block_on(pool.checkout()).unwrap();
+    let mut closing = Box::pin(pool.close());
+    assert!(poll_once(closing.as_mut()).is_pending());
+    assert!(poll_once(closing.as_mut()).is_pending());
+    drop(held);
+    assert_eq!(poll_once(closing.as_mut()), Poll::Ready(0));
+    // One timer: the close_timeout, which never fired here.
+    assert_eq!(hooks.sleeps.load(Ordering::SeqCst), 1);
+    // With nothing out, no timer at all.
+    assert_eq!(block_on(pool.close()), 0);
+    assert_eq!(hooks.sleeps.load(Ordering::SeqCst), 1);
+}
