@@ -170,19 +170,24 @@ async fn prepare<S>(core: &Core<S>, member: &mut Member<S>, now: Instant) -> Res
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let expired = core
-        .options
-        .get_max_lifetime()
-        .is_some_and(|limit| now.saturating_duration_since(member.opened_at) > limit);
+    let expired = member.expires_at.is_some_and(|at| now > at);
     if !member.conn.session.check_idle() {
         return Ok(Fit::No);
     }
     if expired {
         return Ok(Fit::Old);
     }
-    let idle_for = now.saturating_duration_since(member.idle_since);
+    // Idle at least `health_check_after`: idle since `now - after` or
+    // before (never, if that is before what an Instant holds; always, for
+    // zero, even if it came back after `now` was read).
+    let stale = core.options.get_health_check_after().is_some_and(|after| {
+        after.is_zero()
+            || now
+                .checked_sub(after)
+                .is_some_and(|cutoff| member.idle_since <= cutoff)
+    });
     let busy = std::mem::take(&mut member.busy);
-    if tidy(core, &member.conn, idle_for, busy).await == Fit::No {
+    if tidy(core, &member.conn, stale, busy).await == Fit::No {
         return Ok(Fit::No);
     }
     if core.knows_every_type(member) {

@@ -31,7 +31,10 @@ use crate::types::TypeRegistry;
 /// checkout and its check-in then move a pointer, not the connection.
 pub(crate) struct Member<S> {
     pub(crate) conn: Connection<S>,
-    pub(crate) opened_at: Instant,
+    /// When it passes `max_lifetime` (none: never, or past what an
+    /// Instant holds): a comparison per checkout and check-in, where a
+    /// duration since `opened_at` cost a subtraction of timespecs.
+    pub(crate) expires_at: Option<Instant>,
     pub(crate) idle_since: Instant,
     /// The type names registered on it, as a count of the pool's list.
     pub(crate) types_known: usize,
@@ -161,10 +164,14 @@ where
         let mut retired = Vec::new();
         let member = {
             let mut idle = lock(&self.idle);
-            if let Some(limit) = self.options.get_idle_timeout() {
-                while idle
-                    .first()
-                    .is_some_and(|m| now.saturating_duration_since(m.idle_since) > limit)
+            // Idle past the limit: idle since before `now - limit` (none
+            // is, if that is before what an Instant holds).
+            let cutoff = self
+                .options
+                .get_idle_timeout()
+                .and_then(|limit| now.checked_sub(limit));
+            if let Some(cutoff) = cutoff {
+                while idle.first().is_some_and(|m| m.idle_since < cutoff)
                     && self.size.load(Ordering::Acquire) - retired.len()
                         > self.options.get_min_idle()
                 {
@@ -198,10 +205,7 @@ where
     pub(crate) fn check_in(&self, mut member: Box<Member<S>>, transaction_expected: bool) {
         let conn = &member.conn;
         let now = Instant::now();
-        let expired = self
-            .options
-            .get_max_lifetime()
-            .is_some_and(|limit| now.saturating_duration_since(member.opened_at) > limit);
+        let expired = member.expires_at.is_some_and(|at| now > at);
         if self.is_closed() || conn.dead() || expired {
             let broken = conn.dead();
             self.retire(member.conn, broken);
@@ -277,10 +281,14 @@ where
         };
         *lock(&self.backoff) = Backoff::default();
         bump(&self.counters.opened);
+        let opened_at = Instant::now();
         let member = Box::new(Member {
             conn,
-            opened_at: Instant::now(),
-            idle_since: Instant::now(),
+            expires_at: self
+                .options
+                .get_max_lifetime()
+                .and_then(|limit| opened_at.checked_add(limit)),
+            idle_since: opened_at,
             types_known: 0,
             busy: false,
         });
