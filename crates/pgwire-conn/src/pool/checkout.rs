@@ -1,15 +1,17 @@
 //! Checking a connection out: wait for a permit, take an idle connection
 //! (tidied) or open one, with backoff while the server refuses.
 
-use std::sync::atomic::Ordering;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::error::{Error, Result};
 use crate::pool::core::{Core, InHand, Member};
-use crate::pool::gate::{Gate, TimedOut};
+
 use crate::pool::pooled::PooledConnection;
 use crate::pool::stats::bump;
 use crate::pool::tidy::{tidy, Fit};
@@ -45,22 +47,6 @@ impl Deadline {
     }
 }
 
-/// Counts a waiting task while it lives (its future may be dropped).
-struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn new(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::AcqRel);
-        Waiting(counter)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 pub(crate) async fn checkout<S>(core: &Arc<Core<S>>) -> Result<PooledConnection<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -83,21 +69,21 @@ where
             last_error: core.last_failure(),
         }
     };
-    let (permit, mut now) = match Gate::try_acquire(&core.permits) {
-        Some(permit) => (permit, started),
-        None => {
-            let _waiting = Waiting::new(&core.waiting);
-            // The gate times its waiters out itself, on one timer for all
-            // of them (see `gate`). A deadline past what an Instant holds
-            // is none.
-            let until = deadline
-                .as_ref()
-                .and_then(|d| d.started.checked_add(d.after));
-            match Gate::acquire(&core.permits, until, &*core.hooks).await {
-                Ok(permit) => (permit, Instant::now()),
-                Err(TimedOut) => return Err(timed_out()),
-            }
-        }
+    // The gate times its waiters out itself, on one timer for all of them
+    // (see `gate`). A deadline past what an Instant holds is none.
+    let until = deadline
+        .as_ref()
+        .and_then(|d| d.started.checked_add(d.after));
+    let mut acquire = core.permits.acquire(until, &*core.hooks);
+    // A permit at the first poll: no wait, and `started` is still now.
+    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut acquire).poll(cx))).await;
+    let (acquired, mut now) = match first {
+        Poll::Ready(acquired) => (acquired, started),
+        Poll::Pending => ((&mut acquire).await, Instant::now()),
+    };
+    drop(acquire);
+    let Ok(permit) = acquired else {
+        return Err(timed_out());
     };
     // `close` lets every waiter through.
     if core.is_closed() {

@@ -47,14 +47,13 @@ pub(crate) struct Core<S> {
     pub(crate) connect: Arc<ConnectOptions>,
     pub(crate) connector: Connector<S>,
     pub(crate) hooks: Arc<dyn RuntimeHooks>,
-    pub(crate) permits: Arc<Gate>,
+    pub(crate) permits: Gate,
     /// Most recently used last: checkouts take from the end, so the
     /// connections at the front are the ones left to idle out.
     idle: Mutex<Vec<Box<Member<S>>>>,
     /// Connections that exist (idle, checked out, or being opened).
     pub(crate) size: AtomicUsize,
     pub(crate) checked_out: AtomicUsize,
-    pub(crate) waiting: AtomicUsize,
     pub(crate) closed: AtomicBool,
     /// The tasks in [`Pool::close`](super::Pool::close), woken by each
     /// check-in after it.
@@ -99,7 +98,7 @@ where
         hooks: Arc<dyn RuntimeHooks>,
     ) -> Self {
         Core {
-            permits: Arc::new(Gate::new(options.get_max_size())),
+            permits: Gate::new(options.get_max_size()),
             options,
             connect: Arc::new(connect),
             connector,
@@ -107,7 +106,6 @@ where
             idle: Mutex::new(Vec::new()),
             size: AtomicUsize::new(0),
             checked_out: AtomicUsize::new(0),
-            waiting: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             closers: Mutex::new(Vec::new()),
             counters: Counters::default(),

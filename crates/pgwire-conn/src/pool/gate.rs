@@ -24,7 +24,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -168,27 +168,29 @@ impl Gate {
     }
 
     /// A permit now, if one is free and nobody waits for one.
-    pub(crate) fn try_acquire(gate: &Arc<Gate>) -> Option<Permit> {
-        let mut state = lock(&gate.state);
+    #[cfg(test)]
+    pub(crate) fn try_acquire(&self) -> Option<Permit<'_>> {
+        let mut state = lock(&self.state);
         if state.open {
-            return Some(Permit(Arc::clone(gate)));
+            return Some(Permit(self));
         }
         if state.free > 0 && state.queue.is_empty() {
             state.free -= 1;
-            return Some(Permit(Arc::clone(gate)));
+            return Some(Permit(self));
         }
         None
     }
 
     /// A permit, after every earlier waiter got one; [`TimedOut`] if
-    /// `deadline` passes first (`hooks` gives the timer).
+    /// `deadline` passes first (`hooks` gives the timer). Its first poll
+    /// takes a free permit if nobody waits.
     pub(crate) fn acquire<'a>(
-        gate: &'a Arc<Gate>,
+        &'a self,
         deadline: Option<Instant>,
         hooks: &'a dyn RuntimeHooks,
     ) -> Acquire<'a> {
         Acquire {
-            gate,
+            gate: self,
             hooks,
             deadline,
             slot: None,
@@ -213,8 +215,14 @@ impl Gate {
         wakers.into_iter().for_each(Waker::wake);
     }
 
-    /// A permit comes back: to the first waiter, or to the free ones.
-    fn release(&self) {
+    /// How many wait for a permit.
+    pub(crate) fn waiting(&self) -> usize {
+        lock(&self.state).queue.len()
+    }
+
+    /// A permit comes back: to the first waiter, or to the free ones. For
+    /// the holder of a [`detach`](Permit::detach)ed permit.
+    pub(crate) fn release(&self) {
         let waker = {
             let mut state = lock(&self.state);
             match state.grant_first() {
@@ -231,11 +239,21 @@ impl Gate {
     }
 }
 
-/// A permit of a [`Gate`], given back when dropped.
+/// A permit of a [`Gate`], given back when dropped. It borrows the gate
+/// (no reference count to bump per checkout, on a line that every core
+/// shares).
 #[derive(Debug)]
-pub(crate) struct Permit(Arc<Gate>);
+pub(crate) struct Permit<'a>(&'a Gate);
 
-impl Drop for Permit {
+impl Permit<'_> {
+    /// Keeps the permit without the guard: the caller owes the gate a
+    /// [`release`](Gate::release) (a pooled connection, when dropped).
+    pub(crate) fn detach(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Permit<'_> {
     fn drop(&mut self) {
         self.0.release();
     }
@@ -244,7 +262,7 @@ impl Drop for Permit {
 /// [`Gate::acquire`]'s future. Dropped while waiting it leaves the queue;
 /// dropped after a permit was handed to it, it passes the permit on.
 pub(crate) struct Acquire<'a> {
-    gate: &'a Arc<Gate>,
+    gate: &'a Gate,
     hooks: &'a dyn RuntimeHooks,
     deadline: Option<Instant>,
     /// Its place in the gate's slab while it waits.
@@ -264,8 +282,8 @@ impl std::fmt::Debug for Acquire<'_> {
     }
 }
 
-impl Future for Acquire<'_> {
-    type Output = Result<Permit, TimedOut>;
+impl<'a> Future for Acquire<'a> {
+    type Output = Result<Permit<'a>, TimedOut>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
@@ -276,14 +294,14 @@ impl Future for Acquire<'_> {
     }
 }
 
-impl Acquire<'_> {
+impl<'a> Acquire<'a> {
     /// The poll under the gate's lock; `wake` collects the wakers to wake
     /// once it is let go.
     fn poll_locked(
         &mut self,
         cx: &mut Context<'_>,
         wake: &mut Vec<Waker>,
-    ) -> Poll<Result<Permit, TimedOut>> {
+    ) -> Poll<Result<Permit<'a>, TimedOut>> {
         let mut state = lock(&self.gate.state);
         let index = match self.slot {
             Some(index) => index,
@@ -292,7 +310,7 @@ impl Acquire<'_> {
                     if !state.open {
                         state.free -= 1;
                     }
-                    return Poll::Ready(Ok(Permit(Arc::clone(self.gate))));
+                    return Poll::Ready(Ok(Permit(self.gate)));
                 }
                 let index = state.insert(Slot {
                     phase: Phase::Waiting,
@@ -319,7 +337,7 @@ impl Acquire<'_> {
                 self.timer = None;
                 state.remove(index);
                 wake.extend(state.resign(index));
-                return Poll::Ready(Ok(Permit(Arc::clone(self.gate))));
+                return Poll::Ready(Ok(Permit(self.gate)));
             }
             Phase::TimedOut => {
                 self.slot = None;
@@ -408,6 +426,7 @@ impl Drop for Acquire<'_> {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
     use std::time::Duration;
 
     use crate::CancelToken;
@@ -444,7 +463,7 @@ mod tests {
         }
     }
 
-    fn poll(acquire: &mut Acquire<'_>) -> Poll<Result<Permit, TimedOut>> {
+    fn poll<'a>(acquire: &mut Acquire<'a>) -> Poll<Result<Permit<'a>, TimedOut>> {
         let mut cx = Context::from_waker(Waker::noop());
         Pin::new(acquire).poll(&mut cx)
     }
@@ -456,16 +475,16 @@ mod tests {
     #[test]
     fn a_permit_given_back_goes_to_the_first_waiter_not_a_newcomer() {
         let hooks = Manual::default();
-        let gate = Arc::new(Gate::new(1));
-        let held = Gate::try_acquire(&gate).unwrap();
-        let mut first = Gate::acquire(&gate, None, &hooks);
-        let mut second = Gate::acquire(&gate, None, &hooks);
+        let gate = Gate::new(1);
+        let held = gate.try_acquire().unwrap();
+        let mut first = gate.acquire(None, &hooks);
+        let mut second = gate.acquire(None, &hooks);
         assert!(poll(&mut first).is_pending());
         assert!(poll(&mut second).is_pending());
         drop(held);
         // The releasing task asks again at once: it waits its turn.
-        assert!(Gate::try_acquire(&gate).is_none());
-        let mut again = Gate::acquire(&gate, None, &hooks);
+        assert!(gate.try_acquire().is_none());
+        let mut again = gate.acquire(None, &hooks);
         assert!(poll(&mut again).is_pending());
         assert!(poll(&mut second).is_pending());
         let Poll::Ready(Ok(permit)) = poll(&mut first) else {
@@ -479,11 +498,11 @@ mod tests {
     #[test]
     fn a_dropped_waiter_leaves_the_queue_and_passes_on_its_permit() {
         let hooks = Manual::default();
-        let gate = Arc::new(Gate::new(1));
-        let held = Gate::try_acquire(&gate).unwrap();
-        let mut gone = Gate::acquire(&gate, None, &hooks);
-        let mut granted_then_gone = Gate::acquire(&gate, None, &hooks);
-        let mut last = Gate::acquire(&gate, None, &hooks);
+        let gate = Gate::new(1);
+        let held = gate.try_acquire().unwrap();
+        let mut gone = gate.acquire(None, &hooks);
+        let mut granted_then_gone = gate.acquire(None, &hooks);
+        let mut last = gate.acquire(None, &hooks);
         assert!(poll(&mut gone).is_pending());
         assert!(poll(&mut granted_then_gone).is_pending());
         assert!(poll(&mut last).is_pending());
@@ -495,29 +514,27 @@ mod tests {
             panic!("the permit was passed on");
         };
         drop(permit);
-        assert!(Gate::try_acquire(&gate).is_some());
+        assert!(gate.try_acquire().is_some());
     }
 
     #[test]
     fn open_all_lets_every_waiter_through() {
         let hooks = Manual::default();
-        let gate = Arc::new(Gate::new(1));
-        let _held = Gate::try_acquire(&gate).unwrap();
-        let mut waiter = Gate::acquire(&gate, in_ms(60_000), &hooks);
+        let gate = Gate::new(1);
+        let _held = gate.try_acquire().unwrap();
+        let mut waiter = gate.acquire(in_ms(60_000), &hooks);
         assert!(poll(&mut waiter).is_pending());
         gate.open_all();
         assert!(matches!(poll(&mut waiter), Poll::Ready(Ok(_))));
-        assert!(Gate::try_acquire(&gate).is_some());
+        assert!(gate.try_acquire().is_some());
     }
 
     #[test]
     fn waiters_share_one_timer_and_time_out_together() {
         let hooks = Manual::default();
-        let gate = Arc::new(Gate::new(1));
-        let _held = Gate::try_acquire(&gate).unwrap();
-        let mut waiters: Vec<_> = (0..3)
-            .map(|_| Gate::acquire(&gate, in_ms(1), &hooks))
-            .collect();
+        let gate = Gate::new(1);
+        let _held = gate.try_acquire().unwrap();
+        let mut waiters: Vec<_> = (0..3).map(|_| gate.acquire(in_ms(1), &hooks)).collect();
         for waiter in &mut waiters {
             assert!(poll(waiter).is_pending());
         }
@@ -533,10 +550,10 @@ mod tests {
     #[test]
     fn a_waiter_times_out_only_at_its_own_deadline() {
         let hooks = Manual::default();
-        let gate = Arc::new(Gate::new(1));
-        let _held = Gate::try_acquire(&gate).unwrap();
-        let mut soon = Gate::acquire(&gate, in_ms(1), &hooks);
-        let mut later = Gate::acquire(&gate, in_ms(60_000), &hooks);
+        let gate = Gate::new(1);
+        let _held = gate.try_acquire().unwrap();
+        let mut soon = gate.acquire(in_ms(1), &hooks);
+        let mut later = gate.acquire(in_ms(60_000), &hooks);
         assert!(poll(&mut soon).is_pending());
         assert!(poll(&mut later).is_pending());
         std::thread::sleep(Duration::from_millis(5));
@@ -550,11 +567,11 @@ mod tests {
     #[test]
     fn a_served_or_dropped_watcher_hands_the_watch_on() {
         let hooks = Manual::default();
-        let gate = Arc::new(Gate::new(1));
-        let held = Gate::try_acquire(&gate).unwrap();
-        let mut watcher = Gate::acquire(&gate, in_ms(60_000), &hooks);
-        let mut dropped = Gate::acquire(&gate, in_ms(60_000), &hooks);
-        let mut last = Gate::acquire(&gate, in_ms(20), &hooks);
+        let gate = Gate::new(1);
+        let held = gate.try_acquire().unwrap();
+        let mut watcher = gate.acquire(in_ms(60_000), &hooks);
+        let mut dropped = gate.acquire(in_ms(60_000), &hooks);
+        let mut last = gate.acquire(in_ms(20), &hooks);
         assert!(poll(&mut watcher).is_pending());
         assert!(poll(&mut dropped).is_pending());
         // A deadline sooner than the watcher's timer takes the watch.

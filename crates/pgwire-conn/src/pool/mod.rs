@@ -308,7 +308,7 @@ where
 
     /// Tasks waiting for a connection to come free.
     pub fn waiting_tasks(&self) -> usize {
-        self.core.waiting.load(Ordering::Acquire)
+        self.core.permits.waiting()
     }
 
     /// What the pool did so far (opened, closed, replaced, timed-out
