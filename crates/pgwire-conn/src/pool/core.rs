@@ -42,23 +42,41 @@ pub(crate) struct Member<S> {
     pub(crate) busy: bool,
 }
 
+/// A value on cache lines of its own (128 bytes: two lines, for CPUs
+/// that fetch lines in pairs). Every checkout writes the gate, the idle
+/// list, the checked-out count and the checkout counter, from whichever
+/// core it runs on; sharing a line, they and the options every checkout
+/// reads (and, ahead of the pool's fields, the `Arc`'s count, which each
+/// checkout bumps) would move between the cores at every write.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 pub(crate) struct Core<S> {
     pub(crate) options: PoolOptions,
     pub(crate) connect: Arc<ConnectOptions>,
     pub(crate) connector: Connector<S>,
     pub(crate) hooks: Arc<dyn RuntimeHooks>,
-    pub(crate) permits: Gate,
+    pub(crate) permits: Padded<Gate>,
     /// Most recently used last: checkouts take from the end, so the
     /// connections at the front are the ones left to idle out.
-    idle: Mutex<Vec<Box<Member<S>>>>,
+    idle: Padded<Mutex<Vec<Box<Member<S>>>>>,
     /// Connections that exist (idle, checked out, or being opened).
     pub(crate) size: AtomicUsize,
-    pub(crate) checked_out: AtomicUsize,
+    pub(crate) checked_out: Padded<AtomicUsize>,
     pub(crate) closed: AtomicBool,
     /// The tasks in [`Pool::close`](super::Pool::close), woken by each
     /// check-in after it.
     closers: Mutex<Vec<Waker>>,
-    pub(crate) counters: Counters,
+    pub(crate) counters: Padded<Counters>,
     backoff: Mutex<Backoff>,
     types: Mutex<Types>,
     /// How many names `types` holds, for the checkout's look without its
@@ -98,17 +116,17 @@ where
         hooks: Arc<dyn RuntimeHooks>,
     ) -> Self {
         Core {
-            permits: Gate::new(options.get_max_size()),
+            permits: Padded(Gate::new(options.get_max_size())),
             options,
             connect: Arc::new(connect),
             connector,
             hooks,
-            idle: Mutex::new(Vec::new()),
+            idle: Padded(Mutex::new(Vec::new())),
             size: AtomicUsize::new(0),
-            checked_out: AtomicUsize::new(0),
+            checked_out: Padded(AtomicUsize::new(0)),
             closed: AtomicBool::new(false),
             closers: Mutex::new(Vec::new()),
-            counters: Counters::default(),
+            counters: Padded::default(),
             backoff: Mutex::new(Backoff::default()),
             types: Mutex::new(Types::default()),
             type_names: AtomicUsize::new(0),
