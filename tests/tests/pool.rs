@@ -333,6 +333,110 @@ async fn a_checkout_waits_then_times_out<R: Runtime>() {
     pool.close().await;
 }
 
+/// Waiting checkouts share one timer, kept by one of them: here the first
+/// waiter keeps it, is served, and holds its connection; the waiter
+/// behind it must still time out at its own `checkout_timeout`, neither
+/// later nor earlier, and the next waiters too.
+async fn a_waiter_times_out_in_time_after_the_one_before_is_served<R: Runtime>() {
+    let limit = Duration::from_millis(300);
+    let (pool, _) = pool::<R>(PoolOptions::new().max_size(1).checkout_timeout(Some(limit))).await;
+    let held = pool.checkout().await.unwrap();
+    let first = {
+        let pool = pool.clone();
+        R::spawn(async move {
+            let conn = pool.checkout().await.unwrap();
+            R::sleep(Duration::from_secs(2)).await;
+            drop(conn);
+        })
+    };
+    while pool.waiting_tasks() < 1 {
+        R::sleep(Duration::from_millis(2)).await;
+    }
+    let behind: Vec<_> = (0..3)
+        .map(|_| {
+            let pool = pool.clone();
+            R::spawn(async move {
+                let start = Instant::now();
+                let got = pool.checkout().await.map(drop);
+                (got, start.elapsed())
+            })
+        })
+        .collect();
+    while pool.waiting_tasks() < 4 {
+        R::sleep(Duration::from_millis(2)).await;
+    }
+    // The first waiter, which keeps the timer, is served.
+    drop(held);
+    for waiter in behind {
+        let (got, waited) = waiter.await;
+        assert!(
+            matches!(got, Err(Error::PoolTimeout { after, .. }) if after == limit),
+            "{got:?}"
+        );
+        assert!(waited >= limit, "timed out early, after {waited:?}");
+        assert!(
+            waited < limit + Duration::from_millis(500),
+            "waited {waited:?}"
+        );
+    }
+    assert_eq!(pool.stats().timed_out_checkouts, 3);
+    first.await;
+    pool.close().await;
+}
+
+/// The pool's age limits, as checkout and check-in judge them: past
+/// `max_lifetime` a connection is closed when it comes back, past
+/// `idle_timeout` an idle one is closed by the next checkout, and one idle
+/// for `health_check_after` gets an empty query before it is handed out.
+async fn lifetime_idle_and_health_check_limits_hold<R: Runtime>() {
+    let short = Duration::from_millis(50);
+    let (old, _) = pool::<R>(PoolOptions::new().max_size(2).max_lifetime(Some(short))).await;
+    let conn = old.checkout().await.unwrap();
+    drop(conn);
+    assert_eq!(old.stats().closed, 0, "young: kept");
+    let conn = old.checkout().await.unwrap();
+    R::sleep(short * 2).await;
+    drop(conn);
+    assert_eq!(
+        (old.stats().closed, old.connections()),
+        (1, 0),
+        "old: closed"
+    );
+    assert!(old.fetch_one("select 1", ()).await.unwrap().is_some());
+    assert_eq!(old.stats().opened, 2);
+    old.close().await;
+
+    let (idle, _) = pool::<R>(PoolOptions::new().max_size(2).idle_timeout(Some(short))).await;
+    let (a, b) = (
+        idle.checkout().await.unwrap(),
+        idle.checkout().await.unwrap(),
+    );
+    drop((a, b));
+    assert!(idle.fetch_one("select 1", ()).await.unwrap().is_some());
+    assert_eq!(idle.stats().closed, 0, "idle briefly: kept");
+    R::sleep(short * 2).await;
+    assert!(idle.fetch_one("select 1", ()).await.unwrap().is_some());
+    let stats = idle.stats();
+    assert_eq!((stats.closed, stats.opened), (2, 3), "{stats:?}");
+    idle.close().await;
+
+    for (after, checks) in [
+        (Duration::ZERO, 3),
+        (short, 1),
+        (Duration::from_secs(3600), 0),
+    ] {
+        let (checked, _) = pool::<R>(PoolOptions::new().health_check_after(Some(after))).await;
+        for n in 0..3 {
+            if n == 2 && after == short {
+                R::sleep(short * 2).await;
+            }
+            assert!(checked.fetch_one("select 1", ()).await.unwrap().is_some());
+        }
+        assert_eq!(checked.stats().health_checks, checks, "after {after:?}");
+        checked.close().await;
+    }
+}
+
 /// Checkouts are served in the order they came: a task waiting for a
 /// connection gets the next one given back, not a task that gives one back
 /// and at once asks again. Here 16 tasks loop on 2 connections, each
@@ -642,6 +746,8 @@ runtime_tests!(
     a_checkout_dropped_while_draining_keeps_the_connection,
     with_transaction_commits_or_rolls_back,
     a_checkout_waits_then_times_out,
+    a_waiter_times_out_in_time_after_the_one_before_is_served,
+    lifetime_idle_and_health_check_limits_hold,
     checkouts_are_served_in_order,
     open_pool_reports_a_wrong_password,
     open_pool_reports_an_unreachable_host,

@@ -1,25 +1,27 @@
 //! Checking a connection out: wait for a permit, take an idle connection
 //! (tidied) or open one, with backoff while the server refuses.
 
-use std::sync::atomic::Ordering;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::error::{Error, Result};
 use crate::pool::core::{Core, InHand, Member};
-use crate::pool::gate::Gate;
+
 use crate::pool::pooled::PooledConnection;
 use crate::pool::stats::bump;
 use crate::pool::tidy::{tidy, Fit};
 use crate::reconnect::is_transient;
 use crate::timeout::{within, BoxFuture};
 
-/// The checkout's `checkout_timeout`, counted from the checkout's start.
-/// Its timer is made the first time the checkout has to wait: most
-/// checkouts find a permit and an idle connection at once, and a timer
-/// per checkout would cost an allocation for nothing.
+/// The checkout's `checkout_timeout`, counted from the checkout's start,
+/// after the gate (which times its waiters out on a timer they share):
+/// its timer is made the first time the checkout waits for an opening
+/// connection or a backoff pause, which most checkouts never do.
 struct Deadline {
     started: Instant,
     after: Duration,
@@ -45,22 +47,6 @@ impl Deadline {
     }
 }
 
-/// Counts a waiting task while it lives (its future may be dropped).
-struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn new(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::AcqRel);
-        Waiting(counter)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 pub(crate) async fn checkout<S>(core: &Arc<Core<S>>) -> Result<PooledConnection<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -83,20 +69,21 @@ where
             last_error: core.last_failure(),
         }
     };
-    let (permit, mut now) = match Gate::try_acquire(&core.permits) {
-        Some(permit) => (permit, started),
-        None => {
-            let _waiting = Waiting::new(&core.waiting);
-            let acquire = Gate::acquire(&core.permits);
-            let permit = match deadline.as_mut() {
-                None => acquire.await,
-                Some(deadline) => match deadline.race(core, acquire).await {
-                    Some(permit) => permit,
-                    None => return Err(timed_out()),
-                },
-            };
-            (permit, Instant::now())
-        }
+    // The gate times its waiters out itself, on one timer for all of them
+    // (see `gate`). A deadline past what an Instant holds is none.
+    let until = deadline
+        .as_ref()
+        .and_then(|d| d.started.checked_add(d.after));
+    let mut acquire = core.permits.acquire(until, &*core.hooks);
+    // A permit at the first poll: no wait, and `started` is still now.
+    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut acquire).poll(cx))).await;
+    let (acquired, mut now) = match first {
+        Poll::Ready(acquired) => (acquired, started),
+        Poll::Pending => ((&mut acquire).await, Instant::now()),
+    };
+    drop(acquire);
+    let Ok(permit) = acquired else {
+        return Err(timed_out());
     };
     // `close` lets every waiter through.
     if core.is_closed() {
@@ -169,19 +156,24 @@ async fn prepare<S>(core: &Core<S>, member: &mut Member<S>, now: Instant) -> Res
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let expired = core
-        .options
-        .get_max_lifetime()
-        .is_some_and(|limit| now.saturating_duration_since(member.opened_at) > limit);
+    let expired = member.expires_at.is_some_and(|at| now > at);
     if !member.conn.session.check_idle() {
         return Ok(Fit::No);
     }
     if expired {
         return Ok(Fit::Old);
     }
-    let idle_for = now.saturating_duration_since(member.idle_since);
+    // Idle at least `health_check_after`: idle since `now - after` or
+    // before (never, if that is before what an Instant holds; always, for
+    // zero, even if it came back after `now` was read).
+    let stale = core.options.get_health_check_after().is_some_and(|after| {
+        after.is_zero()
+            || now
+                .checked_sub(after)
+                .is_some_and(|cutoff| member.idle_since <= cutoff)
+    });
     let busy = std::mem::take(&mut member.busy);
-    if tidy(core, &member.conn, idle_for, busy).await == Fit::No {
+    if tidy(core, &member.conn, stale, busy).await == Fit::No {
         return Ok(Fit::No);
     }
     if core.knows_every_type(member) {

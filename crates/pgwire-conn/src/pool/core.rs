@@ -9,6 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -30,7 +31,10 @@ use crate::types::TypeRegistry;
 /// checkout and its check-in then move a pointer, not the connection.
 pub(crate) struct Member<S> {
     pub(crate) conn: Connection<S>,
-    pub(crate) opened_at: Instant,
+    /// When it passes `max_lifetime` (none: never, or past what an
+    /// Instant holds): a comparison per checkout and check-in, where a
+    /// duration since `opened_at` cost a subtraction of timespecs.
+    pub(crate) expires_at: Option<Instant>,
     pub(crate) idle_since: Instant,
     /// The type names registered on it, as a count of the pool's list.
     pub(crate) types_known: usize,
@@ -38,21 +42,41 @@ pub(crate) struct Member<S> {
     pub(crate) busy: bool,
 }
 
+/// A value on cache lines of its own (128 bytes: two lines, for CPUs
+/// that fetch lines in pairs). Every checkout writes the gate, the idle
+/// list, the checked-out count and the checkout counter, from whichever
+/// core it runs on; sharing a line, they and the options every checkout
+/// reads (and, ahead of the pool's fields, the `Arc`'s count, which each
+/// checkout bumps) would move between the cores at every write.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 pub(crate) struct Core<S> {
     pub(crate) options: PoolOptions,
     pub(crate) connect: Arc<ConnectOptions>,
     pub(crate) connector: Connector<S>,
     pub(crate) hooks: Arc<dyn RuntimeHooks>,
-    pub(crate) permits: Arc<Gate>,
+    pub(crate) permits: Padded<Gate>,
     /// Most recently used last: checkouts take from the end, so the
     /// connections at the front are the ones left to idle out.
-    idle: Mutex<Vec<Box<Member<S>>>>,
+    idle: Padded<Mutex<Vec<Box<Member<S>>>>>,
     /// Connections that exist (idle, checked out, or being opened).
     pub(crate) size: AtomicUsize,
-    pub(crate) checked_out: AtomicUsize,
-    pub(crate) waiting: AtomicUsize,
+    pub(crate) checked_out: Padded<AtomicUsize>,
     pub(crate) closed: AtomicBool,
-    pub(crate) counters: Counters,
+    /// The tasks in [`Pool::close`](super::Pool::close), woken by each
+    /// check-in after it.
+    closers: Mutex<Vec<Waker>>,
+    pub(crate) counters: Padded<Counters>,
     backoff: Mutex<Backoff>,
     types: Mutex<Types>,
     /// How many names `types` holds, for the checkout's look without its
@@ -92,17 +116,17 @@ where
         hooks: Arc<dyn RuntimeHooks>,
     ) -> Self {
         Core {
-            permits: Arc::new(Gate::new(options.get_max_size())),
+            permits: Padded(Gate::new(options.get_max_size())),
             options,
             connect: Arc::new(connect),
             connector,
             hooks,
-            idle: Mutex::new(Vec::new()),
+            idle: Padded(Mutex::new(Vec::new())),
             size: AtomicUsize::new(0),
-            checked_out: AtomicUsize::new(0),
-            waiting: AtomicUsize::new(0),
+            checked_out: Padded(AtomicUsize::new(0)),
             closed: AtomicBool::new(false),
-            counters: Counters::default(),
+            closers: Mutex::new(Vec::new()),
+            counters: Padded::default(),
             backoff: Mutex::new(Backoff::default()),
             types: Mutex::new(Types::default()),
             type_names: AtomicUsize::new(0),
@@ -111,6 +135,35 @@ where
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Marks the pool closed; whether it was open until now. SeqCst with
+    /// [`checked_in`](Self::checked_in): either the closing task sees the
+    /// count come down or the check-in sees the pool closed and wakes it.
+    pub(crate) fn mark_closed(&self) -> bool {
+        !self.closed.swap(true, Ordering::SeqCst)
+    }
+
+    /// How many connections are checked out, after the closing task's
+    /// waker is registered (so a check-in from now on wakes it).
+    pub(crate) fn checked_out_for_close(&self, waker: &Waker) -> usize {
+        {
+            let mut closers = lock(&self.closers);
+            if !closers.iter().any(|w| w.will_wake(waker)) {
+                closers.push(waker.clone());
+            }
+        }
+        self.checked_out.load(Ordering::SeqCst)
+    }
+
+    /// A checkout ended (its connection back, or closed): after `close`,
+    /// the closing tasks look again.
+    pub(crate) fn checked_in(&self) {
+        self.checked_out.fetch_sub(1, Ordering::SeqCst);
+        if self.closed.load(Ordering::SeqCst) {
+            let closers = std::mem::take(&mut *lock(&self.closers));
+            closers.into_iter().for_each(Waker::wake);
+        }
     }
 
     pub(crate) fn idle_count(&self) -> usize {
@@ -127,10 +180,14 @@ where
         let mut retired = Vec::new();
         let member = {
             let mut idle = lock(&self.idle);
-            if let Some(limit) = self.options.get_idle_timeout() {
-                while idle
-                    .first()
-                    .is_some_and(|m| now.saturating_duration_since(m.idle_since) > limit)
+            // Idle past the limit: idle since before `now - limit` (none
+            // is, if that is before what an Instant holds).
+            let cutoff = self
+                .options
+                .get_idle_timeout()
+                .and_then(|limit| now.checked_sub(limit));
+            if let Some(cutoff) = cutoff {
+                while idle.first().is_some_and(|m| m.idle_since < cutoff)
                     && self.size.load(Ordering::Acquire) - retired.len()
                         > self.options.get_min_idle()
                 {
@@ -164,10 +221,7 @@ where
     pub(crate) fn check_in(&self, mut member: Box<Member<S>>, transaction_expected: bool) {
         let conn = &member.conn;
         let now = Instant::now();
-        let expired = self
-            .options
-            .get_max_lifetime()
-            .is_some_and(|limit| now.saturating_duration_since(member.opened_at) > limit);
+        let expired = member.expires_at.is_some_and(|at| now > at);
         if self.is_closed() || conn.dead() || expired {
             let broken = conn.dead();
             self.retire(member.conn, broken);
@@ -243,10 +297,14 @@ where
         };
         *lock(&self.backoff) = Backoff::default();
         bump(&self.counters.opened);
+        let opened_at = Instant::now();
         let member = Box::new(Member {
             conn,
-            opened_at: Instant::now(),
-            idle_since: Instant::now(),
+            expires_at: self
+                .options
+                .get_max_lifetime()
+                .and_then(|limit| opened_at.checked_add(limit)),
+            idle_since: opened_at,
             types_known: 0,
             busy: false,
         });

@@ -25,7 +25,8 @@ mod tests;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::task::Poll;
+use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
@@ -307,7 +308,7 @@ where
 
     /// Tasks waiting for a connection to come free.
     pub fn waiting_tasks(&self) -> usize {
-        self.core.waiting.load(Ordering::Acquire)
+        self.core.permits.waiting()
     }
 
     /// What the pool did so far (opened, closed, replaced, timed-out
@@ -327,7 +328,7 @@ where
     /// to `close_timeout`. Returns how many were still checked out then.
     pub async fn close(&self) -> usize {
         let core = &self.core;
-        if !core.closed.swap(true, Ordering::AcqRel) {
+        if core.mark_closed() {
             // Wake every waiting checkout: each sees the pool closed.
             core.permits.open_all();
         }
@@ -335,14 +336,22 @@ where
         for member in core.take_idle() {
             core.retire(member.conn, false);
         }
-        let deadline = Instant::now() + core.options.get_close_timeout();
-        loop {
-            let out = core.checked_out.load(Ordering::Acquire);
-            if out == 0 || Instant::now() >= deadline {
-                return out;
+        // Each check-in from now on wakes this task (no polling); the
+        // timer is made only if a connection is still out.
+        let mut timer = None;
+        std::future::poll_fn(|cx| {
+            let out = core.checked_out_for_close(cx.waker());
+            if out == 0 {
+                return Poll::Ready(0);
             }
-            core.hooks.sleep(Duration::from_millis(10)).await;
-        }
+            let timer =
+                timer.get_or_insert_with(|| core.hooks.sleep(core.options.get_close_timeout()));
+            match timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(core.checked_out.load(Ordering::SeqCst)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
     }
 }
 

@@ -36,8 +36,6 @@ where
 {
     member: Option<Box<Member<S>>>,
     core: Arc<Core<S>>,
-    /// Released after the connection is back, so the task woken finds it.
-    permit: Option<Permit>,
     /// A pooled transaction's guard ends it itself: no warning at check-in.
     pub(crate) transaction_expected: bool,
 }
@@ -46,12 +44,14 @@ impl<S> PooledConnection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    pub(crate) fn new(member: Box<Member<S>>, core: Arc<Core<S>>, permit: Permit) -> Self {
+    /// Holds `permit` until dropped (released by `drop`, after the
+    /// connection is back, so that the task woken finds it).
+    pub(crate) fn new(member: Box<Member<S>>, core: Arc<Core<S>>, permit: Permit<'_>) -> Self {
+        permit.detach();
         core.checked_out.fetch_add(1, Ordering::AcqRel);
         PooledConnection {
             member: Some(member),
             core,
-            permit: Some(permit),
             transaction_expected: false,
         }
     }
@@ -103,8 +103,8 @@ where
         if let Some(member) = self.member.take() {
             self.core.check_in(member, self.transaction_expected);
         }
-        self.core.checked_out.fetch_sub(1, Ordering::AcqRel);
-        drop(self.permit.take());
+        self.core.checked_in();
+        self.core.permits.release();
     }
 }
 

@@ -7,7 +7,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -78,8 +78,13 @@ impl RuntimeHooks for CountingHooks {
     }
 }
 
-/// A pool over [`Silent`] servers, with the streams it opened.
+/// A pool of 2 over [`Silent`] servers, with the streams it opened.
 fn pool() -> (Pool<Silent>, Arc<CountingHooks>, Arc<Mutex<Vec<Silent>>>) {
+    pool_with(PoolOptions::new().max_size(2))
+}
+
+/// A pool with `options` over [`Silent`] servers.
+fn pool_with(options: PoolOptions) -> (Pool<Silent>, Arc<CountingHooks>, Arc<Mutex<Vec<Silent>>>) {
     let streams = Arc::new(Mutex::new(Vec::new()));
     let opened = Arc::clone(&streams);
     let connector: crate::Connector<Silent> = Arc::new(move |_options| {
@@ -90,7 +95,6 @@ fn pool() -> (Pool<Silent>, Arc<CountingHooks>, Arc<Mutex<Vec<Silent>>>) {
         Box::pin(async move { Connection::connect_with(stream, &StartupConfig::new("u")).await })
     });
     let hooks = Arc::new(CountingHooks::default());
-    let options = PoolOptions::new().max_size(2);
     assert!(
         options.get_checkout_timeout().is_some(),
         "the default has one"
@@ -131,4 +135,65 @@ fn a_checkout_still_refuses_an_idle_connection_the_server_spoke_on() {
     let stats = pool.stats();
     assert_eq!((stats.opened, stats.replaced), (2, 1), "{stats:?}");
     assert_eq!(streams.lock().unwrap().len(), 2);
+}
+
+fn poll_once<F: std::future::Future + ?Sized>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// Under contention nearly every checkout waits: the waiters share one
+/// timer for their `checkout_timeout` (a runtime sleep per waiting
+/// checkout was most of the cost of a checkout), and are still served in
+/// order.
+#[test]
+fn waiting_checkouts_share_one_timer() {
+    let (pool, hooks, _streams) = pool_with(PoolOptions::new().max_size(1));
+    let held = block_on(pool.checkout()).unwrap();
+    let mut waiters: Vec<_> = (0..50).map(|_| Box::pin(pool.checkout())).collect();
+    for waiter in &mut waiters {
+        assert!(poll_once(waiter.as_mut()).is_pending());
+    }
+    assert_eq!(pool.waiting_tasks(), 50);
+    assert_eq!(
+        hooks.sleeps.load(Ordering::SeqCst),
+        1,
+        "one timer for 50 waiters"
+    );
+    drop(held);
+    for n in 0..waiters.len() {
+        // The next in line has it; those behind it still wait.
+        let Poll::Ready(conn) = poll_once(waiters[n].as_mut()) else {
+            panic!("waiter {n} was not served in its turn");
+        };
+        for later in waiters[n + 1..].iter_mut().take(2) {
+            assert!(poll_once(later.as_mut()).is_pending());
+        }
+        drop(conn.unwrap());
+    }
+    // The first waiter watched; served, it handed the watch on once.
+    assert!(
+        hooks.sleeps.load(Ordering::SeqCst) <= 2,
+        "{:?}",
+        hooks.sleeps
+    );
+    assert_eq!(pool.stats().checkouts, 51);
+}
+
+/// `close` returns as soon as the last connection checked out comes back,
+/// woken by that check-in (it looked every 10 ms before, on a timer of
+/// its own each time).
+#[test]
+fn close_returns_when_the_last_connection_comes_back() {
+    let (pool, hooks, _streams) = pool();
+    let held = block_on(pool.checkout()).unwrap();
+    let mut closing = Box::pin(pool.close());
+    assert!(poll_once(closing.as_mut()).is_pending());
+    assert!(poll_once(closing.as_mut()).is_pending());
+    drop(held);
+    assert_eq!(poll_once(closing.as_mut()), Poll::Ready(0));
+    // One timer: the close_timeout, which never fired here.
+    assert_eq!(hooks.sleeps.load(Ordering::SeqCst), 1);
+    // With nothing out, no timer at all.
+    assert_eq!(block_on(pool.close()), 0);
+    assert_eq!(hooks.sleeps.load(Ordering::SeqCst), 1);
 }

@@ -34,23 +34,15 @@ pub(crate) enum Fit {
 
 /// Drains what a returned connection still runs (cancelling it after a
 /// short grace), rolls back a transaction left open, and checks a
-/// connection idle for long, all within the pool's `drain_timeout`.
-pub(crate) async fn tidy<S>(
-    core: &Core<S>,
-    conn: &Connection<S>,
-    idle_for: Duration,
-    busy: bool,
-) -> Fit
+/// `stale` connection (idle for `health_check_after`), all within the
+/// pool's `drain_timeout`.
+pub(crate) async fn tidy<S>(core: &Core<S>, conn: &Connection<S>, stale: bool, busy: bool) -> Fit
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if busy {
         bump(&core.counters.drained);
     }
-    let stale = core
-        .options
-        .get_health_check_after()
-        .is_some_and(|after| idle_for >= after);
     if !stale && !conn.dead() && conn.ready() && !conn.in_transaction() {
         // Came back clean and was used lately: what most checkouts find,
         // with nothing to wait for (so no clock to start).
