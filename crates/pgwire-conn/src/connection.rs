@@ -273,6 +273,20 @@ impl<S> Connection<S> {
         self.session.shared.status.set_default_timeout(timeout);
     }
 
+    /// Logs every statement that takes at least `threshold` (`None`: none),
+    /// as a warning on the `log` facade (target `pgwire::slow`, and a
+    /// `tracing` event with the `tracing` feature), with its kind, time,
+    /// rows and text (never its parameter values). Also set by
+    /// [`ConnectOptions::log_slow_statements`](crate::ConnectOptions::log_slow_statements).
+    /// Measured for `fetch`, `fetch_one`, `execute`, `simple_query`,
+    /// pipelines and `execute_many`.
+    pub fn set_slow_statement_threshold(&self, threshold: Option<Duration>) {
+        self.session
+            .shared
+            .status
+            .set_slow_statement_threshold(threshold);
+    }
+
     /// How many bytes of an unread stream's answers may be read ahead into
     /// memory when its own task waits for a later request on the connection
     /// (default 16 MiB); past it, the later request fails with

@@ -69,6 +69,7 @@ mod listener;
 mod methods;
 mod negotiate;
 mod notifications;
+mod observe;
 mod open;
 mod options;
 mod params;

@@ -153,7 +153,7 @@ macro_rules! query_methods {
             &self,
             pipeline: &$crate::Pipeline<'_>,
         ) -> $crate::Result<Vec<$crate::Result<$crate::StatementResult>>> {
-            self.via().pipeline(pipeline).await?.collect().await
+            self.via().run_pipeline(pipeline).await
         }
 
 

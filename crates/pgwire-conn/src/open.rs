@@ -56,6 +56,24 @@ where
     FT: Future<Output = io::Result<(T, SocketAddr)>>,
     FU: Future<Output = io::Result<U>>,
 {
+    let watch = crate::observe::ConnectWatch::start(options);
+    let out = open_hosts(options, tcp, unix, hooks).await;
+    watch.finish(&out);
+    out
+}
+
+async fn open_hosts<T, U, FT, FU>(
+    options: &ConnectOptions,
+    tcp: impl Fn(String, u16, TcpSettings) -> FT,
+    unix: impl Fn(PathBuf) -> FU,
+    hooks: Arc<dyn RuntimeHooks>,
+) -> Result<Opened<T, U>>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    U: AsyncRead + AsyncWrite + Unpin,
+    FT: Future<Output = io::Result<(T, SocketAddr)>>,
+    FU: Future<Output = io::Result<U>>,
+{
     let hosts = ordered_hosts(options);
     let wanted = options.get_target_session_attrs();
     // prefer-standby: a standby if any, else whatever answers.
@@ -234,6 +252,7 @@ where
     // Before any statement, the connection's own checks included.
     conn.set_statement_cache_capacity(options.get_statement_cache_capacity());
     conn.set_pooler_detection(options.get_pgbouncer_detect());
+    conn.set_slow_statement_threshold(options.get_slow_statement_threshold());
     if options.get_pgbouncer_detect() && !options.statement_cache_chosen() {
         crate::pooler::probe(&conn).await?;
     }

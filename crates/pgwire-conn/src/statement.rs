@@ -83,6 +83,14 @@ pub struct Query<'a> {
 }
 
 impl<'a> Query<'a> {
+    /// The statement's text.
+    pub(crate) fn text(&self) -> &'a str {
+        match self.source {
+            Source::Sql(sql) => sql,
+            Source::Prepared(info) => &info.sql,
+        }
+    }
+
     /// A query of SQL text.
     pub fn new(sql: &'a str) -> Self {
         Query {

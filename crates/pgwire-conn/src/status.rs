@@ -46,6 +46,8 @@ pub(crate) struct Status {
     cache_capacity: AtomicUsize,
     /// The default time limit in nanoseconds (0: none).
     default_timeout: AtomicU64,
+    /// Statements slower than this many nanoseconds are logged (0: none).
+    slow_statement: AtomicU64,
     read_ahead_limit: AtomicUsize,
     pub(crate) cache_counters: Arc<crate::statements::CacheCounters>,
     /// How this connection's cached statements are named (unique to it).
@@ -73,6 +75,7 @@ impl Default for Status {
             listening: AtomicBool::new(false),
             cache_capacity: AtomicUsize::new(NO_CAPACITY),
             default_timeout: AtomicU64::new(0),
+            slow_statement: AtomicU64::new(0),
             read_ahead_limit: AtomicUsize::new(DEFAULT_READ_AHEAD_LIMIT),
             cache_counters: Arc::default(),
             statement_prefix: crate::statements::statement_prefix(),
@@ -223,6 +226,20 @@ impl Status {
 
     pub(crate) fn default_timeout(&self) -> Option<Duration> {
         match self.default_timeout.load(Ordering::Acquire) {
+            0 => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    pub(crate) fn set_slow_statement_threshold(&self, threshold: Option<Duration>) {
+        let nanos = threshold.map_or(0, |t| {
+            u64::try_from(t.as_nanos()).unwrap_or(u64::MAX).max(1)
+        });
+        self.slow_statement.store(nanos, Ordering::Release);
+    }
+
+    pub(crate) fn slow_statement_threshold(&self) -> Option<Duration> {
+        match self.slow_statement.load(Ordering::Relaxed) {
             0 => None,
             nanos => Some(Duration::from_nanos(nanos)),
         }

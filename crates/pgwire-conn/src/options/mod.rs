@@ -81,6 +81,7 @@ pub struct ConnectOptions {
     tcp: crate::TcpSettings,
     /// `None`: the default capacity.
     statement_cache_capacity: Option<usize>,
+    slow_statement_threshold: Option<Duration>,
     pgbouncer_detect: bool,
 }
 
@@ -128,6 +129,7 @@ impl ConnectOptions {
             load_balance_hosts: LoadBalanceHosts::default(),
             tcp: crate::TcpSettings::default(),
             statement_cache_capacity: None,
+            slow_statement_threshold: None,
             pgbouncer_detect: true,
         }
     }
@@ -586,6 +588,7 @@ impl fmt::Debug for ConnectOptions {
             .field("target_session_attrs", &self.target_session_attrs)
             .field("load_balance_hosts", &self.load_balance_hosts)
             .field("statement_cache_capacity", &self.statement_cache_capacity)
+            .field("slow_statement_threshold", &self.slow_statement_threshold)
             .field("pgbouncer_detect", &self.pgbouncer_detect)
             .field("tcp", &self.tcp)
             .finish()

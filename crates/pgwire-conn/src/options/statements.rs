@@ -41,6 +41,20 @@ impl ConnectOptions {
         self
     }
 
+    /// Logs every statement slower than `threshold` (see
+    /// [`Connection::set_slow_statement_threshold`](crate::Connection::set_slow_statement_threshold)),
+    /// as sqlx's `log_slow_statements` does; on every connection opened
+    /// with these options, a pool's included.
+    pub fn log_slow_statements(mut self, threshold: std::time::Duration) -> Self {
+        self.slow_statement_threshold = Some(threshold);
+        self
+    }
+
+    /// The threshold of [`log_slow_statements`](Self::log_slow_statements).
+    pub fn get_slow_statement_threshold(&self) -> Option<std::time::Duration> {
+        self.slow_statement_threshold
+    }
+
     /// `pgbouncer`: `true` is `statement_cache_capacity(0)` (see
     /// [`statement_cache_capacity`](Self::statement_cache_capacity)), for
     /// PgBouncer or another pooler in transaction mode; `false` is the

@@ -115,6 +115,18 @@ where
         I: IntoIterator,
         I::Item: Params + Sync,
     {
+        let status = &self.session.shared.status;
+        let watch = crate::observe::Watch::start(status, "execute_many", query.text());
+        let ran = self.execute_rows(query, rows).await;
+        watch.finish(query.text(), &ran, |n| *n);
+        ran
+    }
+
+    async fn execute_rows<I>(&self, query: Query<'_>, rows: I) -> Result<u64>
+    where
+        I: IntoIterator,
+        I::Item: Params + Sync,
+    {
         let mut rows = rows.into_iter().peekable();
         let Some(first_row) = rows.peek() else {
             return Ok(0);

@@ -87,6 +87,22 @@ where
         ))
     }
 
+    /// See [`Connection::run_pipeline`](crate::Connection::run_pipeline).
+    pub(crate) async fn run_pipeline(
+        &self,
+        pipeline: &Pipeline<'_>,
+    ) -> Result<Vec<Result<crate::StatementResult>>> {
+        // Named by its first statement.
+        let first = pipeline.members.first().map_or("", |m| m.query.text());
+        let watch = crate::observe::Watch::start(&self.session.shared.status, "pipeline", first);
+        let ran = match self.pipeline(pipeline).await {
+            Ok(results) => results.collect().await,
+            Err(e) => Err(e),
+        };
+        watch.finish(first, &ran, |results| results.len() as u64);
+        ran
+    }
+
     /// Prepares, one round trip each, the statements that `misses` finds
     /// the cache lacks (see [`Inner::member_misses`]), so that a pipeline
     /// binds them by name. Only outside a transaction: there a failed

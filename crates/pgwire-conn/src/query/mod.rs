@@ -21,6 +21,7 @@ pub use results::StatementResult;
 pub(crate) use results::{collect_statements, expect_success};
 
 use crate::error::{Error, Result};
+use crate::observe::Watch;
 use crate::params::Params;
 use crate::session::{current_waker, Answer, Reading, Session};
 use crate::statement::{PreparedStatementInfo, Query, Source};
@@ -305,11 +306,18 @@ where
         query: Query<'_>,
         params: &(dyn Params + Sync),
     ) -> Result<Vec<Row>> {
+        let watch = Watch::start(self.status(), "fetch", query.text());
         // A rerun happens only after a failure before the first row.
         let mut rows = Vec::new();
-        self.run(query, params, &mut |row| rows.push(row)).await?;
+        let ran = self.run(query, params, &mut |row| rows.push(row)).await;
+        watch.finish(query.text(), &ran, |_| rows.len() as u64);
+        ran?;
         pgwire_proto::compact_rows(&mut rows);
         Ok(rows)
+    }
+
+    fn status(&self) -> &'c crate::status::Status {
+        &self.session.shared.status
     }
 
     /// See [`Connection::fetch_one`](crate::Connection::fetch_one).
@@ -318,11 +326,15 @@ where
         query: Query<'_>,
         params: &(dyn Params + Sync),
     ) -> Result<Option<Row>> {
+        let watch = Watch::start(self.status(), "fetch_one", query.text());
         let mut first = None;
-        self.run(query, params, &mut |row| {
-            first.get_or_insert(row);
-        })
-        .await?;
+        let ran = self
+            .run(query, params, &mut |row| {
+                first.get_or_insert(row);
+            })
+            .await;
+        watch.finish(query.text(), &ran, |_| u64::from(first.is_some()));
+        ran?;
         Ok(first.map(|row| row.detach()))
     }
 
@@ -332,13 +344,22 @@ where
         query: Query<'_>,
         params: &(dyn Params + Sync),
     ) -> Result<u64> {
-        self.run(query, params, &mut drop).await
+        let watch = Watch::start(self.status(), "execute", query.text());
+        let ran = self.run(query, params, &mut drop).await;
+        watch.finish(query.text(), &ran, |n| *n);
+        ran
     }
 
     /// See [`Connection::simple_query`](crate::Connection::simple_query).
     pub(crate) async fn simple_query(&self, sql: &str) -> Result<Vec<StatementResult>> {
-        let mut results =
-            collect_statements(self.lowlevel_query(Query::new(sql), &()).await?).await?;
+        let watch = Watch::start(self.status(), "simple_query", sql);
+        let ran = match self.lowlevel_query(Query::new(sql), &()).await {
+            Ok(events) => collect_statements(events).await,
+            Err(e) => Err(e),
+        };
+        let rows = |r: &Vec<StatementResult>| r.iter().map(StatementResult::row_count).sum();
+        watch.finish(sql, &ran, rows);
+        let mut results = ran?;
         for result in &mut results {
             pgwire_proto::compact_rows(&mut result.rows);
         }
