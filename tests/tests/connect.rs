@@ -148,7 +148,50 @@ async fn startup_parameters_are_reported<R: Runtime>() {
     assert!(conn.server_timezone().is_some());
 }
 
+/// The connection says how it authenticated and whether it is encrypted.
+async fn the_method_and_the_encryption_are_reported<R: Runtime>() {
+    use pgwire_conn::AuthMechanism;
+    let cases = [
+        (Role::Trust, Transport::Tcp, AuthMechanism::None, false),
+        (
+            Role::Password,
+            Transport::Tcp,
+            AuthMechanism::Password,
+            false,
+        ),
+        (Role::Md5, Transport::Unix, AuthMechanism::Md5, false),
+        (
+            Role::Scram,
+            Transport::Tcp,
+            AuthMechanism::ScramSha256,
+            false,
+        ),
+        // channel_binding=prefer (the default) binds over TLS.
+        (
+            Role::Ssl,
+            Transport::Tls,
+            AuthMechanism::ScramSha256Plus,
+            true,
+        ),
+    ];
+    for (role, transport, method, encrypted) in cases {
+        let conn = R::open(&options(role, transport)).await.unwrap();
+        assert_eq!(
+            conn.authentication(),
+            Some(method),
+            "{role:?} over {transport:?}"
+        );
+        assert_eq!(
+            conn.is_encrypted(),
+            encrypted,
+            "{role:?} over {transport:?}"
+        );
+        conn.close().await.unwrap();
+    }
+}
+
 runtime_only_tests!(
+    the_method_and_the_encryption_are_reported,
     every_auth_method_over_tcp_and_unix,
     wrong_password_is_28p01,
     missing_password_is_named,

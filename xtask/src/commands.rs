@@ -219,25 +219,42 @@ pub fn test(extra: &[String]) -> Result<i32> {
 
 /// `cargo xtask demo`: the pgwire-tokio demo example against a fresh cluster.
 pub fn demo() -> Result<i32> {
+    // A cluster `cargo xtask pg start` left running here is used as it is,
+    // and left running: the demo never stops or replaces it.
+    let layout = Layout::discover()?;
+    if let Some(state) = State::load(&layout)?.filter(State::is_running) {
+        say!(
+            "using the running pgwire test cluster (pid {}, port {})",
+            state.pid,
+            state.port
+        );
+        return run_demo(&state, &layout);
+    }
+    // Only what the demo needs: no standby, no PgBouncer.
     let parts = Parts {
+        standby: false,
         pgbouncer: false,
         ..Parts::from_env()
     };
-    with_cluster(parts, |state, layout| {
-        let mut cmd = cargo(layout);
-        cmd.args(["run", "--quiet", "-p", "pgwire-tokio", "--example", "demo"]);
-        add_test_env(&mut cmd, state);
-        let Some(role) = ROLES.iter().find(|r| r.key == DEMO_ROLE) else {
-            bail!("no {DEMO_ROLE} role in the role table");
-        };
-        cmd.env("PGHOST", env::HOST)
-            .env("PGPORT", state.port.to_string())
-            .env("PGUSER", role.name)
-            .env("PGPASSWORD", role.password.unwrap_or(""))
-            .env("PGDATABASE", crate::roles::DATABASE);
-        let status = process::run(&mut cmd, "the demo")?;
-        Ok(process::exit_code(status))
-    })
+    with_cluster(parts, run_demo)
+}
+
+/// Runs the demo program against `state`'s cluster as the SCRAM role over
+/// TLS (verify-full against the cluster's own CA).
+fn run_demo(state: &State, layout: &Layout) -> Result<i32> {
+    let mut cmd = cargo(layout);
+    cmd.args(["run", "--quiet", "-p", "pgwire-tokio", "--example", "demo"]);
+    add_test_env(&mut cmd, state);
+    let Some(role) = ROLES.iter().find(|r| r.key == DEMO_ROLE) else {
+        bail!("no {DEMO_ROLE} role in the role table");
+    };
+    let certs = crate::certs::CertPaths::in_dir(&state.cluster_dir.join("certs"));
+    for (name, value) in env::libpq_vars(role, state.port, &certs) {
+        cmd.env(name, value);
+    }
+    cmd.env("PGSSLMODE", "verify-full");
+    let status = process::run(&mut cmd, "the demo")?;
+    Ok(process::exit_code(status))
 }
 
 /// Start a cluster owned by this process, run `body`, and stop the cluster

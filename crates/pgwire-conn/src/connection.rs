@@ -314,6 +314,25 @@ impl<S> Connection<S> {
         self.session.cancel_token()
     }
 
+    pub(crate) fn set_encrypted(&mut self, encrypted: bool) {
+        self.session.encrypted = encrypted;
+    }
+
+    /// How the session authenticated: `None` (trust), a cleartext or MD5
+    /// password, SCRAM-SHA-256, or SCRAM-SHA-256-PLUS (bound to the TLS
+    /// channel). The server proved it knows the password for both SCRAM
+    /// methods.
+    pub fn authentication(&self) -> Option<pgwire_proto::AuthMechanism> {
+        self.session.authentication
+    }
+
+    /// True when the connection runs over TLS (as opened by
+    /// `open_database_connection`, or [`Connection::connect`] over a
+    /// [`MaybeTls`](crate::MaybeTls) stream that negotiated it).
+    pub fn is_encrypted(&self) -> bool {
+        self.session.encrypted
+    }
+
     pub(crate) fn set_origin(&mut self, origin: Origin) {
         self.session.origin = Some(origin);
     }

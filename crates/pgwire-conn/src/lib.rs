@@ -134,7 +134,7 @@ pub use pgwire_proto::types::{
     TypeError, TypeKind, TypeRegistry, Value,
 };
 pub use pgwire_proto::{
-    AuthError, BackendKey, ColumnError, CommandComplete, CopyResponse, DatabaseError, ErrorFields,
-    Event, FieldDescription, Format, Notice, Notification, ProtocolError, Row, RowDescription,
-    SqlState, TransactionStatus,
+    AuthError, AuthMechanism, BackendKey, ColumnError, CommandComplete, CopyResponse,
+    DatabaseError, ErrorFields, Event, FieldDescription, Format, Notice, Notification,
+    ProtocolError, Row, RowDescription, SqlState, TransactionStatus,
 };

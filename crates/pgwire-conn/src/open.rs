@@ -222,6 +222,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (stream, machine) = negotiate(socket, plan).await?;
+    let encrypted = stream.is_tls();
     let mut config = options.startup_config_for(host);
     let binding = options.get_channel_binding();
     if stream.is_tls() && binding != ChannelBindingMode::Disable {
@@ -248,7 +249,8 @@ where
         }
         config = config.allowed_auth(allowed);
     }
-    let conn = Connection::start(machine, stream, &config).await?;
+    let mut conn = Connection::start(machine, stream, &config).await?;
+    conn.set_encrypted(encrypted);
     // Before any statement, the connection's own checks included.
     conn.set_statement_cache_capacity(options.get_statement_cache_capacity());
     conn.set_pooler_detection(options.get_pgbouncer_detect());

@@ -65,5 +65,5 @@ pub use error::{AuthError, DatabaseError, Error, ErrorFields, Notice, ProtocolEr
 pub use machine::{BackendKey, Event, Machine, RequestId};
 pub use message::backend::{CommandComplete, CopyResponse, Notification, TransactionStatus};
 pub use row::{compact_rows, ColumnError, FieldDescription, Format, Row, RowDescription};
-pub use startup::{AuthMethods, StartupConfig};
+pub use startup::{AuthMechanism, AuthMethods, StartupConfig};
 pub use types::{FromSql, Oid, ToSql};

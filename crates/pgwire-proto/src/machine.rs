@@ -171,6 +171,8 @@ pub struct Machine {
     event_member: Option<usize>,
     /// How many times bytes were taken from `out` (see [`QueueMark`]).
     sends: u64,
+    /// How the session authenticated, once it has.
+    authentication: Option<crate::startup::AuthMechanism>,
 }
 
 impl Default for Machine {
@@ -202,6 +204,7 @@ impl Machine {
             batch: None,
             event_member: None,
             sends: 0,
+            authentication: None,
         }
     }
 
@@ -349,6 +352,11 @@ impl Machine {
     /// `TimeZone`, `application_name`, ...), kept up to date.
     pub fn parameters(&self) -> &BTreeMap<String, String> {
         &self.parameters
+    }
+
+    /// How the session authenticated, once the server said `AuthenticationOk`.
+    pub fn authentication(&self) -> Option<crate::startup::AuthMechanism> {
+        self.authentication
     }
 
     /// The cancellation key, once startup sent it.
@@ -822,7 +830,8 @@ impl Machine {
                     };
                     match auth.handle(config, request, &mut self.out)? {
                         AuthStep::Continue => Ok(None),
-                        AuthStep::Done => {
+                        AuthStep::Done(method) => {
+                            self.authentication = Some(method);
                             self.phase = Phase::Starting;
                             Ok(Some(Event::Authenticated))
                         }

@@ -196,7 +196,7 @@ pub(crate) enum Auth {
     /// `AuthenticationOk` (or an error) may follow. The method was checked
     /// against `require_auth` before the password went out, so the Ok that
     /// follows is that method's outcome, not a login without one ("none").
-    PasswordSent,
+    PasswordSent(AuthMechanism),
     /// A SCRAM exchange is under way.
     Scram(Box<ScramSha256>),
     /// SCRAM finished and the server proved it knows the password.
@@ -211,8 +211,36 @@ pub(crate) enum Auth {
 pub(crate) enum AuthStep {
     /// An answer was queued; keep reading.
     Continue,
-    /// `AuthenticationOk` arrived.
-    Done,
+    /// `AuthenticationOk` arrived, after this method.
+    Done(AuthMechanism),
+}
+
+/// How a session authenticated ([`Machine::authentication`](crate::Machine::authentication)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthMechanism {
+    /// The server asked for nothing (`trust`, `peer`, ...).
+    None,
+    /// A cleartext password.
+    Password,
+    /// An MD5-hashed password.
+    Md5,
+    /// SCRAM-SHA-256 (the server proved it knows the password).
+    ScramSha256,
+    /// SCRAM-SHA-256-PLUS: SCRAM bound to the TLS channel.
+    ScramSha256Plus,
+}
+
+impl std::fmt::Display for AuthMechanism {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AuthMechanism::None => "none (trust)",
+            AuthMechanism::Password => "cleartext password",
+            AuthMechanism::Md5 => "MD5 password",
+            AuthMechanism::ScramSha256 => "SCRAM-SHA-256",
+            AuthMechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS (channel binding)",
+        })
+    }
 }
 
 impl Auth {
@@ -236,19 +264,23 @@ impl Auth {
                 if !bound {
                     config.refuse_without_binding("the server authenticated without it")?;
                 }
-                Ok(AuthStep::Done)
+                Ok(AuthStep::Done(if bound {
+                    AuthMechanism::ScramSha256Plus
+                } else {
+                    AuthMechanism::ScramSha256
+                }))
             }
-            (Auth::PasswordSent, Authentication::Ok) => Ok(AuthStep::Done),
+            (Auth::PasswordSent(method), Authentication::Ok) => Ok(AuthStep::Done(method)),
             (Auth::Waiting, Authentication::Ok) => {
                 config.check_allowed(AuthMethods::NONE, "none")?;
                 config.refuse_without_binding("the server authenticated without it")?;
-                Ok(AuthStep::Done)
+                Ok(AuthStep::Done(AuthMechanism::None))
             }
             (Auth::Waiting, Authentication::CleartextPassword) => {
                 config.check_allowed(AuthMethods::PASSWORD, "password")?;
                 config.refuse_without_binding("the server asked for a cleartext password")?;
                 frontend::password(out, password("cleartext")?)?;
-                *self = Auth::PasswordSent;
+                *self = Auth::PasswordSent(AuthMechanism::Password);
                 Ok(AuthStep::Continue)
             }
             (Auth::Waiting, Authentication::Md5Password(salt)) => {
@@ -256,7 +288,7 @@ impl Auth {
                 config.refuse_without_binding("the server asked for an MD5 password")?;
                 let hashed = md5_password(config.user.as_bytes(), password("md5")?, salt);
                 frontend::password(out, hashed.as_bytes())?;
-                *self = Auth::PasswordSent;
+                *self = Auth::PasswordSent(AuthMechanism::Md5);
                 Ok(AuthStep::Continue)
             }
             (Auth::Waiting, Authentication::Sasl(mechanisms)) => {

@@ -87,6 +87,10 @@ pub(crate) struct Session<S> {
     pub(crate) hooks: Option<Arc<dyn RuntimeHooks>>,
     /// Where the session was opened and how, for cancel requests.
     pub(crate) origin: Option<Origin>,
+    /// How the session authenticated.
+    pub(crate) authentication: Option<pgwire_proto::AuthMechanism>,
+    /// Whether its stream is TLS (said by whoever negotiated it).
+    pub(crate) encrypted: bool,
     /// The session's cancellation key (fixed at startup).
     pub(crate) key: Option<BackendKey>,
 }
@@ -132,12 +136,15 @@ where
         }
         shared.status.sync_from(&inner.machine);
         let key = inner.machine.backend_key();
+        let authentication = inner.machine.authentication();
         Ok(Session {
             inner: Mutex::new(inner),
             shared,
             hooks: None,
             origin: None,
             key,
+            authentication,
+            encrypted: false,
         })
     }
 
