@@ -97,7 +97,6 @@ pub async fn run(
         got.channel,
         got.payload
     );
-    drop(notifications);
     conn.unlisten("demo_orders").await?;
     sender.close().await?;
     Ok(())
