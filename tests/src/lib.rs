@@ -462,3 +462,11 @@ pub fn unrelated_ca() -> std::path::PathBuf {
 /// The README's examples, compiled as doctests so that they stay true.
 #[doc = include_str!("../../README.md")]
 mod readme {}
+
+/// The crates' own READMEs (what crates.io shows), compiled the same way.
+#[doc = include_str!("../../crates/pgwire-tokio/README.md")]
+mod readme_tokio {}
+#[doc = include_str!("../../crates/pgwire-smol/README.md")]
+mod readme_smol {}
+#[doc = include_str!("../../crates/pgwire-async-std/README.md")]
+mod readme_async_std {}
