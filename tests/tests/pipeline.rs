@@ -622,7 +622,54 @@ async fn execute_many_dropped_at_random_points<R: Runtime>() {
     within::<R, _>(60, "the other task", other).await;
 }
 
+/// A stream per statement: rows read as polled, the error as the last item,
+/// the row count at the end; a stream dropped half-read is skipped, and
+/// the next statement gets its own answer.
+async fn streams_inside_pipelines<R: Runtime>() {
+    use futures_util::TryStreamExt;
+    let conn = connect::<R>().await;
+    for sync in [PipelineSync::PerStatement, PipelineSync::Once] {
+        let mut p = Pipeline::with_sync(sync);
+        p.push("select g from generate_series(1, 20000) g", ())
+            .push("select g from generate_series(1, 50000) g", ())
+            .push("select $1::int4", (7i32,))
+            .push("select 1/0", ());
+        let mut results = conn.pipeline(&p).await.unwrap();
+        let mut first = results.next_rows().await.unwrap();
+        assert_eq!(first.index(), 0);
+        let mut sum = 0i64;
+        while let Some(row) = first.try_next().await.unwrap() {
+            sum += i64::from(row.try_get::<i32>(0).unwrap());
+        }
+        assert_eq!(sum, 20000 * 20001 / 2);
+        assert_eq!(first.row_count(), Some(20000));
+        // Read 10 rows of the second, then drop it.
+        let mut second = results.next_rows().await.unwrap();
+        for i in 1..=10 {
+            let row = second.try_next().await.unwrap().unwrap();
+            assert_eq!(row.try_get::<i32>(0).unwrap(), i);
+        }
+        drop(second);
+        let third = results.next_result().await.unwrap().unwrap();
+        assert_eq!(third.rows[0].try_get::<i32>(0).unwrap(), 7);
+        let mut fourth = results.next_rows().await.unwrap();
+        let error = fourth.try_next().await.unwrap_err();
+        assert_eq!(error.code(), Some(SqlState::DIVISION_BY_ZERO));
+        assert!(fourth.try_next().await.unwrap().is_none());
+        drop(fourth);
+        assert!(results.next_rows().await.is_none());
+        let finished = results.finish().await;
+        assert_eq!(
+            finished.is_err(),
+            sync == PipelineSync::Once,
+            "{finished:?}"
+        );
+        assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
+    }
+}
+
 runtime_tests!(
+    streams_inside_pipelines,
     execute_many_inserts_every_row,
     execute_many_reports_the_failing_row,
     execute_many_in_a_transaction,

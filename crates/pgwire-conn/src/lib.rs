@@ -112,7 +112,7 @@ pub use options::{
     RequireAuth, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, DEFAULT_PORT,
 };
 pub use params::{Named, Params};
-pub use pipeline::{Pipeline, PipelineResults, PipelineSync};
+pub use pipeline::{Pipeline, PipelineResults, PipelineSync, StatementRows};
 pub use pool::{
     Pool, PoolOptions, PoolStats, PooledConnection, PooledRowStream, PooledTransaction,
 };

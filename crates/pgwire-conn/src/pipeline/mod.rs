@@ -21,7 +21,7 @@ mod execute_many;
 mod results;
 mod send;
 
-pub use results::PipelineResults;
+pub use results::{PipelineResults, StatementRows};
 
 use crate::params::Params;
 use crate::statement::Query;

@@ -7,9 +7,12 @@
 //! `CommandComplete`, `EmptyQuery` or `PortalSuspended`, an error ends the
 //! batch, and an error after the last member is the commit at the `Sync`.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_util::TryStreamExt;
-use pgwire_proto::{DatabaseError, Event};
+use futures_util::{Stream, TryStreamExt};
+use pgwire_proto::{DatabaseError, Event, Row};
 
 use super::PipelineSync;
 use crate::error::{Error, Result};
@@ -62,6 +65,92 @@ where
     broken: Option<Error>,
     /// The statements that are a `COMMIT` (or `END`), in order.
     commits: Vec<usize>,
+    /// The statement being read (its rows may not all be read yet).
+    current: Option<Current>,
+}
+
+/// What is known of the statement being read.
+#[derive(Debug)]
+struct Current {
+    index: usize,
+    columns: Option<std::sync::Arc<pgwire_proto::RowDescription>>,
+    command: Option<pgwire_proto::CommandComplete>,
+    /// Its first server error (with a Sync per statement, reported at its end).
+    error: Option<DatabaseError>,
+    /// Its result before any event: it never ran, or the connection failed.
+    outcome: Option<Error>,
+    done: bool,
+}
+
+impl Current {
+    fn new(index: usize) -> Self {
+        Current {
+            index,
+            columns: None,
+            command: None,
+            error: None,
+            outcome: None,
+            done: false,
+        }
+    }
+}
+
+/// One statement's rows from a pipeline ([`PipelineResults::next_rows`]),
+/// read from the socket as polled. The statement's error, if any, is the
+/// last item.
+pub struct StatementRows<'p, 'c, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    results: &'p mut PipelineResults<'c, S>,
+}
+
+impl<S> StatementRows<'_, '_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// The statement's index in the pipeline.
+    pub fn index(&self) -> usize {
+        self.results.current.as_ref().map_or(0, |c| c.index)
+    }
+
+    /// The columns, once their description arrived (not for a statement
+    /// the cache described in advance: see each row's `description()`).
+    pub fn columns(&self) -> Option<&std::sync::Arc<pgwire_proto::RowDescription>> {
+        self.results.current.as_ref()?.columns.as_ref()
+    }
+
+    /// Rows affected or returned, per the command tag, once the statement
+    /// ended (`None` before, and for statements without a count).
+    pub fn row_count(&self) -> Option<u64> {
+        self.results.current.as_ref()?.command.as_ref()?.rows()
+    }
+
+    async fn next(&mut self) -> Option<Result<Row>> {
+        std::future::poll_fn(|cx| self.results.poll_step(cx)).await
+    }
+}
+
+impl<S> std::fmt::Debug for StatementRows<'_, '_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatementRows")
+            .field("index", &self.index())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Stream for StatementRows<'_, '_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    type Item = Result<Row>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.results.poll_step(cx)
+    }
 }
 
 impl<S> std::fmt::Debug for PipelineResults<'_, S>
@@ -102,6 +191,7 @@ where
     ) -> Self {
         PipelineResults {
             commits,
+            current: None,
             events,
             sync,
             total,
@@ -146,83 +236,153 @@ where
     /// connection fails (or the pipeline's time limit passes), that is this
     /// statement's `Err` and every later one's.
     pub async fn next_result(&mut self) -> Option<Result<StatementResult>> {
+        let mut rows = self.next_rows().await?;
+        let mut result = StatementResult::default();
+        while let Some(row) = rows.next().await {
+            match row {
+                Ok(row) => result.rows.push(row),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        let current = rows.results.current.as_mut()?;
+        result.columns = current.columns.take();
+        result.command = current.command.take();
+        pgwire_proto::compact_rows(&mut result.rows);
+        Some(Ok(result))
+    }
+
+    /// The next statement's rows as a stream, read from the socket as it
+    /// is polled (a large result never sits in memory); `None` after the
+    /// last statement. The statement's error, if it fails, is the stream's
+    /// last item, as for [`RowStream`](crate::RowStream). Dropped before its
+    /// end, the rest of its rows are skipped by the next call.
+    ///
+    /// ```no_run
+    /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// let mut pipeline = pgwire_conn::Pipeline::new();
+    /// pipeline.push("select g from generate_series(1, 1000000) g", ());
+    /// pipeline.push("select 'after'", ());
+    /// let mut results = conn.pipeline(&pipeline).await?;
+    /// let mut big = results.next_rows().await.unwrap();
+    /// let mut n = 0;
+    /// while let Some(_row) = big.try_next().await? {
+    ///     n += 1;
+    /// }
+    /// assert_eq!((n, big.row_count()), (1_000_000, Some(1_000_000)));
+    /// drop(big);
+    /// assert!(results.next_result().await.unwrap().is_ok());
+    /// # Ok(()) }
+    /// ```
+    pub async fn next_rows(&mut self) -> Option<StatementRows<'_, 'c, S>> {
+        // The rest of a statement whose stream was dropped early.
+        if self.current.as_ref().is_some_and(|c| !c.done) {
+            while std::future::poll_fn(|cx| self.poll_step(cx))
+                .await
+                .is_some()
+            {}
+        }
         if self.next >= self.total {
+            self.current = None;
             return None;
         }
         let index = self.next;
         self.next += 1;
+        let mut current = Current::new(index);
         if let Some((failed, _)) = &self.failed {
-            return Some(Err(Error::NotRun { failed: *failed }));
+            current.outcome = Some(Error::NotRun { failed: *failed });
+        } else if let Some(broken) = &self.broken {
+            current.outcome = Some(again(broken));
         }
-        if let Some(broken) = &self.broken {
-            return Some(Err(again(broken)));
-        }
-        let read = self.read_statement(index).await;
-        Some(read.map(|mut result| {
-            pgwire_proto::compact_rows(&mut result.rows);
-            result
-        }))
+        self.current = Some(current);
+        Some(StatementRows { results: self })
     }
 
-    async fn read_statement(&mut self, index: usize) -> Result<StatementResult> {
+    /// The next step of the statement being read: a row, its error, or
+    /// `None` at its end.
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Row>>> {
         let once = self.sync == PipelineSync::Once;
-        let mut result = StatementResult::default();
-        let mut error = None;
         loop {
-            let event = match self.events.try_next().await {
-                Ok(event) => event,
-                Err(e) => {
+            let Some(current) = self.current.as_mut() else {
+                return Poll::Ready(None);
+            };
+            if current.done {
+                return Poll::Ready(None);
+            }
+            if let Some(error) = current.outcome.take() {
+                current.done = true;
+                return Poll::Ready(Some(Err(error)));
+            }
+            let event = match std::task::ready!(Pin::new(&mut self.events).poll_next(cx)) {
+                Some(Ok(event)) => event,
+                Some(Err(e)) => {
                     self.ended = true;
                     self.broken = Some(again(&e));
-                    return Err(e);
+                    current.done = true;
+                    return Poll::Ready(Some(Err(e)));
                 }
-            };
-            match event {
                 // The end of the last request.
                 None => {
                     self.ended = true;
+                    current.done = true;
                     if once {
                         let e = Error::Dead(format!(
-                            "the batch ended before its statement {index} was answered"
+                            "the batch ended before its statement {} was answered",
+                            current.index
                         ));
                         self.broken = Some(again(&e));
-                        return Err(e);
+                        return Poll::Ready(Some(Err(e)));
                     }
-                    break;
+                    return Poll::Ready(self.statement_end());
                 }
-                Some(Event::ReadyForQuery(_)) => break,
-                Some(Event::RowDescription(columns)) => result.columns = Some(columns),
-                Some(Event::Row(row)) => result.rows.push(row),
-                Some(Event::CommandComplete(command)) => {
-                    result.command = Some(command);
+            };
+            match event {
+                Event::ReadyForQuery(_) => {
+                    current.done = true;
+                    return Poll::Ready(self.statement_end());
+                }
+                Event::Row(row) => return Poll::Ready(Some(Ok(row))),
+                Event::RowDescription(columns) => current.columns = Some(columns),
+                Event::CommandComplete(command) => {
+                    current.command = Some(command);
                     if once {
-                        break;
+                        current.done = true;
+                        return Poll::Ready(self.statement_end());
                     }
                 }
-                Some(Event::EmptyQuery | Event::PortalSuspended) if once => break,
-                Some(Event::Error(e)) if once => {
-                    self.failed = Some((index, e.clone()));
-                    return Err(self.events.database_error(e));
+                Event::EmptyQuery | Event::PortalSuspended if once => {
+                    current.done = true;
+                    return Poll::Ready(None);
                 }
-                Some(Event::Error(e)) => {
-                    error.get_or_insert(e);
+                Event::Error(e) if once => {
+                    current.done = true;
+                    self.failed = Some((current.index, e.clone()));
+                    return Poll::Ready(Some(Err(self.events.database_error(e))));
                 }
-                Some(_) => {}
+                Event::Error(e) => {
+                    current.error.get_or_insert(e);
+                }
+                _ => {}
             }
         }
-        if let Some(e) = error {
-            return Err(self.events.database_error(e));
+    }
+
+    /// The end of the statement being read: its error, if it failed.
+    fn statement_end(&mut self) -> Option<Result<Row>> {
+        let current = self.current.as_mut()?;
+        if let Some(e) = current.error.take() {
+            return Some(Err(self.events.database_error(e)));
         }
         // A COMMIT in a failed transaction rolls back, and says so only by
         // its tag: an `Ok` would pass for committed.
-        let rolled_back = result
+        let rolled_back = current
             .command
             .as_ref()
             .is_some_and(|c| c.tag() == "ROLLBACK");
-        if rolled_back && self.commits.binary_search(&index).is_ok() {
-            return Err(Error::TransactionRolledBack);
+        if rolled_back && self.commits.binary_search(&current.index).is_ok() {
+            return Some(Err(Error::TransactionRolledBack));
         }
-        Ok(result)
+        None
     }
 
     /// Reads what is left and says how the pipeline ended: with
