@@ -649,14 +649,12 @@ async fn streams_inside_pipelines<R: Runtime>() {
             let row = second.try_next().await.unwrap().unwrap();
             assert_eq!(row.try_get::<i32>(0).unwrap(), i);
         }
-        drop(second);
         let third = results.next_result().await.unwrap().unwrap();
         assert_eq!(third.rows[0].try_get::<i32>(0).unwrap(), 7);
         let mut fourth = results.next_rows().await.unwrap();
         let error = fourth.try_next().await.unwrap_err();
         assert_eq!(error.code(), Some(SqlState::DIVISION_BY_ZERO));
         assert!(fourth.try_next().await.unwrap().is_none());
-        drop(fourth);
         assert!(results.next_rows().await.is_none());
         let finished = results.finish().await;
         assert_eq!(

@@ -270,7 +270,7 @@ where
     ///     n += 1;
     /// }
     /// assert_eq!((n, big.row_count()), (1_000_000, Some(1_000_000)));
-    /// drop(big);
+    /// // (`big` ends here: the next call skips whatever it left unread.)
     /// assert!(results.next_result().await.unwrap().is_ok());
     /// # Ok(()) }
     /// ```
