@@ -20,17 +20,6 @@ fn run() -> Bind<'static, Encode> {
     }
 }
 
-fn tags(bytes: &[u8]) -> Vec<u8> {
-    let mut tags = Vec::new();
-    let mut rest = bytes;
-    while rest.len() >= 5 {
-        tags.push(rest[0]);
-        let len = u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
-        rest = &rest[1 + len..];
-    }
-    tags
-}
-
 /// Columns as a statement's description reports them.
 fn described(names: &[&str]) -> Arc<RowDescription> {
     let mut m = ready_machine();

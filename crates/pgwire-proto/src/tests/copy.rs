@@ -16,18 +16,6 @@ fn no_params(
     }
 }
 
-/// The type bytes of the messages in `bytes`.
-fn tags(bytes: &[u8]) -> Vec<u8> {
-    let mut tags = Vec::new();
-    let mut rest = bytes;
-    while rest.len() >= 5 {
-        tags.push(rest[0]);
-        let len = u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
-        rest = &rest[1 + len..];
-    }
-    tags
-}
-
 fn copy_response(tag: u8, format: u8, columns: &[u16]) -> Vec<u8> {
     let mut body = vec![format];
     body.extend_from_slice(&(columns.len() as u16).to_be_bytes());

@@ -17,17 +17,6 @@ fn no_params(
     }
 }
 
-fn tags(bytes: &[u8]) -> Vec<u8> {
-    let mut tags = Vec::new();
-    let mut rest = bytes;
-    while rest.len() >= 5 {
-        tags.push(rest[0]);
-        let len = u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
-        rest = &rest[1 + len..];
-    }
-    tags
-}
-
 #[test]
 fn query_goes_out_as_one_request_and_yields_rows() {
     let mut m = ready_machine();

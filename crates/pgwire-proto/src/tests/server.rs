@@ -159,3 +159,15 @@ pub fn feed_reads(m: &mut Machine, bytes: &[u8], read: usize) -> Vec<Event> {
     }
     events
 }
+
+/// The tags of the frontend messages in `bytes`, in order.
+pub fn tags(bytes: &[u8]) -> Vec<u8> {
+    let mut tags = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 5 {
+        tags.push(rest[0]);
+        let len = u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
+        rest = &rest[1 + len..];
+    }
+    tags
+}
