@@ -79,6 +79,7 @@ mod pooler;
 mod portal;
 mod query;
 mod reconnect;
+mod reserved;
 mod session;
 mod socket;
 mod statement;

@@ -10,7 +10,6 @@ use futures_util::{Stream, TryStreamExt};
 use pgwire_proto::{CopyResponse, DatabaseError, Event, Format};
 
 use crate::error::{Error, Result};
-use crate::session::owed::Owed;
 use crate::session::{Locked, Session};
 use crate::stream::EventStream;
 
@@ -18,61 +17,8 @@ use crate::stream::EventStream;
 /// the per-message cost vanishes, small enough to bound the memory held.
 pub(crate) const CHUNK: usize = 64 * 1024;
 
-/// What a COPY FROM STDIN still owes the session when it ends, however it
-/// ends: its reservation back, and, when it ends unfinished, a CopyFail
-/// (queued at the first chance, before anything else) so that the server
-/// rolls the COPY back.
-pub(crate) struct Ending<'c, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    session: &'c Session<S>,
-    reservation: Option<u64>,
-    armed: bool,
-}
-
-impl<'c, S> Ending<'c, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    pub(crate) fn new(session: &'c Session<S>, reservation: Option<u64>) -> Self {
-        Ending {
-            session,
-            reservation,
-            armed: true,
-        }
-    }
-
-    /// The COPY ended (its answer was read, or the server failed it): give
-    /// the session back; nothing is owed on drop any more.
-    pub(crate) fn ended(&mut self) {
-        if std::mem::take(&mut self.armed) {
-            if let Some(id) = self.reservation {
-                self.session.shared.book.release(id);
-            }
-        }
-    }
-}
-
-impl<S> Drop for Ending<'_, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        // Owed before the reservation ends: whoever goes ahead next queues
-        // the CopyFail before anything of its own.
-        self.session
-            .shared
-            .book
-            .owe(Owed::CopyFail(super::DROPPED.into()));
-        self.ended();
-        // If the connection is free, the CopyFail leaves now.
-        drop(self.session.try_lock());
-    }
-}
+/// What a COPY FROM STDIN owes the session however it ends.
+pub(crate) type Ending<'c, S> = crate::reserved::Reserved<'c, S>;
 
 /// The writer of a `COPY ... FROM STDIN` ([`Connection::copy_in`](crate::Connection::copy_in)):
 /// feed it the data in the COPY's format (text, CSV or binary, as the
@@ -149,7 +95,7 @@ where
         response: CopyResponse,
         first: u64,
     ) -> Self {
-        let session = ending.session;
+        let session = ending.session();
         CopyIn {
             ending,
             events,

@@ -26,6 +26,7 @@ pub use copy_out::CopyOut;
 
 use crate::error::{Error, Result};
 use crate::query::Via;
+use crate::session::owed::Owed;
 use crate::session::{current_waker, Reading};
 use crate::stream::EventStream;
 
@@ -79,7 +80,8 @@ where
             .is_none()
             .then(|| session.shared.book.reserve(&waker));
         // From here on, dropped means: CopyFail owed, reservation released.
-        let mut starting = copy_in::Ending::new(session, reservation);
+        let mut starting =
+            copy_in::Ending::new(session, reservation, Owed::CopyFail(DROPPED.into()));
         let reading = Reading {
             fence,
             ..Default::default()

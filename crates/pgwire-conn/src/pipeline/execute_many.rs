@@ -18,8 +18,9 @@ use pgwire_proto::Event;
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::query::Via;
+use crate::reserved::Reserved;
 use crate::session::owed::Owed;
-use crate::session::{current_waker, Inner, Reading, Session};
+use crate::session::{current_waker, Inner, Reading};
 use crate::statement::Query;
 use crate::stream::EventStream;
 
@@ -27,51 +28,6 @@ use crate::stream::EventStream;
 const CHUNK_BYTES: usize = 64 * 1024;
 /// ... or this many rows, whichever comes first.
 const CHUNK_ROWS: usize = 1024;
-
-/// What an unfinished run owes the session however it ends: the batch's
-/// end (dropped half-way, it is aborted so that nothing of it stands) and
-/// the reservation back.
-struct Ending<'c, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    session: &'c Session<S>,
-    reservation: Option<u64>,
-    /// The batch may still be open.
-    open: bool,
-    armed: bool,
-}
-
-impl<S> Ending<'_, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    fn ended(&mut self) {
-        if std::mem::take(&mut self.armed) {
-            if let Some(id) = self.reservation {
-                self.session.shared.book.release(id);
-            }
-        }
-    }
-}
-
-impl<S> Drop for Ending<'_, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        if self.open {
-            // Owed before the reservation ends, so that whoever goes next
-            // ends the batch before queueing anything of its own.
-            self.session.shared.book.owe(Owed::AbortBatch);
-        }
-        self.ended();
-        drop(self.session.try_lock());
-    }
-}
 
 /// Queues rows from `rows` as members of the open batch, up to a chunk;
 /// `sent` counts the rows queued so far. On failure, the row that failed.
@@ -147,12 +103,8 @@ where
             .reservation
             .is_none()
             .then(|| session.shared.book.reserve(&waker));
-        let mut ending = Ending {
-            session,
-            reservation,
-            open: true,
-            armed: true,
-        };
+        // Dropped with the batch open, it is aborted: nothing of it stands.
+        let mut ending = Reserved::new(session, reservation, Owed::AbortBatch);
         let first = locked.machine.next_request_id().0;
         let mark = locked.machine.queue_mark();
         locked.machine.begin_batch()?;
@@ -167,7 +119,6 @@ where
                         "execute_many failed to queue ({source}) and could not take it back: {stuck}"
                     ))));
                 }
-                ending.open = false;
                 ending.ended();
                 return Err(Error::Batch {
                     statement: Some(row),
@@ -175,9 +126,11 @@ where
                 });
             }
         };
+        let mut open = true;
         if rows.peek().is_none() {
             locked.machine.end_batch()?;
-            ending.open = false;
+            open = false;
+            ending.settled();
         }
         let reading = Reading {
             preparing: None,
@@ -193,7 +146,7 @@ where
         let (mut done, mut total) = (0usize, 0u64);
         let mut failure: Option<(Option<usize>, Error)> = None;
         loop {
-            if ending.open && sent - done <= last_chunk / 2 {
+            if open && sent - done <= last_chunk / 2 {
                 std::future::poll_fn(|cx| session.shared.orphan.poll(cx)).await;
                 let mut locked = session.lock().await;
                 locked.check_usable()?;
@@ -212,7 +165,10 @@ where
                         locked.machine.end_batch()?;
                     }
                 }
-                ending.open = locked.machine.in_batch();
+                open = locked.machine.in_batch();
+                if !open {
+                    ending.settled();
+                }
                 // Sent now if the socket takes it; else by the reading below.
                 let _ =
                     std::future::poll_fn(|cx| std::task::Poll::Ready(locked.poll_flush(cx))).await;
