@@ -666,7 +666,51 @@ async fn streams_inside_pipelines<R: Runtime>() {
     }
 }
 
+/// A pipeline's time limit: the statement running when it passes is
+/// cancelled and fails with the timeout (with a Sync per statement, the
+/// later ones still run and answer; with one, the batch fails at it),
+/// nothing waits forever, and the connection answers the next query.
+async fn a_pipeline_past_its_time_limit<R: Runtime>() {
+    let conn = connect::<R>().await;
+    for sync in [PipelineSync::PerStatement, PipelineSync::Once] {
+        let mut p = Pipeline::with_sync(sync);
+        p.push("select 1", ())
+            .push("select pg_sleep(30)", ())
+            .push("select 3", ())
+            .timeout(std::time::Duration::from_millis(300));
+        let run = conn.run_pipeline(&p);
+        match within::<R, _>(20, "a pipeline past its time limit", run).await {
+            Ok(results) => {
+                assert_eq!(sync, PipelineSync::PerStatement);
+                assert!(results[0].is_ok(), "{results:?}");
+                assert!(
+                    matches!(results[1], Err(Error::QueryTimeout { .. })),
+                    "{results:?}"
+                );
+                // Cancelled on the server, the statement after it still ran.
+                let third = results[2].as_ref().unwrap();
+                assert_eq!(third.rows[0].try_get::<i32>(0).unwrap(), 3);
+            }
+            Err(Error::Batch {
+                statement: Some(1),
+                source,
+            }) => {
+                assert_eq!(sync, PipelineSync::Once);
+                assert!(matches!(*source, Error::QueryTimeout { .. }), "{source:?}");
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+        let row = conn
+            .fetch_one("select $1::int4", (11i32,))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<i32>(0).unwrap(), 11);
+    }
+}
+
 runtime_tests!(
+    a_pipeline_past_its_time_limit,
     streams_inside_pipelines,
     execute_many_inserts_every_row,
     execute_many_reports_the_failing_row,
