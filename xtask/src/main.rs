@@ -11,6 +11,7 @@ mod cluster;
 mod commands;
 mod env;
 mod error;
+mod fuzz;
 mod layout;
 mod lock;
 mod logs;
@@ -61,6 +62,11 @@ commands:
   check-features  check that every pgwire-proto feature is a feature of
                   pgwire-conn and each adapter, and that docs.rs builds the
                   published crates with all features
+  fuzz [TARGET] [--time S] [--if-nightly]
+                  run the cargo-fuzz targets in fuzz/ (machine, startup, values,
+                  sql, conninfo) on nightly, S seconds each (default 30), from
+                  the seeds in fuzz/corpus/; installs cargo-fuzz when missing;
+                  --if-nightly: skip with a notice when there is no nightly
   help            this text
 
 The cluster lives in target/pgwire-cluster/ (data/, socket/, certs/, server.log)
@@ -140,6 +146,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         ["gen-sqlstate", ..] => sqlstate::gen_sqlstate(&args[1..]),
         ["check-msrv"] => manifest::check_msrv(),
         ["check-features"] => manifest::check_features(),
+        ["fuzz", ..] => fuzz::fuzz(&args[1..]),
         [other, ..] => bail!("unknown command '{other}'; see `cargo xtask help`"),
     }
 }
