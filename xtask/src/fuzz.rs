@@ -15,7 +15,7 @@ use crate::output::say;
 use crate::process;
 
 /// The targets, in the order they run.
-pub const TARGETS: [&str; 5] = ["machine", "startup", "values", "sql", "conninfo"];
+pub const TARGETS: [&str; 6] = ["machine", "startup", "values", "sql", "conninfo", "pgpass"];
 
 const USAGE: &str = "usage: cargo xtask fuzz [TARGET] [--time SECONDS] [--if-nightly]";
 

@@ -64,7 +64,7 @@ commands:
                   published crates with all features
   fuzz [TARGET] [--time S] [--if-nightly]
                   run the cargo-fuzz targets in fuzz/ (machine, startup, values,
-                  sql, conninfo) on nightly, S seconds each (default 30), from
+                  sql, conninfo, pgpass) on nightly, S seconds each (default 30), from
                   the seeds in fuzz/corpus/; installs cargo-fuzz when missing;
                   --if-nightly: skip with a notice when there is no nightly
   help            this text
