@@ -153,6 +153,9 @@ pub struct Machine {
     backend_key: Option<BackendKey>,
     transaction_status: TransactionStatus,
     pending: VecDeque<Pending>,
+    /// A pending request may accept copy-in: false spares every new request
+    /// a scan of all those pending (many, when tasks share a connection).
+    copy_accepts: bool,
     next_request: u64,
     /// Columns of the result set being received.
     description: Option<Arc<RowDescription>>,
@@ -193,6 +196,7 @@ impl Machine {
             backend_key: None,
             transaction_status: TransactionStatus::Idle,
             pending: VecDeque::new(),
+            copy_accepts: false,
             next_request: 0,
             description: None,
             negotiated_minor: None,
@@ -416,6 +420,8 @@ impl Machine {
     ) -> RequestId {
         let id = RequestId(self.next_request);
         self.next_request += 1;
+        // Nothing pending accepts copy-in any more.
+        self.copy_accepts &= !self.pending.is_empty();
         self.pending.push_back(Pending {
             id,
             kind,
