@@ -17,6 +17,8 @@ use pgwire_proto::StartupConfig;
 
 use crate::{Connection, Error};
 
+mod coalescing;
+
 /// Runs a future on this thread, parking while it is pending.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     struct Unpark(Thread);

@@ -154,6 +154,9 @@ pub struct Machine {
     backend_key: Option<BackendKey>,
     transaction_status: TransactionStatus,
     pending: VecDeque<Pending>,
+    /// A pending request may accept copy-in: false spares every new request
+    /// a scan of all those pending (many, when tasks share a connection).
+    copy_accepts: bool,
     next_request: u64,
     /// Columns of the result set being received.
     description: Option<Arc<RowDescription>>,
@@ -196,6 +199,7 @@ impl Machine {
             backend_key: None,
             transaction_status: TransactionStatus::Idle,
             pending: VecDeque::new(),
+            copy_accepts: false,
             next_request: 0,
             description: None,
             negotiated_minor: None,

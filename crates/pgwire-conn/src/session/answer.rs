@@ -196,8 +196,16 @@ where
     /// this before they return from their own poll (several events may be
     /// taken in one poll, under one hold of the lock).
     pub(crate) fn unlock(&mut self, cx: &mut Context<'_>) {
+        self.let_go(cx, true);
+    }
+
+    /// Lets go of the lock, noting the buffer's size if `measure` (not for
+    /// an answer that ends now: it reports 0).
+    fn let_go(&mut self, cx: &mut Context<'_>, measure: bool) {
         if let Some(guard) = self.guard.take() {
-            self.capacity = guard.machine.receive_capacity();
+            if measure {
+                self.capacity = guard.machine.receive_capacity();
+            }
             guard.release(cx);
         }
     }
@@ -376,17 +384,29 @@ where
         }
     }
 
-    /// Our last answer was read: send what other tasks queued meanwhile
-    /// before handing over (the next reader may find its answer buffered
-    /// and not touch the socket for a while), then let the next one read.
+    /// Our last answer was read: let the next one read. What other tasks
+    /// queued meanwhile goes out now, unless the next reader is waiting in
+    /// its poll (it is woken now) and answers are still buffered: then it,
+    /// or the last reader of the buffered answers, sends everything queued
+    /// until then in one write as it turns to the socket (see
+    /// [`Inner::poll_next_event`]). Sending at each hand-over would mean a
+    /// write per request, as each task queues its next request right after
+    /// its answer.
     fn hand_over(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Event>>> {
+        let book = &self.session.shared.book;
         let flushed = match self.guard.as_deref_mut() {
-            Some(inner) if inner.machine.has_output() => inner.poll_flush(cx),
+            Some(inner)
+                if inner.machine.has_output()
+                    && !(inner.machine.buffered_len() > 0
+                        && book.next_reader_waits(self.first)) =>
+            {
+                inner.poll_flush(cx)
+            }
             _ => Poll::Ready(Ok(())),
         };
         // Let go of the lock before waking the next owner, so that it finds
         // the lock free (not woken twice: by us, then by the lock).
-        self.unlock(cx);
+        self.let_go(cx, false);
         self.finish();
         match flushed {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),

@@ -8,12 +8,12 @@
 //! operations. Lock order: the connection's async lock first, then this one
 //! (never the other way round).
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 
 use crate::session::owed::Owed;
+use crate::session::owners::Owners;
 use crate::statements::Preparing;
 
 /// The ledger and the flags read on every request without locking it.
@@ -38,7 +38,7 @@ pub(crate) struct Book {
 #[derive(Debug, Default)]
 struct Ledger {
     /// By the first request id of each owner's range.
-    owners: BTreeMap<u64, Owner>,
+    owners: Owners<Owner>,
     /// Abandoned owners that asked for a cancel, not yet drained.
     cancel_wanted: usize,
     reservation: Option<Reservation>,
@@ -120,11 +120,7 @@ fn remember(slot: &mut Option<Waker>, waker: &Waker) {
 impl Ledger {
     /// The owner whose range holds request `id`.
     fn owner_of(&self, id: u64) -> Option<(u64, &Owner)> {
-        self.owners
-            .range(..=id)
-            .next_back()
-            .filter(|(_, o)| o.last >= id)
-            .map(|(&first, o)| (first, o))
+        self.owners.at_or_before(id).filter(|(_, o)| o.last >= id)
     }
 
     /// Wakes the first live owner still to read, if it waits: whenever the
@@ -184,15 +180,14 @@ impl Book {
         let mut ledger = self.ledger();
         let blocker = ledger
             .owners
-            .range_mut(..first)
-            .map(|(_, o)| o)
+            .before_mut(first)
             .filter(|o| !o.abandoned && !o.read_done)
             .find(|o| o.parked || !same_task(o.waker.as_ref(), waker));
         if let Some(blocker) = blocker {
             // Parked in our own task: it may go idle (its poll returning to
             // a caller that then waits for us) without anything waking us.
             blocker.wake_on_idle |= same_task(blocker.waker.as_ref(), waker);
-            if let Some(owner) = ledger.owners.get_mut(&first) {
+            if let Some(owner) = ledger.owners.get_mut(first) {
                 owner.parked = true;
                 remember(&mut owner.waker, waker);
             }
@@ -208,7 +203,7 @@ impl Book {
     /// Owner `first` waits inside its poll (for its turn or the socket).
     pub(crate) fn park(&self, first: u64, waker: &Waker) {
         let mut ledger = self.ledger();
-        if let Some(owner) = ledger.owners.get_mut(&first) {
+        if let Some(owner) = ledger.owners.get_mut(first) {
             owner.parked = true;
             remember(&mut owner.waker, waker);
         }
@@ -216,7 +211,7 @@ impl Book {
 
     /// Owner `first` is being polled again.
     pub(crate) fn unpark(&self, first: u64) {
-        if let Some(owner) = self.ledger().owners.get_mut(&first) {
+        if let Some(owner) = self.ledger().owners.get_mut(first) {
             owner.parked = false;
             if std::mem::take(&mut owner.wake_on_idle) {
                 // Its task polls the later owner again, which then reads
@@ -231,14 +226,14 @@ impl Book {
     /// Owner `first` read its last answer: the next owner may read.
     pub(crate) fn finish(&self, first: u64) {
         let mut ledger = self.ledger();
-        ledger.owners.remove(&first);
+        ledger.owners.remove(first);
         ledger.wake_head();
     }
 
     /// Every answer of owner `first` was read ahead for it.
     pub(crate) fn read_done(&self, first: u64) {
         let mut ledger = self.ledger();
-        if let Some(owner) = ledger.owners.get_mut(&first) {
+        if let Some(owner) = ledger.owners.get_mut(first) {
             owner.read_done = true;
         }
         ledger.wake_head();
@@ -248,10 +243,10 @@ impl Book {
     /// reads next discards them.
     pub(crate) fn abandon(&self, first: u64, cancel_wanted: bool) {
         let mut ledger = self.ledger();
-        let read_done = ledger.owners.get(&first).is_some_and(|o| o.read_done);
+        let read_done = ledger.owners.get(first).is_some_and(|o| o.read_done);
         if read_done {
-            ledger.owners.remove(&first);
-        } else if let Some(owner) = ledger.owners.get_mut(&first) {
+            ledger.owners.remove(first);
+        } else if let Some(owner) = ledger.owners.get_mut(first) {
             owner.abandoned = true;
             owner.parked = false;
             owner.waker = None;
@@ -270,11 +265,7 @@ impl Book {
     /// The abandoned owner `first` was drained to its end.
     pub(crate) fn drained(&self, first: u64) {
         let mut ledger = self.ledger();
-        if ledger
-            .owners
-            .remove(&first)
-            .is_some_and(|o| o.cancel_wanted)
-        {
+        if ledger.owners.remove(first).is_some_and(|o| o.cancel_wanted) {
             ledger.cancel_wanted -= 1;
             self.wanted
                 .store(ledger.cancel_wanted > 0, Ordering::Release);
@@ -286,13 +277,13 @@ impl Book {
     pub(crate) fn take_preparing(&self, first: u64) -> Option<Box<Preparing>> {
         self.ledger()
             .owners
-            .get_mut(&first)
+            .get_mut(first)
             .and_then(|o| o.preparing.take())
     }
 
     /// Gives back a statement taken with [`take_preparing`](Self::take_preparing).
     pub(crate) fn put_preparing(&self, first: u64, preparing: Box<Preparing>) {
-        if let Some(owner) = self.ledger().owners.get_mut(&first) {
+        if let Some(owner) = self.ledger().owners.get_mut(first) {
             owner.preparing = Some(preparing);
         }
     }
@@ -336,6 +327,17 @@ impl Book {
         self.ledger().wake_head();
     }
 
+    /// True if the first live owner still to read after `first` waits
+    /// inside its poll, so that `first` finishing wakes it to read at once.
+    pub(crate) fn next_reader_waits(&self, first: u64) -> bool {
+        let ledger = self.ledger();
+        let next = ledger
+            .owners
+            .after(first)
+            .find(|o| !o.abandoned && !o.read_done);
+        next.is_some_and(|o| o.parked && o.waker.is_some())
+    }
+
     /// If a live owner reads before `first`, asks it to send what was queued
     /// (once, however many requests pile up) and returns true: one write and
     /// one server wake-up for many requests. Its answers come first anyway;
@@ -344,8 +346,7 @@ impl Book {
         let ledger = self.ledger();
         let Some(owner) = ledger
             .owners
-            .range(..first)
-            .map(|(_, o)| o)
+            .before(first)
             .find(|o| !o.abandoned && !o.read_done)
         else {
             return false;
@@ -498,7 +499,7 @@ impl Book {
         ledger.fence_owner.is_some_and(|f| {
             ledger
                 .owners
-                .get(&f)
+                .get(f)
                 .is_some_and(|o| !o.parked && same_task(o.waker.as_ref(), waker))
         })
     }

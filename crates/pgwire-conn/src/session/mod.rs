@@ -20,6 +20,7 @@ mod inner;
 mod locked;
 mod orphan;
 pub(crate) mod owed;
+mod owners;
 mod waiters;
 
 use std::sync::Arc;

@@ -48,6 +48,8 @@ impl Machine {
     ) -> RequestId {
         let id = RequestId(self.next_request);
         self.next_request += 1;
+        // Nothing pending accepts copy-in any more.
+        self.copy_accepts &= !self.pending.is_empty();
         self.pending.push_back(Pending {
             id,
             kind,

@@ -85,6 +85,7 @@ impl Machine {
             }
             Some(pending) => {
                 pending.copy_in = PendingCopy::Accept;
+                self.copy_accepts = true;
                 Ok(())
             }
             None => Err(self.refuse("accept_copy_in")),
@@ -139,9 +140,11 @@ impl Machine {
     /// True while a request that accepts copy-in awaits its
     /// `ReadyForQuery`: nothing else may be queued.
     pub(super) fn copy_in_pending(&self) -> bool {
-        self.pending
-            .iter()
-            .any(|p| p.copy_in == PendingCopy::Accept)
+        self.copy_accepts
+            && self
+                .pending
+                .iter()
+                .any(|p| p.copy_in == PendingCopy::Accept)
     }
 
     /// True while a request that accepts copy-in has not ended its COPY:
