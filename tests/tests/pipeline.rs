@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use pgwire_conn::{Connection, Error, Pipeline, PipelineSync, SqlState};
-use pgwire_integration_tests::drops::{race, Rng};
+use pgwire_integration_tests::drops::{race, Rng, YieldN};
 use pgwire_integration_tests::{
     connect, prepared_count, runtime_only_tests, runtime_tests, unique_name, within, Runtime,
 };
@@ -310,6 +310,26 @@ async fn a_big_pipeline_next_to_big_results<R: Runtime>() {
     }
 }
 
+/// Runs `op`, dropping it at some point: in even rounds within its first
+/// few polls (before any answer can have arrived, however loaded the
+/// machine is), else at a random point. `None` if it was dropped.
+async fn drop_somewhere<R: Runtime, F: std::future::Future>(
+    op: F,
+    rng: &mut Rng,
+    round: i32,
+) -> Option<F::Output> {
+    use futures_util::future::{select, Either};
+    if round % 2 == 0 {
+        let early = YieldN(rng.below(4));
+        futures_util::pin_mut!(op, early);
+        return match select(op, early).await {
+            Either::Left((out, _)) => Some(out),
+            Either::Right(_) => None,
+        };
+    }
+    race::<R, _>(op, rng).await
+}
+
 /// Dropped at random points, a pipeline leaves the connection answering
 /// everyone correctly, and the rows of every completed run are all there.
 async fn random_drops_during_pipelines<R: Runtime>() {
@@ -331,7 +351,7 @@ async fn random_drops_during_pipelines<R: Runtime>() {
             p.push(insert.as_str(), (k,));
             p.push("select $1::int4", (k,));
         }
-        match race::<R, _>(conn.run_pipeline(&p), &mut rng).await {
+        match drop_somewhere::<R, _>(conn.run_pipeline(&p), &mut rng, round / 2).await {
             Some(results) => {
                 let results = results.unwrap();
                 for (i, &k) in keys.iter().enumerate() {
@@ -595,7 +615,9 @@ async fn execute_many_dropped_at_random_points<R: Runtime>() {
     let mut dropped = 0;
     for round in 0..150i32 {
         let rows: Vec<(i32,)> = (0..2500).map(|k| (round * 10_000 + k,)).collect();
-        let out = race::<R, _>(conn.execute_many(insert.as_str(), &rows), &mut rng).await;
+        let out =
+            drop_somewhere::<R, _>(conn.execute_many(insert.as_str(), &rows), &mut rng, round)
+                .await;
         match &out {
             Some(n) => assert_eq!(*n.as_ref().unwrap(), 2500),
             None => dropped += 1,
