@@ -29,6 +29,13 @@ enum AsIs {
     Upper,
 }
 
+// The crate named explicitly, as for a renamed dependency.
+#[derive(Debug, PartialEq, ToSql, FromSql)]
+#[pgwire(crate = "::pgwire_conn", rename_all = "SCREAMING-KEBAB-CASE")]
+enum Named {
+    LoudOne,
+}
+
 #[derive(Debug, PartialEq, ToSql, FromSql)]
 struct Item {
     id: i32,

@@ -54,11 +54,12 @@ pub fn label_to_sql<T: ?Sized>(
 }
 
 /// Encodes `inner`, the one field of a newtype, for a parameter of type
-/// `ty`. A user-defined type the field's own encoding refuses is most often
-/// a domain over the field's type (the server names the domain as the
-/// parameter's type): the field is then sent as text, which the server
-/// parses with the domain's input function, so a value of another type is
-/// the server's error, not a wrong value.
+/// `ty`. PostgreSQL infers a domain's base type for `$1::domain` and for
+/// domain columns, so the field's own encoding serves; a parameter declared
+/// as the domain itself (`PREPARE p(posint)`) names a user-defined type
+/// the field refuses, and the field is then sent as text, which the server
+/// parses with the type's input function: a value of another type is the
+/// server's error, never a wrong value.
 pub fn transparent_to_sql(
     inner: &dyn ToSql,
     ty: Oid,
