@@ -100,6 +100,14 @@ fn enums_are_their_labels() {
         AsIs::from_sql(MOOD, Format::Text, b"Upper"),
         Ok(AsIs::Upper)
     );
+    assert_eq!(
+        Named::from_sql(MOOD, Format::Text, b"LOUD-ONE"),
+        Ok(Named::LoudOne)
+    );
+    assert_eq!(
+        encode(&Named::LoudOne, 0),
+        Ok((Encoded::Text, b"LOUD-ONE".to_vec()))
+    );
     // An unknown label, or a type that is no enum, is an error, never a
     // default variant.
     assert!(matches!(
