@@ -13,7 +13,12 @@
 //!   - an enum of unit variants: a PostgreSQL enum, each variant its label
 //!     (the variant's name, or `rename` / `rename_all`);
 //!   - a struct with named fields: a composite type, its fields in the
-//!     type's attribute order;
+//!     type's attribute order (the server sends a named composite type in
+//!     the text format, which does not name the fields' types: each field
+//!     is read as the type its Rust type declares, `ToSql::static_type`,
+//!     and one that declares none as a user-defined type's text, which
+//!     strings, enums, their arrays and nested composites take; other such
+//!     fields are a typed error);
 //!   - a newtype with `#[pgwire(transparent)]`: converts as its one field
 //!     (a domain over the field's type, or just a stronger Rust type).
 //!
