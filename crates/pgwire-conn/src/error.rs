@@ -187,6 +187,32 @@ pub enum Error {
         /// The member whose error ended the batch.
         failed: usize,
     },
+    /// A row could not fill field `field` of `target`, a
+    /// [`FromRow`](crate::FromRow) type: the row has no column `column`, or
+    /// its value does not convert to the field's type (the
+    /// [`source`](std::error::Error::source) says which, and why). The
+    /// connection is fine.
+    FromRow {
+        /// The Rust type being read.
+        target: &'static str,
+        /// Its field.
+        field: &'static str,
+        /// The column the field is read from.
+        column: String,
+        /// Why it could not be read (boxed: it is large, and rare).
+        source: Box<ColumnError>,
+    },
+    /// The query returned no row where exactly one was asked for
+    /// ([`fetch_exactly_one`](crate::Connection::fetch_exactly_one),
+    /// [`fetch_scalar`](crate::Connection::fetch_scalar), ...). The
+    /// connection is fine.
+    NoRows,
+    /// The query returned `rows` rows where exactly one was asked for. The
+    /// whole statement ran; the rows were dropped. The connection is fine.
+    TooManyRows {
+        /// How many rows it returned.
+        rows: usize,
+    },
 }
 
 impl Error {
@@ -203,6 +229,9 @@ impl Error {
             | Error::ClientEncoding { .. }
             | Error::NotificationsDropped { .. }
             | Error::NotRun { .. }
+            | Error::FromRow { .. }
+            | Error::NoRows
+            | Error::TooManyRows { .. }
             | Error::TransactionRolledBack => true,
             Error::Batch { source, .. } => source.is_recoverable(),
             _ => false,
@@ -347,6 +376,18 @@ impl fmt::Display for Error {
                 f,
                 "not run: statement {failed} of the batch failed first, and the server skipped the rest"
             ),
+            // What went wrong with the column is the source's to say.
+            Error::FromRow {
+                target,
+                field,
+                column,
+                ..
+            } => write!(f, "cannot read field {target}.{field} from column {column:?}"),
+            Error::NoRows => f.write_str("the query returned no rows, where exactly one was expected"),
+            Error::TooManyRows { rows } => write!(
+                f,
+                "the query returned {rows} rows, where exactly one was expected"
+            ),
         }
     }
 }
@@ -367,6 +408,7 @@ impl std::error::Error for Error {
             Error::Params(e) => e.source(),
             Error::BothAttempts { second, .. } => Some(second.as_ref()),
             Error::Batch { source, .. } => Some(source.as_ref()),
+            Error::FromRow { source, .. } => Some(source.as_ref()),
             Error::PoolTimeout {
                 last_error: Some(e),
                 ..

@@ -65,6 +65,7 @@ mod cancel;
 mod connection;
 mod copy;
 mod error;
+mod from_row;
 mod listener;
 mod methods;
 mod negotiate;
@@ -103,6 +104,9 @@ pub use cancel::{cancel_with, CancelToken};
 pub use connection::{Connection, MemoryUsage};
 pub use copy::{BinaryCopyInWriter, BinaryCopyOutRow, BinaryCopyOutStream, CopyIn, CopyOut};
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use from_row::__derive;
+pub use from_row::{FromRow, TypedRowStream};
 /// rustls, as used by this crate (for [`ConnectOptions::tls_config`]).
 pub use futures_rustls::rustls;
 pub use listener::{Listener, ListenerEvent};
@@ -113,6 +117,10 @@ pub use options::{
     RequireAuth, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, DEFAULT_PORT,
 };
 pub use params::{Named, Params};
+/// `#[derive(FromRow)]`, `#[derive(ToSql)]`, `#[derive(FromSql)]`: see
+/// [`FromRow`] and the [`pgwire_derive`] crate.
+#[cfg(feature = "derive")]
+pub use pgwire_derive::{FromRow, FromSql, ToSql};
 pub use pipeline::{Pipeline, PipelineResults, PipelineSync, StatementRows};
 pub use pool::{
     Pool, PoolOptions, PoolStats, PooledConnection, PooledRowStream, PooledTransaction,

@@ -81,6 +81,121 @@ macro_rules! query_methods {
             self.via().fetch_one(query.into(), &params).await
         }
 
+        #[doc = "Runs `query` and returns exactly one row: [`Error::NoRows`](crate::Error::NoRows)"]
+        #[doc = "when it returns none, [`Error::TooManyRows`](crate::Error::TooManyRows) when"]
+        #[doc = "it returns more (the whole statement runs either way)."]
+        #[doc = ""]
+        #[doc = "The names, side by side: [`fetch_one`](Self::fetch_one) is pg-purepy's"]
+        #[doc = "`fetch_one` (the first row, if any), which is sqlx's `fetch_optional` and"]
+        #[doc = "tokio-postgres's `query_opt`; `fetch_exactly_one` is tokio-postgres's"]
+        #[doc = "`query_one`, and sqlx's `fetch_one` but for also refusing a second row."]
+        #[doc = ""]
+        #[doc = "```no_run"]
+        #[doc = $demo]
+        #[doc = $setup]
+        #[doc = "let row = db.fetch_exactly_one(\"select 42 as answer\", ()).await?;"]
+        #[doc = "assert_eq!(row.try_get::<i32>(\"answer\")?, 42);"]
+        #[doc = "# Ok(()) }"]
+        #[doc = "```"]
+        pub async fn fetch_exactly_one<'q>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            params: impl $crate::Params + Sync,
+        ) -> $crate::Result<$crate::Row> {
+            $crate::from_row::exactly_one(self.via().fetch(query.into(), &params).await?)
+        }
+
+        #[doc = "Runs `query` and returns its rows as `T`s ([`FromRow`](crate::FromRow):"]
+        #[doc = "a `#[derive(FromRow)]` struct, a tuple). The first row that does not"]
+        #[doc = "convert is the error."]
+        #[doc = ""]
+        #[doc = "```no_run"]
+        #[doc = $demo]
+        #[doc = $setup]
+        #[doc = "let pairs: Vec<(i32, String)> = db.fetch_as(\"select 1, 'one'\", ()).await?;"]
+        #[doc = "assert_eq!(pairs, [(1, \"one\".to_owned())]);"]
+        #[doc = "# Ok(()) }"]
+        #[doc = "```"]
+        pub async fn fetch_as<'q, T: $crate::FromRow>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            params: impl $crate::Params + Sync,
+        ) -> $crate::Result<Vec<T>> {
+            let rows = self.via().fetch(query.into(), &params).await?;
+            rows.iter().map(<T as $crate::FromRow>::from_row).collect()
+        }
+
+        #[doc = "Runs `query` and returns its first row, if any, as a `T` (see"]
+        #[doc = "[`fetch_one`](Self::fetch_one) and [`FromRow`](crate::FromRow))."]
+        pub async fn fetch_one_as<'q, T: $crate::FromRow>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            params: impl $crate::Params + Sync,
+        ) -> $crate::Result<Option<T>> {
+            match self.via().fetch_one(query.into(), &params).await? {
+                Some(row) => <T as $crate::FromRow>::from_row(&row).map(Some),
+                None => Ok(None),
+            }
+        }
+
+        #[doc = "Runs `query` and returns its one row as a `T`; zero or several rows are"]
+        #[doc = "errors, as for [`fetch_exactly_one`](Self::fetch_exactly_one)."]
+        pub async fn fetch_exactly_one_as<'q, T: $crate::FromRow>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            params: impl $crate::Params + Sync,
+        ) -> $crate::Result<T> {
+            let row = $crate::from_row::exactly_one(self.via().fetch(query.into(), &params).await?)?;
+            <T as $crate::FromRow>::from_row(&row)
+        }
+
+        #[doc = "Runs `query`, which returns one row, and returns its first column as a"]
+        #[doc = "`T`: [`Error::NoRows`](crate::Error::NoRows) for no row,"]
+        #[doc = "[`Error::TooManyRows`](crate::Error::TooManyRows) for several, and a NULL"]
+        #[doc = "is [`Error::Column`](crate::Error::Column) (`UnexpectedNull`) unless `T` is an"]
+        #[doc = "`Option`."]
+        #[doc = ""]
+        #[doc = "```no_run"]
+        #[doc = $demo]
+        #[doc = $setup]
+        #[doc = "let n: i64 = db.fetch_scalar(\"select count(*) from pg_class\", ()).await?;"]
+        #[doc = "let none: Option<i32> = db.fetch_scalar(\"select null::int4\", ()).await?;"]
+        #[doc = "assert_eq!((n > 0, none), (true, None));"]
+        #[doc = "# Ok(()) }"]
+        #[doc = "```"]
+        pub async fn fetch_scalar<'q, T: for<'a> $crate::FromSql<'a>>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            params: impl $crate::Params + Sync,
+        ) -> $crate::Result<T> {
+            $crate::from_row::scalar(self.via().fetch(query.into(), &params).await?)
+        }
+
+        #[doc = "Sends `query` and returns its rows as a stream of `T`s (see"]
+        #[doc = "[`query`](Self::query) and [`FromRow`](crate::FromRow)); a row that does not"]
+        #[doc = "convert is an `Err` item."]
+        #[doc = ""]
+        #[doc = "```no_run"]
+        #[doc = $demo]
+        #[doc = $setup]
+        #[doc = "use futures_util::TryStreamExt;"]
+        #[doc = "let mut ids = db.query_as::<(i32,)>(\"select generate_series(1, 3)\", ()).await?;"]
+        #[doc = "while let Some((id,)) = ids.try_next().await? {"]
+        #[doc = "    println!(\"{id}\");"]
+        #[doc = "}"]
+        #[doc = "# Ok(()) }"]
+        #[doc = "```"]
+        pub async fn query_as<'q, T: $crate::FromRow>(
+            &self,
+            query: impl Into<$crate::Query<'q>>,
+            params: impl $crate::Params + Sync,
+        ) -> $crate::Result<$crate::TypedRowStream<$crate::RowStream<'_, S>, T>> {
+            self.via()
+                .query(query.into(), &params)
+                .await
+                .map($crate::TypedRowStream::new)
+        }
+
         #[doc = "Runs `query` and returns the row count of its last statement (rows"]
         #[doc = "inserted, updated, deleted or selected; 0 for commands without one)."]
         pub async fn execute<'q>(

@@ -31,13 +31,14 @@ use std::time::Duration;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::error::{Error, Result};
+use crate::from_row::{FromRow, TypedRowStream};
 use crate::options::ConnectOptions;
 use crate::params::Params;
 use crate::query::StatementResult;
 use crate::statement::{Query, Source};
 use crate::timeout::RuntimeHooks;
 use crate::transaction::Transaction;
-use crate::types::TypeRegistry;
+use crate::types::{FromSql, TypeRegistry};
 use pgwire_proto::{Oid, Row};
 
 use crate::open::Connector;
@@ -197,6 +198,79 @@ where
     ) -> Result<Option<Row>> {
         let query = pooled_query(query.into())?;
         self.checkout().await?.fetch_one(query, params).await
+    }
+
+    /// Runs `query` on a free connection and returns exactly one row:
+    /// [`Error::NoRows`] for none, [`Error::TooManyRows`] for more. See
+    /// [`Connection::fetch_exactly_one`](crate::Connection::fetch_exactly_one)
+    /// for how the names map to pg-purepy's, sqlx's and tokio-postgres's.
+    pub async fn fetch_exactly_one<'q>(
+        &self,
+        query: impl Into<Query<'q>>,
+        params: impl Params + Sync,
+    ) -> Result<Row> {
+        let query = pooled_query(query.into())?;
+        self.checkout()
+            .await?
+            .fetch_exactly_one(query, params)
+            .await
+    }
+
+    /// Runs `query` on a free connection and returns its rows as `T`s
+    /// ([`FromRow`]).
+    pub async fn fetch_as<'q, T: FromRow>(
+        &self,
+        query: impl Into<Query<'q>>,
+        params: impl Params + Sync,
+    ) -> Result<Vec<T>> {
+        let query = pooled_query(query.into())?;
+        self.checkout().await?.fetch_as(query, params).await
+    }
+
+    /// Runs `query` on a free connection and returns its first row, if
+    /// any, as a `T` ([`FromRow`]).
+    pub async fn fetch_one_as<'q, T: FromRow>(
+        &self,
+        query: impl Into<Query<'q>>,
+        params: impl Params + Sync,
+    ) -> Result<Option<T>> {
+        let query = pooled_query(query.into())?;
+        self.checkout().await?.fetch_one_as(query, params).await
+    }
+
+    /// Runs `query` on a free connection and returns its one row as a `T`
+    /// ([`FromRow`]); zero or several rows are errors.
+    pub async fn fetch_exactly_one_as<'q, T: FromRow>(
+        &self,
+        query: impl Into<Query<'q>>,
+        params: impl Params + Sync,
+    ) -> Result<T> {
+        let query = pooled_query(query.into())?;
+        self.checkout()
+            .await?
+            .fetch_exactly_one_as(query, params)
+            .await
+    }
+
+    /// Runs `query`, which returns one row, on a free connection and
+    /// returns its first column as a `T` (see
+    /// [`Connection::fetch_scalar`](crate::Connection::fetch_scalar)).
+    pub async fn fetch_scalar<'q, T: for<'a> FromSql<'a>>(
+        &self,
+        query: impl Into<Query<'q>>,
+        params: impl Params + Sync,
+    ) -> Result<T> {
+        let query = pooled_query(query.into())?;
+        self.checkout().await?.fetch_scalar(query, params).await
+    }
+
+    /// [`query`](Self::query), its rows read as `T`s ([`FromRow`]).
+    pub async fn query_as<T: FromRow>(
+        &self,
+        sql: impl Into<String>,
+        params: impl Params + Send + Sync + 'static,
+    ) -> Result<TypedRowStream<PooledRowStream, T>> {
+        self.query(sql, params).await.map(TypedRowStream::new)
     }
 
     /// Runs `query` on a free connection and returns the row count of its

@@ -12,8 +12,10 @@
 //!   decodes it in both formats into [`Value::Text`](super::Value::Text).
 //! - Strings are sent as text with no declared type, which the server parses
 //!   as the enum.
-//! - For a Rust enum, implement [`PgEnum`] and delegate `FromSql`/`ToSql`
-//!   to [`enum_from_sql`] and [`enum_to_sql`]:
+//! - For a Rust enum, `#[derive(ToSql, FromSql)]` (the `derive` feature of
+//!   `pgwire-conn` and the adapters) writes the conversions. By hand,
+//!   implement [`PgEnum`] and delegate `FromSql`/`ToSql` to
+//!   [`enum_from_sql`] and [`enum_to_sql`]:
 //!
 //! ```
 //! use bytes::BytesMut;

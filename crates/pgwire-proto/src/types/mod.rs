@@ -21,6 +21,7 @@ mod binary;
 mod boolean;
 mod bytea;
 mod composite;
+mod derived;
 mod enums;
 mod error;
 mod float;
@@ -44,6 +45,9 @@ mod uuid;
 pub use self::time::{Infinite, Interval, TimeTz};
 pub use array::{array_type, element_type, Array, Dimension, MAX_DIMENSIONS};
 pub use binary::has_binary_decoder;
+pub use derived::{
+    enum_from_label, label_to_sql, transparent_to_sql, CompositeFields, CompositeWriter,
+};
 pub use enums::{enum_from_sql, enum_to_sql, PgEnum};
 pub use error::TypeError;
 pub use inet::Inet;

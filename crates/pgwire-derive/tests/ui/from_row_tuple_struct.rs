@@ -1,0 +1,6 @@
+use pgwire_conn::FromRow;
+
+#[derive(FromRow)]
+struct Pair(i32, String);
+
+fn main() {}

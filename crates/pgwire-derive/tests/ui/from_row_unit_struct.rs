@@ -1,0 +1,6 @@
+use pgwire_conn::FromRow;
+
+#[derive(FromRow)]
+struct Unit;
+
+fn main() {}
