@@ -161,7 +161,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 time::macros::date!(2024 - 02 - 28),
                 "0.1".parse::<pgwire_tokio::Numeric>()?,
                 vec![Some(1), None, Some(3)],
-                pgwire_tokio::Json(r#"{"k": ["v", 2]}"#),
+                pgwire_tokio::RawJson(r#"{"k": ["v", 2]}"#),
             ),
         )
         .await?;

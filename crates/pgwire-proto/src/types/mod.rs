@@ -20,6 +20,9 @@ mod array;
 mod binary;
 mod boolean;
 mod bytea;
+// Named after the `chrono` crate it converts; `::chrono` in it.
+#[cfg(feature = "chrono")]
+mod chrono;
 mod composite;
 mod enums;
 mod error;
@@ -47,7 +50,7 @@ pub use binary::has_binary_decoder;
 pub use enums::{enum_from_sql, enum_to_sql, PgEnum};
 pub use error::TypeError;
 pub use inet::Inet;
-pub use json::Json;
+pub use json::{Json, RawJson};
 pub use numeric::Numeric;
 pub use range::{range_subtype, range_type, Bound, Range};
 pub use registry::{ResolvedType, TypeKind, TypeRegistry, RESOLVE_TYPES_SQL};
