@@ -39,6 +39,7 @@ mod registry;
 mod text;
 pub(crate) use text::is_text;
 mod value;
+mod vector;
 // Named after the `time` crate it converts; `self::time` in paths here.
 mod time;
 // Named after the type; the `uuid` crate is `::uuid` in it.
@@ -55,6 +56,7 @@ pub use numeric::Numeric;
 pub use range::{range_subtype, range_type, Bound, Range};
 pub use registry::{ResolvedType, TypeKind, TypeRegistry, RESOLVE_TYPES_SQL};
 pub use value::Value;
+pub use vector::{Int2Vector, OidVector};
 
 /// A PostgreSQL object identifier; here, the OID of a type (`pg_type.oid`).
 pub type Oid = u32;

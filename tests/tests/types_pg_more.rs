@@ -1,0 +1,56 @@
+//! The types tokio-postgres users have (issue 16, point 8), through a real
+//! table in both formats.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pgwire_conn::{Int2Vector, OidVector};
+use pgwire_integration_tests::round_trip::round_trip;
+use pgwire_integration_tests::{connect, runtime_only_tests, Runtime};
+
+async fn oidvector_and_int2vector<R: Runtime>() {
+    let conn = connect::<R>().await;
+    round_trip(
+        &conn,
+        "oidvector",
+        &[OidVector(vec![0, 23, u32::MAX]), OidVector(vec![])],
+    )
+    .await;
+    round_trip(
+        &conn,
+        "int2vector",
+        &[Int2Vector(vec![i16::MIN, -1, 0, i16::MAX]), Int2Vector(vec![])],
+    )
+    .await;
+    // Declared as the vector type, so the cast is the identity.
+    let row = conn
+        .fetch_one(
+            "select $1::oidvector, $2::int2vector, $1::oidvector::oid[] = '[0:1]={23,25}'",
+            (OidVector(vec![23, 25]), Int2Vector(vec![1, 3])),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<OidVector>(0).unwrap(), OidVector(vec![23, 25]));
+    assert_eq!(row.try_get::<Vec<u32>>(0).unwrap(), vec![23, 25]);
+    assert_eq!(row.try_get::<Vec<i16>>(1).unwrap(), vec![1, 3]);
+    assert!(row.try_get::<bool>(2).unwrap());
+    // What the catalogs hold reads back as well.
+    let row = conn
+        .fetch_one(
+            "select proargtypes from pg_proc where oid = 'int4pl'::regproc",
+            (),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<OidVector>(0).unwrap(), OidVector(vec![23, 23]));
+    // A Vec keeps declaring the array type: its oid[] uses stay 1-based.
+    let row = conn
+        .fetch_one("select array_lower($1::oid[], 1)", (vec![1u32, 2],))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<i32>(0).unwrap(), 1);
+}
+
+runtime_only_tests!(oidvector_and_int2vector);
