@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use pgwire_conn::{Int2Vector, OidVector};
 use pgwire_integration_tests::round_trip::round_trip;
 use pgwire_integration_tests::{connect, runtime_only_tests, Runtime};
@@ -18,7 +20,10 @@ async fn oidvector_and_int2vector<R: Runtime>() {
     round_trip(
         &conn,
         "int2vector",
-        &[Int2Vector(vec![i16::MIN, -1, 0, i16::MAX]), Int2Vector(vec![])],
+        &[
+            Int2Vector(vec![i16::MIN, -1, 0, i16::MAX]),
+            Int2Vector(vec![]),
+        ],
     )
     .await;
     // Declared as the vector type, so the cast is the identity.
@@ -30,7 +35,10 @@ async fn oidvector_and_int2vector<R: Runtime>() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.try_get::<OidVector>(0).unwrap(), OidVector(vec![23, 25]));
+    assert_eq!(
+        row.try_get::<OidVector>(0).unwrap(),
+        OidVector(vec![23, 25])
+    );
     assert_eq!(row.try_get::<Vec<u32>>(0).unwrap(), vec![23, 25]);
     assert_eq!(row.try_get::<Vec<i16>>(1).unwrap(), vec![1, 3]);
     assert!(row.try_get::<bool>(2).unwrap());
@@ -43,7 +51,10 @@ async fn oidvector_and_int2vector<R: Runtime>() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.try_get::<OidVector>(0).unwrap(), OidVector(vec![23, 23]));
+    assert_eq!(
+        row.try_get::<OidVector>(0).unwrap(),
+        OidVector(vec![23, 23])
+    );
     // A Vec keeps declaring the array type: its oid[] uses stay 1-based.
     let row = conn
         .fetch_one("select array_lower($1::oid[], 1)", (vec![1u32, 2],))
@@ -53,4 +64,43 @@ async fn oidvector_and_int2vector<R: Runtime>() {
     assert_eq!(row.try_get::<i32>(0).unwrap(), 1);
 }
 
-runtime_only_tests!(oidvector_and_int2vector);
+async fn char_system_time_and_fixed_arrays<R: Runtime>() {
+    let conn = connect::<R>().await;
+    round_trip(&conn, "\"char\"", &[b'r' as i8, -1, i8::MIN, 1, i8::MAX, 0]).await;
+    let row = conn
+        .fetch_one(
+            "select typtype from pg_type where oid = 'int4'::regtype",
+            (),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<i8>(0).unwrap(), b'b' as i8);
+    let t = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_000);
+    let before = UNIX_EPOCH - Duration::new(86_400 * 365 * 300, 999_000);
+    round_trip(&conn, "timestamptz", &[t, before, UNIX_EPOCH]).await;
+    let row = conn
+        .fetch_one(
+            "select $1::timestamptz = to_timestamp(1700000000.123456)",
+            (t,),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.try_get::<bool>(0).unwrap());
+    round_trip(&conn, "int4[]", &[[1i32, -2, 3], [i32::MIN, 0, i32::MAX]]).await;
+    round_trip(&conn, "text[]", &[["a".to_owned(), "b c".to_owned()]]).await;
+    // A different length is an error naming both, not a truncation.
+    let row = conn
+        .fetch_one("select array[1, 2, 3]::int4[]", ())
+        .await
+        .unwrap()
+        .unwrap();
+    let err = row.try_get::<[i32; 2]>(0).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("3 elements, expected 2"),
+        "{err:?}"
+    );
+}
+
+runtime_only_tests!(oidvector_and_int2vector, char_system_time_and_fixed_arrays);

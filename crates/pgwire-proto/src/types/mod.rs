@@ -31,6 +31,7 @@ mod hstore;
 mod inet;
 mod int;
 mod json;
+mod misc;
 mod numeric;
 pub mod oid;
 mod option;
