@@ -5,7 +5,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use pgwire_conn::{Int2Vector, OidVector};
+use pgwire_conn::{Int2Vector, MacAddr, MacAddr8, OidVector, PgLsn, Value};
 use pgwire_integration_tests::round_trip::round_trip;
 use pgwire_integration_tests::{connect, runtime_only_tests, Runtime};
 
@@ -103,4 +103,51 @@ async fn char_system_time_and_fixed_arrays<R: Runtime>() {
     );
 }
 
-runtime_only_tests!(oidvector_and_int2vector, char_system_time_and_fixed_arrays);
+async fn lsn_and_mac_addresses<R: Runtime>() {
+    let conn = connect::<R>().await;
+    round_trip(
+        &conn,
+        "pg_lsn",
+        &[PgLsn(0), PgLsn(0x16_B374_D848), PgLsn(u64::MAX)],
+    )
+    .await;
+    round_trip(
+        &conn,
+        "macaddr",
+        &[
+            MacAddr([8, 0, 0x2b, 1, 2, 3]),
+            MacAddr([0xff; 6]),
+            MacAddr([0; 6]),
+        ],
+    )
+    .await;
+    round_trip(
+        &conn,
+        "macaddr8",
+        &[MacAddr8([8, 0, 0x2b, 1, 2, 3, 4, 5]), MacAddr8([0xff; 8])],
+    )
+    .await;
+    round_trip(&conn, "macaddr[]", &[vec![MacAddr([1, 2, 3, 4, 5, 6])]]).await;
+    let row = conn
+        .fetch_one(
+            "select $1::pg_lsn - '0/10'::pg_lsn, $2::macaddr8 = '08:00:2b:ff:fe:01:02:03', \
+             pg_current_wal_lsn() >= $1, $1::pg_lsn, $2::macaddr",
+            (PgLsn(0x20), MacAddr([8, 0, 0x2b, 1, 2, 3])),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<&str>(0).ok(), None, "numeric, not text");
+    assert!(row.try_get::<bool>(1).unwrap());
+    assert!(row.try_get::<bool>(2).unwrap());
+    // Dynamic values still show the server's text, now read in binary.
+    assert_eq!(row.get_value(3).unwrap().to_string(), "0/20");
+    assert_eq!(row.get_value(4).unwrap().to_string(), "08:00:2b:01:02:03");
+    assert!(matches!(row.get_value(4).unwrap(), Value::Unknown { .. }));
+}
+
+runtime_only_tests!(
+    oidvector_and_int2vector,
+    char_system_time_and_fixed_arrays,
+    lsn_and_mac_addresses,
+);

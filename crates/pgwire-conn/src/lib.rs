@@ -129,8 +129,8 @@ pub use transaction::Transaction;
 
 pub use pgwire_proto::params::ParamError;
 pub use pgwire_proto::types::{
-    self, Array, FromSql, Inet, Infinite, Int2Vector, Interval, Json, Numeric, Oid, OidVector,
-    Range, RawJson, TimeTz, ToSql, TypeError, TypeKind, TypeRegistry, Value,
+    self, Array, FromSql, Inet, Infinite, Int2Vector, Interval, Json, MacAddr, MacAddr8, Numeric,
+    Oid, OidVector, PgLsn, Range, RawJson, TimeTz, ToSql, TypeError, TypeKind, TypeRegistry, Value,
 };
 pub use pgwire_proto::{
     AuthError, BackendKey, ColumnError, CommandComplete, CopyResponse, DatabaseError, ErrorFields,

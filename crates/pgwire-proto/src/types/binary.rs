@@ -43,6 +43,9 @@ fn scalar(ty: Oid) -> bool {
             | oid::UUID
             | oid::INET
             | oid::CIDR
+            | oid::MACADDR
+            | oid::MACADDR8
+            | oid::PG_LSN
             // Anonymous records: their binary form carries each field's type,
             // so fields decode typed (text would make every field text).
             | oid::RECORD

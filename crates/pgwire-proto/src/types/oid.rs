@@ -42,8 +42,12 @@ pub const NUMERIC: Oid = 1700;
 pub const JSONB: Oid = 3802;
 /// `cidr`: an IPv4 or IPv6 network.
 pub const CIDR: Oid = 650;
-/// `macaddr`: a MAC address (named in messages; no Rust conversion yet).
+/// `macaddr`: a MAC address (EUI-48).
 pub const MACADDR: Oid = 829;
+/// `macaddr8`: a MAC address in EUI-64 format.
+pub const MACADDR8: Oid = 774;
+/// `pg_lsn`: a write-ahead log position.
+pub const PG_LSN: Oid = 3220;
 /// `inet`: an IPv4 or IPv6 host address, with an optional netmask.
 pub const INET: Oid = 869;
 /// `date`.
