@@ -5,6 +5,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use pgwire_conn::types::BitString;
 use pgwire_conn::{Int2Vector, MacAddr, MacAddr8, OidVector, PgLsn, Value};
 use pgwire_integration_tests::round_trip::round_trip;
 use pgwire_integration_tests::{connect, runtime_only_tests, Runtime};
@@ -146,8 +147,56 @@ async fn lsn_and_mac_addresses<R: Runtime>() {
     assert!(matches!(row.get_value(4).unwrap(), Value::Unknown { .. }));
 }
 
+fn bits(s: &str) -> BitString {
+    s.parse().unwrap()
+}
+
+async fn bit_strings<R: Runtime>() {
+    let conn = connect::<R>().await;
+    round_trip(&conn, "bit(9)", &[bits("101100001"), bits("000000000")]).await;
+    round_trip(
+        &conn,
+        "varbit",
+        &[
+            bits(""),
+            bits("1"),
+            bits("01010101"),
+            bits(&"10".repeat(50)),
+        ],
+    )
+    .await;
+    round_trip(&conn, "varbit[]", &[vec![bits("1"), bits("0011")]]).await;
+    let row = conn
+        .fetch_one(
+            "select $1::varbit || B'1', length($1), $1::bit(4), B'101'::bit(3)",
+            (bits("10"),),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<BitString>(0).unwrap(), bits("101"));
+    assert_eq!(row.try_get::<i32>(1).unwrap(), 2);
+    assert_eq!(row.try_get::<BitString>(2).unwrap(), bits("1000"));
+    assert_eq!(row.get_value(3).unwrap().to_string(), "101");
+    // A length the column does not take is the server's typed error.
+    let t = pgwire_integration_tests::unique_name("bits");
+    conn.execute(&format!("create temp table {t} (b bit(3))"), ())
+        .await
+        .unwrap();
+    let err = conn
+        .execute(&format!("insert into {t} values ($1)"), (bits("1"),))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(pgwire_conn::SqlState::STRING_DATA_LENGTH_MISMATCH),
+        "{err}"
+    );
+}
+
 runtime_only_tests!(
     oidvector_and_int2vector,
     char_system_time_and_fixed_arrays,
     lsn_and_mac_addresses,
+    bit_strings,
 );

@@ -46,6 +46,8 @@ fn scalar(ty: Oid) -> bool {
             | oid::MACADDR
             | oid::MACADDR8
             | oid::PG_LSN
+            | oid::BIT
+            | oid::VARBIT
             // Anonymous records: their binary form carries each field's type,
             // so fields decode typed (text would make every field text).
             | oid::RECORD

@@ -212,6 +212,9 @@ pub(super) fn binary_as_text(ty: Oid, raw: &[u8]) -> Option<Result<String, TypeE
         oid::PG_LSN => PgLsn::from_sql(ty, Format::Binary, raw).map(|v| v.to_string()),
         oid::MACADDR => MacAddr::from_sql(ty, Format::Binary, raw).map(|v| v.to_string()),
         oid::MACADDR8 => MacAddr8::from_sql(ty, Format::Binary, raw).map(|v| v.to_string()),
+        oid::BIT | oid::VARBIT => {
+            super::BitString::from_sql(ty, Format::Binary, raw).map(|v| v.to_string())
+        }
         _ => return None,
     };
     Some(text)

@@ -18,6 +18,7 @@ use crate::row::{ColumnError, Format, RowDescription};
 
 mod array;
 mod binary;
+mod bits;
 mod boolean;
 mod bytea;
 // Named after the `chrono` crate it converts; `::chrono` in it.
@@ -50,6 +51,7 @@ mod uuid;
 pub use self::time::{Infinite, Interval, TimeTz};
 pub use array::{array_type, element_type, Array, Dimension, MAX_DIMENSIONS};
 pub use binary::has_binary_decoder;
+pub use bits::{BitString, ParseBitsError};
 pub use enums::{enum_from_sql, enum_to_sql, PgEnum};
 pub use error::TypeError;
 pub use inet::Inet;

@@ -46,6 +46,10 @@ pub const CIDR: Oid = 650;
 pub const MACADDR: Oid = 829;
 /// `macaddr8`: a MAC address in EUI-64 format.
 pub const MACADDR8: Oid = 774;
+/// `bit(n)`: a fixed-length bit string.
+pub const BIT: Oid = 1560;
+/// `varbit` (`bit varying`): a bit string.
+pub const VARBIT: Oid = 1562;
 /// `pg_lsn`: a write-ahead log position.
 pub const PG_LSN: Oid = 3220;
 /// `inet`: an IPv4 or IPv6 host address, with an optional netmask.
