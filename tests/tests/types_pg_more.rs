@@ -5,7 +5,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use pgwire_conn::types::BitString;
+use pgwire_conn::types::{BitString, Circle, Line, Lseg, Path, PgBox, Point, Polygon};
 use pgwire_conn::{Int2Vector, MacAddr, MacAddr8, OidVector, PgLsn, Value};
 use pgwire_integration_tests::round_trip::round_trip;
 use pgwire_integration_tests::{connect, runtime_only_tests, Runtime};
@@ -194,9 +194,116 @@ async fn bit_strings<R: Runtime>() {
     );
 }
 
+fn pt(x: f64, y: f64) -> Point {
+    Point { x, y }
+}
+
+async fn geometric_types<R: Runtime>() {
+    let conn = connect::<R>().await;
+    round_trip(
+        &conn,
+        "point",
+        &[pt(1.5, -2.0), pt(1e300, -1e-300), pt(f64::INFINITY, 0.0)],
+    )
+    .await;
+    round_trip(
+        &conn,
+        "lseg",
+        &[Lseg {
+            start: pt(0.0, 0.0),
+            end: pt(1.0, 0.25),
+        }],
+    )
+    .await;
+    round_trip(
+        &conn,
+        "box",
+        &[PgBox {
+            high: pt(2.0, 3.0),
+            low: pt(-1.0, 0.5),
+        }],
+    )
+    .await;
+    round_trip(
+        &conn,
+        "line",
+        &[Line {
+            a: 1.0,
+            b: -1.0,
+            c: 0.5,
+        }],
+    )
+    .await;
+    round_trip(
+        &conn,
+        "path",
+        &[
+            Path {
+                closed: true,
+                points: vec![pt(0.0, 0.0), pt(1.0, 1.0), pt(2.0, 0.0)],
+            },
+            Path {
+                closed: false,
+                points: vec![pt(0.0, 0.0)],
+            },
+        ],
+    )
+    .await;
+    round_trip(
+        &conn,
+        "polygon",
+        &[Polygon(vec![pt(0.0, 0.0), pt(4.0, 0.0), pt(0.0, 3.0)])],
+    )
+    .await;
+    round_trip(
+        &conn,
+        "circle",
+        &[Circle {
+            center: pt(1.0, -1.0),
+            radius: 2.5,
+        }],
+    )
+    .await;
+    round_trip(&conn, "point[]", &[vec![pt(1.0, 2.0), pt(3.0, 4.0)]]).await;
+    // The server computes with them; corners sent in any order come back
+    // as it stores them.
+    let row = conn
+        .fetch_one(
+            "select $1::point <-> point(4, 5), $2::box, npoints($3::polygon), $4::circle @> $1",
+            (
+                pt(1.0, 1.0),
+                PgBox {
+                    high: pt(0.0, 0.0),
+                    low: pt(2.0, 2.0),
+                },
+                Polygon(vec![pt(0.0, 0.0), pt(4.0, 0.0), pt(0.0, 3.0)]),
+                Circle {
+                    center: pt(0.0, 0.0),
+                    radius: 2.0,
+                },
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<f64>(0).unwrap(), 5.0);
+    assert_eq!(
+        row.try_get::<PgBox>(1).unwrap(),
+        PgBox {
+            high: pt(2.0, 2.0),
+            low: pt(0.0, 0.0),
+        }
+    );
+    assert_eq!(row.try_get::<i32>(2).unwrap(), 3);
+    assert!(row.try_get::<bool>(3).unwrap());
+    // Value still shows them as text.
+    assert_eq!(row.get_value(1).unwrap().to_string(), "(2,2),(0,0)");
+}
+
 runtime_only_tests!(
     oidvector_and_int2vector,
     char_system_time_and_fixed_arrays,
     lsn_and_mac_addresses,
     bit_strings,
+    geometric_types,
 );

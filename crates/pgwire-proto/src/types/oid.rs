@@ -46,6 +46,20 @@ pub const CIDR: Oid = 650;
 pub const MACADDR: Oid = 829;
 /// `macaddr8`: a MAC address in EUI-64 format.
 pub const MACADDR8: Oid = 774;
+/// `point`.
+pub const POINT: Oid = 600;
+/// `lseg`: a line segment.
+pub const LSEG: Oid = 601;
+/// `path`: an open or closed path.
+pub const PATH: Oid = 602;
+/// `box`: a rectangle.
+pub const BOX: Oid = 603;
+/// `polygon`.
+pub const POLYGON: Oid = 604;
+/// `line`: an infinite line.
+pub const LINE: Oid = 628;
+/// `circle`.
+pub const CIRCLE: Oid = 718;
 /// `bit(n)`: a fixed-length bit string.
 pub const BIT: Oid = 1560;
 /// `varbit` (`bit varying`): a bit string.

@@ -238,10 +238,23 @@ pub(super) fn decode(
         oid::INET | oid::CIDR => Value::Inet(Inet::from_sql(ty, format, raw)?),
         // Fetched in binary since they have codecs, and still shown as the
         // server's text, as before they had.
-        oid::PG_LSN | oid::MACADDR | oid::MACADDR8 | oid::BIT | oid::VARBIT
+        oid::PG_LSN
+        | oid::MACADDR
+        | oid::MACADDR8
+        | oid::BIT
+        | oid::VARBIT
+        | oid::POINT
+        | oid::LSEG
+        | oid::PATH
+        | oid::BOX
+        | oid::POLYGON
+        | oid::LINE
+        | oid::CIRCLE
             if format == Format::Binary =>
         {
-            match super::lsn_mac::binary_as_text(ty, raw) {
+            match super::lsn_mac::binary_as_text(ty, raw)
+                .or_else(|| super::geo::binary_as_text(ty, raw))
+            {
                 Some(text) => Value::Unknown {
                     oid: ty,
                     format: Format::Text,
