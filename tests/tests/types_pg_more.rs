@@ -300,10 +300,41 @@ async fn geometric_types<R: Runtime>() {
     assert_eq!(row.get_value(1).unwrap().to_string(), "(2,2),(0,0)");
 }
 
+async fn enum_labels_in_type_metadata<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let mood = pgwire_integration_tests::unique_name("mood");
+    conn.execute(
+        &format!("create type {mood} as enum ('sad', 'ok', 'happy')"),
+        (),
+    )
+    .await
+    .unwrap();
+    // A label added before another sorts by its place, not its age.
+    conn.execute(
+        &format!("alter type {mood} add value 'meh' before 'ok'"),
+        (),
+    )
+    .await
+    .unwrap();
+    conn.register_types(&[&mood]).await.unwrap();
+    let oid = conn.find_oid_for_type(&mood).await.unwrap().unwrap();
+    let types = conn.type_registry();
+    assert_eq!(types.kind(oid), Some(pgwire_conn::TypeKind::Enum));
+    assert_eq!(
+        types.enum_labels(oid).unwrap(),
+        ["sad", "meh", "ok", "happy"].map(str::to_owned)
+    );
+    // Its array type is no enum and has none.
+    let array = types.array_of(oid).unwrap();
+    assert_eq!(types.enum_labels(array), None);
+    assert_eq!(types.enum_labels(pgwire_conn::types::oid::INT4), None);
+}
+
 runtime_only_tests!(
     oidvector_and_int2vector,
     char_system_time_and_fixed_arrays,
     lsn_and_mac_addresses,
     bit_strings,
     geometric_types,
+    enum_labels_in_type_metadata,
 );
