@@ -10,6 +10,7 @@ use std::future::Future;
 use pgwire_conn::{ConnectOptions, Connection, Result, SslMode, SslRootCert};
 
 pub mod drops;
+pub mod round_trip;
 pub mod runtime;
 pub mod streams;
 

@@ -139,8 +139,8 @@ pub use transaction::Transaction;
 
 pub use pgwire_proto::params::ParamError;
 pub use pgwire_proto::types::{
-    self, Array, FromSql, Inet, Infinite, Interval, Json, Numeric, Oid, Range, TimeTz, ToSql,
-    TypeError, TypeKind, TypeRegistry, Value,
+    self, Array, FromSql, Inet, Infinite, Int2Vector, Interval, Json, MacAddr, MacAddr8, Numeric,
+    Oid, OidVector, PgLsn, Range, RawJson, TimeTz, ToSql, TypeError, TypeKind, TypeRegistry, Value,
 };
 pub use pgwire_proto::{
     AuthError, AuthMechanism, BackendKey, ColumnError, CommandComplete, CopyResponse,

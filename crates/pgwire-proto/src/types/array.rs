@@ -1005,7 +1005,10 @@ fn encode<T: ToSql>(
     check_shape(target, dims, elements.len())?;
     let binary_element = match target {
         // Arrays in their binary format, but only with lower bound 0.
-        oid::INT2VECTOR | oid::OIDVECTOR => return Err(wrong(target)),
+        oid::INT2VECTOR | oid::OIDVECTOR => {
+            return super::vector::encode_vector(target, dims.len(), elements, out)?
+                .ok_or_else(|| wrong(target));
+        }
         _ => element_type(target),
     };
     if let Some(elem) = binary_element {
@@ -1637,10 +1640,18 @@ newline"}"#
             Vec::<u32>::from_sql(oid::OIDVECTOR, Format::Text, b""),
             Ok(vec![])
         );
+        // Sent as a vector (lower bound 0) when the server asks for one.
         assert_eq!(
-            encode(&vec![1i16], oid::INT2VECTOR),
-            Err(TypeError::wrong_type::<Vec<i16>>(oid::INT2VECTOR))
+            round_trip(&vec![1i16, -3], oid::INT2VECTOR),
+            Ok(vec![1, -3])
         );
+        assert!(matches!(
+            encode(
+                &Array::new(vec![Dimension::new(1); 2], vec![Some(1i16)]).unwrap(),
+                oid::INT2VECTOR
+            ),
+            Err(TypeError::Invalid { .. })
+        ));
         // Arrays of other built-in types decode by their element type.
         for (array, elem) in [
             (1182, 1082),

@@ -43,6 +43,18 @@ fn scalar(ty: Oid) -> bool {
             | oid::UUID
             | oid::INET
             | oid::CIDR
+            | oid::MACADDR
+            | oid::MACADDR8
+            | oid::PG_LSN
+            | oid::BIT
+            | oid::VARBIT
+            | oid::POINT
+            | oid::LSEG
+            | oid::PATH
+            | oid::BOX
+            | oid::POLYGON
+            | oid::LINE
+            | oid::CIRCLE
             // Anonymous records: their binary form carries each field's type,
             // so fields decode typed (text would make every field text).
             | oid::RECORD
@@ -59,8 +71,9 @@ mod tests {
         assert!(has_binary_decoder(1007)); // int4[]
         assert!(has_binary_decoder(1185)); // timestamptz[]
         assert!(has_binary_decoder(3904)); // int4range
-        assert!(!has_binary_decoder(600)); // point: text
-        assert!(!has_binary_decoder(1017)); // point[]
+        assert!(has_binary_decoder(600)); // point
+        assert!(has_binary_decoder(1017)); // point[]
+        assert!(!has_binary_decoder(2970)); // txid_snapshot: text
         assert!(!has_binary_decoder(16_384)); // a user type: text
     }
 }

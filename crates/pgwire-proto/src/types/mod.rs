@@ -18,17 +18,24 @@ use crate::row::{ColumnError, Format, RowDescription};
 
 mod array;
 mod binary;
+mod bits;
 mod boolean;
 mod bytea;
+// Named after the `chrono` crate it converts; `::chrono` in it.
+#[cfg(feature = "chrono")]
+mod chrono;
 mod composite;
 mod derived;
 mod enums;
 mod error;
 mod float;
+mod geo;
 mod hstore;
 mod inet;
 mod int;
 mod json;
+mod lsn_mac;
+mod misc;
 mod numeric;
 pub mod oid;
 mod option;
@@ -37,6 +44,7 @@ mod registry;
 mod text;
 pub(crate) use text::is_text;
 mod value;
+mod vector;
 // Named after the `time` crate it converts; `self::time` in paths here.
 mod time;
 // Named after the type; the `uuid` crate is `::uuid` in it.
@@ -48,14 +56,18 @@ pub use binary::has_binary_decoder;
 pub use derived::{
     enum_from_label, label_to_sql, transparent_to_sql, CompositeFields, CompositeWriter,
 };
+pub use bits::{BitString, ParseBitsError};
 pub use enums::{enum_from_sql, enum_to_sql, PgEnum};
 pub use error::TypeError;
+pub use geo::{Circle, Line, Lseg, Path, PgBox, Point, Polygon};
 pub use inet::Inet;
-pub use json::Json;
+pub use json::{Json, RawJson};
+pub use lsn_mac::{MacAddr, MacAddr8, ParseError as AddrParseError, PgLsn};
 pub use numeric::Numeric;
 pub use range::{range_subtype, range_type, Bound, Range};
 pub use registry::{ResolvedType, TypeKind, TypeRegistry, RESOLVE_TYPES_SQL};
 pub use value::Value;
+pub use vector::{Int2Vector, OidVector};
 
 /// A PostgreSQL object identifier; here, the OID of a type (`pg_type.oid`).
 pub type Oid = u32;

@@ -42,8 +42,30 @@ pub const NUMERIC: Oid = 1700;
 pub const JSONB: Oid = 3802;
 /// `cidr`: an IPv4 or IPv6 network.
 pub const CIDR: Oid = 650;
-/// `macaddr`: a MAC address (named in messages; no Rust conversion yet).
+/// `macaddr`: a MAC address (EUI-48).
 pub const MACADDR: Oid = 829;
+/// `macaddr8`: a MAC address in EUI-64 format.
+pub const MACADDR8: Oid = 774;
+/// `point`.
+pub const POINT: Oid = 600;
+/// `lseg`: a line segment.
+pub const LSEG: Oid = 601;
+/// `path`: an open or closed path.
+pub const PATH: Oid = 602;
+/// `box`: a rectangle.
+pub const BOX: Oid = 603;
+/// `polygon`.
+pub const POLYGON: Oid = 604;
+/// `line`: an infinite line.
+pub const LINE: Oid = 628;
+/// `circle`.
+pub const CIRCLE: Oid = 718;
+/// `bit(n)`: a fixed-length bit string.
+pub const BIT: Oid = 1560;
+/// `varbit` (`bit varying`): a bit string.
+pub const VARBIT: Oid = 1562;
+/// `pg_lsn`: a write-ahead log position.
+pub const PG_LSN: Oid = 3220;
 /// `inet`: an IPv4 or IPv6 host address, with an optional netmask.
 pub const INET: Oid = 869;
 /// `date`.

@@ -242,6 +242,9 @@ pub enum TypeKind {
 struct Registered {
     name: String,
     kind: TypeKind,
+    /// An enum's labels in sort order, when known (from
+    /// [`RESOLVE_TYPES_SQL`]).
+    labels: Vec<String>,
 }
 
 /// Names and kinds of types: the built-in ones, plus extension and
@@ -282,7 +285,46 @@ impl TypeRegistry {
             }
         }
         self.by_name.insert(name.clone(), oid);
-        self.by_oid.insert(oid, Registered { name, kind });
+        self.by_oid.insert(
+            oid,
+            Registered {
+                name,
+                kind,
+                labels: Vec::new(),
+            },
+        );
+    }
+
+    /// The labels of a registered enum type, in their sort order; `None`
+    /// for other types and for enums registered without them (by
+    /// [`register`](Self::register) rather than from [`RESOLVE_TYPES_SQL`]).
+    ///
+    /// ```
+    /// use pgwire_proto::types::{TypeKind, TypeRegistry};
+    ///
+    /// let mut types = TypeRegistry::new();
+    /// types.register_enum("mood", 16_390, ["sad", "ok", "happy"]);
+    /// assert_eq!(types.kind(16_390), Some(TypeKind::Enum));
+    /// assert_eq!(types.enum_labels(16_390), Some(&["sad".to_owned(), "ok".into(), "happy".into()][..]));
+    /// ```
+    pub fn enum_labels(&self, oid: Oid) -> Option<&[String]> {
+        self.by_oid
+            .get(&oid)
+            .filter(|r| r.kind == TypeKind::Enum && !r.labels.is_empty())
+            .map(|r| &r.labels[..])
+    }
+
+    /// Registers an enum type with its labels in sort order.
+    pub fn register_enum<L: Into<String>>(
+        &mut self,
+        name: impl Into<String>,
+        oid: Oid,
+        labels: impl IntoIterator<Item = L>,
+    ) {
+        self.register(name, oid, TypeKind::Enum);
+        if let Some(registered) = self.by_oid.get_mut(&oid) {
+            registered.labels = labels.into_iter().map(Into::into).collect();
+        }
     }
 
     /// Adds another name for an already known OID (a schema-qualified one,
@@ -391,6 +433,13 @@ impl TypeRegistry {
     /// its schema-qualified name, and under its `typname` alone if it is the
     /// one the search path finds by that name.
     pub fn apply(&mut self, resolved: &ResolvedType) {
+        self.apply_kind(resolved);
+        if let Some(registered) = self.by_oid.get_mut(&resolved.oid) {
+            registered.labels = resolved.labels.clone();
+        }
+    }
+
+    fn apply_kind(&mut self, resolved: &ResolvedType) {
         let qualified = format!("{}.{}", resolved.schema, resolved.name);
         if resolved.visible || resolved.schema.is_empty() {
             self.register(resolved.name.clone(), resolved.oid, resolved.kind());
@@ -432,6 +481,9 @@ pub struct ResolvedType {
     pub range_subtype: Oid,
     /// The attributes of a composite type, in order.
     pub fields: Vec<(String, Oid)>,
+    /// An enum's labels in sort order (`enumlabels`); empty for other types,
+    /// and when the row has no such column.
+    pub labels: Vec<String>,
 }
 
 impl ResolvedType {
@@ -454,7 +506,14 @@ impl ResolvedType {
                 ),
             });
         }
+        // Optional, so that rows of the query before it had labels still
+        // read.
+        let labels = match row.description().index_of("enumlabels") {
+            Some(index) => row.try_get::<Vec<String>>(index)?,
+            None => Vec::new(),
+        };
         Ok(ResolvedType {
+            labels,
             oid: row.try_get("oid")?,
             schema: row.try_get("nspname")?,
             visible: row.try_get("visible")?,
@@ -496,7 +555,8 @@ impl ResolvedType {
 /// lets `mood[]` decode too. Columns: `oid`, `nspname`, `visible`,
 /// `typname`, `typtype`,
 /// `typcategory`, `typelem`, `typbasetype`, `rngsubtype` and, for
-/// composites, `attnames` (`text[]`) and `atttypes` (`oid[]`); feed each row
+/// composites, `attnames` (`text[]`) and `atttypes` (`oid[]`), and for enums
+/// `enumlabels` (`text[]`, in sort order); feed each row
 /// to [`TypeRegistry::apply_resolve_row`]. Names not found return no row.
 pub const RESOLVE_TYPES_SQL: &str = "\
 WITH requested AS (
@@ -520,7 +580,9 @@ SELECT t.oid, n.nspname, pg_catalog.pg_type_is_visible(t.oid) AS visible, t.typn
              ORDER BY a.attnum) AS attnames,
        ARRAY(SELECT a.atttypid FROM pg_catalog.pg_attribute a
              WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
-             ORDER BY a.attnum) AS atttypes
+             ORDER BY a.attnum) AS atttypes,
+       ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e
+             WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS enumlabels
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid
@@ -724,6 +786,7 @@ mod tests {
                 base,
                 range_subtype: sub,
                 fields: Vec::new(),
+                labels: Vec::new(),
             };
             assert_eq!(resolved.kind(), kind, "{name}");
         }
@@ -765,6 +828,7 @@ mod tests {
             base: 0,
             range_subtype: 0,
             fields: Vec::new(),
+            labels: Vec::new(),
         };
         for order in [[true, false], [false, true]] {
             let mut types = TypeRegistry::new();

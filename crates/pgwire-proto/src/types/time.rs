@@ -632,7 +632,11 @@ fn text_time(text: &str, with_offset: bool) -> Result<(Time, Option<UtcOffset>),
 
 /// A binary `date`, or `WrongType` for other types. `T` is the Rust type
 /// asked for, named in errors.
-fn decode_date<T>(ty: Oid, format: Format, raw: &[u8]) -> Result<Infinite<Date>, TypeError> {
+pub(super) fn decode_date<T>(
+    ty: Oid,
+    format: Format,
+    raw: &[u8],
+) -> Result<Infinite<Date>, TypeError> {
     match (ty, format) {
         (oid::DATE, Format::Binary) => match i32::from_be_bytes(fixed(ty, raw)?) {
             i32::MIN => Ok(Infinite::NegInfinity),
@@ -686,7 +690,7 @@ fn decode_stamp<T>(
     })
 }
 
-fn decode_timestamp<T>(
+pub(super) fn decode_timestamp<T>(
     ty: Oid,
     format: Format,
     raw: &[u8],
@@ -701,7 +705,7 @@ fn decode_timestamp<T>(
     })
 }
 
-fn decode_timestamptz<T>(
+pub(super) fn decode_timestamptz<T>(
     ty: Oid,
     format: Format,
     raw: &[u8],
@@ -729,7 +733,7 @@ fn decode_timestamptz<T>(
 }
 
 /// The finite value, or `OutOfRange` for an infinity that `T` cannot hold.
-fn finite<T, V>(ty: Oid, value: Infinite<V>) -> Result<V, TypeError> {
+pub(super) fn finite<T, V>(ty: Oid, value: Infinite<V>) -> Result<V, TypeError> {
     value
         .finite()
         .ok_or_else(|| TypeError::out_of_range::<T>(ty))
@@ -758,7 +762,7 @@ fn target<T>(natural: Oid, ty: Oid) -> Result<Format, TypeError> {
     }
 }
 
-fn encode_date<T>(
+pub(super) fn encode_date<T>(
     value: Infinite<Date>,
     ty: Oid,
     out: &mut BytesMut,
@@ -828,7 +832,7 @@ fn encode_stamp<T>(
     })
 }
 
-fn encode_timestamp<T>(
+pub(super) fn encode_timestamp<T>(
     value: Infinite<PrimitiveDateTime>,
     ty: Oid,
     out: &mut BytesMut,
@@ -845,7 +849,7 @@ fn encode_timestamp<T>(
     encode_stamp::<T>(oid::TIMESTAMP, value, ty, out)
 }
 
-fn encode_timestamptz<T>(
+pub(super) fn encode_timestamptz<T>(
     value: Infinite<OffsetDateTime>,
     ty: Oid,
     out: &mut BytesMut,
@@ -988,37 +992,47 @@ impl ToSql for Time {
     }
 
     fn to_sql(&self, ty: Oid, out: &mut BytesMut) -> Result<Encoded, TypeError> {
-        let ty = resolve(oid::TIME, ty);
-        let us = time_micros(*self);
-        Ok(match target::<Self>(oid::TIME, ty)? {
-            Format::Binary => {
-                out.put_i64(us);
-                Encoded::Binary
-            }
-            Format::Text => {
-                put_display(out, TimeText(us, None));
-                Encoded::Text
-            }
-        })
+        encode_time::<Self>(*self, ty, out)
     }
 }
 
 impl FromSql<'_> for Time {
     fn from_sql(ty: Oid, format: Format, raw: &[u8]) -> Result<Self, TypeError> {
-        match (ty, format) {
-            (oid::TIME, Format::Binary) => {
-                // `24:00:00` is valid in PostgreSQL but not in `Time`.
-                time_from_micros(i64::from_be_bytes(fixed(ty, raw)?))
-                    .ok_or_else(|| TypeError::out_of_range::<Self>(ty))
-            }
-            (oid::TIME, Format::Text) => {
-                let text = utf8(ty, raw)?;
-                text_time(text, false)
-                    .map(|(t, _)| t)
-                    .map_err(|e| e.into_error::<Self>(ty, text))
-            }
-            _ => Err(TypeError::wrong_type::<Self>(ty)),
+        decode_time::<Self>(ty, format, raw)
+    }
+}
+
+/// Encodes a `time`; `T` is the Rust type named in errors.
+pub(super) fn encode_time<T>(t: Time, ty: Oid, out: &mut BytesMut) -> Result<Encoded, TypeError> {
+    let ty = resolve(oid::TIME, ty);
+    let us = time_micros(t);
+    Ok(match target::<T>(oid::TIME, ty)? {
+        Format::Binary => {
+            out.put_i64(us);
+            Encoded::Binary
         }
+        Format::Text => {
+            put_display(out, TimeText(us, None));
+            Encoded::Text
+        }
+    })
+}
+
+/// Decodes a `time`; `T` is the Rust type named in errors.
+pub(super) fn decode_time<T>(ty: Oid, format: Format, raw: &[u8]) -> Result<Time, TypeError> {
+    match (ty, format) {
+        (oid::TIME, Format::Binary) => {
+            // `24:00:00` is valid in PostgreSQL but not in `Time`.
+            time_from_micros(i64::from_be_bytes(fixed(ty, raw)?))
+                .ok_or_else(|| TypeError::out_of_range::<T>(ty))
+        }
+        (oid::TIME, Format::Text) => {
+            let text = utf8(ty, raw)?;
+            text_time(text, false)
+                .map(|(t, _)| t)
+                .map_err(|e| e.into_error::<T>(ty, text))
+        }
+        _ => Err(TypeError::wrong_type::<T>(ty)),
     }
 }
 

@@ -236,6 +236,37 @@ pub(super) fn decode(
         oid::INTERVAL => or_unknown(ty, format, raw, Value::Interval)?,
         oid::UUID => Value::Uuid(<[u8; 16]>::from_sql(ty, format, raw)?),
         oid::INET | oid::CIDR => Value::Inet(Inet::from_sql(ty, format, raw)?),
+        // Fetched in binary since they have codecs, and still shown as the
+        // server's text, as before they had.
+        oid::PG_LSN
+        | oid::MACADDR
+        | oid::MACADDR8
+        | oid::BIT
+        | oid::VARBIT
+        | oid::POINT
+        | oid::LSEG
+        | oid::PATH
+        | oid::BOX
+        | oid::POLYGON
+        | oid::LINE
+        | oid::CIRCLE
+            if format == Format::Binary =>
+        {
+            match super::lsn_mac::binary_as_text(ty, raw)
+                .or_else(|| super::geo::binary_as_text(ty, raw))
+            {
+                Some(text) => Value::Unknown {
+                    oid: ty,
+                    format: Format::Text,
+                    bytes: text?.into_bytes(),
+                },
+                None => Value::Unknown {
+                    oid: ty,
+                    format,
+                    bytes: raw.to_vec(),
+                },
+            }
+        }
         _ => {
             if let Some(elem) = array::element_type(ty) {
                 decode_array(registry, ty, elem, format, raw, depth)?
