@@ -53,10 +53,10 @@ mod uuid;
 pub use self::time::{Infinite, Interval, TimeTz};
 pub use array::{array_type, element_type, Array, Dimension, MAX_DIMENSIONS};
 pub use binary::has_binary_decoder;
+pub use bits::{BitString, ParseBitsError};
 pub use derived::{
     enum_from_label, label_to_sql, transparent_to_sql, CompositeFields, CompositeWriter,
 };
-pub use bits::{BitString, ParseBitsError};
 pub use enums::{enum_from_sql, enum_to_sql, PgEnum};
 pub use error::TypeError;
 pub use geo::{Circle, Line, Lseg, Path, PgBox, Point, Polygon};
