@@ -351,6 +351,11 @@ async fn random_drops_during_pipelines<R: Runtime>() {
             p.push(insert.as_str(), (k,));
             p.push("select $1::int4", (k,));
         }
+        // The last answer comes at least 10 ms after the pipeline went out,
+        // so an early drop lands while it is in flight. (Without it, on a
+        // busy machine the server could answer everything before the first
+        // poll returned.)
+        p.push("select pg_sleep(0.01)", ());
         match drop_somewhere::<R, _>(conn.run_pipeline(&p), &mut rng, round / 2).await {
             Some(results) => {
                 let results = results.unwrap();
