@@ -54,6 +54,29 @@ fn encode(
     }
 }
 
+/// The types `natural` declares for `count` placeholders: in `few`, on the
+/// stack, for the usual few (with the cache off this runs on every request,
+/// and the types are needed only while it is queued), else in `many`.
+fn declared_types<'a>(
+    few: &'a mut [Oid; FEW_PARAMS],
+    many: &'a mut Vec<Oid>,
+    count: usize,
+    natural: impl Fn(usize) -> Oid,
+) -> &'a [Oid] {
+    match few.get_mut(..count) {
+        Some(slots) => {
+            for (i, slot) in slots.iter_mut().enumerate() {
+                *slot = natural(i);
+            }
+            slots
+        }
+        None => {
+            *many = (0..count).map(natural).collect();
+            many
+        }
+    }
+}
+
 fn natural_type(params: &(dyn Params + Sync), given: usize) -> Oid {
     params.value(given).map_or(0, |v| v.natural_type())
 }
@@ -270,20 +293,8 @@ where
         refuse_copy_in_if(facts.copy_in)?;
         facts.check_positional(text, count)?;
         let natural = |i: usize| natural_type(params, given(i));
-        let declared: Vec<Oid>;
-        let mut few = [0 as Oid; FEW_PARAMS];
-        let declared = match few.get_mut(..count) {
-            Some(slots) => {
-                for (i, slot) in slots.iter_mut().enumerate() {
-                    *slot = natural(i);
-                }
-                &*slots
-            }
-            None => {
-                declared = (0..count).map(natural).collect();
-                &declared
-            }
-        };
+        let (mut few, mut many) = ([0 as Oid; FEW_PARAMS], Vec::new());
+        let declared = declared_types(&mut few, &mut many, count, natural);
         let encode = |i: usize, buf: &mut bytes::BytesMut| {
             encode(params, given(i), declared.get(i).copied().unwrap_or(0), buf)
         };
@@ -450,23 +461,9 @@ where
             Some(facts) => facts.check_positional(sql, count)?,
             None => self.sql_facts.check_positional(sql, count)?,
         }
-        // On the stack for the usual few parameters: with the cache off
-        // this runs on every request, and the types are needed only while
-        // it is queued (a statement being prepared keeps a copy).
-        let mut few = [0 as Oid; FEW_PARAMS];
-        let many: Vec<Oid>;
-        let declared: &[Oid] = match few.get_mut(..count) {
-            Some(slots) => {
-                for (i, slot) in slots.iter_mut().enumerate() {
-                    *slot = natural(i);
-                }
-                slots
-            }
-            None => {
-                many = (0..count).map(natural).collect();
-                &many
-            }
-        };
+        // A statement being prepared keeps a copy of the types.
+        let (mut few, mut many) = ([0 as Oid; FEW_PARAMS], Vec::new());
+        let declared = declared_types(&mut few, &mut many, count, natural);
         // With the cache off (transaction pooling), every run is unnamed and
         // undescribed beforehand: every column is asked for in binary, and
         // the portal's Describe in the same request says what came (see
