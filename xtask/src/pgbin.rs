@@ -2,6 +2,8 @@
 //!
 //! Debian keeps `initdb`, `postgres` and `pg_ctl` out of `PATH` (in
 //! `/usr/lib/postgresql/<major>/bin`), so `PATH` alone is not enough. Order:
+//! 0. `PGWIRE_PG_BINDIR`, when set: the user's explicit choice (another
+//!    server version than the system's), and an error if it holds no server;
 //! 1. `pg_config --bindir`, the authoritative answer when it is installed;
 //! 2. a `PATH` entry that holds the server binaries (source builds, Homebrew);
 //! 3. the newest `/usr/lib/postgresql/*/bin` (Debian/Ubuntu layout).
@@ -16,6 +18,9 @@ const SERVER_BINARIES: [&str; 3] = ["initdb", "postgres", "pg_ctl"];
 
 const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
 
+/// The environment variable that names the server binaries' directory.
+pub const BINDIR_VAR: &str = "PGWIRE_PG_BINDIR";
+
 /// A directory holding the PostgreSQL server binaries.
 #[derive(Debug, Clone)]
 pub struct PgBin {
@@ -26,6 +31,24 @@ pub struct PgBin {
 impl PgBin {
     /// Locate the server binaries (see the module docs for the order).
     pub fn find() -> Result<Self> {
+        Self::find_with(std::env::var_os(BINDIR_VAR))
+    }
+
+    /// [`PgBin::find`] with the value of [`BINDIR_VAR`] given.
+    fn find_with(bindir_override: Option<std::ffi::OsString>) -> Result<Self> {
+        if let Some(dir) = bindir_override.filter(|d| !d.is_empty()) {
+            let dir = PathBuf::from(dir);
+            // A wrong override must not fall back silently to another
+            // version: the run would test what the user did not ask for.
+            return if has_server_binaries(&dir) {
+                Ok(Self { dir })
+            } else {
+                Err(Error::msg(format!(
+                    "{BINDIR_VAR}={} holds no PostgreSQL server binaries (initdb, postgres, pg_ctl)",
+                    dir.display()
+                )))
+            };
+        }
         let from_pg_config = pg_config_bindir().filter(|d| has_server_binaries(d));
         let from_path = || {
             std::env::var_os("PATH")
@@ -120,6 +143,24 @@ mod tests {
         assert_eq!(pick(&["16", "9.6", "15"]).as_deref(), Some("16"));
         assert_eq!(pick(&["9.6", "10"]).as_deref(), Some("10"));
         assert_eq!(pick(&["9.5", "9.6"]).as_deref(), Some("9.6"));
+    }
+
+    #[test]
+    fn an_override_without_a_server_is_an_error_not_a_fallback() {
+        let err = PgBin::find_with(Some("/nonexistent/pgwire/bin".into())).unwrap_err();
+        assert!(err.to_string().contains(BINDIR_VAR), "{err}");
+    }
+
+    #[test]
+    fn an_override_with_a_server_is_used() {
+        let dir = std::env::temp_dir().join(format!("pgwire-pgbin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for b in SERVER_BINARIES {
+            std::fs::write(dir.join(b), "").unwrap();
+        }
+        let found = PgBin::find_with(Some(dir.clone().into_os_string())).unwrap();
+        assert_eq!(found.dir, dir);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
