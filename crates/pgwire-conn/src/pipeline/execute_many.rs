@@ -88,16 +88,14 @@ where
             return Ok(0);
         };
         let mut deadline = self.deadline(query.timeout)?;
-        deadline = self
-            .prepare_misses(
-                |inner| inner.member_misses([(query, first_row as &(dyn Params + Sync))]),
-                deadline,
-            )
-            .await?;
         let session = self.session;
         let waker = current_waker().await;
-        let (mut locked, fence) = session
-            .lock_for(self.reservation, &waker, deadline.as_mut())
+        let (mut locked, fence) = self
+            .lock_prepared(
+                |inner| inner.member_misses([(query, first_row as &(dyn Params + Sync))]),
+                &waker,
+                &mut deadline,
+            )
             .await?;
         let reservation = self
             .reservation

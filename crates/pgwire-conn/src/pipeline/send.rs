@@ -2,6 +2,8 @@
 //! in one go, then written in as few writes as the socket takes while the
 //! answers are read (the reader of the answer also flushes what is left).
 
+use std::task::Waker;
+
 use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_proto::TransactionStatus;
 
@@ -9,7 +11,7 @@ use super::{Pipeline, PipelineResults, PipelineSync};
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::query::Via;
-use crate::session::{current_waker, Inner, Reading};
+use crate::session::{current_waker, Fence, Inner, Locked, Reading};
 use crate::stream::EventStream;
 use crate::timeout::Deadline;
 
@@ -29,12 +31,13 @@ where
             let members = pipeline.members.iter();
             members.map(|m| (m.query, &*m.params as &(dyn Params + Sync)))
         };
-        deadline = self
-            .prepare_misses(|inner| inner.member_misses(members()), deadline)
-            .await?;
         let waker = current_waker().await;
-        let (mut locked, fence) = session
-            .lock_for(self.reservation, &waker, deadline.as_mut())
+        let (mut locked, fence) = self
+            .lock_prepared(
+                |inner| inner.member_misses(members()),
+                &waker,
+                &mut deadline,
+            )
             .await?;
         let first = locked.machine.next_request_id().0;
         let mark = locked.machine.queue_mark();
@@ -103,38 +106,45 @@ where
         ran
     }
 
-    /// Prepares, one round trip each, the statements that `misses` finds
-    /// the cache lacks (see [`Inner::member_misses`]), so that a pipeline
-    /// binds them by name. Only outside a transaction: there a failed
-    /// preparation has no effect, and the statement that cannot be prepared
-    /// reports its error in the pipeline.
-    pub(crate) async fn prepare_misses(
+    /// Takes the connection's lock to queue a pipeline, after preparing,
+    /// one round trip each, the statements that `misses` finds the cache
+    /// lacks (see [`Inner::member_misses`]), so that the pipeline binds them
+    /// by name. In the usual case nothing is missing and the lock is taken
+    /// once. Only outside a transaction: there a failed preparation has no
+    /// effect, and the statement that cannot be prepared reports its error
+    /// in the pipeline.
+    pub(crate) async fn lock_prepared(
         &self,
         misses: impl FnOnce(&mut Inner<S>) -> Vec<(String, Vec<pgwire_proto::Oid>)>,
-        mut deadline: Option<Deadline>,
-    ) -> Result<Option<Deadline>> {
-        if self.reservation.is_some() {
-            return Ok(deadline);
+        waker: &Waker,
+        deadline: &mut Option<Deadline>,
+    ) -> Result<(Locked<'c, S>, Option<Fence>)> {
+        let session = self.session;
+        let (mut locked, fence) = session
+            .lock_for(self.reservation, waker, deadline.as_mut())
+            .await?;
+        if self.reservation.is_some()
+            || locked.machine.transaction_status() != TransactionStatus::Idle
+        {
+            return Ok((locked, fence));
         }
-        let misses = {
-            let waker = current_waker().await;
-            let (mut locked, _fence) = self
-                .session
-                .lock_for(None, &waker, deadline.as_mut())
-                .await?;
-            if locked.machine.transaction_status() != TransactionStatus::Idle {
-                return Ok(deadline);
-            }
-            misses(&mut locked)
-        };
+        let misses = misses(&mut locked);
+        if misses.is_empty() {
+            return Ok((locked, fence));
+        }
+        drop(locked);
         for (sql, declared) in misses {
-            match self.prepare_cached(&sql, declared, &mut deadline).await {
+            match self.prepare_cached(&sql, declared, deadline).await {
                 Ok(()) => {}
                 // Its own run in the pipeline fails the same way, in its place.
                 Err(Error::Database(e)) if e.is_recoverable() => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(deadline)
+        // A statement evicted meanwhile by another task is no error: the
+        // pipeline parses it in place.
+        session
+            .lock_for(self.reservation, waker, deadline.as_mut())
+            .await
     }
 }
