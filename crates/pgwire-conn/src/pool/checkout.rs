@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::error::{Error, Result};
-use crate::pool::core::{Core, InHand, Member};
+use crate::pool::core::{Core, InHand, Member, IDLE_READ_EVERY};
 
 use crate::pool::pooled::PooledConnection;
 use crate::pool::stats::bump;
@@ -157,8 +157,14 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let expired = member.expires_at.is_some_and(|at| now > at);
-    if !member.conn.session.check_idle() {
+    let read_lately = now
+        .checked_duration_since(member.idle_read_at)
+        .is_some_and(|since| since < IDLE_READ_EVERY);
+    if !member.conn.session.check_idle(!read_lately) {
         return Ok(Fit::No);
+    }
+    if !read_lately {
+        member.idle_read_at = now;
     }
     if expired {
         return Ok(Fit::Old);

@@ -127,14 +127,36 @@ fn a_checkout_that_finds_an_idle_connection_makes_no_timer() {
 fn a_checkout_still_refuses_an_idle_connection_the_server_spoke_on() {
     let (pool, _hooks, streams) = pool();
     drop(block_on(pool.checkout()).unwrap());
-    // An answer to no request arrives on the idle connection.
+    // An answer to no request arrives on the idle connection, and the
+    // next checkout comes after the window in which a checkout trusts the
+    // read of the one before.
     streams.lock().unwrap()[0].send(&msg(b'Z', b"I"));
+    std::thread::sleep(crate::pool::core::IDLE_READ_EVERY * 2);
     let conn = block_on(pool.checkout()).unwrap();
     assert!(!conn.dead());
     drop(conn);
     let stats = pool.stats();
     assert_eq!((stats.opened, stats.replaced), (2, 1), "{stats:?}");
     assert_eq!(streams.lock().unwrap().len(), 2);
+}
+
+/// A checkout right after another trusts that one's read of the socket,
+/// but never what is known already: a connection found dead meanwhile is
+/// replaced, however soon it is asked for again.
+#[test]
+fn a_checkout_soon_after_another_still_refuses_a_dead_connection() {
+    let (pool, _hooks, streams) = pool();
+    let conn = block_on(pool.checkout()).unwrap();
+    // A frame whose length is shorter than the length field itself.
+    streams.lock().unwrap()[0].send(&[b'D', 0, 0, 0, 1]);
+    let failed = block_on(conn.execute("select 1", ()));
+    assert!(failed.is_err() && conn.dead(), "{failed:?}");
+    drop(conn);
+    let conn = block_on(pool.checkout()).unwrap();
+    assert!(!conn.dead());
+    drop(conn);
+    let stats = pool.stats();
+    assert_eq!((stats.opened, stats.closed), (2, 1), "{stats:?}");
 }
 
 fn poll_once<F: std::future::Future + ?Sized>(fut: Pin<&mut F>) -> Poll<F::Output> {

@@ -53,7 +53,13 @@ where
     /// notifications) and returns whether the connection is still alive.
     /// A server that closed an idle session is thus noticed with no round
     /// trip. Does nothing while a request is in flight or the lock is held.
-    pub(crate) fn check_idle(&self) -> bool {
+    /// With `read_socket` false, only what is known already counts (dead,
+    /// closed), and the socket is not touched.
+    pub(crate) fn check_idle(&self, read_socket: bool) -> bool {
+        if !read_socket {
+            let status = &self.shared.status;
+            return !status.dead() && !status.closed();
+        }
         let Some(mut inner) = self.try_lock() else {
             return !self.shared.status.dead();
         };
