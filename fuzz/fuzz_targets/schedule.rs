@@ -9,8 +9,10 @@
 //! answer, unless the server closed and it gets a typed error.
 //!
 //! The input: byte 0 the task count and the statement cache's capacity,
-//! byte 1 the buffer sizes, two bytes per task (kind, argument), then the
-//! schedule, one operation a byte (see `Op::decode`).
+//! byte 1 the buffer sizes, two bytes per task (its kind and how many
+//! times it repeats, an argument: see `tasks::Kind::decode`), then the
+//! schedule, one operation a byte: poll a task, drop one, let the server
+//! read, deliver the next n bytes, fail the next statement, close.
 #![no_main]
 
 #[path = "schedule/backend.rs"]
@@ -30,7 +32,7 @@ use pgwire_conn::{Connection, Error};
 use pgwire_proto::StartupConfig;
 
 use backend::Backend;
-use tasks::{Ctx, Kind, Task};
+use tasks::{Ctx, Task};
 use wire::Stream;
 
 /// Steps the executor may take to finish after the schedule; more is a
@@ -230,13 +232,11 @@ fuzz_target!(|data: &[u8]| {
         2 => conn.set_statement_cache_capacity(2),
         _ => {}
     }
-    let kinds: Vec<Kind> = (0..tasks)
-        .map(|i| Kind::decode(i, input.byte(), input.byte()))
-        .collect();
+    let kinds: Vec<(u8, u8)> = (0..tasks).map(|_| (input.byte(), input.byte())).collect();
     let mut slots: Vec<Slot<'_>> = kinds
         .into_iter()
         .enumerate()
-        .map(|(i, kind)| Slot::new(tasks::task(&conn, &ctx, i, kind)))
+        .map(|(i, (kind, arg))| Slot::new(tasks::task(&conn, &ctx, i, kind, arg)))
         .collect();
 
     while !input.0.is_empty() {

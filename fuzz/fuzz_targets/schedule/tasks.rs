@@ -96,8 +96,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn decode(index: usize, kind: u8, arg: u8) -> Kind {
-        let base = 1000 * (index as i64 + 1);
+    /// Task `index`'s request number `rep` (values below 100 apart).
+    pub fn decode(index: usize, rep: u8, kind: u8, arg: u8) -> Kind {
+        let base = 1000 * (index as i64 + 1) + 100 * i64::from(rep);
         let n = usize::from(arg % 4) + 1;
         let values = (0..n as i64).map(|j| base + j).collect::<Vec<_>>();
         let k = i64::from((arg >> 2) % 3);
@@ -130,21 +131,40 @@ impl Kind {
     }
 }
 
-pub fn task<'a>(conn: &'a Connection<Stream>, ctx: &'a Ctx, index: usize, kind: Kind) -> Task<'a> {
+/// A task running `kind`'s request, then up to 3 more of the same kind
+/// with other values, each sent once the last is answered.
+pub fn task<'a>(
+    conn: &'a Connection<Stream>,
+    ctx: &'a Ctx,
+    index: usize,
+    kind: u8,
+    arg: u8,
+) -> Task<'a> {
     Box::pin(async move {
-        // A request first sent after the server closed cannot be answered.
-        let late = ctx.closed.get();
-        let what = format!("task {index} {kind:?}");
-        let answered = run(conn, ctx, index, &kind, &what).await;
-        assert!(
-            !(late && answered),
-            "{what}: answered after the server closed"
-        );
+        let again = (kind >> 5) % 4;
+        for rep in 0..=again {
+            let kind = Kind::decode(index, rep, kind, arg);
+            // A request first sent after the server closed cannot be answered.
+            let late = ctx.closed.get();
+            let what = format!("task {index} request {rep} {kind:?}");
+            let answered = run(conn, ctx, index, rep, &kind, &what).await;
+            assert!(
+                !(late && answered),
+                "{what}: answered after the server closed"
+            );
+        }
     })
 }
 
 /// Runs `kind`; true if the server answered any of it with success.
-async fn run(conn: &Connection<Stream>, ctx: &Ctx, index: usize, kind: &Kind, what: &str) -> bool {
+async fn run(
+    conn: &Connection<Stream>,
+    ctx: &Ctx,
+    index: usize,
+    rep: u8,
+    kind: &Kind,
+    what: &str,
+) -> bool {
     match kind {
         Kind::Simple { values, fail } => {
             let sql: Vec<String> = values
@@ -207,7 +227,7 @@ async fn run(conn: &Connection<Stream>, ctx: &Ctx, index: usize, kind: &Kind, wh
         Kind::Prepared { value, k } => {
             let sql = format!("select $1::int4 + {k}");
             let statement = match conn
-                .create_prepared_statement(&format!("p{index}"), &sql)
+                .create_prepared_statement(&format!("p{index}_{rep}"), &sql)
                 .await
             {
                 Ok(s) => s,
