@@ -15,7 +15,9 @@ use crate::output::say;
 use crate::process;
 
 /// The targets, in the order they run.
-pub const TARGETS: [&str; 6] = ["machine", "startup", "values", "sql", "conninfo", "pgpass"];
+pub const TARGETS: [&str; 7] = [
+    "machine", "startup", "values", "sql", "conninfo", "pgpass", "schedule",
+];
 
 const USAGE: &str = "usage: cargo xtask fuzz [TARGET] [--time SECONDS] [--if-nightly]";
 
