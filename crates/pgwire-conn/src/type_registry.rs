@@ -45,6 +45,10 @@ where
         for row in &rows {
             updated.apply_resolve_row(row)?;
         }
+        let updated = Arc::new(updated);
+        // The machine first: whoever sees the new types in the status (to
+        // choose result formats) then gets rows that carry them.
+        self.session.lock().await.set_types(Arc::clone(&updated));
         self.session.shared.status.set_registry(updated);
         Ok(())
     }
