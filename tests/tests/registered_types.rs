@@ -176,7 +176,12 @@ fn check_row(row: &Row) {
         row.try_get::<Vec<Inner>>("arr").unwrap(),
         expected_outer().inners
     );
-    assert_eq!(row.try_get::<String>("m").unwrap(), "ok");
+    assert_eq!(row.try_get::<Mood>("m").unwrap(), Mood::Ok);
+    // A top-level enum column arrives in binary only behind PgBouncer
+    // (every column binary): there a string reads it through `Value`.
+    if row.description().fields()[2].format == Format::Text {
+        assert_eq!(row.try_get::<String>("m").unwrap(), "ok");
+    }
 }
 
 fn formats(row: &Row) -> Vec<Format> {

@@ -4,7 +4,7 @@
 //! domain's values are its base type's, in either format.
 
 use super::registry::{TypeKind, TypeRegistry};
-use super::{has_binary_decoder, Oid};
+use super::{has_binary_decoder, oid, Oid};
 
 /// How deep a chain of registered types (domains of composites of arrays
 /// ...) is followed: the catalog allows no cycles, but a registry filled by
@@ -62,23 +62,21 @@ impl TypeRegistry {
         }
     }
 
-    /// The type whose decoders read values of `ty`: a registered domain's
-    /// base type (through domains of domains), else `ty`. The binary
-    /// formats of records and arrays name a field's or element's declared
-    /// type, a domain's OID, which typed readers (`i32`) do not know.
+    /// The type whose decoders read values of `ty` in the binary format: a
+    /// registered domain's base type (through domains of domains), `text`
+    /// for a registered enum (its binary format is its label's text), else
+    /// `ty`. The binary formats of records and arrays name a field's or
+    /// element's declared type, which typed readers (`i32`, `String`) do
+    /// not know.
     pub(crate) fn wire_type(&self, mut ty: Oid) -> Oid {
         for _ in 0..MAX_DEPTH {
             match self.registered_kind(ty) {
                 Some(TypeKind::Domain { base }) => ty = *base,
+                Some(TypeKind::Enum) => return oid::TEXT,
                 _ => break,
             }
         }
         ty
-    }
-
-    /// True when `ty` is a registered enum.
-    pub(crate) fn is_enum(&self, ty: Oid) -> bool {
-        matches!(self.registered_kind(ty), Some(TypeKind::Enum))
     }
 
     /// The type of field `index` of the registered composite `ty`.
@@ -92,7 +90,6 @@ impl TypeRegistry {
 
 #[cfg(test)]
 mod tests {
-    use super::super::oid;
     use super::*;
 
     #[test]
@@ -129,12 +126,12 @@ mod tests {
             assert!(!types.binary_result(ty), "{ty}");
         }
         assert_eq!(types.wire_type(16_610), oid::INT4);
+        assert_eq!(types.wire_type(16_600), oid::TEXT);
         assert_eq!(types.wire_type(16_810), 16_800);
         assert_eq!(types.wire_type(oid::TEXT), oid::TEXT);
         // A cycle ends somewhere rather than looping.
         let end = types.wire_type(16_930);
         assert!(end == 16_930 || end == 16_931);
-        assert!(types.is_enum(16_600) && !types.is_enum(16_610));
         assert_eq!(types.field_type(16_800, 1), Some(16_701));
         assert_eq!(types.field_type(16_800, 2), None);
         assert_eq!(types.field_type(16_600, 0), None);

@@ -7,7 +7,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use super::{oid, utf8, Encoded, FromSql, Oid, ToSql, TypeError, TypeRegistry};
+use super::{oid, utf8, Encoded, FromSql, Oid, ToSql, TypeError};
 use crate::row::Format;
 
 /// OIDs below this are assigned to built-in objects (`FirstNormalObjectId`
@@ -90,51 +90,16 @@ impl ToSql for String {
     }
 }
 
-/// Like [`decode`], also reading a registered enum's label in the binary
-/// format (the same bytes as its text), as a registered composite or array
-/// fetched in binary holds it.
-#[inline]
-fn decode_with<'a, T>(
-    ty: Oid,
-    format: Format,
-    raw: &'a [u8],
-    types: Option<&TypeRegistry>,
-) -> Result<&'a str, TypeError> {
-    match decode::<T>(ty, format, raw) {
-        Err(TypeError::WrongType { .. }) if types.is_some_and(|t| t.is_enum(ty)) => utf8(ty, raw),
-        other => other,
-    }
-}
-
 impl<'a> FromSql<'a> for &'a str {
     #[inline]
     fn from_sql(ty: Oid, format: Format, raw: &'a [u8]) -> Result<Self, TypeError> {
         decode::<Self>(ty, format, raw)
-    }
-
-    #[inline]
-    fn from_sql_with(
-        ty: Oid,
-        format: Format,
-        raw: &'a [u8],
-        types: Option<&TypeRegistry>,
-    ) -> Result<Self, TypeError> {
-        decode_with::<Self>(ty, format, raw, types)
     }
 }
 
 impl FromSql<'_> for String {
     fn from_sql(ty: Oid, format: Format, raw: &[u8]) -> Result<Self, TypeError> {
         decode::<Self>(ty, format, raw).map(str::to_owned)
-    }
-
-    fn from_sql_with(
-        ty: Oid,
-        format: Format,
-        raw: &[u8],
-        types: Option<&TypeRegistry>,
-    ) -> Result<Self, TypeError> {
-        decode_with::<Self>(ty, format, raw, types).map(str::to_owned)
     }
 }
 
