@@ -183,7 +183,7 @@ pub mod __derive {
     pub use bytes::BytesMut;
     pub use pgwire_proto::types::{
         enum_from_label, label_to_sql, transparent_to_sql, CompositeFields, CompositeWriter,
-        Encoded, FromSql, Oid, ToSql, TypeError,
+        Encoded, FromSql, Oid, ToSql, TypeError, TypeRegistry,
     };
     pub use pgwire_proto::{Format, Row};
 

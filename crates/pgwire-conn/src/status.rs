@@ -145,8 +145,8 @@ impl Status {
         Arc::clone(&self.registry.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    pub(crate) fn set_registry(&self, registry: TypeRegistry) {
-        *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
+    pub(crate) fn set_registry(&self, registry: Arc<TypeRegistry>) {
+        *self.registry.write().unwrap_or_else(|e| e.into_inner()) = registry;
     }
 
     pub(crate) fn push_notification(&self, notification: Notification) {

@@ -23,15 +23,24 @@ where
 
     /// Looks up types by name (`mood`, `public.mood`, `hstore`, ...) in the
     /// server's catalog and registers them, with their array, element, base
-    /// and range subtypes, so that dynamic decoding knows their kind.
-    /// Names already known are not looked up again; unknown names are
-    /// skipped (see [`find_oid_for_type`](Self::find_oid_for_type)).
+    /// and range subtypes and the types a composite's fields are of, so
+    /// that dynamic decoding knows their kind. Names already known are not
+    /// looked up again; unknown names are skipped (see
+    /// [`find_oid_for_type`](Self::find_oid_for_type)).
+    ///
+    /// From then on the rows of this connection decode them: `try_get::<Value>`
+    /// reads a composite as a [`Value::Record`](pgwire_proto::types::Value::Record)
+    /// of typed fields, an enum as its label, a domain as its base type; and
+    /// a composite whose fields all decode in binary is fetched in binary
+    /// (see [`TypeRegistry::binary_result`]).
     ///
     /// ```no_run
     /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(conn: &pgwire_conn::Connection<S>) -> pgwire_conn::Result<()> {
-    /// conn.register_types(&["mood", "hstore"]).await?;
-    /// let row = conn.fetch_one("select 'happy'::mood, 'a=>1'::hstore", ()).await?.unwrap();
-    /// let values = row.values_with(&conn.type_registry())?;
+    /// use pgwire_conn::Value;
+    /// conn.register_types(&["mood", "hstore", "pair"]).await?;
+    /// let row = conn.fetch_one("select 'happy'::mood, 'a=>1'::hstore, row(1, 'x')::pair", ()).await?.unwrap();
+    /// let values = row.values_dynamic()?;
+    /// let pair: Value = row.try_get(2)?;
     /// # Ok(()) }
     /// ```
     pub async fn register_types(&self, names: &[&str]) -> Result<()> {
@@ -45,6 +54,10 @@ where
         for row in &rows {
             updated.apply_resolve_row(row)?;
         }
+        let updated = Arc::new(updated);
+        // The machine first: whoever sees the new types in the status (to
+        // choose result formats) then gets rows that carry them.
+        self.session.lock().await.set_types(Arc::clone(&updated));
         self.session.shared.status.set_registry(updated);
         Ok(())
     }

@@ -270,7 +270,22 @@ pub fn derive_from_sql(input: &DeriveInput) -> Result<TokenStream> {
                     format: #d::Format,
                     raw: &'__pg [u8],
                 ) -> ::core::result::Result<Self, #d::TypeError> {
-                    let mut fields = #d::CompositeFields::new::<Self>(ty, format, raw, #count)?;
+                    <Self as #d::FromSql<'__pg>>::from_sql_with(
+                        ty,
+                        format,
+                        raw,
+                        ::core::option::Option::None,
+                    )
+                }
+
+                fn from_sql_with(
+                    ty: #d::Oid,
+                    format: #d::Format,
+                    raw: &'__pg [u8],
+                    types: ::core::option::Option<&#d::TypeRegistry>,
+                ) -> ::core::result::Result<Self, #d::TypeError> {
+                    let mut fields =
+                        #d::CompositeFields::new_with::<Self>(ty, format, raw, #count, types)?;
                     let value = Self { #(#reads,)* };
                     fields.finish()?;
                     ::core::result::Result::Ok(value)
@@ -290,6 +305,15 @@ pub fn derive_from_sql(input: &DeriveInput) -> Result<TokenStream> {
                     raw: &'__pg [u8],
                 ) -> ::core::result::Result<Self, #d::TypeError> {
                     <#ty as #d::FromSql<'__pg>>::from_sql(ty, format, raw).map(#wrap)
+                }
+
+                fn from_sql_with(
+                    ty: #d::Oid,
+                    format: #d::Format,
+                    raw: &'__pg [u8],
+                    types: ::core::option::Option<&#d::TypeRegistry>,
+                ) -> ::core::result::Result<Self, #d::TypeError> {
+                    <#ty as #d::FromSql<'__pg>>::from_sql_with(ty, format, raw, types).map(#wrap)
                 }
 
                 fn from_null(ty: #d::Oid) -> ::core::result::Result<Self, #d::TypeError> {

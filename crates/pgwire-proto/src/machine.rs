@@ -21,6 +21,7 @@ use crate::message::send;
 use crate::message::{frame_header, split_frame, Header, DEFAULT_MAX_MESSAGE_LEN};
 use crate::row::{Row, RowDescription};
 use crate::startup::{Auth, AuthStep, StartupConfig};
+use crate::types::TypeRegistry;
 
 pub mod batch;
 mod commands;
@@ -177,6 +178,9 @@ pub struct Machine {
     sends: u64,
     /// How the session authenticated, once it has.
     authentication: Option<crate::startup::AuthMechanism>,
+    /// The session's registered types, attached to descriptions that may
+    /// need them (see [`RowDescription::types`]).
+    types: Option<Arc<TypeRegistry>>,
 }
 
 impl Default for Machine {
@@ -210,7 +214,29 @@ impl Machine {
             event_member: None,
             sends: 0,
             authentication: None,
+            types: None,
         }
+    }
+
+    /// Sets the types the session has registered: rows described from now
+    /// on whose columns may hold such types carry them (see
+    /// [`RowDescription::types`]). An empty registry attaches nothing.
+    pub fn set_type_registry(&mut self, types: Option<Arc<TypeRegistry>>) {
+        self.types = types.filter(|t| !t.is_empty());
+    }
+
+    /// The registry [`set_type_registry`](Self::set_type_registry) set, if
+    /// not empty.
+    pub fn type_registry(&self) -> Option<&Arc<TypeRegistry>> {
+        self.types.as_ref()
+    }
+
+    /// The description to give rows arriving now: marked with the
+    /// session's encoding and the registered types (see
+    /// [`ClientEncoding::mark`], [`RowDescription::with_types`]).
+    #[inline]
+    pub(crate) fn mark(&self, description: Arc<RowDescription>) -> Arc<RowDescription> {
+        RowDescription::with_types(self.encoding.mark(description), self.types.as_ref())
     }
 
     /// Caps the length of one backend message (default 1 GiB): a longer one is
@@ -440,6 +466,7 @@ impl Machine {
                 && !self.pending.is_empty()
             {
                 if let Some(description) = self.last_description.get(&body) {
+                    let description = RowDescription::with_types(description, self.types.as_ref());
                     self.description = Some(Arc::clone(&description));
                     return Ok(Some(Event::RowDescription(description)));
                 }
@@ -675,7 +702,7 @@ impl Machine {
             BackendMessage::PortalSuspended if extended => Event::PortalSuspended,
             BackendMessage::CloseComplete if extended => Event::CloseComplete,
             BackendMessage::RowDescription(description) => {
-                let description = self.encoding.mark(Arc::new(description));
+                let description = self.mark(Arc::new(description));
                 self.description = Some(Arc::clone(&description));
                 Event::RowDescription(description)
             }

@@ -11,7 +11,15 @@ pub use self::compact::compact_rows;
 #[cfg(test)]
 pub(crate) use self::compact::retained_total;
 use crate::message::backend::DataRowBody;
-use crate::types::{ColumnIndex, FromSql, TypeError};
+use crate::types::{oid, ColumnIndex, FromSql, TypeError, TypeRegistry};
+
+/// Whether values of type `ty` may need a [`TypeRegistry`] to decode: types
+/// created at run time, and anonymous records and their arrays (their
+/// binary fields name their types, which may be such).
+#[inline]
+fn may_be_registered(ty: u32) -> bool {
+    ty >= crate::types::FIRST_NORMAL_OBJECT_ID || ty == oid::RECORD || ty == oid::RECORD_ARRAY
+}
 
 /// The wire format of a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,20 +51,73 @@ pub struct FieldDescription {
 }
 
 /// The columns of a result set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RowDescription {
     fields: Vec<FieldDescription>,
     /// The session's client_encoding when rows of this description arrived
     /// (or it was described) in another encoding than UTF8.
     pub(crate) client_encoding: Option<Arc<str>>,
+    /// The session's registered types, when a column may hold one (see
+    /// [`types`](Self::types)).
+    pub(crate) types: Option<Arc<TypeRegistry>>,
 }
+
+/// Descriptions are equal when their columns and encoding are: the types
+/// attached are a decoding aid, a snapshot of the same session's.
+impl PartialEq for RowDescription {
+    fn eq(&self, other: &RowDescription) -> bool {
+        self.fields == other.fields && self.client_encoding == other.client_encoding
+    }
+}
+
+impl Eq for RowDescription {}
 
 impl RowDescription {
     pub(crate) fn new(fields: Vec<FieldDescription>) -> Self {
         RowDescription {
             fields,
             client_encoding: None,
+            types: None,
         }
+    }
+
+    /// The types the session had registered (enums, domains, composites,
+    /// ... see [`TypeRegistry`]) when these rows arrived, attached when a
+    /// column is of a non-built-in type or an anonymous record (whose
+    /// fields may be): [`Row::try_get`] hands them to
+    /// [`FromSql::from_sql_with`], so that `Value` and derived composites
+    /// decode registered types. `None` for columns of built-in types only,
+    /// or when nothing is registered.
+    pub fn types(&self) -> Option<&Arc<TypeRegistry>> {
+        self.types.as_ref()
+    }
+
+    /// `description` with `types` attached when a column may need them
+    /// (see [`types`](Self::types)); a copy when the description is shared
+    /// (with a statement cache, say) and lacks this very registry. The
+    /// machine attaches its registry to every description it gives rows;
+    /// a client caching descriptions attaches it once, to share them.
+    #[inline]
+    pub fn with_types(
+        mut description: Arc<RowDescription>,
+        types: Option<&Arc<TypeRegistry>>,
+    ) -> Arc<RowDescription> {
+        let Some(types) = types else {
+            return description;
+        };
+        if description
+            .types
+            .as_ref()
+            .is_some_and(|t| Arc::ptr_eq(t, types))
+            || !description
+                .fields
+                .iter()
+                .any(|f| may_be_registered(f.type_oid))
+        {
+            return description;
+        }
+        Arc::make_mut(&mut description).types = Some(Arc::clone(types));
+        description
     }
 
     /// The session's `client_encoding` when it was not UTF8 as these
@@ -105,6 +166,7 @@ impl RowDescription {
         RowDescription {
             fields,
             client_encoding: self.client_encoding.clone(),
+            types: self.types.clone(),
         }
     }
 
@@ -303,7 +365,14 @@ impl Row {
         self.check_encoding(index)?;
         match value {
             None => T::from_null(field.type_oid),
-            Some(raw) => T::from_sql(field.type_oid, field.format, raw),
+            // Without registered types (every row of built-in columns) this
+            // is `from_sql`, for all but the types that override it.
+            Some(raw) => T::from_sql_with(
+                field.type_oid,
+                field.format,
+                raw,
+                self.description.types.as_deref(),
+            ),
         }
         .map_err(|source| decode_error(index, field, source))
     }

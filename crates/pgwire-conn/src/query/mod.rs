@@ -422,7 +422,9 @@ where
             .request(|inner, _, _| Ok(inner.machine.prepare(name, sql, &[]).map(drop)?))
             .await?;
         let (parameter_types, row_description) = read_described(events).await?;
-        let result_formats = result_formats(row_description.as_deref());
+        let types = self.session.shared.status.registry();
+        let types = (!types.is_empty()).then_some(&*types);
+        let result_formats = result_formats(row_description.as_deref(), types);
         let bound_description = row_description
             .as_ref()
             .map(|d| Arc::new(d.with_formats(&result_formats)));

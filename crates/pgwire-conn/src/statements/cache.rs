@@ -251,17 +251,41 @@ impl StatementCache {
         self.evict_to(self.capacity.saturating_sub(self.in_flight))
     }
 
+    /// Replaces each statement `update` returns a new version of (with
+    /// other result formats, once types are registered), keeping its name
+    /// and its place in the eviction order.
+    pub(crate) fn update(
+        &mut self,
+        mut update: impl FnMut(&CachedStatement) -> Option<CachedStatement>,
+    ) {
+        for (sql, stmt) in self.order.iter_mut() {
+            let Some(new) = update(stmt) else {
+                continue;
+            };
+            let new = Arc::new(new);
+            if let Some(entries) = self.map.get_mut(sql.as_str()) {
+                for entry in entries.iter_mut().filter(|e| Arc::ptr_eq(e, stmt)) {
+                    *entry = Arc::clone(&new);
+                }
+            }
+            *stmt = new;
+        }
+    }
+
     /// Forgets `stmt` without closing it: the server session we reached
     /// does not have it (`26000`), so there is nothing to close, and a
     /// Close could only reach a session where it is not ours to judge.
     /// True if it was cached.
     pub(crate) fn forget(&mut self, stmt: &Arc<CachedStatement>) -> bool {
-        let Some(at) = self.order.iter().position(|(_, s)| Arc::ptr_eq(s, stmt)) else {
+        // By name too: an in-flight run may hold the version `update`
+        // replaced (names are never reused).
+        let same = |s: &Arc<CachedStatement>| Arc::ptr_eq(s, stmt) || s.name == stmt.name;
+        let Some(at) = self.order.iter().position(|(_, s)| same(s)) else {
             return false;
         };
         if let Some((sql, _)) = self.order.remove(at) {
             if let Some(entries) = self.map.get_mut(&sql) {
-                entries.retain(|s| !Arc::ptr_eq(s, stmt));
+                entries.retain(|s| !same(s));
                 if entries.is_empty() {
                     self.map.remove(&sql);
                 }

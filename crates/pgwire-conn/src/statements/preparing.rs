@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_proto::message::frontend::Target;
+use pgwire_proto::types::TypeRegistry;
 use pgwire_proto::{Format, Oid, RowDescription};
 
 use crate::error::Result;
@@ -15,18 +16,28 @@ use crate::session::Inner;
 use crate::statements::CachedStatement;
 
 /// Whether results of type `oid` are fetched in binary: every built-in type
-/// with a binary decoder in `pgwire_proto::types`.
-fn binary_result(oid: Oid) -> bool {
-    pgwire_proto::types::has_binary_decoder(oid)
+/// with a binary decoder in `pgwire_proto::types`, and the registered
+/// composites that decode in binary (see [`TypeRegistry::binary_result`]).
+fn binary_result(oid: Oid, types: Option<&TypeRegistry>) -> bool {
+    match types {
+        Some(types) => types.binary_result(oid),
+        None => pgwire_proto::types::has_binary_decoder(oid),
+    }
 }
 
-/// The result formats to ask for: binary where a codec exists.
-pub(crate) fn result_formats(description: Option<&RowDescription>) -> Vec<Format> {
+/// The result formats to ask for: binary where a codec exists, with the
+/// session's registered types `types`. The rows of these columns carry the
+/// same registry (the machine's, which `types` is taken from or follows),
+/// so a type asked for in binary here is decoded with it.
+pub(crate) fn result_formats(
+    description: Option<&RowDescription>,
+    types: Option<&TypeRegistry>,
+) -> Vec<Format> {
     description.map_or_else(Vec::new, |d| {
         d.fields()
             .iter()
             .map(|f| {
-                if binary_result(f.type_oid) {
+                if binary_result(f.type_oid, types) {
                     Format::Binary
                 } else {
                     Format::Text
@@ -55,11 +66,11 @@ pub(crate) struct Preparing {
 
 impl Preparing {
     /// The cache entry, unless preparing failed.
-    fn into_cached(self) -> Option<(String, Arc<CachedStatement>)> {
+    fn into_cached(self, types: Option<&TypeRegistry>) -> Option<(String, Arc<CachedStatement>)> {
         if self.failed {
             return None;
         }
-        let result_formats = result_formats(self.description.as_deref());
+        let result_formats = result_formats(self.description.as_deref(), types);
         let stmt = CachedStatement {
             name: self.name,
             declared: self.declared,
@@ -119,6 +130,32 @@ where
         })))
     }
 
+    /// Sets the session's registered types: rows described from now on
+    /// carry them, and the cached statements whose columns they let
+    /// decode in binary are asked for in binary from their next run.
+    pub(crate) fn set_types(&mut self, types: Arc<TypeRegistry>) {
+        self.machine.set_type_registry(Some(Arc::clone(&types)));
+        let types = self.machine.type_registry().cloned();
+        self.cache.update(|stmt| {
+            let description = stmt.description.as_ref()?;
+            let formats = result_formats(Some(description), types.as_deref());
+            // Described with the old types: attached to the copy now, so
+            // that its runs share it rather than copying it each time.
+            let attached = RowDescription::with_types(
+                Arc::new(description.with_formats(&formats)),
+                types.as_ref(),
+            );
+            let changed = formats != stmt.result_formats || attached.types().is_some();
+            changed.then(|| CachedStatement {
+                name: stmt.name.clone(),
+                declared: stmt.declared.clone(),
+                param_types: stmt.param_types.clone(),
+                description: Some(attached),
+                result_formats: formats,
+            })
+        });
+    }
+
     /// Caches a statement whose Parse/Describe has answered; closes the
     /// twin another task cached meanwhile, or what a lowered capacity
     /// evicts.
@@ -136,7 +173,7 @@ where
             self.cache.prepare_failed();
             return;
         }
-        match preparing.into_cached() {
+        match preparing.into_cached(self.machine.type_registry().map(|t| &**t)) {
             Some((sql, stmt)) => {
                 for name in self.cache.insert(&sql, stmt) {
                     self.shared.book.owe(Owed::CloseStatement(name));

@@ -241,7 +241,7 @@ impl Machine {
         members.queued.push_back(description);
         if is_front && !members.active {
             if let Some(preset) = members.begin_next() {
-                self.description = preset.map(|d| self.encoding.mark(d));
+                self.description = preset.map(|d| self.mark(d));
             }
         }
         id
@@ -257,7 +257,7 @@ impl Machine {
             return false;
         };
         let preset = members.begin_next().flatten();
-        self.description = preset.map(|d| self.encoding.mark(d));
+        self.description = preset.map(|d| self.mark(d));
         true
     }
 
@@ -273,7 +273,7 @@ impl Machine {
         };
         members.active = false;
         if let Some(preset) = members.begin_next() {
-            self.description = preset.map(|d| self.encoding.mark(d));
+            self.description = preset.map(|d| self.mark(d));
         }
     }
 

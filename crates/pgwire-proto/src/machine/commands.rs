@@ -69,7 +69,7 @@ impl Machine {
             return;
         }
         let preset = self.pending.front().and_then(|p| p.description.clone());
-        self.description = preset.map(|d| self.encoding.mark(d));
+        self.description = preset.map(|d| self.mark(d));
     }
 
     /// Queues the messages `write` produces as one request, or nothing at

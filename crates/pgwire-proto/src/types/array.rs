@@ -15,7 +15,8 @@ use std::borrow::Cow;
 
 use bytes::{BufMut, BytesMut};
 
-use super::{oid, registry, text, Encoded, FromSql, Oid, ToSql, TypeError};
+use super::registry::{self, TypeKind};
+use super::{oid, text, Encoded, FromSql, Oid, ToSql, TypeError, TypeRegistry};
 use crate::row::Format;
 
 /// PostgreSQL's limit on the number of dimensions (`MAXDIM`).
@@ -23,7 +24,7 @@ pub const MAX_DIMENSIONS: usize = 6;
 
 /// OIDs from here on belong to types created after `initdb` (extensions,
 /// user types), whose OIDs differ between databases.
-pub(super) const FIRST_NORMAL_OBJECT_ID: Oid = 16_384;
+pub(crate) const FIRST_NORMAL_OBJECT_ID: Oid = 16_384;
 
 /// The element type of the built-in array type `array`, as in
 /// `pg_type.typelem`; `None` for other types, including arrays of
@@ -1207,10 +1208,37 @@ fn array_element<T: for<'b> FromSql<'b>>(
     }
 }
 
+/// The element type of array type `ty` for its text format, as `types`
+/// registered it (an array of a composite, say), else as [`decode`] finds
+/// it.
+fn registered_element<R: ?Sized>(ty: Oid, types: &TypeRegistry) -> Result<Oid, TypeError> {
+    match types.registered_kind(ty) {
+        Some(TypeKind::Array { element }) => Ok(*element),
+        _ => text_element(ty).ok_or_else(|| TypeError::wrong_type::<R>(ty)),
+    }
+}
+
 impl<'a, T: for<'b> FromSql<'b>> FromSql<'a> for Vec<T> {
     fn from_sql(ty: Oid, format: Format, raw: &'a [u8]) -> Result<Self, TypeError> {
         decode::<Self, T, _>(ty, format, raw, 1, &mut vec_element::<T>)
             .map(|(_, elements)| elements)
+    }
+
+    fn from_sql_with(
+        ty: Oid,
+        format: Format,
+        raw: &'a [u8],
+        types: Option<&TypeRegistry>,
+    ) -> Result<Self, TypeError> {
+        let Some(types) = types else {
+            return Self::from_sql(ty, format, raw);
+        };
+        let elem = registered_element::<Self>(ty, types)?;
+        let mut element = |elem: Oid, format: Format, value: Option<&[u8]>| match value {
+            Some(value) => T::from_sql_with(types.wire_type(elem), format, value, Some(types)),
+            None => T::from_null(elem),
+        };
+        decode_as(ty, elem, format, raw, 1, &mut element).map(|(_, elements)| elements)
     }
 }
 
@@ -1218,6 +1246,26 @@ impl<'a, T: for<'b> FromSql<'b>> FromSql<'a> for Array<T> {
     fn from_sql(ty: Oid, format: Format, raw: &'a [u8]) -> Result<Self, TypeError> {
         let (dims, elements) =
             decode::<Self, Option<T>, _>(ty, format, raw, MAX_DIMENSIONS, &mut array_element::<T>)?;
+        Ok(Array { dims, elements })
+    }
+
+    fn from_sql_with(
+        ty: Oid,
+        format: Format,
+        raw: &'a [u8],
+        types: Option<&TypeRegistry>,
+    ) -> Result<Self, TypeError> {
+        let Some(types) = types else {
+            return Self::from_sql(ty, format, raw);
+        };
+        let elem = registered_element::<Self>(ty, types)?;
+        let mut element = |elem: Oid, format: Format, value: Option<&[u8]>| match value {
+            Some(value) => {
+                T::from_sql_with(types.wire_type(elem), format, value, Some(types)).map(Some)
+            }
+            None => Ok(None),
+        };
+        let (dims, elements) = decode_as(ty, elem, format, raw, MAX_DIMENSIONS, &mut element)?;
         Ok(Array { dims, elements })
     }
 }

@@ -12,7 +12,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::array::{text_of, FIRST_NORMAL_OBJECT_ID};
-use super::{composite, oid, text, utf8, Encoded, FromSql, Oid, ToSql, TypeError};
+use super::{composite, oid, text, utf8, Encoded, FromSql, Oid, ToSql, TypeError, TypeRegistry};
 use crate::row::Format;
 
 /// Decodes an enum value of type `ty` (user-defined, or text-like as for
@@ -110,6 +110,8 @@ pub struct CompositeFields<'a> {
     ty: Oid,
     fields: Fields<'a>,
     index: usize,
+    /// The session's registered types, for fields of such types.
+    types: Option<&'a TypeRegistry>,
 }
 
 #[derive(Debug)]
@@ -126,6 +128,22 @@ impl<'a> CompositeFields<'a> {
         format: Format,
         raw: &'a [u8],
         count: usize,
+    ) -> Result<Self, TypeError> {
+        Self::new_with::<T>(ty, format, raw, count, None)
+    }
+
+    /// Like [`new`](Self::new), with the session's registered types (what
+    /// [`FromSql::from_sql_with`] is given): fields of a registered domain
+    /// are read as its base type, of a registered enum as its label in
+    /// either format, and, in the text format, a field read as a
+    /// user-defined type's text (`text_type` 0) as the type the registry
+    /// knows for it, so that a `Value` field decodes typed.
+    pub fn new_with<T: ?Sized>(
+        ty: Oid,
+        format: Format,
+        raw: &'a [u8],
+        count: usize,
+        types: Option<&'a TypeRegistry>,
     ) -> Result<Self, TypeError> {
         composite_type::<T>(ty, false)?;
         let wrong_count = |found: usize| {
@@ -164,6 +182,7 @@ impl<'a> CompositeFields<'a> {
             ty,
             fields,
             index: 0,
+            types,
         })
     }
 
@@ -178,26 +197,31 @@ impl<'a> CompositeFields<'a> {
         let ty = self.ty;
         let index = self.index;
         self.index += 1;
+        let types = self.types;
         let in_field =
             |e: TypeError| TypeError::invalid(ty, format!("field {index} ({name}): {e}"));
         match &mut self.fields {
             Fields::Binary(rest) => {
                 let (field_type, value) = binary_field(ty, rest)?;
+                let field_type = types.map_or(field_type, |t| t.wire_type(field_type));
                 match value {
                     None => F::from_null(field_type),
-                    Some(raw) => F::from_sql(field_type, Format::Binary, raw),
+                    Some(raw) => F::from_sql_with(field_type, Format::Binary, raw, types),
                 }
                 .map_err(in_field)
             }
             Fields::Text(values) => {
-                let field_type = match text_type {
-                    0 if ty >= FIRST_NORMAL_OBJECT_ID => ty,
-                    0 => oid::UNKNOWN,
-                    t => t,
+                let registered =
+                    types.and_then(|t| t.field_type(ty, index).map(|f| t.wire_type(f)));
+                let field_type = match (text_type, registered) {
+                    (0, Some(field_type)) => field_type,
+                    (0, None) if ty >= FIRST_NORMAL_OBJECT_ID => ty,
+                    (0, None) => oid::UNKNOWN,
+                    (t, _) => t,
                 };
                 match values.next() {
                     Some(None) => F::from_null(field_type),
-                    Some(Some(raw)) => F::from_sql(field_type, Format::Text, &raw),
+                    Some(Some(raw)) => F::from_sql_with(field_type, Format::Text, &raw, types),
                     None => return Err(TypeError::invalid(ty, "fewer fields than counted")),
                 }
                 .map_err(in_field)

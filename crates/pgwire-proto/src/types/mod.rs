@@ -40,6 +40,7 @@ mod numeric;
 pub mod oid;
 mod option;
 mod range;
+mod registered;
 mod registry;
 mod text;
 pub(crate) use text::is_text;
@@ -51,6 +52,7 @@ mod time;
 mod uuid;
 
 pub use self::time::{Infinite, Interval, TimeTz};
+pub(crate) use array::FIRST_NORMAL_OBJECT_ID;
 pub use array::{array_type, element_type, Array, Dimension, MAX_DIMENSIONS};
 pub use binary::has_binary_decoder;
 pub use bits::{BitString, ParseBitsError};
@@ -188,6 +190,23 @@ pub trait FromSql<'a>: Sized {
     fn from_null(ty: Oid) -> Result<Self, TypeError> {
         let _ = ty;
         Err(TypeError::UnexpectedNull)
+    }
+
+    /// Like [`from_sql`](Self::from_sql), with the types the connection
+    /// has registered when the value's columns involve any (see
+    /// [`RowDescription::types`]): what [`Row::try_get`](crate::Row::try_get)
+    /// calls. Types that read registered types ([`Value`], containers,
+    /// derived composites) override it; the default ignores `types`, so
+    /// that decoding built-in types costs nothing more.
+    #[inline(always)]
+    fn from_sql_with(
+        ty: Oid,
+        format: Format,
+        raw: &'a [u8],
+        types: Option<&TypeRegistry>,
+    ) -> Result<Self, TypeError> {
+        let _ = types;
+        Self::from_sql(ty, format, raw)
     }
 }
 

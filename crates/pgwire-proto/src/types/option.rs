@@ -2,7 +2,7 @@
 
 use bytes::BytesMut;
 
-use super::{Encoded, FromSql, Oid, ToSql, TypeError};
+use super::{Encoded, FromSql, Oid, ToSql, TypeError, TypeRegistry};
 use crate::row::Format;
 
 impl<T: ToSql> ToSql for Option<T> {
@@ -29,6 +29,16 @@ impl<T: ToSql> ToSql for Option<T> {
 impl<'a, T: FromSql<'a>> FromSql<'a> for Option<T> {
     fn from_sql(ty: Oid, format: Format, raw: &'a [u8]) -> Result<Self, TypeError> {
         T::from_sql(ty, format, raw).map(Some)
+    }
+
+    #[inline(always)]
+    fn from_sql_with(
+        ty: Oid,
+        format: Format,
+        raw: &'a [u8],
+        types: Option<&TypeRegistry>,
+    ) -> Result<Self, TypeError> {
+        T::from_sql_with(ty, format, raw, types).map(Some)
     }
 
     fn from_null(_ty: Oid) -> Result<Self, TypeError> {

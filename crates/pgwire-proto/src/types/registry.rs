@@ -370,6 +370,11 @@ impl TypeRegistry {
         }
     }
 
+    /// True when nothing is registered (the built-in types only).
+    pub fn is_empty(&self) -> bool {
+        self.by_oid.is_empty()
+    }
+
     /// The registered kind of `oid`, without cloning.
     pub(crate) fn registered_kind(&self, oid: Oid) -> Option<&TypeKind> {
         self.by_oid.get(&oid).map(|r| &r.kind)
@@ -552,19 +557,30 @@ impl ResolvedType {
 ///
 /// It returns one row per type found, plus the array type of each and the
 /// element, base or subtype each refers to, so that registering them all
-/// lets `mood[]` decode too. Columns: `oid`, `nspname`, `visible`,
+/// lets `mood[]` decode too; the user-defined types a composite's fields,
+/// an array's elements or a domain's base are of are followed (nested
+/// composites, their enums and domains), so that the composite decodes
+/// field by field. Columns: `oid`, `nspname`, `visible`,
 /// `typname`, `typtype`,
 /// `typcategory`, `typelem`, `typbasetype`, `rngsubtype` and, for
 /// composites, `attnames` (`text[]`) and `atttypes` (`oid[]`), and for enums
 /// `enumlabels` (`text[]`, in sort order); feed each row
 /// to [`TypeRegistry::apply_resolve_row`]. Names not found return no row.
 pub const RESOLVE_TYPES_SQL: &str = "\
-WITH requested AS (
-  SELECT t.oid, t.typarray, t.typelem, t.typbasetype
+WITH RECURSIVE requested AS (
+  SELECT t.oid, t.typarray, t.typelem, t.typbasetype, t.typrelid
   FROM pg_catalog.pg_type t
   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
   WHERE (t.typname = ANY($1::text[]) AND pg_catalog.pg_type_is_visible(t.oid))
      OR n.nspname || '.' || t.typname = ANY($1::text[])
+  UNION
+  SELECT t.oid, t.typarray, t.typelem, t.typbasetype, t.typrelid
+  FROM requested q
+  JOIN pg_catalog.pg_type t
+    ON t.oid IN (q.typelem, q.typbasetype)
+    OR t.oid IN (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = q.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
+  WHERE t.oid >= 16384
 ), wanted AS (
   SELECT oid FROM requested
   UNION SELECT typarray FROM requested

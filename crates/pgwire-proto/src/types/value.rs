@@ -411,6 +411,15 @@ impl FromSql<'_> for Value {
         decode(None, ty, format, raw, 0)
     }
 
+    fn from_sql_with(
+        ty: Oid,
+        format: Format,
+        raw: &[u8],
+        types: Option<&TypeRegistry>,
+    ) -> Result<Self, TypeError> {
+        decode(types, ty, format, raw, 0)
+    }
+
     fn from_null(_ty: Oid) -> Result<Self, TypeError> {
         Ok(Value::Null)
     }
