@@ -714,9 +714,15 @@ async fn a_pipeline_past_its_time_limit<R: Runtime>() {
                     matches!(results[1], Err(Error::QueryTimeout { .. })),
                     "{results:?}"
                 );
-                // Cancelled on the server, the statement after it still ran.
-                let third = results[2].as_ref().unwrap();
-                assert_eq!(third.rows[0].try_get::<i32>(0).unwrap(), 3);
+                // Cancelled on the server, the statement after it still ran,
+                // or, on a machine slow enough that the time limit was past
+                // again while it ran, was cancelled in its turn: the
+                // pipeline's own time limit either way, never another's.
+                match &results[2] {
+                    Ok(third) => assert_eq!(third.rows[0].try_get::<i32>(0).unwrap(), 3),
+                    Err(Error::QueryTimeout { .. }) => {}
+                    Err(e) => panic!("{e:?}"),
+                }
             }
             Err(Error::Batch {
                 statement: Some(1),
