@@ -79,17 +79,7 @@ impl Server {
     fn bin(self, layout: &Layout) -> Result<PgBin> {
         match self {
             Self::Default => PgBin::find(),
-            Self::Installed => {
-                // Two answers to "which server" would leave one ignored.
-                if std::env::var_os(crate::pgbin::BINDIR_VAR).is_some_and(|v| !v.is_empty()) {
-                    bail!(
-                        "--pg {} and {} both name the server binaries; use one",
-                        pginstall::MAJOR,
-                        crate::pgbin::BINDIR_VAR
-                    );
-                }
-                pginstall::require(layout)
-            }
+            Self::Installed => pginstall::require(layout),
         }
     }
 }
@@ -284,43 +274,71 @@ pub fn test(extra: &[String]) -> Result<i32> {
     };
     let second = with_cluster(parts, |state, layout| {
         let mut cmd = cargo(layout);
-        cmd.args(second_run_args(extra));
+        cmd.args(second_run_args(extra, &integration_targets(layout)?));
         add_test_env(&mut cmd, state);
-        // Clear so that `Server::Installed` is the only answer.
-        cmd.env_remove(pgbin::BINDIR_VAR);
         let status = process::run(&mut cmd, "cargo test (PostgreSQL 18)")?;
         Ok(process::exit_code(status))
     })?;
     Ok(if first != 0 { first } else { second })
 }
 
-/// The test that runs once, on the system's server only: the pool soak
-/// checks the pool's bookkeeping under cancels and kills for a minute, and
-/// nothing it does depends on the server version (plain queries,
-/// `pg_terminate_backend`, `pg_cancel_backend`), so a second minute would
-/// buy nothing.
-const ONCE_ONLY: &str = "soak_on_every_runtime";
+/// The test target that runs once, on the system's server only: the pool
+/// soak checks the pool's bookkeeping under cancels and kills for a minute,
+/// and nothing it does depends on the server version (plain queries,
+/// `pg_sleep`, `pg_terminate_backend`), so a second minute would buy nothing.
+const ONCE_ONLY: &str = "pool_soak";
 
-/// `cargo test` for the second server: the integration tests only (the unit
-/// tests never talk to a server), the caller's ARGS, the soak skipped.
-fn second_run_args(extra: &[String]) -> Vec<String> {
+/// The integration test targets: `tests/tests/NAME.rs` and
+/// `tests/tests/NAME/main.rs` (cargo's discovery), sorted.
+fn integration_targets(layout: &Layout) -> Result<Vec<String>> {
+    let dir = layout.workspace.join("tests").join("tests");
+    let mut names = Vec::new();
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|e| crate::error::Error::msg(format!("reading {}: {e}", dir.display())))?;
+    for entry in entries {
+        let path = entry?.path();
+        let name = if path.is_dir() && path.join("main.rs").is_file() {
+            path.file_name()
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            path.file_stem()
+        } else {
+            None
+        };
+        if let Some(name) = name.and_then(|n| n.to_str()) {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// `cargo test` for the second server: the integration test targets only
+/// (the unit tests never talk to a server), the soak left out, then the
+/// caller's ARGS; ARGS that pick targets themselves (`--test`) pick them
+/// alone. `--workspace --all-features` as in the first run, so that cargo
+/// unifies the same features and reuses its build instead of compiling
+/// the tests crate's dependencies again (4 minutes on 2 cores).
+fn second_run_args(extra: &[String], targets: &[String]) -> Vec<String> {
     let (cargo_args, test_args) = match extra.iter().position(|a| a == "--") {
         Some(i) => (&extra[..i], &extra[i + 1..]),
         None => (extra, &[][..]),
     };
-    let mut args: Vec<String> = [
-        "test",
-        "-p",
-        "pgwire-integration-tests",
-        "--all-features",
-        "--no-fail-fast",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut args: Vec<String> = ["test", "--workspace", "--all-features", "--no-fail-fast"]
+        .map(String::from)
+        .to_vec();
+    let picks_targets = cargo_args
+        .iter()
+        .any(|a| a == "--test" || a.starts_with("--test="));
+    if !picks_targets {
+        for target in targets.iter().filter(|t| *t != ONCE_ONLY) {
+            args.extend(["--test".to_string(), target.clone()]);
+        }
+    }
     args.extend(cargo_args.iter().cloned());
-    args.push("--".into());
-    args.extend(test_args.iter().cloned());
-    args.extend(["--skip".into(), ONCE_ONLY.into()]);
+    if !test_args.is_empty() {
+        args.push("--".into());
+        args.extend(test_args.iter().cloned());
+    }
     args
 }
 
@@ -506,15 +524,31 @@ mod tests {
 
     #[test]
     fn the_second_run_is_the_integration_tests_without_the_soak() {
+        let targets: Vec<String> = ["pool", "pool_soak", "tls"].map(String::from).to_vec();
         let args = |extra: &[&str]| {
-            second_run_args(&extra.iter().map(|s| s.to_string()).collect::<Vec<_>>()).join(" ")
+            let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+            second_run_args(&extra, &targets).join(" ")
         };
-        let base = "test -p pgwire-integration-tests --all-features --no-fail-fast";
-        assert_eq!(args(&[]), format!("{base} -- --skip {ONCE_ONLY}"));
+        let base = "test --workspace --all-features --no-fail-fast";
+        assert_eq!(args(&[]), format!("{base} --test pool --test tls"));
+        assert_eq!(
+            args(&["--", "--nocapture"]),
+            format!("{base} --test pool --test tls -- --nocapture")
+        );
         assert_eq!(
             args(&["--test", "tls", "--", "--nocapture"]),
-            format!("{base} --test tls -- --nocapture --skip {ONCE_ONLY}")
+            format!("{base} --test tls -- --nocapture")
         );
+    }
+
+    #[test]
+    fn the_integration_targets_are_found_as_cargo_finds_them() {
+        let layout = Layout::discover().unwrap();
+        let targets = integration_targets(&layout).unwrap();
+        assert!(targets.contains(&"tls".to_string()), "{targets:?}");
+        assert!(targets.contains(&ONCE_ONLY.to_string()), "{targets:?}");
+        // pool_soak/ops.rs is a module of pool_soak.rs, not a target.
+        assert!(!targets.contains(&"ops".to_string()), "{targets:?}");
     }
 
     #[test]

