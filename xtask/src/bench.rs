@@ -23,6 +23,7 @@ pub fn parts() -> Parts {
         standby: false,
         pgbouncer: commands::want_pgbouncer(false),
         transaction_pool_size: TRANSACTION_POOL_SIZE,
+        server: commands::Server::Default,
     }
 }
 

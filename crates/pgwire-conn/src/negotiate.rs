@@ -37,7 +37,9 @@ where
         return Ok((MaybeTls::Plain(stream), machine));
     };
     if plan.direct {
-        let tls = handshake(stream, Arc::clone(&plan.config), &plan.server_name).await?;
+        let tls = handshake(stream, Arc::clone(&plan.config), &plan.server_name)
+            .await
+            .map_err(direct_hang_up)?;
         if tls.get_ref().1.alpn_protocol() != Some(b"postgresql".as_slice()) {
             // A server that speaks direct TLS must confirm the protocol, or
             // we might be talking PostgreSQL to some other TLS service.
@@ -75,4 +77,23 @@ where
     }
     let tls = handshake(stream, Arc::clone(&plan.config), &plan.server_name).await?;
     Ok((MaybeTls::Tls(Box::new(tls)), machine))
+}
+
+/// A server before PostgreSQL 17 reads a direct TLS handshake as a startup
+/// packet of absurd length and hangs up without a word: rustls' bare "tls
+/// handshake eof" would not tell the user why, so the error says so (same
+/// variant and kind, a message naming the likely cause).
+fn direct_hang_up(e: TlsError) -> TlsError {
+    match e {
+        TlsError::Handshake(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            TlsError::Handshake(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the server closed the connection during the direct TLS handshake ({io}); \
+                     servers before PostgreSQL 17 do not accept sslnegotiation=direct"
+                ),
+            ))
+        }
+        other => other,
+    }
 }
