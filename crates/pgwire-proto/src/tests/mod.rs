@@ -6,6 +6,7 @@ mod copy;
 mod encoding;
 mod extended;
 mod memory;
+mod protocol_version;
 mod robustness;
 mod server;
 mod simple_query;
