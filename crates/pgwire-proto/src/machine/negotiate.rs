@@ -86,10 +86,10 @@ impl Machine {
     /// An error answering a StartupMessage that asked for more than 3.0,
     /// before any authentication request or negotiation: the mark of
     /// software that cannot negotiate and refuses the version itself
-    /// (PgBouncer: "unsupported startup parameter"/"bad packet header";
-    /// servers older than the 2017 minor releases: "unsupported frontend
-    /// protocol"). Typed, so that the caller can tell it apart; not retried,
-    /// as libpq 18 does not.
+    /// (PgBouncer 1.18: `08P01 bad packet header: '...00030002'`; servers
+    /// before the 2017 minor releases: `0A000 unsupported frontend
+    /// protocol`). Typed, so that the caller can tell it apart; not
+    /// retried, as libpq 18 does not.
     pub(super) fn refused_version(&self, error: &DatabaseError) -> Option<Error> {
         let waiting = matches!(self.phase, Phase::Authenticating(Auth::Waiting));
         if !waiting || self.protocol == ProtocolVersion::V3_0 || self.negotiated_minor.is_some() {
