@@ -47,11 +47,16 @@ async fn expected_latest<R: Runtime>() -> ProtocolVersion {
 }
 
 fn key_len<S>(conn: &Connection<S>) -> usize {
-    conn.backend_key().expect("the server sent a key").secret_key().len()
+    conn.backend_key()
+        .expect("the server sent a key")
+        .secret_key()
+        .len()
 }
 
 async fn default_is_3_0<R: Runtime>() {
-    let conn = R::open(&options(Role::Trust, R::transport())).await.unwrap();
+    let conn = R::open(&options(Role::Trust, R::transport()))
+        .await
+        .unwrap();
     assert_eq!(conn.protocol_version(), ProtocolVersion::V3_0);
     assert_eq!(key_len(&conn), 4);
     assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
@@ -87,7 +92,11 @@ async fn latest_is_negotiated_and_cancel_works<R: Runtime>() {
     let conn = R::open(&opts).await.unwrap();
     assert_eq!(conn.protocol_version(), expected);
     // PostgreSQL 18 sends 32 bytes under 3.2; 3.0 allows only 4.
-    let expected_len = if expected == ProtocolVersion::V3_2 { 32 } else { 4 };
+    let expected_len = if expected == ProtocolVersion::V3_2 {
+        32
+    } else {
+        4
+    };
     assert_eq!(key_len(&conn), expected_len);
     cancel_sleep::<R>(conn).await;
 }
@@ -122,7 +131,9 @@ async fn options_strings_choose_the_version<R: Runtime>() {
         base.user(),
         base.get_database().unwrap()
     );
-    let conn = R::open(&ConnectOptions::parse(&url).unwrap()).await.unwrap();
+    let conn = R::open(&ConnectOptions::parse(&url).unwrap())
+        .await
+        .unwrap();
     assert_eq!(conn.protocol_version(), expected);
     let conninfo = format!(
         "host={host} port={port} user={} dbname={} sslmode=disable max_protocol_version=3.0",
@@ -176,7 +187,10 @@ async fn pgbouncer_latest_is_a_typed_refusal<R: Runtime>() {
             other => panic!("over {via:?}: {other:?}"),
         }
         assert_eq!(err.code(), Some(SqlState::PROTOCOL_VIOLATION));
-        assert!(err.to_string().contains("max_protocol_version=3.0"), "{err}");
+        assert!(
+            err.to_string().contains("max_protocol_version=3.0"),
+            "{err}"
+        );
         let conn = R::open(&opts.max_protocol_version(ProtocolVersion::V3_0))
             .await
             .unwrap();

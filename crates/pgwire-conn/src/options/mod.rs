@@ -156,7 +156,11 @@ impl ConnectOptions {
     /// 0 or negative means none), `sslmode`, `sslnegotiation`,
     /// `sslrootcert` (`system` for the OS trust store), `sslcert`, `sslkey`,
     /// `channel_binding`, `require_auth`, `target_session_attrs`,
-    /// `load_balance_hosts`, `client_encoding` (only `UTF8`), `keepalives`
+    /// `load_balance_hosts`, `min_protocol_version` and
+    /// `max_protocol_version` (libpq 18: `3.0`, `3.2` or `latest`; default
+    /// 3.0 for both, the maximum defaulting to the latest when the minimum
+    /// is above 3.0; a minimum above the maximum is an error here),
+    /// `client_encoding` (only `UTF8`), `keepalives`
     /// (0 off, any other whole number on; on by default),
     /// `keepalives_idle` and `keepalives_interval` (seconds),
     /// `keepalives_count`, `tcp_user_timeout` (milliseconds): for these
