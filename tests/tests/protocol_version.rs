@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pgwire_conn::{
-    ConnectOptions, Connection, Error, ProtocolVersion, ProtocolVersionError, SqlState,
+    ConnectOptions, Connection, Error, PoolOptions, ProtocolVersion, ProtocolVersionError, Query,
+    SqlState, TimeoutOutcome,
 };
 use pgwire_integration_tests::{
     connect, options, pgbouncer_options, runtime_only_tests, runtime_tests, wait_until_running,
@@ -146,8 +147,40 @@ async fn options_strings_choose_the_version<R: Runtime>() {
     assert_eq!(conn.protocol_version(), ProtocolVersion::V3_0);
 }
 
+/// The runtime hooks' cancel (what a time limit, and the pool at check-in,
+/// send) quotes the negotiated key whole too, on a pooled connection.
+async fn pooled_time_limits_cancel_with_the_negotiated_key<R: Runtime>() {
+    let expected = expected_latest::<R>().await;
+    let opts = options(Role::Trust, R::transport()).max_protocol_version(ProtocolVersion::LATEST);
+    let pool = R::open_pool(&opts, PoolOptions::new().max_size(1))
+        .await
+        .unwrap();
+    let conn = pool.checkout().await.unwrap();
+    assert_eq!(conn.protocol_version(), expected);
+    let slow = Query::new("select pg_sleep(30)").timeout(Duration::from_millis(200));
+    let started = Instant::now();
+    let err = within::<R, _>(10, "the timed-out sleep", conn.execute(slow, ()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::QueryTimeout {
+                outcome: TimeoutOutcome::Cancelled,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(conn.execute("select 1", ()).await.unwrap(), 1);
+    drop(conn);
+    pool.close().await;
+}
+
 runtime_tests!(
     default_is_3_0,
+    pooled_time_limits_cancel_with_the_negotiated_key,
     latest_is_negotiated_and_cancel_works,
     min_3_2_needs_a_3_2_server,
 );
