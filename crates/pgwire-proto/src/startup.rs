@@ -151,7 +151,7 @@ impl StartupConfig {
     /// The oldest protocol version to accept (libpq 18's
     /// `min_protocol_version`; default 3.0): a server that negotiates down
     /// below it fails the startup with
-    /// [`ProtocolVersionError::BelowMinimum`](crate::ProtocolVersionError::BelowMinimum).
+    /// [`ProtocolVersionError::BelowMinimum`].
     pub fn min_protocol_version(mut self, version: ProtocolVersion) -> Self {
         self.min_protocol = version;
         self
