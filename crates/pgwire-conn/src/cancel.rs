@@ -43,9 +43,10 @@ pub struct CancelToken {
 }
 
 impl CancelToken {
-    /// The session's cancellation key.
-    pub fn key(&self) -> BackendKey {
-        self.key
+    /// The session's cancellation key (its secret is 4 bytes under
+    /// protocol 3.0, up to 256 under 3.2).
+    pub fn key(&self) -> &BackendKey {
+        &self.key
     }
 
     /// The server the session is connected to, as the options named it
@@ -100,8 +101,8 @@ where
         None => open_socket(&token.host, token.tcp, &tcp, &unix).await?.0,
     };
     let (mut stream, _machine) = negotiate(socket, token.tls.as_ref()).await?;
-    let mut request = bytes::BytesMut::with_capacity(16);
-    frontend::cancel_request(&mut request, token.key.process_id, token.key.secret_key);
+    let mut request = bytes::BytesMut::with_capacity(12 + token.key.secret_key().len());
+    frontend::cancel_request(&mut request, &token.key);
     stream.write_all(&request).await.map_err(Error::Io)?;
     stream.flush().await.map_err(Error::Io)?;
     // The server sends nothing and closes the connection once it has

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
-use pgwire_proto::{BackendKey, Machine, Notification, StartupConfig, TransactionStatus};
+use pgwire_proto::{
+    BackendKey, Machine, Notification, ProtocolVersion, StartupConfig, TransactionStatus,
+};
 
 use crate::error::{Error, Result};
 use crate::methods::query_methods;
@@ -303,7 +305,7 @@ impl<S> Connection<S> {
 
     /// The session's cancellation key.
     pub fn backend_key(&self) -> Option<BackendKey> {
-        self.session.key
+        self.session.key.clone()
     }
 
     /// What the adapters' `cancel_query` (or [`cancel_with`](crate::cancel_with))
@@ -324,6 +326,27 @@ impl<S> Connection<S> {
     /// methods.
     pub fn authentication(&self) -> Option<pgwire_proto::AuthMechanism> {
         self.session.authentication
+    }
+
+    /// The protocol version of the session: 3.0 unless the options asked
+    /// for more (`max_protocol_version`), else what the server agreed to
+    /// (a server before PostgreSQL 18 negotiates 3.2 down to 3.0, which
+    /// `min_protocol_version=3.2` refuses). Under 3.2 the cancel key is
+    /// PostgreSQL 18's 32 bytes instead of 4.
+    ///
+    /// ```
+    /// # async fn demo<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send>(conn: &pgwire_conn::Connection<S>) {
+    /// use pgwire_conn::{ConnectOptions, ProtocolVersion};
+    /// // Opened with these options, a PostgreSQL 18 session speaks 3.2:
+    /// let options = ConnectOptions::parse("host=db user=alice max_protocol_version=latest").unwrap();
+    /// assert_eq!(options.get_max_protocol_version(), ProtocolVersion::V3_2);
+    /// if let (ProtocolVersion::V3_2, Some(key)) = (conn.protocol_version(), conn.backend_key()) {
+    ///     println!("{} bytes of cancel key", key.secret_key().len());
+    /// }
+    /// # }
+    /// ```
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.session.protocol_version
     }
 
     /// True when the connection runs over TLS (as opened by

@@ -5,7 +5,9 @@ use std::io;
 
 use pgwire_proto::params::ParamError;
 use pgwire_proto::types::TypeError;
-use pgwire_proto::{AuthError, ColumnError, DatabaseError, ProtocolError, SqlState};
+use pgwire_proto::{
+    AuthError, ColumnError, DatabaseError, ProtocolError, ProtocolVersionError, SqlState,
+};
 
 /// Everything a connection operation can fail with.
 ///
@@ -74,6 +76,11 @@ pub enum Error {
     Auth(AuthError),
     /// The server broke the protocol; the connection is dead.
     Protocol(ProtocolError),
+    /// The protocol version could not be agreed on: the server offers less
+    /// than `min_protocol_version`, refused the version asked for with an
+    /// error instead of negotiating (then [`code`](Error::code) is its
+    /// SQLSTATE), or the options ask for a minimum above the maximum.
+    ProtocolVersion(ProtocolVersionError),
     /// Reading or writing the socket failed; the connection is dead.
     Io(io::Error),
     /// An argument could not be sent (a NUL byte in SQL text, ...). Nothing
@@ -256,6 +263,7 @@ impl Error {
                 ..
             } => e.as_database(),
             Error::Batch { source, .. } => source.as_database(),
+            Error::ProtocolVersion(ProtocolVersionError::Refused { error, .. }) => Some(error),
             _ => None,
         }
     }
@@ -318,6 +326,7 @@ impl fmt::Display for Error {
             Error::Database(e) => e.fmt(f),
             Error::Auth(e) => e.fmt(f),
             Error::Protocol(e) => e.fmt(f),
+            Error::ProtocolVersion(e) => e.fmt(f),
             Error::Io(e) => e.fmt(f),
             Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
             Error::Params(e) => e.fmt(f),
@@ -403,6 +412,7 @@ impl std::error::Error for Error {
             Error::Database(e) => e.source(),
             Error::Auth(e) => e.source(),
             Error::Protocol(e) => e.source(),
+            Error::ProtocolVersion(e) => e.source(),
             Error::Io(e) => e.source(),
             Error::Column(e) => e.source(),
             Error::Params(e) => e.source(),
@@ -437,6 +447,7 @@ impl From<pgwire_proto::Error> for Error {
             pgwire_proto::Error::Protocol(p) => Error::Protocol(p),
             pgwire_proto::Error::Auth(a) => Error::Auth(a),
             pgwire_proto::Error::SessionEnded(d) => Error::Database(d),
+            pgwire_proto::Error::ProtocolVersion(v) => Error::ProtocolVersion(v),
             pgwire_proto::Error::InvalidInput(why) => Error::InvalidInput(why),
             pgwire_proto::Error::Encode { index, source } => Error::Encode { index, source },
             pgwire_proto::Error::ClientEncoding(encoding) => Error::ClientEncoding {

@@ -145,5 +145,6 @@ pub use pgwire_proto::types::{
 pub use pgwire_proto::{
     AuthError, AuthMechanism, BackendKey, ColumnError, CommandComplete, CopyResponse,
     DatabaseError, ErrorFields, Event, FieldDescription, Format, Notice, Notification,
-    ProtocolError, Row, RowDescription, SqlState, TransactionStatus,
+    ProtocolError, ProtocolVersion, ProtocolVersionError, Row, RowDescription, SqlState,
+    TransactionStatus, UnknownProtocolVersion,
 };

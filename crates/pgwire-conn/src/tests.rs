@@ -18,6 +18,7 @@ use pgwire_proto::StartupConfig;
 use crate::{Connection, Error};
 
 mod coalescing;
+mod protocol_version;
 
 /// Runs a future on this thread, parking while it is pending.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {

@@ -28,6 +28,10 @@ pub enum Error {
     },
     /// The server ended the session with this FATAL or PANIC error.
     SessionEnded(DatabaseError),
+    /// The protocol version could not be agreed on (see
+    /// [`ProtocolVersionError`](crate::ProtocolVersionError)). The
+    /// connection is unusable.
+    ProtocolVersion(crate::ProtocolVersionError),
     /// Parameter `index` (0-based: `$1` is 0) could not be encoded for its
     /// server type. Nothing was queued.
     Encode {
@@ -62,6 +66,7 @@ impl fmt::Display for Error {
                 )
             }
             Error::SessionEnded(_) => f.write_str("the server ended the session"),
+            Error::ProtocolVersion(e) => e.fmt(f),
             Error::Encode { index, .. } => write!(f, "cannot encode parameter ${}", index + 1),
             Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
             Error::ClientEncoding(encoding) => {
@@ -78,6 +83,7 @@ impl std::error::Error for Error {
             Error::Protocol(e) => e.source(),
             Error::Auth(e) => e.source(),
             Error::SessionEnded(e) => Some(e),
+            Error::ProtocolVersion(e) => e.source(),
             Error::Encode { source, .. } => Some(source),
             _ => None,
         }
@@ -140,6 +146,18 @@ pub enum ProtocolError {
     /// The server closed the connection in the middle of a message or while a
     /// response was still owed.
     UnexpectedEof,
+    /// A `NegotiateProtocolVersion` that libpq 18 refuses too: it names a
+    /// version above the one asked for, below 3.0 or the never-released
+    /// 3.1, asks for no change, or reports options the client never sent.
+    InvalidNegotiation(&'static str),
+    /// A `BackendKeyData` whose secret key has a length the negotiated
+    /// protocol does not allow (3.0: exactly 4 bytes; 3.2: 4 to 256).
+    InvalidCancelKeyLength {
+        /// The key's length in bytes.
+        len: usize,
+        /// The protocol version of the session.
+        version: crate::ProtocolVersion,
+    },
 }
 
 impl fmt::Display for ProtocolError {
@@ -173,6 +191,19 @@ impl fmt::Display for ProtocolError {
             ProtocolError::UnexpectedEof => {
                 f.write_str("the server closed the connection unexpectedly")
             }
+            ProtocolError::InvalidNegotiation(why) => {
+                write!(f, "received invalid protocol negotiation message: {why}")
+            }
+            ProtocolError::InvalidCancelKeyLength { len, version } => write!(
+                f,
+                "received invalid BackendKeyData message: a cancel key of {len} bytes is not \
+                 allowed in protocol version {version} ({})",
+                if *version == crate::ProtocolVersion::V3_0 {
+                    "must be 4 bytes"
+                } else {
+                    "must be 4 to 256 bytes"
+                }
+            ),
         }
     }
 }

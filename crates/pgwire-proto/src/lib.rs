@@ -57,6 +57,7 @@ pub mod row;
 mod sqlstate;
 pub mod startup;
 pub mod types;
+mod version;
 
 #[cfg(test)]
 mod tests;
@@ -67,3 +68,4 @@ pub use message::backend::{CommandComplete, CopyResponse, Notification, Transact
 pub use row::{compact_rows, ColumnError, FieldDescription, Format, Row, RowDescription};
 pub use startup::{AuthMechanism, AuthMethods, StartupConfig};
 pub use types::{FromSql, Oid, ToSql};
+pub use version::{ProtocolVersion, ProtocolVersionError, UnknownProtocolVersion};

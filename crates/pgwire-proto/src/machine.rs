@@ -22,6 +22,7 @@ use crate::message::{frame_header, split_frame, Header, DEFAULT_MAX_MESSAGE_LEN}
 use crate::row::{Row, RowDescription};
 use crate::startup::{Auth, AuthStep, StartupConfig};
 use crate::types::TypeRegistry;
+use crate::version::ProtocolVersion;
 
 pub mod batch;
 mod commands;
@@ -29,6 +30,7 @@ mod copy;
 mod described;
 mod events;
 mod mark;
+mod negotiate;
 
 use self::copy::CopyState;
 pub use self::copy::RUNNING_COPY_IN;
@@ -163,6 +165,8 @@ pub struct Machine {
     description: Option<Arc<RowDescription>>,
     /// Newest minor protocol version, when the server negotiated one down.
     negotiated_minor: Option<i32>,
+    /// The protocol version asked for, then the one negotiated.
+    protocol: ProtocolVersion,
     /// The reported client_encoding, which decides what may be sent and
     /// which rows are marked (see [`encoding`](crate::encoding)).
     encoding: ClientEncoding,
@@ -207,6 +211,7 @@ impl Machine {
             next_request: 0,
             description: None,
             negotiated_minor: None,
+            protocol: ProtocolVersion::V3_0,
             encoding: ClientEncoding::default(),
             last_description: described::LastDescription::default(),
             copy: None,
@@ -392,12 +397,20 @@ impl Machine {
 
     /// The cancellation key, once startup sent it.
     pub fn backend_key(&self) -> Option<BackendKey> {
-        self.backend_key
+        self.backend_key.clone()
     }
 
     /// The minor protocol version the server negotiated down to, if it did.
     pub fn negotiated_minor_version(&self) -> Option<i32> {
         self.negotiated_minor
+    }
+
+    /// The protocol version of the session: the one the StartupMessage
+    /// asked for ([`StartupConfig::max_protocol_version`]), or the one the
+    /// server negotiated it down to. Final once authentication is under way
+    /// past its first message; 3.0 before [`start`](Self::start).
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.protocol
     }
 
     /// How many requests still await their `ReadyForQuery`.
@@ -595,6 +608,9 @@ impl Machine {
             }
             BackendMessage::ErrorResponse(fields) => {
                 let error = DatabaseError::new(fields);
+                if let Some(refused) = self.refused_version(&error) {
+                    return Err(refused);
+                }
                 let fatal = !error.is_recoverable()
                     || !matches!(self.phase, Phase::Ready | Phase::Terminated);
                 if fatal {
@@ -633,8 +649,11 @@ impl Machine {
                         }
                     }
                 }
-                BackendMessage::NegotiateProtocolVersion { newest_minor, .. } => {
-                    self.negotiated_minor = Some(newest_minor);
+                BackendMessage::NegotiateProtocolVersion {
+                    newest_minor,
+                    unrecognized,
+                } => {
+                    self.negotiate(newest_minor, &unrecognized)?;
                     Ok(None)
                 }
                 other => Err(self.unexpected(&other)),
@@ -644,11 +663,8 @@ impl Machine {
                     process_id,
                     secret_key,
                 } => {
-                    let key = BackendKey {
-                        process_id,
-                        secret_key,
-                    };
-                    self.backend_key = Some(key);
+                    let key = self.backend_key_data(process_id, &secret_key)?;
+                    self.backend_key = Some(key.clone());
                     Ok(Some(Event::BackendKeyData(key)))
                 }
                 BackendMessage::ReadyForQuery(status) => {

@@ -10,6 +10,7 @@ use crate::auth::scram::{ChannelBinding, ScramSha256, SCRAM_SHA_256, SCRAM_SHA_2
 use crate::error::{AuthError, Error};
 use crate::message::backend::Authentication;
 use crate::message::frontend;
+use crate::version::{ProtocolVersion, ProtocolVersionError};
 
 /// What the machine sends in the StartupMessage and answers authentication with.
 ///
@@ -32,6 +33,8 @@ pub struct StartupConfig {
     tls_server_end_point: Option<Vec<u8>>,
     require_channel_binding: bool,
     allowed: Option<AuthMethods>,
+    min_protocol: ProtocolVersion,
+    max_protocol: ProtocolVersion,
 }
 
 /// A set of authentication methods, for [`StartupConfig::allowed_auth`]
@@ -145,12 +148,54 @@ impl StartupConfig {
         }
     }
 
+    /// The oldest protocol version to accept (libpq 18's
+    /// `min_protocol_version`; default 3.0): a server that negotiates down
+    /// below it fails the startup with
+    /// [`ProtocolVersionError::BelowMinimum`].
+    pub fn min_protocol_version(mut self, version: ProtocolVersion) -> Self {
+        self.min_protocol = version;
+        self
+    }
+
+    /// The protocol version the StartupMessage asks for (libpq 18's
+    /// `max_protocol_version`; default 3.0, which middleware that cannot
+    /// negotiate understands). The server may lower it with
+    /// `NegotiateProtocolVersion`, down to the minimum.
+    ///
+    /// ```
+    /// use pgwire_proto::{Machine, ProtocolVersion, StartupConfig};
+    /// let mut m = Machine::new();
+    /// m.start(&StartupConfig::new("alice").max_protocol_version(ProtocolVersion::V3_2)).unwrap();
+    /// assert_eq!(&m.output()[4..8], &[0, 3, 0, 2]); // asks for 3.2
+    /// assert_eq!(m.protocol_version(), ProtocolVersion::V3_2);
+    /// ```
+    pub fn max_protocol_version(mut self, version: ProtocolVersion) -> Self {
+        self.max_protocol = version;
+        self
+    }
+
+    /// The minimum protocol version accepted.
+    pub fn get_min_protocol_version(&self) -> ProtocolVersion {
+        self.min_protocol
+    }
+
+    /// The protocol version asked for.
+    pub fn get_max_protocol_version(&self) -> ProtocolVersion {
+        self.max_protocol
+    }
+
     /// The role name.
     pub fn user(&self) -> &str {
         &self.user
     }
 
     pub(crate) fn write_startup(&self, out: &mut BytesMut) -> Result<(), Error> {
+        if self.min_protocol > self.max_protocol {
+            return Err(Error::ProtocolVersion(ProtocolVersionError::MinAboveMax {
+                min: self.min_protocol,
+                max: self.max_protocol,
+            }));
+        }
         let mut params: Vec<(&str, &str)> = vec![
             ("user", &self.user),
             // Every string the machine decodes is UTF-8, so the session must be.
@@ -167,7 +212,7 @@ impl StartupConfig {
             params.push(("options", opts));
         }
         params.extend(self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        frontend::startup(out, params)
+        frontend::startup(out, self.max_protocol, params)
     }
 }
 
@@ -183,6 +228,8 @@ impl fmt::Debug for StartupConfig {
             .field("tls", &self.tls)
             .field("require_channel_binding", &self.require_channel_binding)
             .field("allowed", &self.allowed)
+            .field("min_protocol", &self.min_protocol)
+            .field("max_protocol", &self.max_protocol)
             .finish()
     }
 }

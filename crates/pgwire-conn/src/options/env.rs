@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pgwire_proto::ProtocolVersion;
+
 use super::error::{OptionsError, Origin};
 use super::{
     ChannelBindingMode, ConnectOptions, Host, HostSpec, LoadBalanceHosts, RequireAuth, SslMode,
@@ -111,6 +113,16 @@ const KEYS: &[(&str, Option<&str>, Kind)] = &[
         Kind::Used,
     ),
     ("load_balance_hosts", Some("PGLOADBALANCEHOSTS"), Kind::Used),
+    (
+        "min_protocol_version",
+        Some("PGMINPROTOCOLVERSION"),
+        Kind::Used,
+    ),
+    (
+        "max_protocol_version",
+        Some("PGMAXPROTOCOLVERSION"),
+        Kind::Used,
+    ),
     // Checked only: the session is always UTF8 (the machine decodes
     // everything as UTF-8), so another encoding is refused, not ignored.
     ("client_encoding", None, Kind::Used),
@@ -313,7 +325,39 @@ pub(super) fn resolve(
     options.load_balance_hosts = values
         .parsed("load_balance_hosts", LoadBalanceHosts::parse_in)?
         .unwrap_or_default();
+    let min = values.parsed("min_protocol_version", |v, origin| {
+        parse_protocol_version("min_protocol_version", v, origin)
+    })?;
+    let max = values.parsed("max_protocol_version", |v, origin| {
+        parse_protocol_version("max_protocol_version", v, origin)
+    })?;
+    if let Some(min) = min {
+        options = options.min_protocol_version(min);
+    }
+    if let Some(max) = max {
+        options = options.max_protocol_version(max);
+    }
+    // As libpq 18: refused here, before any connection is tried.
+    let (min, max) = (
+        options.get_min_protocol_version(),
+        options.get_max_protocol_version(),
+    );
+    if min > max {
+        return Err(OptionsError::new(format!(
+            "\"min_protocol_version\" ({min}) is greater than \"max_protocol_version\" ({max})"
+        )));
+    }
     Ok(options)
+}
+
+/// libpq 18's `min_protocol_version` / `max_protocol_version` value.
+fn parse_protocol_version(
+    key: &str,
+    value: &str,
+    origin: Origin,
+) -> Result<ProtocolVersion, OptionsError> {
+    ProtocolVersion::parse(value)
+        .map_err(|_| OptionsError::invalid(key, value, origin, Some("3.0, 3.2 or latest")))
 }
 
 /// The keys accepted for compatibility still get their values checked, so

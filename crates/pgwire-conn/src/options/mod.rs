@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_rustls::rustls::ClientConfig;
-use pgwire_proto::StartupConfig;
+use pgwire_proto::{ProtocolVersion, StartupConfig};
 
 use self::env::Env;
 pub use self::error::OptionsError;
@@ -83,6 +83,10 @@ pub struct ConnectOptions {
     statement_cache_capacity: Option<usize>,
     slow_statement_threshold: Option<Duration>,
     pgbouncer_detect: bool,
+    min_protocol_version: ProtocolVersion,
+    /// `None`: libpq 18's default (3.0, or the latest when the minimum is
+    /// above 3.0).
+    max_protocol_version: Option<ProtocolVersion>,
 }
 
 /// Stands in for the first host if the never-empty invariant were broken,
@@ -131,6 +135,8 @@ impl ConnectOptions {
             statement_cache_capacity: None,
             slow_statement_threshold: None,
             pgbouncer_detect: true,
+            min_protocol_version: ProtocolVersion::V3_0,
+            max_protocol_version: None,
         }
     }
 
@@ -150,7 +156,11 @@ impl ConnectOptions {
     /// 0 or negative means none), `sslmode`, `sslnegotiation`,
     /// `sslrootcert` (`system` for the OS trust store), `sslcert`, `sslkey`,
     /// `channel_binding`, `require_auth`, `target_session_attrs`,
-    /// `load_balance_hosts`, `client_encoding` (only `UTF8`), `keepalives`
+    /// `load_balance_hosts`, `min_protocol_version` and
+    /// `max_protocol_version` (libpq 18: `3.0`, `3.2` or `latest`; default
+    /// 3.0 for both, the maximum defaulting to the latest when the minimum
+    /// is above 3.0; a minimum above the maximum is an error here),
+    /// `client_encoding` (only `UTF8`), `keepalives`
     /// (0 off, any other whole number on; on by default),
     /// `keepalives_idle` and `keepalives_interval` (seconds),
     /// `keepalives_count`, `tcp_user_timeout` (milliseconds): for these
@@ -350,6 +360,34 @@ impl ConnectOptions {
         self
     }
 
+    /// `min_protocol_version` (libpq 18): the oldest protocol version to
+    /// accept (default 3.0). A server that offers less fails the connect
+    /// with [`Error::ProtocolVersion`](crate::Error::ProtocolVersion).
+    /// Above 3.0, it also makes the default `max_protocol_version` the
+    /// latest, as in libpq.
+    pub fn min_protocol_version(mut self, version: ProtocolVersion) -> Self {
+        self.min_protocol_version = version;
+        self
+    }
+
+    /// `max_protocol_version` (libpq 18): the protocol version to ask for.
+    /// The default is 3.0, as in libpq, because middleware that cannot
+    /// negotiate (PgBouncer 1.18, for one) refuses anything newer; with
+    /// [`ProtocolVersion::LATEST`] (`latest`) a PostgreSQL 18 server speaks
+    /// 3.2 and older servers negotiate down to 3.0. A minimum above the
+    /// maximum fails the connect (and [`parse`](Self::parse) at once).
+    ///
+    /// ```
+    /// use pgwire_conn::{ConnectOptions, ProtocolVersion};
+    /// let opts = ConnectOptions::new("db", "alice").max_protocol_version(ProtocolVersion::LATEST);
+    /// assert_eq!(opts.get_max_protocol_version(), ProtocolVersion::V3_2);
+    /// assert_eq!(ConnectOptions::new("db", "alice").get_max_protocol_version(), ProtocolVersion::V3_0);
+    /// ```
+    pub fn max_protocol_version(mut self, version: ProtocolVersion) -> Self {
+        self.max_protocol_version = Some(version);
+        self
+    }
+
     /// `passfile`: the password file to read instead of `PGPASSFILE` or
     /// `~/.pgpass`.
     pub fn passfile(mut self, path: impl Into<PathBuf>) -> Self {
@@ -462,6 +500,22 @@ impl ConnectOptions {
         self.load_balance_hosts
     }
 
+    /// `min_protocol_version`.
+    pub fn get_min_protocol_version(&self) -> ProtocolVersion {
+        self.min_protocol_version
+    }
+
+    /// `max_protocol_version`: the one set, else libpq 18's default (3.0,
+    /// or the latest when `min_protocol_version` is above 3.0).
+    pub fn get_max_protocol_version(&self) -> ProtocolVersion {
+        self.max_protocol_version
+            .unwrap_or(if self.min_protocol_version > ProtocolVersion::V3_0 {
+                ProtocolVersion::LATEST
+            } else {
+                ProtocolVersion::V3_0
+            })
+    }
+
     /// `passfile`, if set (else `PGPASSFILE` or `~/.pgpass` is read).
     pub fn get_passfile(&self) -> Option<&Path> {
         self.passfile.as_deref()
@@ -529,7 +583,9 @@ impl ConnectOptions {
     }
 
     fn startup_config_with(&self, password: Option<&str>) -> StartupConfig {
-        let mut config = StartupConfig::new(self.user.clone());
+        let mut config = StartupConfig::new(self.user.clone())
+            .min_protocol_version(self.min_protocol_version)
+            .max_protocol_version(self.get_max_protocol_version());
         if let Some(db) = &self.database {
             config = config.database(db.clone());
         }
@@ -590,6 +646,8 @@ impl fmt::Debug for ConnectOptions {
             .field("statement_cache_capacity", &self.statement_cache_capacity)
             .field("slow_statement_threshold", &self.slow_statement_threshold)
             .field("pgbouncer_detect", &self.pgbouncer_detect)
+            .field("min_protocol_version", &self.min_protocol_version)
+            .field("max_protocol_version", &self.max_protocol_version)
             .field("tcp", &self.tcp)
             .finish()
     }

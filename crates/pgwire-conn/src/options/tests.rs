@@ -214,3 +214,106 @@ fn keyword_enums_round_trip() {
         "invalid sslmode \"Require\" (expected disable, allow, prefer, require, verify-ca or verify-full)"
     );
 }
+
+#[test]
+fn protocol_versions_default_to_3_0_as_in_libpq_18() {
+    let opts = env::test_parse("host=db", &[]).unwrap();
+    assert_eq!(opts.get_min_protocol_version(), ProtocolVersion::V3_0);
+    assert_eq!(opts.get_max_protocol_version(), ProtocolVersion::V3_0);
+    let config = opts.startup_config();
+    assert_eq!(config.get_min_protocol_version(), ProtocolVersion::V3_0);
+    assert_eq!(config.get_max_protocol_version(), ProtocolVersion::V3_0);
+    // A minimum above 3.0 makes the unset maximum the latest.
+    let opts = ConnectOptions::new("db", "u").min_protocol_version(ProtocolVersion::V3_2);
+    assert_eq!(opts.get_max_protocol_version(), ProtocolVersion::LATEST);
+    assert_eq!(
+        opts.startup_config().get_max_protocol_version(),
+        ProtocolVersion::V3_2
+    );
+}
+
+#[test]
+fn protocol_versions_parse_from_every_form() {
+    for conninfo in [
+        "host=db min_protocol_version=3.0 max_protocol_version=latest",
+        "postgresql://db/?min_protocol_version=3.0&max_protocol_version=3.2",
+    ] {
+        let opts = env::test_parse(conninfo, &[]).unwrap();
+        assert_eq!(opts.get_min_protocol_version(), ProtocolVersion::V3_0);
+        assert_eq!(
+            opts.get_max_protocol_version(),
+            ProtocolVersion::V3_2,
+            "{conninfo}"
+        );
+        assert_eq!(
+            opts.startup_config().get_max_protocol_version(),
+            ProtocolVersion::V3_2
+        );
+    }
+    let opts = env::test_parse(
+        "host=db",
+        &[
+            ("PGMINPROTOCOLVERSION", "3.2"),
+            ("PGMAXPROTOCOLVERSION", "latest"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(opts.get_min_protocol_version(), ProtocolVersion::V3_2);
+    assert_eq!(opts.get_max_protocol_version(), ProtocolVersion::V3_2);
+    // The string beats the environment.
+    let opts = env::test_parse(
+        "host=db max_protocol_version=3.0",
+        &[("PGMAXPROTOCOLVERSION", "latest")],
+    )
+    .unwrap();
+    assert_eq!(opts.get_max_protocol_version(), ProtocolVersion::V3_0);
+}
+
+#[test]
+fn bad_protocol_versions_are_refused_at_parse_time() {
+    let cases = [
+        (
+            "host=db max_protocol_version=3.1",
+            &[][..],
+            r#"invalid max_protocol_version "3.1" (expected 3.0, 3.2 or latest)"#,
+        ),
+        (
+            "postgresql://db/?min_protocol_version=4",
+            &[][..],
+            r#"invalid min_protocol_version "4" in URL (expected 3.0, 3.2 or latest)"#,
+        ),
+        (
+            "host=db",
+            &[("PGMAXPROTOCOLVERSION", "newest")][..],
+            r#"invalid max_protocol_version "newest" in PGMAXPROTOCOLVERSION (expected 3.0, 3.2 or latest)"#,
+        ),
+        (
+            "host=db min_protocol_version=latest max_protocol_version=3.0",
+            &[][..],
+            r#""min_protocol_version" (3.2) is greater than "max_protocol_version" (3.0)"#,
+        ),
+        (
+            "host=db max_protocol_version=3.0",
+            &[("PGMINPROTOCOLVERSION", "3.2")][..],
+            r#""min_protocol_version" (3.2) is greater than "max_protocol_version" (3.0)"#,
+        ),
+    ];
+    for (conninfo, vars, message) in cases {
+        let err = env::test_parse(conninfo, vars).unwrap_err();
+        assert_eq!(err.to_string(), message, "{conninfo}");
+    }
+}
+
+#[test]
+fn min_above_max_from_the_builder_fails_the_startup() {
+    let opts = ConnectOptions::new("db", "u")
+        .min_protocol_version(ProtocolVersion::V3_2)
+        .max_protocol_version(ProtocolVersion::V3_0);
+    let mut machine = pgwire_proto::Machine::new();
+    assert!(matches!(
+        machine.start(&opts.startup_config()),
+        Err(pgwire_proto::Error::ProtocolVersion(
+            pgwire_proto::ProtocolVersionError::MinAboveMax { .. }
+        ))
+    ));
+}

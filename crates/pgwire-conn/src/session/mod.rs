@@ -28,7 +28,7 @@ use std::task::{Context, Poll, Waker};
 
 use async_lock::Mutex;
 use futures_io::{AsyncRead, AsyncWrite};
-use pgwire_proto::{BackendKey, Event, Machine, StartupConfig};
+use pgwire_proto::{BackendKey, Event, Machine, ProtocolVersion, StartupConfig};
 
 pub(crate) use answer::{is_cancellation, Answer};
 pub(crate) use book::{Book, Gate, Turn};
@@ -94,6 +94,8 @@ pub(crate) struct Session<S> {
     pub(crate) encrypted: bool,
     /// The session's cancellation key (fixed at startup).
     pub(crate) key: Option<BackendKey>,
+    /// The protocol version startup settled on.
+    pub(crate) protocol_version: ProtocolVersion,
 }
 
 /// The task polling the caller, for the ledger.
@@ -106,7 +108,7 @@ impl<S> Session<S> {
     pub(crate) fn cancel_token(&self) -> Option<crate::CancelToken> {
         let origin = self.origin.as_ref()?;
         Some(crate::CancelToken {
-            key: self.key?,
+            key: self.key.clone()?,
             host: origin.host.clone(),
             tls: origin.tls.clone(),
             peer: origin.peer,
@@ -138,6 +140,7 @@ where
         shared.status.sync_from(&inner.machine);
         let key = inner.machine.backend_key();
         let authentication = inner.machine.authentication();
+        let protocol_version = inner.machine.protocol_version();
         Ok(Session {
             inner: Mutex::new(inner),
             shared,
@@ -145,6 +148,7 @@ where
             origin: None,
             key,
             authentication,
+            protocol_version,
             encrypted: false,
         })
     }

@@ -36,6 +36,7 @@ impl Machine {
             return Err(self.refuse("start"));
         }
         config.write_startup(&mut self.out)?;
+        self.protocol = config.get_max_protocol_version();
         self.config = Some(config.clone());
         self.phase = Phase::Authenticating(Auth::Waiting);
         Ok(())

@@ -13,13 +13,60 @@ use crate::row::{Row, RowDescription};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId(pub u64);
 
-/// The cancellation key of the session (`BackendKeyData`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The cancellation key of the session (`BackendKeyData`): the backend's
+/// process ID and the secret a CancelRequest must quote, whole. Under
+/// protocol 3.0 the secret is 4 bytes; under 3.2 it may be 4 to 256
+/// (PostgreSQL 18 sends 32).
+///
+/// ```
+/// use pgwire_proto::BackendKey;
+/// let key = BackendKey::new(1234, [7u8; 32]).unwrap();
+/// assert_eq!(key.process_id, 1234);
+/// assert_eq!(key.secret_key().len(), 32);
+/// assert!(BackendKey::new(1234, [0u8; 3]).is_none());
+/// assert!(!format!("{key:?}").contains("7, 7"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
 pub struct BackendKey {
     /// The backend's process ID.
     pub process_id: i32,
-    /// The secret key a CancelRequest must quote.
-    pub secret_key: i32,
+    /// Never outside 4..=256 bytes: [`new`](BackendKey::new) checks it.
+    secret_key: Arc<[u8]>,
+}
+
+impl BackendKey {
+    /// The shortest secret key the protocol allows.
+    pub const MIN_SECRET_LEN: usize = 4;
+    /// The longest secret key protocol 3.2 allows.
+    pub const MAX_SECRET_LEN: usize = 256;
+
+    /// A key with this secret, or `None` if its length is outside
+    /// 4..=256 bytes (which no CancelRequest may carry).
+    pub fn new(process_id: i32, secret_key: impl AsRef<[u8]>) -> Option<BackendKey> {
+        let secret_key = secret_key.as_ref();
+        (Self::MIN_SECRET_LEN..=Self::MAX_SECRET_LEN)
+            .contains(&secret_key.len())
+            .then(|| BackendKey {
+                process_id,
+                secret_key: Arc::from(secret_key),
+            })
+    }
+
+    /// The secret key, as the server sent it.
+    pub fn secret_key(&self) -> &[u8] {
+        &self.secret_key
+    }
+}
+
+impl std::fmt::Debug for BackendKey {
+    // The secret is what lets anyone cancel the session's queries: logs
+    // get its length only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendKey")
+            .field("process_id", &self.process_id)
+            .field("secret_key_len", &self.secret_key.len())
+            .finish()
+    }
 }
 
 /// What the machine tells its caller.

@@ -110,8 +110,9 @@ pub enum BackendMessage {
     BackendKeyData {
         /// The backend's process ID.
         process_id: i32,
-        /// The secret key.
-        secret_key: i32,
+        /// The secret key: the rest of the message, of any length (the
+        /// machine checks it against the negotiated version).
+        secret_key: Bytes,
     },
     /// `2`.
     BindComplete,
@@ -138,7 +139,9 @@ pub enum BackendMessage {
     ErrorResponse(Box<ErrorFields>),
     /// `v`.
     NegotiateProtocolVersion {
-        /// The newest minor protocol version the server supports.
+        /// The newest protocol version the server supports for the major
+        /// version asked for, coded as in the StartupMessage (major << 16 |
+        /// minor), as PostgreSQL sends it and libpq reads it.
         newest_minor: i32,
         /// Protocol options the server did not recognize.
         unrecognized: Vec<String>,
@@ -214,11 +217,11 @@ impl BackendMessage {
             b'K' => {
                 let mut r = Reader::new(&body, "BackendKeyData");
                 let process_id = r.i32()?;
-                let secret_key = r.i32()?;
-                r.finish()?;
+                // The rest is the key, whose allowed length depends on the
+                // negotiated version: the machine checks it.
                 BackendMessage::BackendKeyData {
                     process_id,
-                    secret_key,
+                    secret_key: body.slice(4..),
                 }
             }
             b'2' => empty(&body, "BindComplete", BackendMessage::BindComplete)?,

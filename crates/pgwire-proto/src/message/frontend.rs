@@ -7,7 +7,7 @@ use bytes::{BufMut, BytesMut};
 use crate::error::Error;
 use crate::row::Format;
 
-/// Protocol version 3.0, as sent in the StartupMessage.
+/// Protocol version 3.0, as sent in the StartupMessage by default.
 pub const PROTOCOL_VERSION: i32 = 3 << 16;
 /// The magic "version" of an SSLRequest.
 pub const SSL_REQUEST_CODE: i32 = 80_877_103;
@@ -54,13 +54,15 @@ fn cstr(buf: &mut BytesMut, s: &str, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// `StartupMessage` with the given parameters (`user` must be among them).
+/// `StartupMessage` asking for protocol `version`, with the given
+/// parameters (`user` must be among them).
 pub fn startup<'a>(
     buf: &mut BytesMut,
+    version: crate::ProtocolVersion,
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<(), Error> {
     message(buf, None, |buf| {
-        buf.put_i32(PROTOCOL_VERSION);
+        buf.put_i32(version.code());
         for (k, v) in params {
             cstr(buf, k, "a startup parameter name")?;
             cstr(buf, v, "a startup parameter value")?;
@@ -77,12 +79,16 @@ pub fn ssl_request(buf: &mut BytesMut) {
 }
 
 /// `CancelRequest`, sent on a new connection to cancel the query running on
-/// the backend identified by `process_id` and `secret_key`.
-pub fn cancel_request(buf: &mut BytesMut, process_id: i32, secret_key: i32) {
-    buf.put_i32(16);
+/// the backend `key` names, with its whole secret key (4 bytes under
+/// protocol 3.0, up to 256 under 3.2).
+pub fn cancel_request(buf: &mut BytesMut, key: &crate::BackendKey) {
+    let secret = key.secret_key();
+    // BackendKey keeps the secret within 256 bytes, so this cannot overflow.
+    let len = i32::try_from(12 + secret.len()).unwrap_or(i32::MAX);
+    buf.put_i32(len);
     buf.put_i32(CANCEL_REQUEST_CODE);
-    buf.put_i32(process_id);
-    buf.put_i32(secret_key);
+    buf.put_i32(key.process_id);
+    buf.put_slice(secret);
 }
 
 /// `PasswordMessage` carrying a cleartext or MD5 password (NUL-terminated).
@@ -427,7 +433,7 @@ mod tests {
     #[test]
     fn startup_lists_parameters() {
         let mut buf = BytesMut::new();
-        startup(&mut buf, [("user", "bob")]).unwrap();
+        startup(&mut buf, crate::ProtocolVersion::V3_0, [("user", "bob")]).unwrap();
         assert_eq!(&buf[..], b"\0\0\0\x12\0\x03\0\0user\0bob\0\0");
     }
 }

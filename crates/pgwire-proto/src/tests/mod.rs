@@ -6,6 +6,7 @@ mod copy;
 mod encoding;
 mod extended;
 mod memory;
+mod protocol_version;
 mod registered;
 mod robustness;
 mod server;

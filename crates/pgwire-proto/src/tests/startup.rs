@@ -26,10 +26,7 @@ fn trust_startup_reports_parameters_and_key() {
     assert!(matches!(events[1], Event::ParameterStatus { .. }));
     assert_eq!(
         events[2],
-        Event::BackendKeyData(BackendKey {
-            process_id: 1234,
-            secret_key: 5678
-        })
+        Event::BackendKeyData(BackendKey::new(1234, 5678i32.to_be_bytes()).unwrap())
     );
     assert!(matches!(events[3], Event::ReadyForQuery(_)));
     assert!(m.is_ready());
