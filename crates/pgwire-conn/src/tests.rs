@@ -18,6 +18,7 @@ use pgwire_proto::StartupConfig;
 use crate::{Connection, Error};
 
 mod coalescing;
+mod copy_wakeups;
 mod protocol_version;
 
 /// Runs a future on this thread, parking while it is pending.
@@ -48,6 +49,12 @@ struct Script {
     eof: bool,
     fail_writes: bool,
     reader: Option<Waker>,
+    /// The next this many writes find the socket full: `Pending`, with the
+    /// waker kept as a socket's readiness registration keeps it.
+    full_writes: usize,
+    /// That registration; a write that goes through drops it, as
+    /// async-net drops its writability future (nothing wakes it after).
+    writer: Option<Waker>,
 }
 
 #[derive(Clone, Default)]
@@ -108,6 +115,12 @@ impl AsyncWrite for FakeStream {
                 "peer went away",
             )));
         }
+        if s.full_writes > 0 {
+            s.full_writes -= 1;
+            s.writer = Some(_cx.waker().clone());
+            return Poll::Pending;
+        }
+        s.writer = None;
         // Accept a little at a time, to exercise partial writes.
         let n = buf.len().min(7);
         s.written.extend_from_slice(&buf[..n]);

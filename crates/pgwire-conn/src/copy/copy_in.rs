@@ -233,25 +233,32 @@ where
             return Poll::Ready(Err(Error::Database(e.clone())));
         }
         let mut locked = ready!(self.poll_lock(cx));
-        locked.check_usable()?;
-        if !locked.machine.is_copy_in() {
-            // The server ended the COPY: its error is in the answer.
-            drop(locked);
-            return self.poll_server_end(cx);
-        }
-        if locked.machine.output().len() >= CHUNK {
+        loop {
+            locked.check_usable()?;
+            if !locked.machine.is_copy_in() {
+                // The server ended the COPY: its error is in the answer.
+                drop(locked);
+                return self.poll_server_end(cx);
+            }
+            if locked.machine.output().len() < CHUNK {
+                break;
+            }
             match locked.poll_flush(cx) {
-                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Ok(())) => break,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => {
-                    drop(locked);
-                    // The server may have stopped reading to report an
-                    // error: look for it, or wait for the socket.
-                    return match self.poll_early_error(cx) {
-                        Ok(()) => Poll::Pending,
-                        Err(e) => Poll::Ready(Err(e)),
-                    };
-                }
+                Poll::Pending => {}
+            }
+            drop(locked);
+            // The server may have stopped reading to report an error: look
+            // for it, or wait for the socket.
+            self.poll_early_error(cx)?;
+            // That look flushes too. If the socket took the data then, the
+            // write that found it full left no wake-up behind (a write that
+            // goes through drops the registration): look again rather than
+            // wait for nothing.
+            locked = ready!(self.poll_lock(cx));
+            if locked.machine.output().len() >= CHUNK && locked.write_blocked() {
+                return Poll::Pending;
             }
         }
         if !self.buf.is_empty() {

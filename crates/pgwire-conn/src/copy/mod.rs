@@ -22,6 +22,8 @@ use pgwire_proto::Event;
 
 pub use binary::{BinaryCopyInWriter, BinaryCopyOutRow, BinaryCopyOutStream};
 pub use copy_in::CopyIn;
+#[cfg(test)]
+pub(crate) use copy_in::CHUNK;
 pub use copy_out::CopyOut;
 
 use crate::error::{Error, Result};
