@@ -43,7 +43,6 @@ fn a_write_that_drains_while_looking_for_errors_does_not_stall() {
         match sending.as_mut().poll(&mut cx) {
             Poll::Ready(sent) => {
                 sent.unwrap();
-                drop(sending);
                 return;
             }
             Poll::Pending => {
