@@ -56,12 +56,13 @@ commands:
                   with --test) on a fresh PostgreSQL 18 cluster; exits with
                   the first failing run's status
   demo            start a fresh cluster, run the pgwire-tokio `demo` example, stop it
-  bench [--quick] [ARGS]
+  bench [--pg 18] [--quick] [ARGS]
                   start a fresh cluster (no standby; PgBouncer's transaction
                   pool of 10 server connections), run the pgwire-bench
                   benchmarks (pgwire vs tokio-postgres vs pgbench) against it,
                   stop it; table on stdout, target/bench/results.json;
-                  ARGS go to the benchmark (`cargo xtask bench --help`)
+                  --pg 18: on the PostgreSQL 18 of `pg install 18`, with its
+                  pgbench; ARGS go to the benchmark (`cargo xtask bench --help`)
   gen-sqlstate [ERRCODES]
                   write pgwire-proto's SQLSTATE constants
                   (crates/pgwire-proto/src/sqlstate/codes.rs) from
