@@ -9,6 +9,7 @@ use crate::pgbench::{self, Script};
 use crate::pool::{Mode, PoolLoad, POOL_SIZE};
 use crate::report::{self, Metric, Report};
 use crate::rt::{AsyncStdRt, Rt, SmolRt, TokioRt};
+use crate::sys::ServerCpu;
 use crate::work::{self, BulkMode, Load, Timed, Window, Workload};
 use crate::{child, BResult, Options};
 
@@ -119,6 +120,8 @@ impl Case {
                     false,
                     false,
                 ),
+                self.server_cpu("query", "us/q"),
+                self.busiest(),
             ],
             Kind::Connect => vec![
                 Metric::new(self.id, &self.title, "conn/s", true, false),
@@ -146,8 +149,25 @@ impl Case {
                     false,
                     false,
                 ),
+                self.server_cpu("row", "ns/row"),
+                self.busiest(),
             ],
         }
+    }
+
+    /// The server side's CPU (all the cluster's processes, PgBouncer
+    /// included) per operation: what a client costs the server.
+    fn server_cpu(&self, per: &str, unit: &'static str) -> Metric {
+        let title = format!("  server CPU per {per}");
+        Metric::new(&format!("{}_server", self.id), &title, unit, false, false)
+    }
+
+    /// How busy the busiest server process was (1.00: a whole core): near
+    /// 1.00, that one process (a backend, or the single-threaded PgBouncer)
+    /// was the limit, for every client alike.
+    fn busiest(&self) -> Metric {
+        let title = "  busiest server process";
+        Metric::new(&format!("{}_busiest", self.id), title, "cores", true, false)
     }
 }
 
@@ -515,12 +535,26 @@ impl Ctx {
 
 /// A bulk sample's figures, in the order of [`Case::metrics`].
 fn bulk(b: work::Bulk) -> Vec<f64> {
-    vec![b.rows_per_sec(), b.cpu_ns_per_row(), b.allocs_per_row()]
+    let mut values = vec![b.rows_per_sec(), b.cpu_ns_per_row(), b.allocs_per_row()];
+    values.extend(server_values(b.server, b.rows as f64, 1.0));
+    values
 }
 
 /// A timed sample's figures, in the order of [`Case::metrics`] (CPU in us).
 fn timed(t: Timed) -> Vec<f64> {
-    vec![t.rate, t.cpu_ns_per_op / 1000.0]
+    let mut values = vec![t.rate, t.cpu_ns_per_op / 1000.0];
+    // Per operation as the client's CPU is: over the whole run.
+    values.extend(server_values(t.server, t.ops as f64, 1000.0));
+    values
+}
+
+/// The server metrics, last in [`Case::metrics`]; none where the server is
+/// not on this machine (those rows then show `-`).
+fn server_values(server: Option<ServerCpu>, ops: f64, unit_ns: f64) -> Vec<f64> {
+    match server {
+        Some(s) if ops > 0.0 => vec![s.total_ns as f64 / ops / unit_ns, s.busiest_share],
+        _ => Vec::new(),
+    }
 }
 
 fn run_case(ctx: &Ctx, case: &Case, rounds: usize, notes: &mut Vec<String>) -> Vec<Metric> {
@@ -691,7 +725,7 @@ mod tests {
             assert!(case.pgbench.is_none() && !case.magic, "{}", case.id);
             assert!(case.title.ends_with(", 10 conns"), "{}", case.title);
             let units: Vec<&str> = case.metrics().iter().map(|m| m.unit).collect();
-            assert_eq!(units, ["q/s", "us/q"]);
+            assert_eq!(units, ["q/s", "us/q", "us/q", "cores"]);
         }
     }
 
@@ -721,7 +755,7 @@ mod tests {
             );
             assert!(case.pgbench.is_none() && !case.magic, "{}", case.id);
             let units: Vec<&str> = case.metrics().iter().map(|m| m.unit).collect();
-            assert_eq!(units, ["q/s", "us/q"]);
+            assert_eq!(units, ["q/s", "us/q", "us/q", "cores"]);
         }
         let tasks: Vec<usize> = cases
             .iter()

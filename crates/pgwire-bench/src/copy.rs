@@ -75,6 +75,7 @@ impl Meter {
             allocs: alloc::stop(),
             hwm_before_kib: 0,
             hwm_after_kib: 0,
+            server: self.cpu.server_since(),
         }
     }
 }

@@ -15,7 +15,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use crate::config::{Server, Transport};
 use crate::rt::{Rt, TokioRt};
-use crate::sys::{status_kib, CpuClock};
+use crate::sys::{status_kib, CpuClock, ServerCpu};
 use crate::{alloc, BResult};
 
 /// The statement a timed load runs.
@@ -194,6 +194,10 @@ pub struct Timed {
     /// tasks, warm-up included: CPU cannot be split at the window's edges,
     /// and the per-operation cost is the same on both sides of them.
     pub cpu_ns_per_op: f64,
+    /// Operations over the whole run, which the CPU figures divide.
+    pub ops: u64,
+    /// The server side over the same span, where it runs on this machine.
+    pub server: Option<ServerCpu>,
 }
 
 impl Timed {
@@ -201,6 +205,8 @@ impl Timed {
         Timed {
             rate: window.rate(counts.window),
             cpu_ns_per_op: CpuClock::since(cpu) as f64 / counts.total.max(1) as f64,
+            ops: counts.total,
+            server: cpu.server_since(),
         }
     }
 }
@@ -420,6 +426,8 @@ pub struct Bulk {
     /// VmHWM before the query and after the stream ended, in KiB.
     pub hwm_before_kib: u64,
     pub hwm_after_kib: u64,
+    /// The server side over the loop, where it runs on this machine.
+    pub server: Option<ServerCpu>,
 }
 
 impl Bulk {
@@ -474,6 +482,7 @@ impl Meter {
             allocs,
             hwm_before_kib: self.hwm_before_kib,
             hwm_after_kib: status_kib("VmHWM").unwrap_or(0),
+            server: self.cpu.server_since(),
         }
     }
 }
