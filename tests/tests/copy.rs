@@ -534,6 +534,54 @@ async fn a_server_ending_the_copy_is_an_error<R: Runtime>() {
     assert!(conn.dead());
 }
 
+/// Every chunk comes in order and whole, across the reads and the batches
+/// the stream takes straight from the receive buffer, and an error after
+/// thousands of rows comes after exactly those rows.
+async fn copy_out_keeps_every_chunk_in_order_up_to_an_error<R: Runtime>() {
+    let conn = connect::<R>().await;
+    let mut out = conn
+        .copy_out("copy (select g, repeat('x', g % 7) from generate_series(1, 200000) g) to stdout")
+        .await
+        .unwrap();
+    let mut next = 1u32;
+    while let Some(chunk) = out.try_next().await.unwrap() {
+        let want = format!("{next}\t{}\n", "x".repeat((next % 7) as usize));
+        assert_eq!(chunk, want.as_bytes(), "row {next}");
+        next += 1;
+    }
+    assert_eq!(next, 200_001);
+    assert_eq!(out.rows(), Some(200_000));
+
+    let mut out = conn
+        .copy_out("copy (select 10000 / (5000 - g) from generate_series(1, 10000) g) to stdout")
+        .await
+        .unwrap();
+    let mut rows = Vec::new();
+    let err = loop {
+        match out.try_next().await {
+            Ok(Some(chunk)) => rows.push(chunk),
+            Ok(None) => panic!("the copy ended without its error after {} rows", rows.len()),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.code(), Some(SqlState::DIVISION_BY_ZERO), "{err:?}");
+    assert_eq!(rows.len(), 4999);
+    for (i, chunk) in rows.iter().enumerate() {
+        let g = i as i32 + 1;
+        assert_eq!(
+            chunk,
+            format!("{}\n", 10000 / (5000 - g)).as_bytes(),
+            "row {g}"
+        );
+    }
+    assert_eq!(
+        out.try_next().await.unwrap(),
+        None,
+        "nothing after the error"
+    );
+    answers_after(&conn).await;
+}
+
 runtime_tests!(
     text_csv_and_binary_go_in_and_out,
     typed_binary_rows_both_ways,
@@ -546,4 +594,5 @@ runtime_tests!(
     copy_inside_a_transaction,
     copy_through_the_pool,
     a_server_ending_the_copy_is_an_error,
+    copy_out_keeps_every_chunk_in_order_up_to_an_error,
 );

@@ -170,9 +170,10 @@ where
                 }
                 Poll::Ready(Ok(event)) => event,
             };
-            // More of what is already received, in the same hold of the lock.
+            // More of what is already received, in the same hold of the lock:
+            // the data straight from the buffer, anything else as an event.
             let mut more = this.take(event);
-            while more && this.batch.len() < BATCH {
+            while more && this.answer.take_copy_data(&mut this.batch, BATCH) {
                 match this.answer.buffered_event(cx) {
                     None => break,
                     Some(Ok(event)) => more = this.take(event),

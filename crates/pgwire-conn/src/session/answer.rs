@@ -15,6 +15,7 @@ use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_proto::{Event, Row, SqlState, TransactionStatus};
 
@@ -329,8 +330,8 @@ where
             }
             Event::ReadyForQuery(_) => ControlFlow::Continue(()),
             Event::Row(row) => {
-                if let (Some(batch), Some(inner)) = (batch, self.guard.as_deref_mut()) {
-                    more_rows(inner, batch);
+                if let Some(batch) = batch {
+                    self.take_rows(batch);
                 }
                 ControlFlow::Break(Poll::Ready(Ok(Some(Event::Row(row)))))
             }
@@ -342,6 +343,32 @@ where
     /// to a batch, while this answer holds the lock in its turn. False if
     /// the batch is full.
     pub(crate) fn take_rows(&mut self, batch: &mut VecDeque<Row>) -> bool {
+        self.take_fast(batch, ROW_BATCH, |inner| match inner.machine.next_row() {
+            Ok(row) => row,
+            Err(e) => {
+                // Reported by the next poll, after the rows before it.
+                inner.fail(e.into());
+                None
+            }
+        })
+    }
+
+    /// [`take_rows`](Self::take_rows) for the chunks of a COPY TO STDOUT:
+    /// each straight from the receive buffer, without the general event.
+    pub(crate) fn take_copy_data(&mut self, batch: &mut VecDeque<Bytes>, limit: usize) -> bool {
+        self.take_fast(batch, limit, |inner| inner.machine.next_copy_data())
+    }
+
+    /// Moves what `next` takes of ours from the receive buffer to `batch`,
+    /// up to `limit`, while this answer holds the lock in its turn (the
+    /// machine's fast paths, which take only what the general path would
+    /// give in the same order). False if the batch is full.
+    fn take_fast<T>(
+        &mut self,
+        batch: &mut VecDeque<T>,
+        limit: usize,
+        mut next: impl FnMut(&mut Inner<S>) -> Option<T>,
+    ) -> bool {
         let ours = |inner: &Inner<S>| {
             inner
                 .machine
@@ -349,9 +376,14 @@ where
                 .is_some_and(|r| self.first <= r.0 && r.0 <= self.last)
         };
         if let Some(inner) = self.guard.as_deref_mut().filter(|i| ours(i)) {
-            more_rows(inner, batch);
+            while batch.len() < limit {
+                match next(inner) {
+                    Some(item) => batch.push_back(item),
+                    None => break,
+                }
+            }
         }
-        batch.len() < ROW_BATCH
+        batch.len() < limit
     }
 
     /// The next event of ours that is already in the receive buffer, while
@@ -756,23 +788,6 @@ where
 
 /// Moves the rows complete in the receive buffer (of the current result
 /// set, which is ours) to `batch`.
-fn more_rows<S>(inner: &mut Inner<S>, batch: &mut VecDeque<Row>)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    while batch.len() < ROW_BATCH {
-        match inner.machine.next_row() {
-            Ok(Some(row)) => batch.push_back(row),
-            Ok(None) => break,
-            Err(e) => {
-                // Reported by the next poll, after the rows before it.
-                inner.fail(e.into());
-                break;
-            }
-        }
-    }
-}
-
 #[cold]
 fn read_ahead_overflow(limit: usize) -> Error {
     Error::WouldDeadlock(format!(
