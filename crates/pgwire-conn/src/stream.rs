@@ -157,6 +157,47 @@ where
     }
 }
 
+/// Events taken ahead under one hold of the lock, at most.
+const AHEAD: usize = 256;
+
+impl<S> EventStream<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// [`poll_next`](Stream::poll_next), taking with each event what
+    /// else of the answer is already received into `ahead` (served first by
+    /// the next calls): one hold of the lock per socket read rather than per
+    /// event. Order is kept, and a failure is taken as the last item; the
+    /// answer's end is left for the poll that reaches it.
+    pub(crate) fn poll_next_ahead(
+        &mut self,
+        cx: &mut Context<'_>,
+        ahead: &mut VecDeque<Result<Event>>,
+    ) -> Poll<Option<Result<Event>>> {
+        if let Some(item) = ahead.pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        let polled = ready!(self.poll_event(cx, None));
+        if matches!(polled, Ok(Some(_))) {
+            while ahead.len() < AHEAD {
+                match self.answer.buffered_event(cx) {
+                    None | Some(Ok(None)) => break,
+                    Some(Ok(Some(event))) => {
+                        self.encoding.see(&event);
+                        ahead.push_back(Ok(event));
+                    }
+                    Some(Err(e)) => {
+                        ahead.push_back(Err(e));
+                        break;
+                    }
+                }
+            }
+        }
+        self.answer.unlock(cx);
+        Poll::Ready(polled.transpose())
+    }
+}
+
 /// The rows of a query, read from the socket as the stream is polled
 /// (real backpressure). A database error arrives as the last item, once the
 /// server is ready again.

@@ -110,7 +110,7 @@ impl TxState {
         let results = self.finish(conn, &sql).await?;
         let rolled_back = results
             .iter()
-            .any(|r| r.command.as_ref().is_some_and(|c| c.tag() == "ROLLBACK"));
+            .any(|r| r.command.as_ref().is_some_and(|c| c.tag_is("ROLLBACK")));
         if rolled_back {
             return Err(Error::TransactionRolledBack);
         }

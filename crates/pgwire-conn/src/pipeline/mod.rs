@@ -54,11 +54,11 @@ pub(crate) fn is_commit(query: Query<'_>) -> bool {
     let crate::statement::Source::Sql(sql) = query.source else {
         return false;
     };
-    let word: String = sql
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect();
+    // Checked for every statement of a pipeline: no allocation.
+    let sql = sql.trim_start();
+    let letters = sql.bytes().take_while(u8::is_ascii_alphabetic).count();
+    // ASCII letters end on a char boundary.
+    let word = &sql[..letters];
     word.eq_ignore_ascii_case("commit") || word.eq_ignore_ascii_case("end")
 }
 

@@ -7,11 +7,12 @@
 //! `CommandComplete`, `EmptyQuery` or `PortalSuspended`, an error ends the
 //! batch, and an error after the last member is the commit at the `Sync`.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_util::{Stream, TryStreamExt};
+use futures_util::Stream;
 use pgwire_proto::{DatabaseError, Event, Row};
 
 use super::PipelineSync;
@@ -51,6 +52,8 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     events: EventStream<'c, S>,
+    /// Events already received, taken with the one before them.
+    ahead: VecDeque<Result<Event>>,
     sync: PipelineSync,
     total: usize,
     /// The index of the next statement to report.
@@ -193,6 +196,7 @@ where
             commits,
             current: None,
             events,
+            ahead: VecDeque::new(),
             sync,
             total,
             next: 0,
@@ -313,7 +317,7 @@ where
                 current.done = true;
                 return Poll::Ready(Some(Err(error)));
             }
-            let event = match std::task::ready!(Pin::new(&mut self.events).poll_next(cx)) {
+            let event = match std::task::ready!(self.events.poll_next_ahead(cx, &mut self.ahead)) {
                 Some(Ok(event)) => event,
                 Some(Err(e)) => {
                     self.ended = true;
@@ -378,7 +382,7 @@ where
         let rolled_back = current
             .command
             .as_ref()
-            .is_some_and(|c| c.tag() == "ROLLBACK");
+            .is_some_and(|c| c.tag_is("ROLLBACK"));
         if rolled_back && self.commits.binary_search(&current.index).is_ok() {
             return Some(Err(Error::TransactionRolledBack));
         }
@@ -394,7 +398,8 @@ where
     pub async fn finish(mut self) -> Result<()> {
         while self.next_result().await.is_some() {}
         while !self.ended {
-            match self.events.try_next().await {
+            let next = std::future::poll_fn(|cx| self.events.poll_next_ahead(cx, &mut self.ahead));
+            match next.await.transpose() {
                 Ok(None) => self.ended = true,
                 Ok(Some(Event::Error(e))) if self.failed.is_none() => {
                     self.sync_error.get_or_insert(e);

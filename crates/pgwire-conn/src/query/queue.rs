@@ -28,7 +28,7 @@ use crate::params::Params;
 use crate::session::owed::Owed;
 use crate::session::Inner;
 use crate::statement::{Query, Source};
-use crate::statements::{Facts, Preparing};
+use crate::statements::{CachedStatement, Facts, Preparing};
 
 /// Parameters whose types a request declares from the stack.
 const FEW_PARAMS: usize = 16;
@@ -317,6 +317,9 @@ where
         if !self.cache.enabled() {
             return misses;
         }
+        // A pipeline often repeats one statement: the text compared with the
+        // last hit's costs less than a lookup.
+        let mut last_hit: Option<(Cow<'m, str>, Arc<CachedStatement>)> = None;
         for (query, params) in members {
             let Source::Sql(sql) = query.source else {
                 continue;
@@ -325,11 +328,22 @@ where
                 continue;
             };
             let natural = |i: usize| natural_type(params, member.given(i));
-            if self
-                .cache
-                .get(&member.text, member.count, natural)
-                .is_some()
+            let declares = |hit: &CachedStatement| {
+                hit.declared.len() == member.count
+                    && hit
+                        .declared
+                        .iter()
+                        .enumerate()
+                        .all(|(i, &o)| o == natural(i))
+            };
+            if last_hit
+                .as_ref()
+                .is_some_and(|(text, hit)| *text == member.text && declares(hit))
             {
+                continue;
+            }
+            if let Some(hit) = self.cache.get(&member.text, member.count, natural) {
+                last_hit = Some((member.text, hit));
                 continue;
             }
             let facts = self.sql_facts.of(&member.text);
