@@ -271,6 +271,35 @@ where
     }
 }
 
+/// The statement [`spawn_running_sleep`] runs.
+pub const SLEEP_30: &str = "select pg_sleep(30)";
+
+/// Spawns [`SLEEP_30`] on `conn` and returns, once the server is running
+/// it, the spawned task: it yields the statement's row count, or the
+/// SQLSTATE it failed with (`Some(57014)` once cancelled).
+///
+/// It waits ([`wait_until_running`], watching from a connection of its own)
+/// because a cancel request that arrives before the backend has started the
+/// statement cancels nothing, and the test would sit out the 30 s.
+pub async fn spawn_running_sleep<R: Runtime, S>(
+    conn: &std::sync::Arc<Connection<S>>,
+) -> impl Future<Output = std::result::Result<u64, Option<pgwire_conn::SqlState>>> + Send
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send + 'static,
+{
+    let pid = conn
+        .backend_key()
+        .expect("the server sent a BackendKeyData")
+        .process_id;
+    let slow = R::spawn({
+        let conn = std::sync::Arc::clone(conn);
+        async move { conn.execute(SLEEP_30, ()).await.map_err(|e| e.code()) }
+    });
+    let watcher = connect::<R>().await;
+    wait_until_running::<R, _>(&watcher, pid, SLEEP_30).await;
+    slow
+}
+
 /// The server process that answers `conn` (`pg_backend_pid()`).
 pub async fn backend_pid<S>(conn: &Connection<S>) -> i32
 where

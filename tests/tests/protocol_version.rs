@@ -18,7 +18,7 @@ use pgwire_conn::{
     SqlState, TimeoutOutcome,
 };
 use pgwire_integration_tests::{
-    connect, options, pgbouncer_options, runtime_only_tests, runtime_tests, wait_until_running,
+    connect, options, pgbouncer_options, runtime_only_tests, runtime_tests, spawn_running_sleep,
     within, PoolMode, Role, Runtime, Transport, Via,
 };
 
@@ -68,17 +68,7 @@ async fn default_is_3_0<R: Runtime>() {
 async fn cancel_sleep<R: Runtime>(conn: Connection<R::Socket>) {
     let conn = Arc::new(conn);
     let token = conn.cancel_token().expect("opened through an adapter");
-    let pid = token.key().process_id;
-    let slow = R::spawn({
-        let conn = Arc::clone(&conn);
-        async move {
-            conn.execute("select pg_sleep(30)", ())
-                .await
-                .map_err(|e| e.code())
-        }
-    });
-    let watcher = connect::<R>().await;
-    wait_until_running::<R, _>(&watcher, pid, "select pg_sleep(30)").await;
+    let slow = spawn_running_sleep::<R, _>(&conn).await;
     let started = Instant::now();
     R::cancel(&token).await.unwrap();
     let outcome = within::<R, _>(10, "the cancelled sleep", slow).await;

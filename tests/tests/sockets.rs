@@ -19,8 +19,8 @@ use pgwire_conn::{
 };
 use pgwire_integration_tests::runtime::TransportMarker;
 use pgwire_integration_tests::{
-    ca_cert, connect, database, host, options, port, runtime_only_tests, runtime_tests,
-    wait_until_running, within, AsyncStd, Over, Role, Runtime, Smol, Tokio, Transport,
+    ca_cert, database, host, options, port, runtime_only_tests, runtime_tests, spawn_running_sleep,
+    within, AsyncStd, Over, Role, Runtime, Smol, Tokio, Transport,
 };
 use socket2::SockRef;
 
@@ -388,17 +388,7 @@ async fn cancel_goes_to_the_address_the_session_reached<R: Sockets>() {
         let token = conn.cancel_token().unwrap();
         assert_eq!(token.peer_addr(), Some(real), "{transport:?}");
         assert_eq!(token.host().describe(), format!("db.test:{}", port()));
-        let pid = token.key().process_id;
-        let slow = R::spawn({
-            let conn = Arc::clone(&conn);
-            async move {
-                conn.execute("select pg_sleep(30)", ())
-                    .await
-                    .map_err(|e| e.code())
-            }
-        });
-        let watcher = connect::<R>().await;
-        wait_until_running::<R, _>(&watcher, pid, "select pg_sleep(30)").await;
+        let slow = spawn_running_sleep::<R, _>(&conn).await;
         cancel_with(&token, &tcp, unix_unsupported::<R::Tcp>)
             .await
             .unwrap();

@@ -1,17 +1,13 @@
 //! Failure paths against a scripted in-memory stream: what a real server
 //! rarely does on demand (garbage, EOF mid-message, a write that fails).
 
-use std::collections::VecDeque;
-use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use std::future::Future;
 use std::task::Wake;
 use std::thread::Thread;
-
-use futures_io::{AsyncRead, AsyncWrite};
 
 use pgwire_proto::StartupConfig;
 
@@ -19,7 +15,13 @@ use crate::{Connection, Error};
 
 mod coalescing;
 mod copy_wakeups;
+pub(crate) mod fake_stream;
 mod protocol_version;
+
+use fake_stream::FakeStream;
+
+/// Writes here take 7 bytes at a time, to exercise partial writes.
+const WRITE_LIMIT: usize = 7;
 
 /// Runs a future on this thread, parking while it is pending.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
@@ -40,100 +42,6 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
-#[derive(Default)]
-struct Script {
-    /// Bytes the "server" sends.
-    incoming: VecDeque<u8>,
-    /// Bytes the client wrote.
-    written: Vec<u8>,
-    eof: bool,
-    fail_writes: bool,
-    reader: Option<Waker>,
-    /// The next this many writes find the socket full: `Pending`, with the
-    /// waker kept as a socket's readiness registration keeps it.
-    full_writes: usize,
-    /// That registration; a write that goes through drops it, as
-    /// async-net drops its writability future (nothing wakes it after).
-    writer: Option<Waker>,
-}
-
-#[derive(Clone, Default)]
-struct FakeStream(Arc<Mutex<Script>>);
-
-impl FakeStream {
-    fn send(&self, bytes: &[u8]) {
-        let mut s = self.0.lock().unwrap();
-        s.incoming.extend(bytes);
-        if let Some(w) = s.reader.take() {
-            w.wake();
-        }
-    }
-    fn close(&self) {
-        let mut s = self.0.lock().unwrap();
-        s.eof = true;
-        if let Some(w) = s.reader.take() {
-            w.wake();
-        }
-    }
-    fn written(&self) -> Vec<u8> {
-        std::mem::take(&mut self.0.lock().unwrap().written)
-    }
-}
-
-impl AsyncRead for FakeStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let mut s = self.0.lock().unwrap();
-        if s.incoming.is_empty() {
-            if s.eof {
-                return Poll::Ready(Ok(0));
-            }
-            s.reader = Some(cx.waker().clone());
-            return Poll::Pending;
-        }
-        let n = buf.len().min(s.incoming.len());
-        for (slot, byte) in buf.iter_mut().zip(s.incoming.drain(..n)) {
-            *slot = byte;
-        }
-        Poll::Ready(Ok(n))
-    }
-}
-
-impl AsyncWrite for FakeStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let mut s = self.0.lock().unwrap();
-        if s.fail_writes {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "peer went away",
-            )));
-        }
-        if s.full_writes > 0 {
-            s.full_writes -= 1;
-            s.writer = Some(_cx.waker().clone());
-            return Poll::Pending;
-        }
-        s.writer = None;
-        // Accept a little at a time, to exercise partial writes.
-        let n = buf.len().min(7);
-        s.written.extend_from_slice(&buf[..n]);
-        Poll::Ready(Ok(n))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 /// A backend message: tag, length, body.
 pub(crate) fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
@@ -143,7 +51,7 @@ pub(crate) fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
 }
 
 fn connected() -> (Connection<FakeStream>, FakeStream) {
-    let stream = FakeStream::default();
+    let stream = FakeStream::with_write_limit(WRITE_LIMIT);
     stream.send(&msg(b'R', &[0, 0, 0, 0]));
     stream.send(&msg(b'Z', b"I"));
     let conn = block_on(Connection::connect_with(
@@ -191,7 +99,7 @@ fn partial_writes_send_the_whole_request() {
 #[test]
 fn failed_write_makes_the_connection_dead() {
     let (conn, stream) = connected();
-    stream.0.lock().unwrap().fail_writes = true;
+    stream.wire().fail_writes = true;
     let err = block_on(conn.execute("select 1", ())).unwrap_err();
     assert!(matches!(err, Error::Io(_)), "{err:?}");
     assert!(conn.dead());
@@ -312,7 +220,7 @@ fn fatal_error_that_is_not_utf8_keeps_its_sqlstate() {
 /// script whose cancel key names backend `key_pid`, and whose answer to the
 /// probe is `probe`.
 fn opened_with_probe(key_pid: i32, probe: &[u8]) -> Connection<crate::MaybeTls<FakeStream>> {
-    let stream = FakeStream::default();
+    let stream = FakeStream::with_write_limit(WRITE_LIMIT);
     stream.send(&msg(b'R', &[0, 0, 0, 0]));
     let mut key = key_pid.to_be_bytes().to_vec();
     key.extend_from_slice(&7i32.to_be_bytes());

@@ -2,65 +2,18 @@
 //! stay silent: what a checkout costs when it finds an idle connection,
 //! and that the checks it keeps still catch a connection gone bad.
 
-use std::collections::VecDeque;
-use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_proto::StartupConfig;
 
+use crate::tests::fake_stream::FakeStream;
 use crate::tests::{block_on, msg};
 use crate::timeout::{BoxFuture, RuntimeHooks};
 use crate::{CancelToken, ConnectOptions, Connection, Pool, PoolOptions};
-
-/// A server's side of one connection: bytes it sends, and nothing else.
-#[derive(Clone, Default)]
-struct Silent(Arc<Mutex<VecDeque<u8>>>);
-
-impl Silent {
-    fn send(&self, bytes: &[u8]) {
-        self.0.lock().unwrap().extend(bytes);
-    }
-}
-
-impl AsyncRead for Silent {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let mut incoming = self.0.lock().unwrap();
-        if incoming.is_empty() {
-            // Nothing more comes: only the pool's own polls read here.
-            return Poll::Pending;
-        }
-        let n = buf.len().min(incoming.len());
-        for (slot, byte) in buf.iter_mut().zip(incoming.drain(..n)) {
-            *slot = byte;
-        }
-        Poll::Ready(Ok(n))
-    }
-}
-
-impl AsyncWrite for Silent {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Poll::Ready(Ok(buf.len()))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
 
 /// Counts the timers the pool asks for; none of them ever fires.
 #[derive(Default)]
@@ -78,17 +31,28 @@ impl RuntimeHooks for CountingHooks {
     }
 }
 
-/// A pool of 2 over [`Silent`] servers, with the streams it opened.
-fn pool() -> (Pool<Silent>, Arc<CountingHooks>, Arc<Mutex<Vec<Silent>>>) {
+/// A pool of 2 over streams whose server answers the startup and then
+/// says nothing unless a test sends it, with the streams it opened.
+fn pool() -> (
+    Pool<FakeStream>,
+    Arc<CountingHooks>,
+    Arc<Mutex<Vec<FakeStream>>>,
+) {
     pool_with(PoolOptions::new().max_size(2))
 }
 
-/// A pool with `options` over [`Silent`] servers.
-fn pool_with(options: PoolOptions) -> (Pool<Silent>, Arc<CountingHooks>, Arc<Mutex<Vec<Silent>>>) {
+/// A pool with `options` over such streams.
+fn pool_with(
+    options: PoolOptions,
+) -> (
+    Pool<FakeStream>,
+    Arc<CountingHooks>,
+    Arc<Mutex<Vec<FakeStream>>>,
+) {
     let streams = Arc::new(Mutex::new(Vec::new()));
     let opened = Arc::clone(&streams);
-    let connector: crate::Connector<Silent> = Arc::new(move |_options| {
-        let stream = Silent::default();
+    let connector: crate::Connector<FakeStream> = Arc::new(move |_options| {
+        let stream = FakeStream::default();
         stream.send(&msg(b'R', &[0, 0, 0, 0]));
         stream.send(&msg(b'Z', b"I"));
         opened.lock().unwrap().push(stream.clone());

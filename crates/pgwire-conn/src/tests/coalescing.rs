@@ -6,124 +6,55 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Wake, Waker};
 
-use futures_io::{AsyncRead, AsyncWrite};
 use pgwire_proto::StartupConfig;
 
+use super::fake_stream::FakeStream;
 use super::{block_on, msg};
 use crate::Connection;
 
-#[derive(Default)]
-struct Wire {
-    /// Bytes the server sends.
-    incoming: VecDeque<u8>,
-    /// Bytes the client wrote, not yet answered.
-    written: Vec<u8>,
-    reader: Option<Waker>,
-    writes: usize,
-    reads: usize,
-}
-
-/// A socket that takes every write whole and counts the calls.
-#[derive(Clone, Default)]
-struct CountingStream(Arc<Mutex<Wire>>);
-
-impl CountingStream {
-    fn wire(&self) -> std::sync::MutexGuard<'_, Wire> {
-        self.0.lock().unwrap()
-    }
-
-    fn send(&self, bytes: &[u8]) {
-        let mut wire = self.wire();
-        wire.incoming.extend(bytes);
-        if let Some(w) = wire.reader.take() {
-            w.wake();
-        }
-    }
-
-    /// The server's turn: answers every request written so far, a
-    /// `Parse`/`Bind`/`Describe`/`Execute` of `select N` up to its `Sync`
-    /// with one row holding N (as text). Returns how many.
-    fn answer_queries(&self) -> usize {
-        let written = std::mem::take(&mut self.wire().written);
-        let (mut at, mut answered) = (0, 0);
-        let mut out = Vec::new();
-        let mut value = String::new();
-        while at + 5 <= written.len() {
-            let len = u32::from_be_bytes(written[at + 1..at + 5].try_into().unwrap()) as usize;
-            let body = &written[at + 5..at + 1 + len];
-            match written[at] {
-                b'P' => {
-                    let mut parts = body.split(|&b| b == 0);
-                    let _name = parts.next();
-                    let sql = std::str::from_utf8(parts.next().unwrap()).unwrap();
-                    value = sql.strip_prefix("select ").unwrap().to_owned();
-                    out.extend(msg(b'1', b""));
-                }
-                b'B' => out.extend(msg(b'2', b"")),
-                b'D' => {
-                    if body[0] == b'S' {
-                        out.extend(msg(b't', &[0, 0]));
-                    }
-                    out.extend(text_description());
-                }
-                b'E' => out.extend(text_row(&value)),
-                b'S' => {
-                    out.extend(msg(b'Z', b"I"));
-                    answered += 1;
-                }
-                other => panic!("unexpected message {:?}", other as char),
+/// The server's turn on `stream`: answers every request written so far, a
+/// `Parse`/`Bind`/`Describe`/`Execute` of `select N` up to its `Sync`
+/// with one row holding N (as text). Returns how many.
+fn answer_queries(stream: &FakeStream) -> usize {
+    let written = stream.written();
+    let (mut at, mut answered) = (0, 0);
+    let mut out = Vec::new();
+    let mut value = String::new();
+    while at + 5 <= written.len() {
+        let len = u32::from_be_bytes(written[at + 1..at + 5].try_into().unwrap()) as usize;
+        let body = &written[at + 5..at + 1 + len];
+        match written[at] {
+            b'P' => {
+                let mut parts = body.split(|&b| b == 0);
+                let _name = parts.next();
+                let sql = std::str::from_utf8(parts.next().unwrap()).unwrap();
+                value = sql.strip_prefix("select ").unwrap().to_owned();
+                out.extend(msg(b'1', b""));
             }
-            at += 1 + len;
+            b'B' => out.extend(msg(b'2', b"")),
+            b'D' => {
+                if body[0] == b'S' {
+                    out.extend(msg(b't', &[0, 0]));
+                }
+                out.extend(text_description());
+            }
+            b'E' => out.extend(text_row(&value)),
+            b'S' => {
+                out.extend(msg(b'Z', b"I"));
+                answered += 1;
+            }
+            other => panic!("unexpected message {:?}", other as char),
         }
-        assert_eq!(at, written.len(), "requests are written whole");
-        self.send(&out);
-        answered
+        at += 1 + len;
     }
-}
-
-impl AsyncRead for CountingStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let mut wire = self.wire();
-        if wire.incoming.is_empty() {
-            wire.reader = Some(cx.waker().clone());
-            return Poll::Pending;
-        }
-        let n = buf.len().min(wire.incoming.len());
-        for (slot, byte) in buf.iter_mut().zip(wire.incoming.drain(..n)) {
-            *slot = byte;
-        }
-        wire.reads += 1;
-        Poll::Ready(Ok(n))
-    }
-}
-
-impl AsyncWrite for CountingStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let mut wire = self.wire();
-        wire.written.extend_from_slice(buf);
-        wire.writes += 1;
-        Poll::Ready(Ok(buf.len()))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
+    assert_eq!(at, written.len(), "requests are written whole");
+    stream.send(&out);
+    answered
 }
 
 /// One `text` column.
@@ -167,7 +98,7 @@ type Task<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 /// Runs `tasks` to their ends on this thread, woken tasks in FIFO order,
 /// letting the server answer whenever every task waits (the network is
 /// slower than the client). Panics if they wait for nothing.
-fn run(tasks: Vec<Task<'_>>, stream: &CountingStream) {
+fn run(tasks: Vec<Task<'_>>, stream: &FakeStream) {
     let queue = Arc::new(Mutex::new((0..tasks.len()).collect::<VecDeque<_>>()));
     let wakers: Vec<Waker> = (0..tasks.len())
         .map(|index| {
@@ -183,7 +114,7 @@ fn run(tasks: Vec<Task<'_>>, stream: &CountingStream) {
         let next = queue.lock().unwrap().pop_front();
         let Some(index) = next else {
             assert!(
-                stream.answer_queries() > 0,
+                answer_queries(stream) > 0,
                 "{left} tasks wait, with nothing left to answer"
             );
             continue;
@@ -202,8 +133,9 @@ fn run(tasks: Vec<Task<'_>>, stream: &CountingStream) {
     }
 }
 
-fn connected() -> (Connection<CountingStream>, CountingStream) {
-    let stream = CountingStream::default();
+fn connected() -> (Connection<FakeStream>, FakeStream) {
+    // It takes every write whole: the count is of the client's write calls.
+    let stream = FakeStream::default();
     stream.send(&msg(b'R', &[0, 0, 0, 0]));
     stream.send(&msg(b'Z', b"I"));
     let conn = block_on(Connection::connect_with(

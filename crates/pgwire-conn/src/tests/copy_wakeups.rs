@@ -27,12 +27,12 @@ fn a_write_that_drains_while_looking_for_errors_does_not_stall() {
     let mut copy = super::block_on(conn.copy_in("copy t from stdin")).unwrap();
     // The first chunk goes to the connection, whose write and whose look
     // for an error both find the socket full: a chunk stays unsent.
-    stream.0.lock().unwrap().full_writes = 2;
+    stream.wire().full_writes = 2;
     super::block_on(copy.send(&vec![b'1'; CHUNK])).unwrap();
-    assert!(stream.0.lock().unwrap().writer.is_some());
+    assert!(stream.wire().writer.is_some());
     // The next chunk finds that one unsent; its write finds the socket
     // full once more, and the look for an error that follows sends it all.
-    stream.0.lock().unwrap().full_writes = 1;
+    stream.wire().full_writes = 1;
     let data = vec![b'2'; CHUNK];
     let flag = Arc::new(Flag(AtomicBool::new(false)));
     let waker = Waker::from(Arc::clone(&flag));
@@ -46,7 +46,7 @@ fn a_write_that_drains_while_looking_for_errors_does_not_stall() {
                 return;
             }
             Poll::Pending => {
-                let wake_coming = stream.0.lock().unwrap().writer.is_some();
+                let wake_coming = stream.wire().writer.is_some();
                 assert!(
                     flag.0.load(Ordering::SeqCst) || wake_coming,
                     "the writer waits with nothing to wake it"

@@ -21,7 +21,7 @@ fn connect(
     config: &StartupConfig,
     answer: &[Vec<u8>],
 ) -> (Result<Connection<FakeStream>, Error>, Vec<u8>) {
-    let stream = FakeStream::default();
+    let stream = FakeStream::with_write_limit(super::WRITE_LIMIT);
     stream.send(&answer.concat());
     let conn = block_on(Connection::connect_with(stream.clone(), config));
     (conn, stream.written())

@@ -1218,6 +1218,27 @@ fn registered_element<R: ?Sized>(ty: Oid, types: &TypeRegistry) -> Result<Oid, T
     }
 }
 
+/// The `from_sql_with` of `Vec<T>` and `Array<T>` (`R`): array `raw` of
+/// type `ty` with its element type as `types` registered it, each element
+/// read by `T::from_sql_with` as its wire type, then made an `E` by
+/// `value`; a NULL element is `null(element type)`.
+fn decode_registered<R: ?Sized, T: for<'b> FromSql<'b>, E>(
+    ty: Oid,
+    format: Format,
+    raw: &[u8],
+    max_dims: usize,
+    types: &TypeRegistry,
+    value: fn(T) -> E,
+    null: fn(Oid) -> Result<E, TypeError>,
+) -> Result<(Vec<Dimension>, Vec<E>), TypeError> {
+    let elem = registered_element::<R>(ty, types)?;
+    let mut element = |elem: Oid, format: Format, raw: Option<&[u8]>| match raw {
+        Some(raw) => T::from_sql_with(types.wire_type(elem), format, raw, Some(types)).map(value),
+        None => null(elem),
+    };
+    decode_as(ty, elem, format, raw, max_dims, &mut element)
+}
+
 impl<'a, T: for<'b> FromSql<'b>> FromSql<'a> for Vec<T> {
     fn from_sql(ty: Oid, format: Format, raw: &'a [u8]) -> Result<Self, TypeError> {
         decode::<Self, T, _>(ty, format, raw, 1, &mut vec_element::<T>)
@@ -1233,12 +1254,8 @@ impl<'a, T: for<'b> FromSql<'b>> FromSql<'a> for Vec<T> {
         let Some(types) = types else {
             return Self::from_sql(ty, format, raw);
         };
-        let elem = registered_element::<Self>(ty, types)?;
-        let mut element = |elem: Oid, format: Format, value: Option<&[u8]>| match value {
-            Some(value) => T::from_sql_with(types.wire_type(elem), format, value, Some(types)),
-            None => T::from_null(elem),
-        };
-        decode_as(ty, elem, format, raw, 1, &mut element).map(|(_, elements)| elements)
+        decode_registered::<Self, T, T>(ty, format, raw, 1, types, |value| value, T::from_null)
+            .map(|(_, elements)| elements)
     }
 }
 
@@ -1258,14 +1275,10 @@ impl<'a, T: for<'b> FromSql<'b>> FromSql<'a> for Array<T> {
         let Some(types) = types else {
             return Self::from_sql(ty, format, raw);
         };
-        let elem = registered_element::<Self>(ty, types)?;
-        let mut element = |elem: Oid, format: Format, value: Option<&[u8]>| match value {
-            Some(value) => {
-                T::from_sql_with(types.wire_type(elem), format, value, Some(types)).map(Some)
-            }
-            None => Ok(None),
-        };
-        let (dims, elements) = decode_as(ty, elem, format, raw, MAX_DIMENSIONS, &mut element)?;
+        let (dims, elements) =
+            decode_registered::<Self, T, _>(ty, format, raw, MAX_DIMENSIONS, types, Some, |_| {
+                Ok(None)
+            })?;
         Ok(Array { dims, elements })
     }
 }

@@ -1,4 +1,6 @@
-//! Which result types are fetched in binary.
+//! The built-in scalar types decoded here, in one table: which result
+//! types are fetched in binary, and how a [`Value`](super::Value) holds
+//! each.
 //!
 //! The connection asks for binary results per column, only for types whose
 //! binary format the decoders here understand; the rest arrive as text,
@@ -6,59 +8,93 @@
 
 use super::{oid, Oid};
 
+/// A built-in scalar type, by the [`Value`](super::Value) it decodes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scalar {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Oid,
+    Float4,
+    Float8,
+    /// `text`, `varchar`, `bpchar`, `name`, `char`.
+    Text,
+    /// `unknown`, an untyped literal: text too, but always fetched as text.
+    Unknown,
+    /// `json`, `jsonb`.
+    Json,
+    Bytea,
+    /// An anonymous record: its binary form carries each field's type, so
+    /// fields decode typed (text would make every field text).
+    Record,
+    Numeric,
+    Date,
+    Time,
+    TimeTz,
+    Timestamp,
+    TimestampTz,
+    Interval,
+    Uuid,
+    /// `inet`, `cidr`.
+    Inet,
+    /// `pg_lsn`, `macaddr`, `macaddr8`, `bit`, `varbit` and the geometric
+    /// types: fetched in binary since they have codecs, and still shown as
+    /// the server's text, as before they had.
+    ShownAsText,
+}
+
+/// The built-in scalar type `ty` is, if it is one decoded here.
+pub(super) fn scalar(ty: Oid) -> Option<Scalar> {
+    Some(match ty {
+        oid::BOOL => Scalar::Bool,
+        oid::INT2 => Scalar::Int2,
+        oid::INT4 => Scalar::Int4,
+        oid::INT8 => Scalar::Int8,
+        oid::OID => Scalar::Oid,
+        oid::FLOAT4 => Scalar::Float4,
+        oid::FLOAT8 => Scalar::Float8,
+        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::CHAR => Scalar::Text,
+        oid::UNKNOWN => Scalar::Unknown,
+        oid::JSON | oid::JSONB => Scalar::Json,
+        oid::BYTEA => Scalar::Bytea,
+        oid::RECORD => Scalar::Record,
+        oid::NUMERIC => Scalar::Numeric,
+        oid::DATE => Scalar::Date,
+        oid::TIME => Scalar::Time,
+        oid::TIMETZ => Scalar::TimeTz,
+        oid::TIMESTAMP => Scalar::Timestamp,
+        oid::TIMESTAMPTZ => Scalar::TimestampTz,
+        oid::INTERVAL => Scalar::Interval,
+        oid::UUID => Scalar::Uuid,
+        oid::INET | oid::CIDR => Scalar::Inet,
+        oid::PG_LSN
+        | oid::MACADDR
+        | oid::MACADDR8
+        | oid::BIT
+        | oid::VARBIT
+        | oid::POINT
+        | oid::LSEG
+        | oid::PATH
+        | oid::BOX
+        | oid::POLYGON
+        | oid::LINE
+        | oid::CIRCLE => Scalar::ShownAsText,
+        _ => return None,
+    })
+}
+
 /// True when values of `ty` can be decoded from the binary format: the
 /// built-in scalar types with a binary codec here, anonymous records, arrays
 /// of them, and the built-in ranges over them.
 pub fn has_binary_decoder(ty: Oid) -> bool {
-    scalar(ty)
-        || super::element_type(ty).is_some_and(scalar)
-        || super::range_subtype(ty).is_some_and(scalar)
+    binary_scalar(ty)
+        || super::element_type(ty).is_some_and(binary_scalar)
+        || super::range_subtype(ty).is_some_and(binary_scalar)
 }
 
-fn scalar(ty: Oid) -> bool {
-    matches!(
-        ty,
-        oid::BOOL
-            | oid::BYTEA
-            | oid::CHAR
-            | oid::NAME
-            | oid::INT8
-            | oid::INT2
-            | oid::INT4
-            | oid::TEXT
-            | oid::OID
-            | oid::JSON
-            | oid::FLOAT4
-            | oid::FLOAT8
-            | oid::BPCHAR
-            | oid::VARCHAR
-            | oid::JSONB
-            | oid::DATE
-            | oid::TIME
-            | oid::TIMESTAMP
-            | oid::TIMESTAMPTZ
-            | oid::INTERVAL
-            | oid::TIMETZ
-            | oid::NUMERIC
-            | oid::UUID
-            | oid::INET
-            | oid::CIDR
-            | oid::MACADDR
-            | oid::MACADDR8
-            | oid::PG_LSN
-            | oid::BIT
-            | oid::VARBIT
-            | oid::POINT
-            | oid::LSEG
-            | oid::PATH
-            | oid::BOX
-            | oid::POLYGON
-            | oid::LINE
-            | oid::CIRCLE
-            // Anonymous records: their binary form carries each field's type,
-            // so fields decode typed (text would make every field text).
-            | oid::RECORD
-    )
+fn binary_scalar(ty: Oid) -> bool {
+    scalar(ty).is_some_and(|scalar| scalar != Scalar::Unknown)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use ::time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 use bytes::{BufMut, BytesMut};
 
 use super::array::{self, text_of, Array, FIRST_NORMAL_OBJECT_ID};
+use super::binary::{scalar, Scalar};
 use super::range::{self, Range};
 use super::registry::{TypeKind, TypeRegistry};
 use super::{
@@ -213,45 +214,28 @@ pub(super) fn decode(
             return Ok(value);
         }
     }
-    Ok(match ty {
-        oid::BOOL => Value::Bool(bool::from_sql(ty, format, raw)?),
-        oid::INT2 => Value::Int2(i16::from_sql(ty, format, raw)?),
-        oid::INT4 => Value::Int4(i32::from_sql(ty, format, raw)?),
-        oid::INT8 => Value::Int8(i64::from_sql(ty, format, raw)?),
-        oid::OID => Value::Oid(u32::from_sql(ty, format, raw)?),
-        oid::FLOAT4 => Value::Float4(f32::from_sql(ty, format, raw)?),
-        oid::FLOAT8 => Value::Float8(f64::from_sql(ty, format, raw)?),
-        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::CHAR | oid::UNKNOWN => {
-            Value::Text(String::from_sql(ty, format, raw)?)
-        }
-        oid::JSON | oid::JSONB => Value::Json(String::from_sql(ty, format, raw)?),
-        oid::BYTEA => Value::Bytea(Vec::<u8>::from_sql(ty, format, raw)?),
-        oid::RECORD => decode_record(registry, ty, None, format, raw, depth)?,
-        oid::NUMERIC => Value::Numeric(Numeric::from_sql(ty, format, raw)?),
-        oid::DATE => or_unknown(ty, format, raw, Value::Date)?,
-        oid::TIME => or_unknown(ty, format, raw, Value::Time)?,
-        oid::TIMETZ => or_unknown(ty, format, raw, Value::TimeTz)?,
-        oid::TIMESTAMP => or_unknown(ty, format, raw, Value::Timestamp)?,
-        oid::TIMESTAMPTZ => or_unknown(ty, format, raw, Value::TimestampTz)?,
-        oid::INTERVAL => or_unknown(ty, format, raw, Value::Interval)?,
-        oid::UUID => Value::Uuid(<[u8; 16]>::from_sql(ty, format, raw)?),
-        oid::INET | oid::CIDR => Value::Inet(Inet::from_sql(ty, format, raw)?),
-        // Fetched in binary since they have codecs, and still shown as the
-        // server's text, as before they had.
-        oid::PG_LSN
-        | oid::MACADDR
-        | oid::MACADDR8
-        | oid::BIT
-        | oid::VARBIT
-        | oid::POINT
-        | oid::LSEG
-        | oid::PATH
-        | oid::BOX
-        | oid::POLYGON
-        | oid::LINE
-        | oid::CIRCLE
-            if format == Format::Binary =>
-        {
+    Ok(match scalar(ty) {
+        Some(Scalar::Bool) => Value::Bool(bool::from_sql(ty, format, raw)?),
+        Some(Scalar::Int2) => Value::Int2(i16::from_sql(ty, format, raw)?),
+        Some(Scalar::Int4) => Value::Int4(i32::from_sql(ty, format, raw)?),
+        Some(Scalar::Int8) => Value::Int8(i64::from_sql(ty, format, raw)?),
+        Some(Scalar::Oid) => Value::Oid(u32::from_sql(ty, format, raw)?),
+        Some(Scalar::Float4) => Value::Float4(f32::from_sql(ty, format, raw)?),
+        Some(Scalar::Float8) => Value::Float8(f64::from_sql(ty, format, raw)?),
+        Some(Scalar::Text | Scalar::Unknown) => Value::Text(String::from_sql(ty, format, raw)?),
+        Some(Scalar::Json) => Value::Json(String::from_sql(ty, format, raw)?),
+        Some(Scalar::Bytea) => Value::Bytea(Vec::<u8>::from_sql(ty, format, raw)?),
+        Some(Scalar::Record) => decode_record(registry, ty, None, format, raw, depth)?,
+        Some(Scalar::Numeric) => Value::Numeric(Numeric::from_sql(ty, format, raw)?),
+        Some(Scalar::Date) => or_unknown(ty, format, raw, Value::Date)?,
+        Some(Scalar::Time) => or_unknown(ty, format, raw, Value::Time)?,
+        Some(Scalar::TimeTz) => or_unknown(ty, format, raw, Value::TimeTz)?,
+        Some(Scalar::Timestamp) => or_unknown(ty, format, raw, Value::Timestamp)?,
+        Some(Scalar::TimestampTz) => or_unknown(ty, format, raw, Value::TimestampTz)?,
+        Some(Scalar::Interval) => or_unknown(ty, format, raw, Value::Interval)?,
+        Some(Scalar::Uuid) => Value::Uuid(<[u8; 16]>::from_sql(ty, format, raw)?),
+        Some(Scalar::Inet) => Value::Inet(Inet::from_sql(ty, format, raw)?),
+        Some(Scalar::ShownAsText) if format == Format::Binary => {
             match super::lsn_mac::binary_as_text(ty, raw)
                 .or_else(|| super::geo::binary_as_text(ty, raw))
             {
@@ -267,7 +251,8 @@ pub(super) fn decode(
                 },
             }
         }
-        _ => {
+        // In text, those are the server's text as it stands.
+        Some(Scalar::ShownAsText) | None => {
             if let Some(elem) = array::element_type(ty) {
                 decode_array(registry, ty, elem, format, raw, depth)?
             } else if let Some(subtype) = range::builtin_subtype(ty) {
