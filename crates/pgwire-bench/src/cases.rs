@@ -475,14 +475,7 @@ impl Ctx {
             ))?),
             Kind::Copy(copy) => bulk(rt.block_on(crate::copy::pgwire_copy::<R>(server, copy))?),
             Kind::Batch(b) => bulk(rt.block_on(crate::batch::pgwire_batch::<R>(server, b))?),
-            Kind::Bulk(mode) => {
-                let bulk = rt.block_on(work::pgwire_bulk::<R>(server, self.rows, mode))?;
-                vec![
-                    bulk.rows_per_sec(),
-                    bulk.cpu_ns_per_row(),
-                    bulk.allocs_per_row(),
-                ]
-            }
+            Kind::Bulk(mode) => bulk(rt.block_on(work::pgwire_bulk::<R>(server, self.rows, mode))?),
         })
     }
 
@@ -503,14 +496,7 @@ impl Ctx {
             Kind::Pool(_) => return Err("tokio-postgres has no pool of its own".into()),
             Kind::Copy(copy) => bulk(rt.block_on(crate::copy::tp_copy(server, copy))?),
             Kind::Batch(b) => bulk(rt.block_on(crate::batch::tp_batch(server, b))?),
-            Kind::Bulk(mode) => {
-                let bulk = rt.block_on(work::tp_bulk(server, self.rows, mode))?;
-                vec![
-                    bulk.rows_per_sec(),
-                    bulk.cpu_ns_per_row(),
-                    bulk.allocs_per_row(),
-                ]
-            }
+            Kind::Bulk(mode) => bulk(rt.block_on(work::tp_bulk(server, self.rows, mode))?),
         })
     }
 }

@@ -90,6 +90,12 @@ impl Metric {
     }
 
     /// median(a) / median(b), when both exist and b is not 0.
+    /// A row of the server side (`_server`, `_busiest`): it describes the
+    /// case, not the client, and counts in no target.
+    pub fn is_server_side(&self) -> bool {
+        self.id.ends_with("_server") || self.id.ends_with("_busiest")
+    }
+
     pub fn ratio(&self, a: Client, b: Client) -> Option<f64> {
         let (a, b) = (self.median(a)?, self.median(b)?);
         (b != 0.0).then(|| a / b)
@@ -328,13 +334,13 @@ impl Report {
             let worst = self
                 .metrics
                 .iter()
-                .filter(|m| m.higher_better)
+                .filter(|m| m.higher_better && !m.is_server_side())
                 .filter_map(|m| Some((m.ratio(client, Client::PgwireTokio)?, m.id.as_str())))
                 .min_by(|a, b| a.0.total_cmp(&b.0));
             let all = geomean(
                 self.metrics
                     .iter()
-                    .filter(|m| m.higher_better)
+                    .filter(|m| m.higher_better && !m.is_server_side())
                     .filter_map(|m| m.ratio(client, Client::PgwireTokio)),
             );
             targets.push(Target {
@@ -396,7 +402,8 @@ impl Report {
         let worst = |cpu: bool| {
             self.metrics
                 .iter()
-                .filter(|m| m.id.starts_with(prefix) && m.id.ends_with("_cpu") == cpu)
+                .filter(|m| m.id.starts_with(prefix) && !m.is_server_side())
+                .filter(|m| m.id.ends_with("_cpu") == cpu)
                 .filter_map(|m| Some((ratio(m, cpu)?, &m.id)))
                 // Throughput: the lowest ratio is the worst; CPU: the highest.
                 .min_by(|a, b| {

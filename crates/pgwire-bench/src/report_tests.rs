@@ -198,3 +198,38 @@ fn the_table_shows_only_clients_with_figures() {
         .unwrap_or_default();
     assert!(row.contains(" 1.09 ") && row.contains(" 2.40 "), "{row}");
 }
+
+#[test]
+fn the_server_rows_count_in_no_target() {
+    // The server's figures describe the case, not the client: a busier
+    // server process is no slower client, and the server's CPU is no
+    // client CPU.
+    let mut pool = pool_metric("pool_fetch_10_server", 5.0, 10.0, 20.0);
+    pool.higher_better = false;
+    let mut busiest = pool_metric("pool_fetch_10_busiest", 0.1, 0.5, 0.5);
+    busiest.higher_better = true;
+    let mut r = report(vec![
+        pool_metric("pool_fetch_10", 120.0, 110.0, 50.0),
+        pool_metric("pool_fetch_10_cpu", 8.0, 9.0, 20.0),
+        pool,
+        busiest,
+    ]);
+    let t = r.pool_target();
+    assert_eq!(t.met, Some(true), "{}", t.figure);
+    assert!(t.figure.contains("(pool_fetch_10)"), "{}", t.figure);
+
+    let mut smol = Metric::new("rt_tcp", "rt", "q/s", true, false);
+    smol.samples.insert(Client::PgwireTokio, vec![100.0]);
+    smol.samples.insert(Client::PgwireSmol, vec![100.0]);
+    let mut smol_busiest = Metric::new("rt_tcp_busiest", "b", "cores", true, false);
+    smol_busiest.samples.insert(Client::PgwireTokio, vec![0.5]);
+    smol_busiest.samples.insert(Client::PgwireSmol, vec![0.1]);
+    r.metrics = vec![smol, smol_busiest];
+    r.finish();
+    let runtime = r
+        .targets
+        .iter()
+        .find(|t| t.goal.starts_with("pgwire on smol"))
+        .expect("the smol target");
+    assert_eq!(runtime.met, Some(true), "{}", runtime.figure);
+}
