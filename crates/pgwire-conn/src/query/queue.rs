@@ -328,18 +328,10 @@ where
                 continue;
             };
             let natural = |i: usize| natural_type(params, member.given(i));
-            let declares = |hit: &CachedStatement| {
-                hit.declared.len() == member.count
-                    && hit
-                        .declared
-                        .iter()
-                        .enumerate()
-                        .all(|(i, &o)| o == natural(i))
+            let repeated = |(text, hit): &(Cow<'m, str>, Arc<CachedStatement>)| {
+                *text == member.text && hit.declares(member.count, natural)
             };
-            if last_hit
-                .as_ref()
-                .is_some_and(|(text, hit)| *text == member.text && declares(hit))
-            {
+            if last_hit.as_ref().is_some_and(repeated) {
                 continue;
             }
             if let Some(hit) = self.cache.get(&member.text, member.count, natural) {

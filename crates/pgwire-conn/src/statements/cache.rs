@@ -130,6 +130,19 @@ pub(crate) struct CachedStatement {
     pub(crate) result_formats: Vec<Format>,
 }
 
+impl CachedStatement {
+    /// Whether this statement was prepared for `count` parameters of the
+    /// types `declared` gives (the cache key besides the text).
+    pub(crate) fn declares(&self, count: usize, declared: impl Fn(usize) -> Oid) -> bool {
+        self.declared.len() == count
+            && self
+                .declared
+                .iter()
+                .enumerate()
+                .all(|(i, &o)| o == declared(i))
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct StatementCache {
     capacity: usize,
@@ -179,13 +192,7 @@ impl StatementCache {
         self.map
             .get(sql)?
             .iter()
-            .find(|s| {
-                s.declared.len() == count
-                    && s.declared
-                        .iter()
-                        .enumerate()
-                        .all(|(i, &o)| o == declared(i))
-            })
+            .find(|s| s.declares(count, &declared))
             .cloned()
     }
 
