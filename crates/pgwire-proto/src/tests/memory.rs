@@ -6,7 +6,7 @@ use crate::machine::Bind;
 use crate::message::recv::CHUNK;
 use crate::message::send::{MAX_KEPT_SEND, SEND_CAPACITY};
 use crate::row::retained_total;
-use crate::{Error, Event, Format, Machine, Row};
+use crate::{Error, Format, Machine};
 
 /// Sends everything queued, `write` bytes at a time.
 fn send_all(m: &mut Machine, write: usize) -> usize {
@@ -85,16 +85,6 @@ fn small_rows() -> (Vec<u8>, Vec<u8>) {
         ready(b'I'),
     ]);
     (answer, rows)
-}
-
-fn rows_of(events: Vec<Event>) -> Vec<Row> {
-    events
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Row(row) => Some(row),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

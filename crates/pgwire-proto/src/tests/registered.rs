@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::server::*;
 use crate::types::{oid, TypeKind, TypeRegistry, Value};
-use crate::{Event, Format, Machine, Row};
+use crate::{Format, Machine, Row};
 
 const MOOD: u32 = 16_600;
 const POSINT: u32 = 16_610;
@@ -46,7 +46,7 @@ fn typed_description(columns: &[(&str, u32)]) -> Vec<u8> {
 fn rows(m: &mut Machine) -> Vec<Row> {
     m.simple_query("select ...; select 1").unwrap();
     sent(m);
-    feed(
+    rows_of(feed(
         m,
         &concat(&[
             typed_description(&[("a", oid::INT4), ("p", PAIR)]),
@@ -57,13 +57,7 @@ fn rows(m: &mut Machine) -> Vec<Row> {
             command_complete("SELECT 1"),
             ready(b'I'),
         ]),
-    )
-    .into_iter()
-    .filter_map(|e| match e {
-        Event::Row(row) => Some(row),
-        _ => None,
-    })
-    .collect()
+    ))
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Builders for backend messages, as a test server would send them.
 
-use crate::{Event, Machine, StartupConfig};
+use crate::{Event, Machine, Row, StartupConfig};
 
 pub fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
@@ -170,4 +170,15 @@ pub fn tags(bytes: &[u8]) -> Vec<u8> {
         rest = &rest[1 + len..];
     }
     tags
+}
+
+/// The rows among `events`, in order.
+pub fn rows_of(events: Vec<Event>) -> Vec<Row> {
+    events
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Row(row) => Some(row),
+            _ => None,
+        })
+        .collect()
 }
