@@ -97,18 +97,20 @@ def inside(root, name):
     if not dest.startswith(os.path.realpath(root) + os.sep):
         sys.exit(f"archive member {name!r} leaves {root}")
     return dest
+def write(src, dest, mode):
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with open(dest, "wb") as out:
+        while block := src.read(1 << 20):
+            out.write(block)
+    os.chmod(dest, mode)
 with zipfile.ZipFile(wheel) as z:
     for info in z.infolist():
         dest = inside(tools, info.filename)
         if info.is_dir():
             os.makedirs(dest, exist_ok=True)
             continue
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        with z.open(info) as src, open(dest, "wb") as out:
-            while block := src.read(1 << 20):
-                out.write(block)
-        mode = (info.external_attr >> 16) & 0o777
-        os.chmod(dest, mode or 0o644)
+        with z.open(info) as src:
+            write(src, dest, ((info.external_attr >> 16) & 0o777) or 0o644)
 with tarfile.open(tgz) as t:
     for m in t.getmembers():
         if not (m.isfile() or m.isdir()):
@@ -120,11 +122,8 @@ with tarfile.open(tgz) as t:
         if m.isdir():
             os.makedirs(dest, exist_ok=True)
             continue
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        with t.extractfile(m) as src, open(dest, "wb") as out:
-            while block := src.read(1 << 20):
-                out.write(block)
-        os.chmod(dest, m.mode & 0o777)
+        with t.extractfile(m) as src:
+            write(src, dest, m.mode & 0o777)
 "#;
 
 /// `target/pg18/`.
