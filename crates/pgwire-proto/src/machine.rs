@@ -31,6 +31,7 @@ mod described;
 mod events;
 mod mark;
 mod negotiate;
+mod short;
 
 use self::copy::CopyState;
 pub use self::copy::RUNNING_COPY_IN;
@@ -459,6 +460,9 @@ impl Machine {
             }
             if let Some(data) = self.next_copy_data() {
                 return Ok(Some(Event::CopyData(data)));
+            }
+            if let Some(event) = self.take_short() {
+                return Ok(Some(event));
             }
             let frame = match split_frame(&mut self.rbuf, self.max_message_len) {
                 Ok(frame) => frame,

@@ -41,16 +41,56 @@ pub enum Authentication {
 }
 
 /// `CommandComplete`: the command tag, such as `INSERT 0 3` or `SELECT 10`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct CommandComplete {
-    tag: Bytes,
+    tag: Tag,
+}
+
+/// Tags up to this long (nearly all: `INSERT 0 1000000` is 16 bytes) are
+/// copied out of the receive buffer rather than shared with it, which
+/// would cost reference counts and the buffer's shared view on every
+/// statement.
+const INLINE_TAG: usize = 22;
+
+/// The bytes of a tag, checked to be UTF-8 when decoded.
+#[derive(Clone)]
+enum Tag {
+    Inline { len: u8, bytes: [u8; INLINE_TAG] },
+    Shared(Bytes),
 }
 
 impl CommandComplete {
+    /// A short tag's `CommandComplete`, copied; `None` if `text` is longer
+    /// than the inline room. `text` must be valid UTF-8.
+    pub(crate) fn inline(text: &[u8]) -> Option<Self> {
+        let mut bytes = [0; INLINE_TAG];
+        bytes.get_mut(..text.len())?.copy_from_slice(text);
+        Some(CommandComplete {
+            tag: Tag::Inline {
+                len: u8::try_from(text.len()).ok()?,
+                bytes,
+            },
+        })
+    }
+
+    /// A `CommandComplete` sharing `tag`, which must be valid UTF-8.
+    pub(crate) fn shared(tag: Bytes) -> Self {
+        CommandComplete {
+            tag: Tag::Shared(tag),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.tag {
+            Tag::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Tag::Shared(b) => b,
+        }
+    }
+
     /// The tag text.
     pub fn tag(&self) -> &str {
         // Validated as UTF-8 when decoded.
-        std::str::from_utf8(&self.tag).unwrap_or("")
+        std::str::from_utf8(self.bytes()).unwrap_or("")
     }
 
     /// The number of rows the command affected or returned, when its tag carries
@@ -59,7 +99,7 @@ impl CommandComplete {
     pub fn rows(&self) -> Option<u64> {
         // On the bytes: read once per statement, where going through
         // `tag()` would check the UTF-8 again.
-        let tag: &[u8] = &self.tag;
+        let tag = self.bytes();
         let space = tag.iter().position(|&b| b == b' ')?;
         let (verb, rest) = (tag.get(..space)?, tag.get(space + 1..)?);
         match verb {
@@ -72,7 +112,23 @@ impl CommandComplete {
     /// Whether the tag is exactly `tag` (compared as bytes, without
     /// checking the UTF-8 again as [`tag`](Self::tag) does).
     pub fn tag_is(&self, tag: &str) -> bool {
-        self.tag == tag.as_bytes()
+        self.bytes() == tag.as_bytes()
+    }
+}
+
+impl PartialEq for CommandComplete {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for CommandComplete {}
+
+impl std::fmt::Debug for CommandComplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandComplete")
+            .field("tag", &self.tag())
+            .finish()
     }
 }
 
@@ -230,9 +286,11 @@ impl BackendMessage {
                 let mut r = Reader::new(&body, "CommandComplete");
                 let len = r.cstr()?.len();
                 r.finish()?;
-                BackendMessage::CommandComplete(CommandComplete {
-                    tag: body.slice(..len),
-                })
+                let text = body.get(..len).unwrap_or_default();
+                BackendMessage::CommandComplete(
+                    CommandComplete::inline(text)
+                        .unwrap_or_else(|| CommandComplete::shared(body.slice(..len))),
+                )
             }
             b'G' => BackendMessage::CopyInResponse(decode_copy_response(&body, "CopyInResponse")?),
             b'H' => {

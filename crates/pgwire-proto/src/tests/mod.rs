@@ -10,5 +10,6 @@ mod protocol_version;
 mod registered;
 mod robustness;
 mod server;
+mod short;
 mod simple_query;
 mod startup;
