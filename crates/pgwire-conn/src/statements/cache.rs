@@ -32,6 +32,8 @@ use std::sync::Arc;
 
 use pgwire_proto::{Format, Oid, RowDescription};
 
+use super::text_hash::TextHashState;
+
 /// Default number of statements kept per connection.
 pub const DEFAULT_STATEMENT_CACHE_CAPACITY: usize = 256;
 
@@ -148,7 +150,7 @@ pub(crate) struct StatementCache {
     capacity: usize,
     /// By SQL text; several entries when the same text was run with
     /// parameters of different declared types.
-    map: HashMap<String, Vec<Arc<CachedStatement>>>,
+    map: HashMap<String, Vec<Arc<CachedStatement>>, TextHashState>,
     /// Insertion order, for eviction.
     order: VecDeque<(String, Arc<CachedStatement>)>,
     next: u64,
@@ -163,7 +165,7 @@ impl StatementCache {
     pub(crate) fn new(capacity: usize, prefix: String, counters: Arc<CacheCounters>) -> Self {
         StatementCache {
             capacity,
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: VecDeque::new(),
             next: 0,
             prefix,

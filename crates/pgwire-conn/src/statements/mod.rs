@@ -5,6 +5,7 @@
 mod cache;
 mod facts;
 mod preparing;
+mod text_hash;
 
 pub(crate) use cache::{
     names_ours, statement_prefix, CacheCounters, CachedStatement, StatementCache,
