@@ -14,7 +14,7 @@ use crate::pool::core::{Core, InHand, Member, IDLE_READ_EVERY};
 
 use crate::pool::pooled::PooledConnection;
 use crate::pool::stats::bump;
-use crate::pool::tidy::{tidy, Fit};
+use crate::pool::tidy::{came_back_clean, tidy, Fit};
 use crate::reconnect::is_transient;
 use crate::timeout::{within, BoxFuture};
 
@@ -47,6 +47,18 @@ impl Deadline {
     }
 }
 
+/// The error of a checkout that waited `checkout_timeout` in vain.
+fn timed_out<S>(core: &Core<S>) -> Error
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    bump(&core.counters.timed_out_checkouts);
+    Error::PoolTimeout {
+        after: core.options.get_checkout_timeout().unwrap_or_default(),
+        last_error: core.last_failure(),
+    }
+}
+
 pub(crate) async fn checkout<S>(core: &Arc<Core<S>>) -> Result<PooledConnection<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -57,18 +69,11 @@ where
     // One clock read serves the deadline and, unless the checkout has to
     // wait, the idle connection's checks.
     let started = Instant::now();
-    let mut deadline = core.options.get_checkout_timeout().map(|after| Deadline {
+    let deadline = core.options.get_checkout_timeout().map(|after| Deadline {
         started,
         after,
         sleep: None,
     });
-    let timed_out = || {
-        bump(&core.counters.timed_out_checkouts);
-        Error::PoolTimeout {
-            after: core.options.get_checkout_timeout().unwrap_or_default(),
-            last_error: core.last_failure(),
-        }
-    };
     // The gate times its waiters out itself, on one timer for all of them
     // (see `gate`). A deadline past what an Instant holds is none.
     let until = deadline
@@ -83,7 +88,7 @@ where
     };
     drop(acquire);
     let Ok(permit) = acquired else {
-        return Err(timed_out());
+        return Err(timed_out(core));
     };
     // `close` lets every waiter through.
     if core.is_closed() {
@@ -91,7 +96,13 @@ where
     }
     while let Some(member) = core.pop_idle(now) {
         let mut in_hand = InHand::new(core, member);
-        let fit = prepare(core, in_hand.member(), now).await;
+        let fit = match quick_fit(core, in_hand.member(), now) {
+            Ok(fit) => Ok(fit),
+            // Boxed, as is the opening below: the futures of the rare
+            // paths would make every checkout's future kilobytes larger,
+            // moved and initialized on every call.
+            Err(Stale(stale)) => Box::pin(prepare(core, in_hand.member(), stale)).await,
+        };
         let member = in_hand.into_inner();
         match fit {
             Ok(Fit::Yes) => {
@@ -115,6 +126,20 @@ where
             }
         }
     }
+    let member = Box::pin(open_member(core, deadline)).await?;
+    bump(&core.counters.checkouts);
+    Ok(PooledConnection::new(member, Arc::clone(core), permit))
+}
+
+/// Opens a connection for a checkout that found none idle, within its
+/// `deadline`, pausing while other attempts just failed.
+async fn open_member<S>(
+    core: &Arc<Core<S>>,
+    mut deadline: Option<Deadline>,
+) -> Result<Box<Member<S>>>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     loop {
         if let Some(wait) = core.claim_attempt() {
             // Another attempt failed a moment ago, or is under way after
@@ -128,7 +153,7 @@ where
                 Some(deadline) => deadline.race(core, core.hooks.sleep(wait)).await.is_some(),
             };
             if !slept {
-                return Err(timed_out());
+                return Err(timed_out(core));
             }
             continue;
         }
@@ -137,11 +162,8 @@ where
             Some(deadline) => deadline.race(core, core.open()).await,
         };
         match opened {
-            None => return Err(timed_out()),
-            Some(Ok(member)) => {
-                bump(&core.counters.checkouts);
-                return Ok(PooledConnection::new(member, Arc::clone(core), permit));
-            }
+            None => return Err(timed_out(core)),
+            Some(Ok(member)) => return Ok(member),
             Some(Err(e)) if is_transient(&e) && deadline.is_some() => {
                 core.record_failure(Arc::new(e))
             }
@@ -150,13 +172,24 @@ where
     }
 }
 
-/// Tidies an idle connection and brings its types up to date; `now` is
-/// the checkout's start.
-async fn prepare<S>(core: &Core<S>, member: &mut Member<S>, now: Instant) -> Result<Fit>
+/// A connection that must be tidied, checked or given types before it is
+/// handed out ([`prepare`]); true if it sat idle `health_check_after`.
+struct Stale(bool);
+
+/// Judges an idle connection at `now`, the checkout's start, without
+/// waiting: what most checkouts find is decided here (fit, or plainly
+/// unfit), the rest is left to [`prepare`].
+fn quick_fit<S>(
+    core: &Core<S>,
+    member: &mut Member<S>,
+    now: Instant,
+) -> std::result::Result<Fit, Stale>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let expired = member.expires_at.is_some_and(|at| now > at);
+    // The checkout before read the socket within `IDLE_READ_EVERY`: the
+    // status flags suffice.
     let read_lately = now
         .checked_duration_since(member.idle_read_at)
         .is_some_and(|since| since < IDLE_READ_EVERY);
@@ -178,6 +211,18 @@ where
                 .checked_sub(after)
                 .is_some_and(|cutoff| member.idle_since <= cutoff)
     });
+    if member.busy || !came_back_clean(&member.conn, stale) || !core.knows_every_type(member) {
+        return Err(Stale(stale));
+    }
+    Ok(Fit::Yes)
+}
+
+/// Tidies an idle connection that [`quick_fit`] could not pass (`stale`
+/// if it sat idle `health_check_after`) and brings its types up to date.
+async fn prepare<S>(core: &Core<S>, member: &mut Member<S>, stale: bool) -> Result<Fit>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let busy = std::mem::take(&mut member.busy);
     if tidy(core, &member.conn, stale, busy).await == Fit::No {
         return Ok(Fit::No);

@@ -32,6 +32,15 @@ pub(crate) enum Fit {
     Old,
 }
 
+/// Came back clean and was used lately: what most checkouts find, with
+/// nothing to wait for (so no clock to start).
+pub(crate) fn came_back_clean<S>(conn: &Connection<S>, stale: bool) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    !stale && !conn.dead() && conn.ready() && !conn.in_transaction()
+}
+
 /// Drains what a returned connection still runs (cancelling it after a
 /// short grace), rolls back a transaction left open, and checks a
 /// `stale` connection (idle for `health_check_after`), all within the
@@ -43,9 +52,7 @@ where
     if busy {
         bump(&core.counters.drained);
     }
-    if !stale && !conn.dead() && conn.ready() && !conn.in_transaction() {
-        // Came back clean and was used lately: what most checkouts find,
-        // with nothing to wait for (so no clock to start).
+    if came_back_clean(conn, stale) {
         return Fit::Yes;
     }
     let bound = core.options.get_drain_timeout();

@@ -153,7 +153,9 @@ where
             // reads it), then the next round runs it from the cache.
             misses += 1;
             deadline = None;
-            self.read_preparation(answer, &mut deadline).await?;
+            // Boxed: a miss is rare, and its future would make every
+            // query's larger.
+            Box::pin(self.read_preparation(answer, &mut deadline)).await?;
         }
     }
 
