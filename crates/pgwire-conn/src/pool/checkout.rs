@@ -101,7 +101,7 @@ where
             // Boxed, as is the opening below: the futures of the rare
             // paths would make every checkout's future kilobytes larger,
             // moved and initialized on every call.
-            Err(Stale(stale)) => Box::pin(prepare(core, in_hand.member(), stale)).await,
+            Err(Tidy { stale }) => Box::pin(prepare(core, in_hand.member(), stale)).await,
         };
         let member = in_hand.into_inner();
         match fit {
@@ -173,8 +173,11 @@ where
 }
 
 /// A connection that must be tidied, checked or given types before it is
-/// handed out ([`prepare`]); true if it sat idle `health_check_after`.
-struct Stale(bool);
+/// handed out ([`prepare`]).
+struct Tidy {
+    /// It sat idle at least `health_check_after`.
+    stale: bool,
+}
 
 /// Judges an idle connection at `now`, the checkout's start, without
 /// waiting: what most checkouts find is decided here (fit, or plainly
@@ -183,7 +186,7 @@ fn quick_fit<S>(
     core: &Core<S>,
     member: &mut Member<S>,
     now: Instant,
-) -> std::result::Result<Fit, Stale>
+) -> std::result::Result<Fit, Tidy>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -212,7 +215,7 @@ where
                 .is_some_and(|cutoff| member.idle_since <= cutoff)
     });
     if member.busy || !came_back_clean(&member.conn, stale) || !core.knows_every_type(member) {
-        return Err(Stale(stale));
+        return Err(Tidy { stale });
     }
     Ok(Fit::Yes)
 }

@@ -3,17 +3,6 @@ use proptest::prelude::*;
 use super::server::*;
 use crate::{Error, Machine, ProtocolError};
 
-fn first_error(m: &mut Machine, bytes: &[u8]) -> Error {
-    m.receive(bytes);
-    loop {
-        match m.next_event() {
-            Ok(Some(_)) => continue,
-            Ok(None) => panic!("no error"),
-            Err(e) => return e,
-        }
-    }
-}
-
 #[test]
 fn unknown_message_type() {
     let mut m = ready_machine();

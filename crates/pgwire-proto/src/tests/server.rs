@@ -108,6 +108,18 @@ pub fn drain(m: &mut Machine) -> Vec<Event> {
     }
 }
 
+/// Feeds bytes and returns the first error the machine reports for them.
+pub fn first_error(m: &mut Machine, bytes: &[u8]) -> crate::Error {
+    m.receive(bytes);
+    loop {
+        match m.next_event() {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("no error"),
+            Err(e) => return e,
+        }
+    }
+}
+
 /// A machine past startup (trust authentication), with its output taken.
 pub fn ready_machine() -> Machine {
     let mut m = Machine::new();

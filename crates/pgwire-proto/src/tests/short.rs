@@ -17,17 +17,6 @@ fn extended_query(m: &mut Machine) {
     sent(m);
 }
 
-fn first_error(m: &mut Machine, bytes: &[u8]) -> Error {
-    m.receive(bytes);
-    loop {
-        match m.next_event() {
-            Ok(Some(_)) => continue,
-            Ok(None) => panic!("no error"),
-            Err(e) => return e,
-        }
-    }
-}
-
 fn malformed(e: &Error, what: &str) -> bool {
     matches!(e, Error::Protocol(ProtocolError::Malformed { message, .. }) if *message == what)
 }
