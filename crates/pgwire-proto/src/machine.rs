@@ -18,7 +18,7 @@ use crate::message::backend::check_values;
 use crate::message::backend::{BackendMessage, TransactionStatus};
 use crate::message::recv::RecvBuf;
 use crate::message::send;
-use crate::message::{frame_header, split_frame, Header, DEFAULT_MAX_MESSAGE_LEN};
+use crate::message::{frame_header, split_frame, take_short, Header, DEFAULT_MAX_MESSAGE_LEN};
 use crate::row::{Row, RowDescription};
 use crate::startup::{Auth, AuthStep, StartupConfig};
 use crate::types::TypeRegistry;
@@ -31,7 +31,6 @@ mod described;
 mod events;
 mod mark;
 mod negotiate;
-mod short;
 
 use self::copy::CopyState;
 pub use self::copy::RUNNING_COPY_IN;
@@ -461,8 +460,18 @@ impl Machine {
             if let Some(data) = self.next_copy_data() {
                 return Ok(Some(Event::CopyData(data)));
             }
-            if let Some(event) = self.take_short() {
-                return Ok(Some(event));
+            // The short answers, decoded in place. None of them is one the
+            // server may send at any time (the first part of `handle`), so
+            // `handle` would pass each straight to `handle_response` in this
+            // state; none is sanitized or remembered.
+            if self.answering() {
+                if let Some(message) = take_short(&mut self.rbuf, self.max_message_len) {
+                    match self.handle_response(message) {
+                        Ok(Some(event)) => return Ok(Some(event)),
+                        Ok(None) => continue,
+                        Err(e) => return Err(self.fail(e)),
+                    }
+                }
             }
             let frame = match split_frame(&mut self.rbuf, self.max_message_len) {
                 Ok(frame) => frame,
@@ -478,10 +487,7 @@ impl Machine {
             // once more): shared, not decoded again, where `handle` would
             // take them as they are (in UTF8 nothing is sanitized or marked).
             let same = tag == b'T' && self.encoding.is_utf8();
-            if same
-                && matches!(self.phase, Phase::Ready | Phase::Terminated)
-                && !self.pending.is_empty()
-            {
+            if same && self.answering() {
                 if let Some(description) = self.last_description.get(&body) {
                     let description = RowDescription::with_types(description, self.types.as_ref());
                     self.description = Some(Arc::clone(&description));
@@ -505,6 +511,14 @@ impl Machine {
                 Err(e) => return Err(self.fail(e)),
             }
         }
+    }
+
+    /// Started up and waiting for answers to queued requests: where
+    /// [`handle`](Self::handle) gives a response to
+    /// [`handle_response`](Self::handle_response).
+    #[inline]
+    fn answering(&self) -> bool {
+        matches!(self.phase, Phase::Ready | Phase::Terminated) && !self.pending.is_empty()
     }
 
     /// The next row of the current result set, if a complete `DataRow` is
@@ -679,6 +693,7 @@ impl Machine {
                 other => Err(self.unexpected(&other)),
             },
             Phase::Ready | Phase::Terminated if !self.pending.is_empty() => {
+                // The same test as `answering`.
                 self.handle_response(message)
             }
             _ => Err(self.unexpected(&message)),

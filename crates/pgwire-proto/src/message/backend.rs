@@ -21,6 +21,18 @@ pub enum TransactionStatus {
     Failed,
 }
 
+impl TransactionStatus {
+    /// The status a `ReadyForQuery` byte stands for (`I`, `T` or `E`).
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        match code {
+            b'I' => Some(TransactionStatus::Idle),
+            b'T' => Some(TransactionStatus::InTransaction),
+            b'E' => Some(TransactionStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
 /// An authentication request (`R` messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Authentication {
@@ -363,11 +375,8 @@ impl BackendMessage {
             b's' => empty(&body, "PortalSuspended", BackendMessage::PortalSuspended)?,
             b'Z' => {
                 let mut r = Reader::new(&body, "ReadyForQuery");
-                let status = match r.u8()? {
-                    b'I' => TransactionStatus::Idle,
-                    b'T' => TransactionStatus::InTransaction,
-                    b'E' => TransactionStatus::Failed,
-                    _ => return Err(r.malformed("unknown transaction status")),
+                let Some(status) = TransactionStatus::from_code(r.u8()?) else {
+                    return Err(r.malformed("unknown transaction status"));
                 };
                 r.finish()?;
                 BackendMessage::ReadyForQuery(status)

@@ -9,10 +9,12 @@ pub mod backend;
 pub mod frontend;
 pub(crate) mod recv;
 pub(crate) mod send;
+mod short;
 
 use bytes::Bytes;
 
 use self::recv::RecvBuf;
+pub(crate) use self::short::take_short;
 use crate::error::ProtocolError;
 
 /// Default cap on one backend message: PostgreSQL's own field limit is 1 GiB,

@@ -1,4 +1,4 @@
-//! The short answers' path (`machine/short.rs`): the same events and state
+//! The short answers' path (`message/short.rs`): the same events and state
 //! as the general decoder, and every message it does not accept left to
 //! the general decoder's errors.
 
